@@ -1,3 +1,25 @@
-"""cxlib: customer-experience analytics for the report template."""
+"""cxlib: customer-experience analytics for the report template.
+
+The public surface is small: :func:`open_run` gives a notebook its validated params, data
+store and period; the analysis modules (``metrics``, ``coding``, ``journey``, ``swot``,
+``engine``) are pure functions from tidy frames to tidy frames; ``display`` shows results;
+``runner`` and ``render`` make the report.
+"""
+
+from .context import RunContext, open_run
+from .exceptions import (
+    DataValidationError,
+    NotebookError,
+    ParameterError,
+    PeriodError,
+    RenderError,
+    ReportError,
+)
+from .params import Params, load_params
 
 __version__ = "0.1.0"
+
+__all__ = [
+    "DataValidationError", "NotebookError", "ParameterError", "Params", "PeriodError", "RenderError",
+    "ReportError", "RunContext", "load_params", "open_run",
+]

@@ -1,0 +1,104 @@
+-- cxlib pandoc filter for the offline renderer (Quarto handles the same things itself).
+-- 1. fig-alt="..." (written by cxlib.render.assemble, read by Quarto) becomes the image's
+--    alt text instead of a copy of the caption.
+-- 2. Text columns of tables align to the start of the line (the right in Arabic).
+-- 3. Right-to-left reports: table cells without Arabic letters (numbers, intervals, English
+--    names) are laid out left-to-right, so "-14.9" and "[1.2, 3.4]" are not reordered.
+-- 4. Typst: notes under tables (::: {.table-note}) and call-outs get their own styling.
+
+local function is_rtl(meta)
+  return meta.dir ~= nil and pandoc.utils.stringify(meta.dir) == "rtl"
+end
+
+local function has_arabic(s)
+  -- UTF-8 lead bytes 0xD8-0xDB encode U+0600-U+06FF (Arabic)
+  return s:find("[\216-\219]") ~= nil
+end
+
+local function ltr_cell(cell)
+  local text = pandoc.utils.stringify(cell.contents)
+  if text == "" or has_arabic(text) then
+    return cell
+  end
+  local blocks = cell.contents
+  if #blocks == 1 and (blocks[1].t == "Plain" or blocks[1].t == "Para") then
+    local inl = blocks[1].content
+    if FORMAT:match("typst") then
+      inl:insert(1, pandoc.RawInline("typst", "#text(dir: ltr)["))
+      inl:insert(pandoc.RawInline("typst", "]"))
+      blocks[1].content = inl
+    else
+      blocks[1].content = { pandoc.Span(inl, { dir = "ltr" }) }
+    end
+    cell.contents = blocks
+  end
+  return cell
+end
+
+local function fix_table(tbl, rtl)
+  -- HTML: "default" lets CSS align text columns to the start of the line. Typst: pandoc
+  -- centres tables, so "default" would centre the text; use the physical start side.
+  local text_align = "AlignDefault"
+  if FORMAT:match("typst") then
+    text_align = rtl and "AlignRight" or "AlignLeft"
+  end
+  for i, spec in ipairs(tbl.colspecs) do
+    if spec[1] == "AlignLeft" or spec[1] == "AlignDefault" then
+      tbl.colspecs[i] = { text_align, spec[2] }
+    end
+  end
+  if rtl then
+    local function rows(list)
+      for _, row in ipairs(list) do
+        for j, c in ipairs(row.cells) do
+          row.cells[j] = ltr_cell(c)
+        end
+      end
+    end
+    rows(tbl.head.rows)
+    for _, body in ipairs(tbl.bodies) do
+      rows(body.head)
+      rows(body.body)
+    end
+  end
+  return tbl
+end
+
+local function image(img)
+  local alt = img.attributes["fig-alt"]
+  if alt ~= nil then
+    img.attributes["fig-alt"] = nil
+    img.caption = pandoc.Inlines(pandoc.Str(alt))
+  end
+  return img
+end
+
+local typst_div = {
+  ["table-note"] = { "#block(above: 4pt, below: 12pt)[#set text(size: 8.5pt, fill: luma(95))", "]" },
+  ["callout"] = { "#block(width: 100%, inset: 8pt, fill: luma(245), stroke: (left: 3pt + accent))[", "]" },
+  ["kpis"] = { "#block(width: 100%, inset: 8pt, fill: luma(245))[", "]" },
+}
+
+local function div(d)
+  if not FORMAT:match("typst") then
+    return nil
+  end
+  for cls, wrap in pairs(typst_div) do
+    if d.classes:includes(cls) then
+      local out = pandoc.Blocks({ pandoc.RawBlock("typst", wrap[1]) })
+      out:extend(d.content)
+      out:insert(pandoc.RawBlock("typst", wrap[2]))
+      return out
+    end
+  end
+  return nil
+end
+
+function Pandoc(doc)
+  local rtl = is_rtl(doc.meta)
+  return doc:walk({
+    Image = image,
+    Div = div,
+    Table = function(t) return fix_table(t, rtl) end,
+  })
+end

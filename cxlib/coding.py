@@ -1,0 +1,690 @@
+"""Voice of the customer: normalize, redact and auto-code free text, then weigh the themes.
+
+Pipeline (each step a pure function from tidy frames to tidy frames)::
+
+    book = compile_codebook(codebook_df, source="data/x/codebook.csv")
+    coded = auto_code(verbatims, book)                # verbatim_id, code, theme, valence
+    theme_frequency(coded, verbatims, by="source")    # how often each theme comes up
+    detractor_themes(coded, verbatims, responses)     # which codes over-index among detractors
+    representative_quotes(verbatims, coded, "late_delivery")   # redacted quotes
+
+Coding is dictionary-based: a code applies to a verbatim when its regular expression (the
+English and Arabic patterns of the codebook, joined as alternatives) matches the
+*normalized* text (:func:`normalize_text`). It is multi-label: one verbatim can carry several
+codes. Counts of verbatims without text (which get no codes) are reported in
+``DataFrame.attrs``, never dropped silently.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .exceptions import DataValidationError
+
+# --- constants ---------------------------------------------------------------------------
+
+#: Arabic folding applied by :func:`normalize_text` (and to codebook patterns): diacritics
+#: (harakat U+064B-U+0652, superscript alef U+0670) and tatweel U+0640 removed; hamza/madda/
+#: wasla alef forms -> bare alef; taa marbuta -> haa; alef maqsura -> yaa; Arabic-Indic
+#: (U+0660-0669) and Extended Arabic-Indic / Persian (U+06F0-06F9) digits -> ASCII.
+ARABIC_FOLD: dict[int, int | None] = {
+    **{cp: None for cp in range(0x064B, 0x0653)},
+    0x0670: None,
+    0x0640: None,
+    **{ord(c): ord("ا") for c in "أإآٱ"},
+    ord("ة"): ord("ه"),
+    ord("ى"): ord("ي"),
+    **{0x0660 + i: ord(str(i)) for i in range(10)},
+    **{0x06F0 + i: ord(str(i)) for i in range(10)},
+}
+
+_WS_RE = re.compile(r"\s+")
+
+# Redaction. ``\d`` matches any Unicode decimal digit, so Arabic-Indic digits are caught too;
+# literal digits are written as classes of their ASCII, Arabic-Indic and Persian forms.
+_SEP = r"[\s\-]?"
+_EMAIL_RE = re.compile(r"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+")
+#: international: +966 5x xxx xxxx / 00966 ..., and any other +country number of 8-15 digits
+_PHONE_INTL_RE = re.compile(
+    r"(?<![\w+])(?:\+|[0٠۰]{2}(?=[9٩۹][6٦۶]{2}))\d(?:" + _SEP + r"\(?\d\)?){7,14}(?!\d)"
+)
+#: Saudi local mobile: 05x xxx xxxx (10 digits), with optional spaces or dashes
+_PHONE_LOCAL_RE = re.compile(r"(?<!\d)[0٠۰][5٥۵]\d(?:" + _SEP + r"\d){7}(?!\d)")
+#: payment cards: 13-19 digits, optionally grouped with single spaces or dashes
+_CARD_RE = re.compile(r"(?<!\d)\d(?:" + _SEP + r"\d){12,18}(?!\d)")
+#: national ids: 10 consecutive digits (checked after phones and cards)
+_NATIONAL_ID_RE = re.compile(r"(?<!\d)\d{10}(?!\d)")
+#: (pattern, replacement) in the order applied: specific before generic
+_REDACTIONS = (
+    (_EMAIL_RE, "[email]"),
+    (_PHONE_INTL_RE, "[phone]"),
+    (_CARD_RE, "[card]"),
+    (_PHONE_LOCAL_RE, "[phone]"),
+    (_NATIONAL_ID_RE, "[id]"),
+)
+
+_SENTENCE_END_RE = re.compile(r"[.!?؟።…]\s*$")
+
+CODED_COLUMNS = ["verbatim_id", "code", "theme", "valence"]
+
+
+# --- normalization -----------------------------------------------------------------------
+
+
+def normalize_text(text: str, language: str | None = None) -> str:
+    """Normalize one text for matching: lower-case, fold Arabic, unify digits, collapse spaces.
+
+    Parameters
+    ----------
+    text : str
+        Any text (English, Arabic or mixed). ``None``/NaN give ``""``.
+    language : {"en", "ar", None}
+        Accepted for symmetry with per-language steps to come (negation); the folding is the
+        same for every language because the Arabic rules only touch Arabic code points, so
+        mixed-language text is normalized consistently.
+
+    Returns
+    -------
+    str
+        ``text`` lower-cased; Arabic diacritics (U+064B-U+0652, U+0670) and tatweel (U+0640)
+        removed; أ إ آ ٱ -> ا, ة -> ه, ى -> ي; Arabic-Indic and Persian digits -> 0-9;
+        runs of whitespace -> one space, stripped. See :data:`ARABIC_FOLD`.
+
+    Examples
+    --------
+    >>> normalize_text("التَّوْصِيل تأخّر كثيــراً")
+    'التوصيل تاخر كثيرا'
+    """
+    if text is None or (not isinstance(text, str) and pd.isna(text)):
+        return ""
+    return _WS_RE.sub(" ", str(text).lower().translate(ARABIC_FOLD)).strip()
+
+
+def normalize_series(s: pd.Series) -> pd.Series:
+    """Vectorized :func:`normalize_text` over a Series (missing values stay missing)."""
+    s = s.astype("str") if s.dtype != "str" else s
+    return (
+        s.str.lower()
+        .str.translate(ARABIC_FOLD)
+        .str.replace(_WS_RE, " ", regex=True)
+        .str.strip()
+    )
+
+
+# --- redaction ---------------------------------------------------------------------------
+
+
+def redact(text: str) -> str:
+    """Replace personal data in one text by placeholders (applied before any text is shown).
+
+    Emails -> ``[email]``; phone numbers (international ``+966 5x xxx xxxx``/``00966...``
+    or any ``+`` number of 8-15 digits, Saudi local ``05xxxxxxxx``, with spaces or dashes)
+    -> ``[phone]``; card numbers (13-19 digits, optionally grouped by spaces or dashes) ->
+    ``[card]``; 10-digit national ids -> ``[id]``. Arabic-Indic digits are recognised too.
+    Ordinary numbers ("order 12345", "3 days") are left alone.
+
+    Pattern-based redaction lowers the risk but cannot guarantee that no personal data
+    remains (names, addresses are not detected).
+    """
+    if text is None or (not isinstance(text, str) and pd.isna(text)):
+        return text
+    out = str(text)
+    for regex, repl in _REDACTIONS:
+        out = regex.sub(repl, out)
+    return out
+
+
+def redact_series(s: pd.Series) -> pd.Series:
+    """Vectorized :func:`redact` (missing values stay missing)."""
+    s = s.astype("str") if s.dtype != "str" else s
+    for regex, repl in _REDACTIONS:
+        s = s.str.replace(regex, repl, regex=True)
+    return s
+
+
+# --- codebook ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class CompiledCodebook:
+    """A validated codebook with one compiled, case-insensitive regex per code.
+
+    Attributes
+    ----------
+    table : DataFrame
+        code, theme, description, valence, pattern (the combined regex source), in file order.
+    regexes : dict[str, re.Pattern]
+        code -> compiled regex, matched with ``re.search`` on normalized text.
+    source : str
+        Where the codebook came from (used in messages).
+    """
+
+    table: pd.DataFrame
+    regexes: dict[str, re.Pattern] = field(repr=False)
+    source: str = "codebook"
+
+    @property
+    def codes(self) -> list[str]:
+        return list(self.table["code"])
+
+    def __len__(self) -> int:
+        return len(self.table)
+
+
+def _blank(v) -> bool:
+    return v is None or (not isinstance(v, str) and pd.isna(v)) or not str(v).strip()
+
+
+def compile_codebook(codebook: pd.DataFrame, source: str = "codebook") -> CompiledCodebook:
+    """Validate a codebook table and compile one regular expression per code.
+
+    Each code's regex is ``(?:patterns_en)|(?:patterns_ar)`` (blank cells skipped), compiled
+    with ``re.IGNORECASE``. Patterns are written in normalized form (see
+    :func:`normalize_text`); Arabic letters in patterns are folded the same way as the text
+    (no regex metacharacter is affected), so ``تأخر`` in the codebook matches ``تاخر``.
+
+    Parameters
+    ----------
+    codebook : DataFrame
+        Columns code, theme, valence, patterns_en, patterns_ar (description optional).
+    source : str
+        The file name, quoted in error messages.
+
+    Raises
+    ------
+    DataValidationError
+        Missing columns; a blank or duplicate code; a code with no pattern; an invalid regex
+        or one that matches empty text (it would code every verbatim). Every problem is
+        listed at once with ``source``, row (file line: data row + 1 header line), code and
+        the fix; ``err.failures`` holds them as a tidy frame.
+    """
+    required = ["code", "theme", "valence"]
+    missing = [c for c in required if c not in codebook.columns]
+    if not any(c in codebook.columns for c in ("patterns_en", "patterns_ar")):
+        missing.append("patterns_en/patterns_ar")
+    if missing:
+        raise DataValidationError(
+            f"{source}: codebook column(s) {missing} are missing; the codebook needs code, theme, "
+            "valence and at least one of patterns_en, patterns_ar."
+        )
+    df = codebook.reset_index(drop=True)
+    problems: list[dict] = []
+
+    def fail(i, code, column, check, fix):
+        problems.append(
+            {"file": source, "row": i + 2, "code": code, "column": column, "check": check, "fix": fix}
+        )
+
+    seen: dict[str, int] = {}
+    regexes: dict[str, re.Pattern] = {}
+    combined: list[str | None] = []
+    for i, row in enumerate(df.to_dict("records")):
+        code = None if _blank(row.get("code")) else str(row["code"]).strip()
+        if code is None:
+            fail(i, None, "code", "code is empty", "give the row a code or delete it")
+            combined.append(None)
+            continue
+        if code in seen:
+            fail(i, code, "code", f"duplicate code (first on row {seen[code] + 2})",
+                 "give each code one row; merge the patterns with |")
+            combined.append(None)
+            continue
+        seen[code] = i
+        parts = []
+        for col in ("patterns_en", "patterns_ar"):
+            pat = row.get(col)
+            if _blank(pat):
+                continue
+            pat = str(pat).strip().translate(ARABIC_FOLD)
+            try:
+                re.compile(pat, re.IGNORECASE)
+            except re.error as e:
+                fail(i, code, col, f"invalid regular expression {pat!r}: {e}",
+                     r"fix the pattern; escape special characters ( ) [ ] . ? * + | with a backslash")
+                continue
+            parts.append(f"(?:{pat})")
+        if not parts:
+            if not any(p["row"] == i + 2 for p in problems):
+                fail(i, code, "patterns_en/patterns_ar", "no pattern",
+                     "add at least one English or Arabic pattern, or delete the code")
+            combined.append(None)
+            continue
+        regex = re.compile("|".join(parts), re.IGNORECASE)
+        if regex.search("") is not None:
+            fail(i, code, "patterns_en/patterns_ar", f"pattern {regex.pattern!r} matches empty text",
+                 "remove the empty alternative (a leading/trailing or doubled |) or the * / ? that makes it optional")
+            combined.append(None)
+            continue
+        regexes[code] = regex
+        combined.append(regex.pattern)
+    if problems:
+        lines = [f"{source}: {len(problems)} problem(s) in the codebook:"]
+        lines += [
+            f"  - row {p['row']}, code {p['code']!r}, {p['column']}: {p['check']}; {p['fix']}."
+            for p in problems
+        ]
+        raise DataValidationError("\n".join(lines), failures=pd.DataFrame(problems))
+    table = pd.DataFrame(
+        {
+            "code": [str(c).strip() for c in df["code"]],
+            "theme": df["theme"].astype("str").to_numpy(),
+            "description": df["description"].to_numpy() if "description" in df else np.nan,
+            "valence": df["valence"].astype("str").to_numpy(),
+            "pattern": combined,
+        }
+    )
+    return CompiledCodebook(table=table, regexes=regexes, source=source)
+
+
+# --- auto-coding -------------------------------------------------------------------------
+
+
+def _code_mask(norm: pd.Series, regex: re.Pattern) -> np.ndarray:
+    """Boolean mask: which normalized texts carry the code (extension point for negation).
+
+    Simple negation ("not late", "مو متاخر") will be applied here: a match preceded by a
+    negator within a short window will be removed from the mask.
+    """
+    with warnings.catch_warnings():
+        # codebook authors may group alternatives with ( ); pandas warns about match groups
+        warnings.filterwarnings("ignore", "This pattern is interpreted as a regular expression")
+        return norm.str.contains(regex, na=False).to_numpy(dtype=bool)
+
+
+def auto_code(verbatims: pd.DataFrame, codebook: CompiledCodebook, text_col: str = "text") -> pd.DataFrame:
+    """Apply the codebook to every verbatim (multi-label, vectorized per code).
+
+    Parameters
+    ----------
+    verbatims : DataFrame
+        Needs ``verbatim_id`` and ``text_col``.
+    codebook : CompiledCodebook
+        From :func:`compile_codebook`.
+
+    Returns
+    -------
+    DataFrame
+        Long format, one row per (verbatim, code) match: verbatim_id, code, theme, valence;
+        ordered by verbatim (input order) then codebook order. Empty/missing text gets no
+        codes. ``attrs``: n_verbatims, n_with_text, n_without_text, n_coded (verbatims with
+        at least one code), n_uncoded (with text but no code).
+    """
+    for col in ("verbatim_id", text_col):
+        if col not in verbatims.columns:
+            raise DataValidationError(f"verbatims: column {col!r} is missing; auto_code needs verbatim_id and {text_col}.")
+    norm = normalize_series(verbatims[text_col])
+    has_text = norm.fillna("").str.len().to_numpy() > 0
+    ids = verbatims["verbatim_id"].to_numpy()
+    codes = codebook.codes
+    if codes:
+        masks = np.column_stack([_code_mask(norm, codebook.regexes[c]) for c in codes])
+    else:
+        masks = np.zeros((len(verbatims), 0), dtype=bool)
+    masks &= has_text[:, None]
+    rows, cols = np.nonzero(masks)  # row-major: verbatim order, then codebook order
+    tab = codebook.table
+    out = pd.DataFrame(
+        {
+            "verbatim_id": pd.Series(ids[rows], dtype="str"),
+            "code": pd.Series(tab["code"].to_numpy()[cols], dtype="str"),
+            "theme": pd.Series(tab["theme"].to_numpy()[cols], dtype="str"),
+            "valence": pd.Series(tab["valence"].to_numpy()[cols], dtype="str"),
+        }
+    )
+    n_coded = int(masks.any(axis=1).sum())
+    out.attrs.update(
+        n_verbatims=len(verbatims),
+        n_with_text=int(has_text.sum()),
+        n_without_text=int((~has_text).sum()),
+        n_coded=n_coded,
+        n_uncoded=int(has_text.sum()) - n_coded,
+    )
+    return out
+
+
+# --- frequencies and drivers -------------------------------------------------------------
+
+
+def _has_text(verbatims: pd.DataFrame, text_col: str = "text") -> pd.Series:
+    t = verbatims[text_col]
+    return t.notna() & (t.astype("str").str.strip().str.len() > 0)
+
+
+def theme_frequency(
+    coded: pd.DataFrame,
+    verbatims: pd.DataFrame,
+    by: str | None = None,
+    *,
+    level: str = "code",
+    text_col: str = "text",
+) -> pd.DataFrame:
+    """How often each code (or theme) is mentioned, overall or per group.
+
+    ``share = n_mentions / base`` where n_mentions counts distinct verbatims mentioning the
+    code (theme: any of its codes) and base counts verbatims with text in the group.
+    Because coding is multi-label, shares do not sum to 1.
+
+    Parameters
+    ----------
+    coded : DataFrame
+        From :func:`auto_code`. Only codes that occur are listed.
+    verbatims : DataFrame
+        The verbatims that were coded (defines the bases and the groups).
+    by : str, optional
+        A column of ``verbatims`` to break down by (e.g. "source", "touchpoint", "language").
+        Missing group values form their own group.
+    level : {"code", "theme"}
+        One row per code (with its theme and valence) or one per theme.
+
+    Returns
+    -------
+    DataFrame
+        [by,] theme, [code, valence,] n_mentions, base, share; sorted by group, then
+        n_mentions descending. ``attrs["n_coded_not_in_verbatims"]`` counts coded rows whose
+        verbatim is not in ``verbatims`` (not counted).
+    """
+    if level not in ("code", "theme"):
+        raise ValueError(f"level must be 'code' or 'theme', not {level!r}")
+    if by is not None and by not in verbatims.columns:
+        raise ValueError(f"verbatims has no column {by!r} to break down by; choose one of {list(verbatims.columns)}")
+    v = verbatims.loc[_has_text(verbatims, text_col), ["verbatim_id"] + ([by] if by else [])]
+    keys = [by] if by else []
+    if by:
+        bases = v.groupby(by, dropna=False).size().rename("base").reset_index()
+    else:
+        bases = pd.DataFrame({"base": [len(v)]})
+    m = coded.merge(v, on="verbatim_id", how="inner")
+    unit = ["theme", "code", "valence"] if level == "code" else ["theme"]
+    counts = (
+        m.drop_duplicates(keys + unit + ["verbatim_id"])
+        .groupby(keys + unit, dropna=False)
+        .size()
+        .rename("n_mentions")
+        .reset_index()
+    )
+    out = counts.merge(bases, on=keys, how="left") if by else counts.assign(base=len(v))
+    out["share"] = out["n_mentions"] / out["base"]
+    out = out.sort_values(keys + ["n_mentions", unit[-1]], ascending=[True] * len(keys) + [False, True])
+    out = out.reset_index(drop=True)[keys + unit + ["n_mentions", "base", "share"]]
+    out.attrs["n_coded_not_in_verbatims"] = int((~coded["verbatim_id"].isin(verbatims["verbatim_id"])).sum())
+    return out
+
+
+def _survey_comments(coded, verbatims, responses, text_col="text"):
+    """Survey comments with text joined to relationship NPS; plus exclusion counts."""
+    need = {"verbatim_id", "source", "response_id", text_col}
+    if not need <= set(verbatims.columns):
+        raise DataValidationError(
+            f"verbatims: column(s) {sorted(need - set(verbatims.columns))} missing; survey comments "
+            "need response_id to be joined to their survey response."
+        )
+    v = verbatims.loc[(verbatims["source"] == "survey") & _has_text(verbatims, text_col),
+                      ["verbatim_id", "response_id"]]
+    r = responses.loc[(responses["survey_type"] == "relationship") & responses["nps"].notna(),
+                      ["response_id", "nps"]]
+    j = v.merge(r, on="response_id", how="inner")
+    j["nps"] = j["nps"].astype(float)
+    j["group"] = np.select([j["nps"] <= 6, j["nps"] >= 9], ["detractor", "promoter"], "passive")
+    info = {
+        "n_survey_comments": len(v),
+        "n_not_matched": len(v) - len(j),  # no response_id or no relationship NPS
+        "n_matched": len(j),
+    }
+    return j, info
+
+
+def _wilson(k, n, confidence=0.95):
+    """Wilson score interval for k successes in n (vectorized; NaN where n == 0).
+
+    ``(p + z²/2n ± z·sqrt(p(1-p)/n + z²/4n²)) / (1 + z²/n)``, z = Φ⁻¹((1+confidence)/2)
+    (Wilson 1927; Agresti & Coull 1998).
+    """
+    k = np.asarray(k, dtype=float)
+    n = np.asarray(n, dtype=float)
+    z = stats.norm.ppf((1 + confidence) / 2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = k / n
+        denom = 1 + z**2 / n
+        centre = (p + z**2 / (2 * n)) / denom
+        half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / denom
+    return centre - half, centre + half
+
+
+def detractor_themes(
+    coded: pd.DataFrame,
+    verbatims: pd.DataFrame,
+    responses: pd.DataFrame,
+    *,
+    alpha: float = 0.05,
+    adjust: str | None = "holm",
+    text_col: str = "text",
+) -> pd.DataFrame:
+    """Which codes are over-represented in detractors' comments compared with promoters'.
+
+    Survey verbatims (source "survey", with text) are joined on ``response_id`` to
+    relationship responses with an NPS. Detractors score 0-6, promoters 9-10; passives
+    (7-8) are left out of the comparison (counted in ``attrs``).
+
+    For each code: ``share_detractors = mentions_detractors / n_detractors`` (likewise for
+    promoters); ``difference = 100 * (share_detractors - share_promoters)`` in percentage
+    points; ``lift = share_detractors / share_promoters`` (inf when only detractors mention
+    it, NaN when neither group does); ``p_value`` from Fisher's exact test (two-sided) on
+    the 2x2 table [[mentions_det, n_det - mentions_det], [mentions_pro, n_pro - mentions_pro]]
+    (``scipy.stats.fisher_exact``); ``p_adjusted`` corrects for testing every code
+    (Holm 1979 by default, ``adjust=None`` for none); ``significant = p_adjusted < alpha``.
+    ``rank`` 1 = largest difference (ties: smaller p, then code).
+
+    Returns
+    -------
+    DataFrame
+        label, code, theme, valence, n_detractors, n_promoters, mentions_detractors,
+        mentions_promoters, share_detractors, share_promoters, difference, lift, p_value,
+        p_adjusted, significant, rank; sorted by rank. ``attrs``: n_survey_comments,
+        n_not_matched, n_matched, n_passives.
+    """
+    j, info = _survey_comments(coded, verbatims, responses, text_col)
+    dp = j[j["group"] != "passive"]
+    n_det = int((dp["group"] == "detractor").sum())
+    n_pro = int((dp["group"] == "promoter").sum())
+    codes = coded[["code", "theme", "valence"]].drop_duplicates("code").reset_index(drop=True)
+    hits = coded[["verbatim_id", "code"]].drop_duplicates().merge(dp[["verbatim_id", "group"]], on="verbatim_id")
+    tab = hits.groupby(["code", "group"]).size().unstack("group")
+    tab = tab.reindex(index=codes["code"], columns=["detractor", "promoter"]).fillna(0).astype(int)
+    out = codes.copy()
+    out.insert(0, "label", out["code"])
+    out["n_detractors"] = n_det
+    out["n_promoters"] = n_pro
+    out["mentions_detractors"] = tab["detractor"].to_numpy()
+    out["mentions_promoters"] = tab["promoter"].to_numpy()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["share_detractors"] = out["mentions_detractors"] / n_det if n_det else np.nan
+        out["share_promoters"] = out["mentions_promoters"] / n_pro if n_pro else np.nan
+        out["difference"] = 100 * (out["share_detractors"] - out["share_promoters"])
+        out["lift"] = out["share_detractors"].to_numpy() / out["share_promoters"].to_numpy()
+    out.loc[(out["share_detractors"] == 0) & (out["share_promoters"] == 0), "lift"] = np.nan
+    if n_det and n_pro:
+        out["p_value"] = [
+            stats.fisher_exact([[a, n_det - a], [b, n_pro - b]])[1]
+            for a, b in zip(out["mentions_detractors"], out["mentions_promoters"], strict=True)
+        ]
+    else:
+        out["p_value"] = np.nan
+    out["p_adjusted"] = _adjust(out["p_value"].to_numpy(), adjust)
+    out["significant"] = (out["p_adjusted"] < alpha).to_numpy(dtype=bool)
+    out = out.sort_values(["difference", "p_value", "code"], ascending=[False, True, True], na_position="last")
+    out["rank"] = np.arange(1, len(out) + 1)
+    out = out.reset_index(drop=True)
+    out.attrs.update(info, n_passives=int((j["group"] == "passive").sum()))
+    return out
+
+
+def _adjust(p: np.ndarray, method: str | None) -> np.ndarray:
+    """Multiple-testing adjustment (statsmodels ``multipletests``), NaN-safe."""
+    p = np.asarray(p, dtype=float)
+    if method is None:
+        return p
+    from statsmodels.stats.multitest import multipletests
+
+    out = np.full_like(p, np.nan)
+    ok = ~np.isnan(p)
+    if ok.any():
+        out[ok] = multipletests(p[ok], method=method)[1]
+    return out
+
+
+def _nps(scores: pd.Series) -> float:
+    """NPS = 100 * (share 9-10 - share 0-6); NaN for no scores."""
+    if len(scores) == 0:
+        return np.nan
+    return 100 * ((scores >= 9).mean() - (scores <= 6).mean())
+
+
+def nps_by_mention(
+    coded: pd.DataFrame, verbatims: pd.DataFrame, responses: pd.DataFrame, *, text_col: str = "text"
+) -> pd.DataFrame:
+    """NPS of respondents who mention each code vs respondents who commented but do not.
+
+    Unit: relationship respondents (``response_id``) with a survey comment and an NPS; a
+    respondent mentions a code when any of their comments carries it.
+    ``NPS = 100 * (share of 9-10 - share of 0-6)``.
+
+    Returns
+    -------
+    DataFrame
+        code, theme, valence, nps_mention, n_mention, nps_no_mention, n_no_mention,
+        difference (nps_mention - nps_no_mention, NPS points); sorted by difference
+        ascending (codes with the lowest NPS first). ``attrs`` as in :func:`detractor_themes`.
+    """
+    j, info = _survey_comments(coded, verbatims, responses, text_col)
+    resp = j.drop_duplicates("response_id").set_index("response_id")["nps"]
+    mentions = coded[["verbatim_id", "code"]].merge(j[["verbatim_id", "response_id"]], on="verbatim_id")
+    codes = coded[["code", "theme", "valence"]].drop_duplicates("code").reset_index(drop=True)
+    rows = []
+    for code in codes["code"]:
+        ids = mentions.loc[mentions["code"] == code, "response_id"].unique()
+        inside = resp.index.isin(ids)
+        rows.append((_nps(resp[inside]), int(inside.sum()), _nps(resp[~inside]), int((~inside).sum())))
+    stats_df = pd.DataFrame(rows, columns=["nps_mention", "n_mention", "nps_no_mention", "n_no_mention"])
+    out = pd.concat([codes, stats_df], axis=1)
+    out["difference"] = out["nps_mention"] - out["nps_no_mention"]
+    out = out.sort_values(["difference", "code"], na_position="last").reset_index(drop=True)
+    out.attrs.update(info)
+    return out
+
+
+# --- quotes and share of voice -----------------------------------------------------------
+
+
+def representative_quotes(
+    verbatims: pd.DataFrame,
+    coded: pd.DataFrame,
+    code: str,
+    *,
+    n: int = 2,
+    languages: Sequence[str] = ("en", "ar"),
+    min_words: int = 4,
+    text_col: str = "text",
+) -> pd.DataFrame:
+    """Up to ``n`` redacted quotes per language for one code, chosen deterministically.
+
+    Candidates are customer text (agent turns excluded) carrying ``code``. They are ordered
+    by (1) typicality: fewest codes on the verbatim first (a comment about this code alone
+    speaks for it best); (2) completeness: at least ``min_words`` words and, preferably,
+    ending like a sentence; (3) length, shortest first; (4) verbatim_id. No randomness:
+    the same data give the same quotes.
+
+    Returns
+    -------
+    DataFrame
+        code, language, text (redacted with :func:`redact_series`), source, touchpoint,
+        verbatim_id; languages in the order given.
+    """
+    cols = ["code", "language", "text", "source", "touchpoint", "verbatim_id"]
+    ids = coded.loc[coded["code"] == code, "verbatim_id"].unique()
+    v = verbatims[verbatims["verbatim_id"].isin(ids) & _has_text(verbatims, text_col)]
+    if "speaker" in v.columns:
+        v = v[v["speaker"].fillna("customer") != "agent"]
+    v = v[v["language"].isin(list(languages))]
+    if v.empty:
+        return pd.DataFrame({c: pd.Series(dtype="str") for c in cols})
+    n_codes = coded.groupby("verbatim_id").size()
+    text = v[text_col].astype("str").str.strip()
+    cand = pd.DataFrame(
+        {
+            "verbatim_id": v["verbatim_id"].astype("str"),
+            "language": v["language"],
+            "text": text,
+            "source": v["source"] if "source" in v else pd.NA,
+            "touchpoint": v["touchpoint"] if "touchpoint" in v else pd.NA,
+            "n_codes": v["verbatim_id"].map(n_codes).fillna(1).astype(int),
+            "incomplete": (text.str.split().str.len() < min_words).astype(int),
+            "no_stop": (~text.str.contains(_SENTENCE_END_RE)).astype(int),
+            "length": text.str.len(),
+        }
+    )
+    cand["lang_order"] = cand["language"].map({lang: i for i, lang in enumerate(languages)})
+    cand = cand.sort_values(["lang_order", "n_codes", "incomplete", "no_stop", "length", "verbatim_id"])
+    out = cand.groupby("language", sort=False).head(n).copy()
+    out["text"] = redact_series(out["text"])
+    out["code"] = code
+    return out[cols].reset_index(drop=True)
+
+
+def mention_share(
+    verbatims: pd.DataFrame,
+    brands: list[str],
+    period_col: str | None = "period",
+    confidence: float = 0.95,
+) -> pd.DataFrame:
+    """Share of voice: each brand's share of social mentions per period, with Wilson CI.
+
+    Social mentions are verbatims with ``source == "social"``; the ``brand`` column names the
+    brand mentioned (matched case-insensitively to ``brands``). ``total`` is the number of
+    mentions of any of the listed brands in the period, so shares sum to 1 per period;
+    ``share = mentions / total``; ``ci_low``, ``ci_high``: Wilson score interval at
+    ``confidence`` (see :func:`_wilson`).
+
+    Parameters
+    ----------
+    period_col : str or None
+        Column of period labels (e.g. "2026Q3"); add it first, e.g. with
+        ``cxlib.periods.label_of(verbatims.verbatim_time)``. None = one period, "all".
+
+    Returns
+    -------
+    DataFrame
+        brand, period, mentions, total, share, ci_low, ci_high: every brand in every period
+        (0 mentions included), brands in the order given. ``attrs``: n_social,
+        n_other_brand (social mentions of no listed brand, not counted).
+    """
+    if "brand" not in verbatims.columns:
+        raise DataValidationError("verbatims: column 'brand' is missing; social mentions need the brand they mention.")
+    if period_col is not None and period_col not in verbatims.columns:
+        raise ValueError(
+            f"verbatims has no column {period_col!r}; add period labels first, e.g. "
+            f"verbatims['{period_col}'] = cxlib.periods.label_of(verbatims['verbatim_time']), "
+            "or pass period_col=None."
+        )
+    if not brands:
+        raise ValueError("brands is empty; pass the client's brand and its competitors.")
+    soc = verbatims[verbatims["source"] == "social"]
+    canon = {str(b).strip().casefold(): b for b in brands}
+    brand = soc["brand"].astype("str").str.strip().str.casefold().map(canon)
+    period = soc[period_col].astype("str") if period_col else pd.Series("all", index=soc.index)
+    tracked = pd.DataFrame({"brand": brand, "period": period})[brand.notna()]
+    periods = sorted(tracked["period"].unique())
+    grid = pd.MultiIndex.from_product([list(brands), periods], names=["brand", "period"])
+    counts = tracked.groupby(["brand", "period"]).size().reindex(grid, fill_value=0)
+    out = counts.rename("mentions").reset_index()
+    out["total"] = out["period"].map(tracked.groupby("period").size()).astype(int)
+    out["share"] = out["mentions"] / out["total"]
+    out["ci_low"], out["ci_high"] = _wilson(out["mentions"], out["total"], confidence)
+    out.attrs.update(n_social=len(soc), n_other_brand=int(brand.isna().sum()))
+    return out

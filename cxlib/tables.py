@@ -1,0 +1,206 @@
+"""Reader-facing versions of the result frames: named columns, formatted numbers, flags.
+
+Analyses return tidy numeric frames (written as CSV beside the report); these functions turn
+them into the tables a stakeholder reads. Numbers become text here, nowhere earlier.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from .display import fmt_ci, fmt_int, fmt_num, fmt_pct
+
+SMALL = "⚠ small base"
+SECTION_NAMES = {"sec-metrics": "Quantitative CX", "sec-voice": "Voice of the customer",
+                 "sec-journey": "Journey and touchpoint gaps", "sec-customers": "Who the customers are",
+                 "sec-churn": "Churn and at-risk customers"}
+
+
+def _sig(flag, p) -> str:
+    if pd.isna(p):
+        return "–"
+    return ("yes" if bool(flag) else "no") + (" (p < 0.001)" if p < 0.001 else f" (p = {p:.3f})")
+
+
+def _value(unit: str, x, digits=1) -> str:
+    if unit == "points":
+        return "–" if pd.isna(x) else f"{x:+.{digits}f}"
+    if unit == "%":
+        return "–" if pd.isna(x) else f"{x:.{digits}f}%"
+    return fmt_num(x, 2)
+
+
+def kpi_table(kpis: pd.DataFrame) -> pd.DataFrame:
+    """KPI tiles as a table: value with interval, previous value, change and significance."""
+    rows = []
+    for _, r in kpis.iterrows():
+        u = r["unit"]
+        rows.append({
+            "KPI": r["label"],
+            "This period": _value(u, r["value"]),
+            "95% CI": fmt_ci(r["ci_low"], r["ci_high"], 2 if u == "score" else 1),
+            "Base (n)": fmt_int(r["n"]) + (f" {SMALL}" if r["small_base"] else ""),
+            "Last period": _value(u, r["previous_value"]),
+            "Change": _value("points" if u != "score" else "score", r["change"]) if u != "score"
+            else ("–" if pd.isna(r["change"]) else f"{r['change']:+.2f}"),
+            "Significant?": _sig(r["significant"], r["p_value"]),
+        })
+    return pd.DataFrame(rows)
+
+
+def summary_table(summary: pd.DataFrame) -> pd.DataFrame:
+    """score_summary as a table."""
+    return pd.DataFrame({
+        "Metric": summary["metric"],
+        "Value": [fmt_num(v, 1) for v in summary["value"]],
+        "95% CI": [fmt_ci(lo, hi, 1) for lo, hi in zip(summary["ci_low"], summary["ci_high"], strict=True)],
+        "Base (n)": [fmt_int(n) + (f" {SMALL}" if s else "") for n, s in
+                     zip(summary["n"], summary["small_base"], strict=True)],
+    })
+
+
+def change_table(df: pd.DataFrame, by: str, label: str) -> pd.DataFrame:
+    """breakdown_change as a table (one row per group)."""
+    return pd.DataFrame({
+        label: df[by],
+        "NPS now": [_value("points", v, 0) for v in df["value"]],
+        "n": [fmt_int(n) for n in df["n"]],
+        "NPS before": [_value("points", v, 0) for v in df["previous_value"]],
+        "n before": [fmt_int(n) for n in df["n_previous"]],
+        "Change": [_value("points", v, 0) for v in df["change"]],
+        "95% CI of change": [fmt_ci(lo, hi, 0) for lo, hi in zip(df["change_ci_low"], df["change_ci_high"],
+                                                                 strict=True)],
+        "Significant?": [SMALL if s else _sig(f, p) for f, p, s in
+                         zip(df["significant"], df["p_value"], df["small_base"], strict=True)],
+    })
+
+
+def touchpoint_table(ipa: pd.DataFrame) -> pd.DataFrame:
+    """Touchpoint performance, importance, gap, quadrant and fix-first rank."""
+    return pd.DataFrame({
+        "Stage": ipa["stage_label"], "Touchpoint": ipa["label"], "Owner": ipa["owner"],
+        "CSAT (1-5)": [fmt_num(v, 2) for v in ipa["performance"]],
+        "95% CI": [fmt_ci(lo, hi, 2) for lo, hi in zip(ipa["perf_ci_low"], ipa["perf_ci_high"], strict=True)],
+        "Importance (1-5)": [fmt_num(v, 2) for v in ipa["importance"]],
+        "n": [fmt_int(n) + (f" {SMALL}" if s else "") for n, s in zip(ipa["n"], ipa["small_base"], strict=True)],
+        "Gap": [fmt_num(v, 0) for v in ipa["gap"]],
+        "Quadrant": ipa["quadrant"].fillna("–"),
+    })
+
+
+def fix_first_table(ff: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame({
+        "Rank": ff["rank"].astype(int), "Touchpoint": ff["label"], "Owner": ff["owner"],
+        "CSAT now": [fmt_num(v, 2) for v in ff["performance"]],
+        "Target": [fmt_num(v, 1) for v in ff["target_csat"]],
+        "Gap to target": [fmt_num(v, 2) for v in ff["gap_to_target"]],
+        "Importance": [fmt_num(v, 2) for v in ff["importance"]],
+        "Quadrant": ff["quadrant"],
+    })
+
+
+def themes_table(t: pd.DataFrame, top: int = 10) -> pd.DataFrame:
+    """detractor_themes as a table, most over-represented among detractors first."""
+    t = t.sort_values("rank").head(top)
+    return pd.DataFrame({
+        "Rank": t["rank"].astype("Int64"), "Code": t["label"], "Theme": t["theme"],
+        "Detractors mentioning": [fmt_pct(v) for v in t["share_detractors"]],
+        "Promoters mentioning": [fmt_pct(v) for v in t["share_promoters"]],
+        "Difference (pp)": [fmt_num(v, 0) for v in t["difference"]],
+        "p (Fisher)": ["< 0.001" if p < 0.001 else f"{p:.3f}" for p in t["p_value"]],
+    })
+
+
+def share_table(share: pd.DataFrame) -> pd.DataFrame:
+    """mention_share in wide form: brands as columns, one row per period."""
+    w = share.pivot_table(index="period", columns="brand", values="share").sort_index()
+    out = w.map(lambda v: fmt_pct(v))
+    totals = share.groupby("period")["total"].first().reindex(w.index)
+    out.insert(0, "Mentions", [fmt_int(v) for v in totals])
+    return out.reset_index().rename(columns={"period": "Quarter"})
+
+
+def funnel_table(f: pd.DataFrame, by: str = "device") -> pd.DataFrame:
+    w = f.pivot_table(index=["step_order", "label"], columns=by, values="share_of_start")
+    out = w.map(lambda v: fmt_pct(v)).reset_index().drop(columns="step_order")
+    return out.rename(columns={"label": "Funnel step"})
+
+
+def abandonment_table(a: pd.DataFrame, by: str = "device") -> pd.DataFrame:
+    return pd.DataFrame({
+        by.capitalize(): a[by], "Reached checkout": [fmt_int(v) for v in a["started"]],
+        "Abandoned": [fmt_int(v) for v in a["abandoned"]], "Rate": [fmt_pct(v) for v in a["rate"]],
+        "95% CI": [f"{fmt_pct(lo)}–{fmt_pct(hi)}" for lo, hi in zip(a["ci_low"], a["ci_high"], strict=True)],
+    })
+
+
+def churn_table(c: pd.DataFrame) -> pd.DataFrame:
+    names = {"has_unresolved": "Unresolved support contact", "has_late_delivery": "Late delivery"}
+    return pd.DataFrame({
+        "Signal": c["signal"].map(names).fillna(c["signal"]), "Has signal": c["has_signal"].map({True: "yes", False: "no"}),
+        "Customers": [fmt_int(v) for v in c["customers"]], "Churned": [fmt_int(v) for v in c["churned"]],
+        "Churn rate": [fmt_pct(v) for v in c["rate"]],
+        "95% CI": [f"{fmt_pct(lo)}–{fmt_pct(hi)}" for lo, hi in zip(c["ci_low"], c["ci_high"], strict=True)],
+    })
+
+
+def swot_table(s: pd.DataFrame) -> pd.DataFrame:
+    origin = {"data": "Data", "staff": "Staff input", "analyst": "Analyst", "analyst (reworded)": "Data, reworded"}
+    return pd.DataFrame({
+        "": s["quadrant"].astype(str).str.capitalize(), "Item": s["text"], "Evidence": s["evidence"],
+        "Source": s["origin"].map(origin).fillna(s["origin"]),
+        "See section": ["–" if pd.isna(x) or not x else SECTION_NAMES.get(x, x) for x in s["section"]],
+    })
+
+
+def breakdown_table(b: pd.DataFrame, by: str) -> pd.DataFrame:
+    """metrics.breakdown as a table (rank only for adequate bases)."""
+    return pd.DataFrame({
+        by.replace("_", " ").capitalize(): b[by],
+        "NPS": [_value("points", v, 0) for v in b["value"]],
+        "95% CI": [fmt_ci(lo, hi, 0) for lo, hi in zip(b["ci_low"], b["ci_high"], strict=True)],
+        "n": [fmt_int(n) + (f" {SMALL}" if s else "") for n, s in zip(b["n"], b["small_base"], strict=True)],
+        "Rank": ["–" if pd.isna(r) else str(int(r)) for r in b["rank"]],
+    })
+
+
+def frequency_table(freq: pd.DataFrame, by: str) -> pd.DataFrame:
+    """theme_frequency (level theme) in wide form: themes as rows, groups as columns (share)."""
+    w = freq.pivot_table(index="theme", columns=by, values="share", aggfunc="first").fillna(0.0)
+    w = w.loc[w.max(axis=1).sort_values(ascending=False).index]
+    bases = freq.groupby(by)["base"].first()
+    out = w.map(lambda v: fmt_pct(v))
+    out.columns = [f"{c} (n = {fmt_int(bases.get(c))})" for c in out.columns]
+    return out.reset_index().rename(columns={"theme": "Theme"})
+
+
+def segment_profile_table(p: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame({
+        "Segment": p["segment"], "Customers": [fmt_int(v) for v in p["customers"]],
+        "Share": [fmt_pct(v) for v in p["share"]],
+        "Orders per customer": [fmt_num(v, 1) for v in p["orders_per_customer"]],
+        "Revenue per customer": [fmt_int(v) for v in p["revenue_per_customer"]],
+        "Churn rate": [fmt_pct(v) for v in p["churn_rate"]],
+        "NPS (latest)": [_value("points", v, 0) for v in p["nps"]],
+        "NPS base": [fmt_int(n) + (f" {SMALL}" if s else "") for n, s in zip(p["nps_n"], p["small_base"], strict=True)],
+    })
+
+
+def quotes_markdown(codes: list[str], quotes_for, book) -> str:
+    """Markdown block quotes per code (customer text escaped; already redacted by ``quotes_for``)."""
+    from .display import md_escape
+
+    labels = dict(zip(book.table["code"], book.table["description"], strict=False)) if hasattr(book, "table") else {}
+    parts = []
+    for code in codes:
+        q = quotes_for(code)
+        parts.append(f"**{md_escape(code.replace('_', ' ').capitalize())}**"
+                     + (f": {md_escape(labels[code])}" if labels.get(code) else ""))
+        if q.empty:
+            parts.append("\n*No quotable comment this period.*\n")
+        for _, r in q.iterrows():
+            rtl = ' dir="rtl"' if r["language"] == "ar" else ""
+            src = md_escape(f"{r['source']}" + (f", {r['touchpoint']}" if pd.notna(r["touchpoint"]) else ""))
+            parts.append(f"\n::: {{.quote lang=\"{r['language']}\"{rtl}}}\n> {md_escape(r['text'])}\n>\n"
+                         f"> — *{src}*\n:::\n")
+    return "\n".join(parts)

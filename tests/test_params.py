@@ -1,0 +1,84 @@
+"""Params: one validated object; unknown keys, wrong types and missing files are refused."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from cxlib import paths
+from cxlib.exceptions import ParameterError
+from cxlib.params import load_params
+from tests.helpers import ROOT, demo_params_dict
+
+
+def write(tmp_path, raw) -> str:
+    p = tmp_path / "client.yml"
+    p.write_text(yaml.safe_dump(raw, allow_unicode=True))
+    return str(p)
+
+
+def test_demo_params_load():
+    p = load_params(ROOT / "params" / "demo.yml", check_files=False)
+    assert p.client == "demo" and p.language == "en"
+    assert [s.id for s in p.journey][:2] == ["discover", "research"]
+    assert len(p.touchpoints) == 11 and p.stage_of()["delivery"] == "receive"
+    assert p.thresholds.min_base == 30
+
+
+def test_unknown_key_refused(tmp_path):
+    raw = demo_params_dict()
+    raw["colour_scheme"] = "blue"
+    with pytest.raises(ParameterError, match=r"colour_scheme: unknown key"):
+        load_params(write(tmp_path, raw), check_files=False)
+
+
+def test_nested_unknown_and_wrong_type_both_reported(tmp_path):
+    raw = demo_params_dict()
+    raw["thresholds"]["min_bse"] = 10
+    raw["thresholds"]["alpha"] = "five percent"
+    with pytest.raises(ParameterError) as e:
+        load_params(write(tmp_path, raw), check_files=False)
+    msg = str(e.value)
+    assert "thresholds.min_bse: unknown key" in msg and "thresholds.alpha" in msg
+    assert "client.yml" in msg
+
+
+def test_missing_required_table_and_unknown_table(tmp_path):
+    raw = demo_params_dict()
+    del raw["tables"]["orders"]
+    raw["tables"]["tweets"] = {"file": "x.csv"}
+    with pytest.raises(ParameterError, match=r"unknown table\(s\) \['tweets'\]"):
+        load_params(write(tmp_path, raw), check_files=False)
+
+
+def test_missing_input_file_named(tmp_path, monkeypatch):
+    monkeypatch.setattr(paths, "DATA_DIR", tmp_path)
+    (tmp_path / "c").mkdir()
+    raw = demo_params_dict() | {"data_dir": str(tmp_path / "c")}
+    with pytest.raises(ParameterError, match=r"tables.customers.file: .*customers.csv not found"):
+        load_params(write(tmp_path, raw))
+
+
+@pytest.mark.parametrize("name", ["../etc", "Demo", "a/b", ".hidden", ""])
+def test_client_name_cannot_escape(name):
+    with pytest.raises(ParameterError, match="not allowed"):
+        paths.check_client_name(name)
+
+
+def test_data_dir_cannot_escape_data(tmp_path):
+    raw = demo_params_dict() | {"data_dir": "../../etc"}
+    p = load_params(write(tmp_path, raw), check_files=False)
+    with pytest.raises(ParameterError, match="outside"):
+        p.table_path("customers")
+
+
+def test_duplicate_touchpoint_refused(tmp_path):
+    raw = demo_params_dict()
+    raw["journey"][1]["touchpoints"].append(dict(raw["journey"][0]["touchpoints"][0]))
+    with pytest.raises(ParameterError, match=r"web_search.*more than one journey stage"):
+        load_params(write(tmp_path, raw), check_files=False)
+
+
+def test_missing_params_file_message():
+    with pytest.raises(ParameterError, match="does not exist"):
+        load_params("no-such-client")

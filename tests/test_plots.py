@@ -1,0 +1,244 @@
+"""cxlib.plots: every chart returns a labelled, A4-legible Figure; Arabic labels draw right."""
+
+from __future__ import annotations
+
+import itertools
+
+import matplotlib as mpl
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.colors import to_hex
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
+from matplotlib.text import Text
+
+from cxlib import metrics, plots
+from cxlib.params import Branding
+
+AR = "تأخير التوصيل"  # "late delivery"
+
+
+def _texts(fig: Figure) -> list[Text]:
+    return [t for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
+
+
+def _check_legible(fig: Figure) -> None:
+    assert isinstance(fig, Figure)
+    assert fig.get_figwidth() == pytest.approx(7.5)
+    small = [(t.get_text(), t.get_fontsize()) for t in _texts(fig) if t.get_fontsize() < 9]
+    assert not small, f"text below 9 pt: {small}"
+    fig.canvas.draw()  # renders without error
+
+
+def _bars(ax) -> list[Rectangle]:
+    return [p for p in ax.patches if isinstance(p, Rectangle)]
+
+
+def _legend_texts(fig: Figure) -> list[str]:
+    return [t.get_text() for lg in fig.legends for t in lg.get_texts()]
+
+
+# --------------------------------------------------------------------------------------
+def test_set_theme_uses_brand_colours():
+    with mpl.rc_context():
+        pal = plots.set_theme(Branding(primary_color="#112233", accent_color="#aa5500"))
+        assert pal[:2] == ["#112233", "#aa5500"] and len(pal) == 8
+        assert len(set(pal)) == 8
+        cycle = [to_hex(c) for c in mpl.rcParams["axes.prop_cycle"].by_key()["color"]]
+        assert cycle[:2] == ["#112233", "#aa5500"]
+        assert mpl.rcParams["axes.grid"] is True
+        assert mpl.rcParams["xtick.labelsize"] >= 9
+
+
+def test_kpi_trend_chart_groups_bands_and_hollow_small_bases():
+    tr = pd.DataFrame({
+        "period": ["2026Q1", "2026Q2", "2026Q3"] * 2,
+        "segment": ["A"] * 3 + ["B"] * 3,
+        "metric": "nps",
+        "value": [10, 12, 8, -5, 0, 3.0],
+        "ci_low": [2, 4, 0, -20, -15, -10.0],
+        "ci_high": [18, 20, 16, 10, 15, 16.0],
+        "n": [100, 90, 95, 40, 20, 45],
+        "small_base": [False, False, False, False, True, False],
+    })
+    fig = plots.kpi_trend_chart(tr, "NPS (points)")
+    _check_legible(fig)
+    ax = fig.axes[0]
+    assert ax.get_title() == "NPS (points) by period and segment"
+    assert ax.get_ylabel() == "NPS (points)" and ax.get_xlabel() == "Period"
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["2026Q1", "2026Q2", "2026Q3"]
+    assert len(ax.lines) == 2                    # one line per group
+    assert len(ax.collections) == 6              # band + filled + hollow points per group
+    hollow = ax.collections[5]                   # group B's small-base points
+    assert len(hollow.get_offsets()) == 1 and tuple(hollow.get_offsets()[0]) == (1.0, 0.0)
+    assert to_hex(hollow.get_facecolor()[0]) == "#ffffff"
+    legend = _legend_texts(fig)
+    assert {"A", "B", "n < 30 (small base)", "95% confidence interval"} <= set(legend)
+    single = plots.kpi_trend_chart(metrics.trend(_responses(), "csat"), "CSAT top-2-box (%)")
+    assert len(single.axes[0].lines) == 1
+    assert single.axes[0].get_title() == "CSAT top-2-box (%) by period"
+
+
+def _responses() -> pd.DataFrame:
+    rng = np.random.default_rng(3)
+    n = 300
+    return pd.DataFrame({
+        "period": rng.choice(["2026Q2", "2026Q3"], n),
+        "survey_type": "transactional",
+        "csat": rng.integers(1, 6, n),
+        "nps": pd.array([pd.NA] * n, dtype="Int64"),
+        "ces": rng.integers(1, 8, n),
+    })
+
+
+def test_breakdown_chart_bars_error_bars_and_small_bases():
+    b = pd.DataFrame({
+        "segment": ["Families", "Students", AR],
+        "metric": "nps",
+        "value": [35.0, -12.0, 50.0],
+        "ci_low": [25.0, -25.0, 10.0],
+        "ci_high": [44.0, 2.0, 80.0],
+        "n": [200, 150, 12],
+        "small_base": [False, False, True],
+        "rank": [1.0, 2.0, np.nan],
+    })
+    fig = plots.breakdown_chart(b, "segment", "NPS (points)", min_base=20)
+    _check_legible(fig)
+    ax = fig.axes[0]
+    assert ax.get_title() == "NPS (points) by segment"
+    assert ax.get_xlabel() == "NPS (points)" and ax.get_ylabel() == "segment"
+    bars = _bars(ax)
+    assert len(bars) == 3
+    assert [round(bar.get_width(), 6) for bar in bars] == [35.0, -12.0, 50.0]
+    assert to_hex(bars[2].get_facecolor()) == "#b3b3b3"          # small base greyed
+    assert to_hex(bars[0].get_facecolor()) == "#1f4e79"
+    labels = [t.get_text() for t in ax.texts]
+    assert labels == ["35", "-12", "50  (n<20)"]
+    ticks = [t.get_text() for t in ax.get_yticklabels()]
+    assert ticks == ["Families (n=200)", "Students (n=150)", f"{AR} (n=12)"]
+    assert "n < 20: small base, not ranked" in _legend_texts(fig)
+    # error bars: one segment per bar, spanning the interval
+    segs = ax.collections[0].get_segments()
+    assert sorted((s[0][0], s[1][0]) for s in segs) == [(-25.0, 2.0), (10.0, 80.0), (25.0, 44.0)]
+    with pytest.raises(ValueError, match="no column"):
+        plots.breakdown_chart(b.drop(columns="ci_low"), "segment", "NPS")
+
+
+def _ipa(k=9, seed=5):
+    rng = np.random.default_rng(seed)
+    perf = rng.uniform(3.4, 4.2, k)
+    imp = rng.uniform(3.5, 4.5, k)
+    perf[1], imp[1] = perf[0] + 0.01, imp[0] + 0.01  # two nearly coincident points
+    cp, ci = perf.mean(), imp.mean()
+    quad = np.where(imp >= ci, np.where(perf < cp, "Concentrate here", "Keep up the good work"),
+                    np.where(perf < cp, "Low priority", "Possible overkill"))
+    labels = ["Website", "Mobile app", "Call centre", "Delivery", "Store", "Chat", "Email",
+              "الفواتير", "Returns"][:k]
+    return pd.DataFrame({"label": labels, "performance": perf, "importance": imp,
+                         "quadrant": quad, "n": rng.integers(20, 400, k),
+                         "crosshair_performance": cp, "crosshair_importance": ci})
+
+
+def test_ipa_chart_quadrants_crosshairs_sizes_and_non_overlapping_labels():
+    d = _ipa()
+    fig = plots.ipa_chart(d)
+    _check_legible(fig)
+    ax = fig.axes[0]
+    assert ax.get_xlabel() == "Performance: mean CSAT (1-5)"
+    assert ax.get_ylabel() == "Importance: mean stated importance (1-5)"
+    corner = {t.get_text() for t in ax.texts if t.get_transform() == ax.transAxes}
+    assert corner == set(plots.QUADRANT_COLORS)
+    xs = [ln.get_xdata()[0] for ln in ax.lines if ln.get_linestyle() == "--"]
+    assert xs[0] == pytest.approx(d["crosshair_performance"].iloc[0])
+    pts = ax.collections[0]
+    assert len(pts.get_offsets()) == len(d)
+    order = np.argsort(d["n"].to_numpy())
+    assert np.all(np.diff(pts.get_sizes()[order]) >= 0)  # bigger base, bigger point
+    names = [a for a in ax.texts if a.get_text() in set(d["label"])]
+    assert sorted(a.get_text() for a in names) == sorted(d["label"])
+    r = fig.canvas.get_renderer()
+    boxes = [a.get_window_extent(r) for a in names]
+    for b1, b2 in itertools.combinations(boxes, 2):
+        assert not b1.overlaps(b2)
+    axbox = ax.get_window_extent(r)
+    assert all(axbox.contains(b.x0, b.y0) and axbox.contains(b.x1, b.y1) for b in boxes)
+    with pytest.raises(ValueError, match="unknown quadrant"):
+        plots.ipa_chart(d.assign(quadrant="Fix"))
+
+
+def test_theme_chart_grouped_bars_and_significance_marks():
+    df = pd.DataFrame({"label": ["Price", "Late delivery", AR],
+                       "share_detractors": [0.05, 0.42, 0.10],
+                       "share_promoters": [0.08, 0.05, 0.02],
+                       "significant": [False, True, True]})
+    fig = plots.theme_chart(df)
+    _check_legible(fig)
+    ax = fig.axes[0]
+    assert ax.get_title() == "Themes among detractors and promoters"
+    assert "(%)" in ax.get_xlabel()
+    assert len(_bars(ax)) == 6
+    ticks = [t.get_text() for t in ax.get_yticklabels()]
+    assert ticks == ["Late delivery *", f"{AR} *", "Price"]  # by share among detractors
+    assert sorted(t.get_text() for t in ax.texts) == sorted(
+        ["42%", "10%", "5%", "5%", "2%", "8%"])
+    assert "* significant difference" in _legend_texts(fig)
+
+
+def test_funnel_chart_bars_per_device_with_percentages():
+    rows = []
+    for dev, keep in (("desktop", 0.8), ("mobile", 0.5)):
+        share = 1.0
+        for i, step in enumerate(["Product", "Cart", "Checkout", "Paid"]):
+            rows.append(dict(step_order=i, label=step, device=dev,
+                             sessions=int(1000 * share), share_of_start=share))
+            share *= keep
+    fig = plots.funnel_chart(pd.DataFrame(rows).sample(frac=1, random_state=1))
+    _check_legible(fig)
+    ax = fig.axes[0]
+    assert ax.get_title() == "Funnel conversion by device"
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["Product", "Cart", "Checkout", "Paid"]
+    assert len(_bars(ax)) == 8
+    texts = [t.get_text() for t in ax.texts]
+    assert sorted(texts) == sorted(["100%", "80%", "64%", "51%", "100%", "50%", "25%", "12%"])
+    assert set(_legend_texts(fig)) == {"desktop", "mobile"}
+
+
+# --------------------------------------------------------------------------------------
+def test_shape_text_reshapes_arabic_and_leaves_english_alone():
+    from arabic_reshaper import reshape
+    from bidi import get_display
+
+    assert plots.shape_text("Late delivery (n=30)") == "Late delivery (n=30)"
+    assert plots.shape_text("Late delivery", native=False) == "Late delivery"
+    assert plots.shape_text(None) == "" and plots.shape_text(float("nan")) == ""
+    shaped = plots.shape_text(AR, native=False)
+    assert shaped != AR and len(shaped) == len(AR)
+    assert shaped == get_display(reshape(AR))
+    # joined presentation forms (U+FB50-U+FEFF) replace the base letters (U+0600-U+06FF)
+    assert all(not "\u0600" <= c <= "\u06ff" for c in shaped)
+    assert any("\ufe70" <= c <= "\ufeff" for c in shaped)
+    # visual order: the logical string's first letter (teh) is drawn last, on the right
+    assert shaped[-1] in "\ufe95\ufe97"  # teh, isolated or initial form
+
+
+def test_shape_text_agrees_with_matplotlibs_own_layout():
+    from matplotlib import _text_helpers, font_manager
+    from matplotlib.ft2font import LoadFlags
+
+    if not plots.native_text_layout():  # old matplotlib: pre-shaping is what draws it right
+        assert plots.shape_text(AR) == plots.shape_text(AR, native=False)
+        return
+    # matplotlib >= 3.11 shapes and orders Arabic itself: pre-shaping would reverse it twice
+    assert plots.shape_text(AR) == AR
+    font = font_manager.get_font(font_manager.findfont("DejaVu Sans"))
+
+    def outline(glyph):
+        font.load_glyph(glyph, flags=LoadFlags.NO_HINTING)
+        return np.asarray(font.get_path()[0])
+
+    for word in (AR, "شكرا"):
+        native = [item.glyph_index for item in _text_helpers.layout(word, font)]
+        manual = [font.get_char_index(ord(c)) for c in plots.shape_text(word, native=False)]
+        assert len(native) == len(manual)
+        assert all(np.array_equal(outline(a), outline(b)) for a, b in zip(native, manual, strict=True))

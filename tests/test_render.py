@@ -1,0 +1,183 @@
+"""assemble() and the offline renderer on a synthetic executed notebook."""
+
+from __future__ import annotations
+
+import base64
+import re
+import shutil
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import nbformat  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+from nbformat.v4 import (  # noqa: E402
+    new_code_cell,
+    new_markdown_cell,
+    new_notebook,
+    new_output,
+)
+
+from cxlib import display, render  # noqa: E402
+from cxlib.exceptions import RenderError  # noqa: E402
+from cxlib.render import ReportMeta  # noqa: E402
+
+SECRET = "SECRET_CONN_STRING"
+
+
+def _figure_output(name="nps_trend", caption="NPS by quarter", alt="Line chart of NPS rising"):
+    fig, ax = plt.subplots(figsize=(6, 3))
+    ax.plot([1, 2, 3, 4], [10, 15, 19, 23.4], marker="o")
+    ax.set_title("NPS")
+    png = display.figure_png(fig)
+    plt.close(fig)
+    data, meta = display.figure_bundle(png, name=name, caption=caption, alt=alt)
+    return new_output("display_data", data=data, metadata=meta)
+
+
+def _table_output(text_col, caption="NPS by touchpoint"):
+    df = pd.DataFrame({"Touchpoint": ["Website", text_col, "App"],
+                       "NPS": [23.4, -5.0, 41.25], "n": [1234, 88, 310]})
+    data, meta = display.table_bundle(df, name="nps_tp", caption=caption,
+                                      note="Bases under 30 are flagged.")
+    return new_output("display_data", data=data, metadata=meta)
+
+
+def make_notebook(path, *, language="en", error=False):
+    """Write a synthetic executed notebook like papermill leaves behind."""
+    ar = language == "ar"
+    injected = new_code_cell(f'conn = "{SECRET}"\nclient = "demo"', metadata={"tags": ["injected-parameters"]})
+    injected.outputs = [new_output("stream", name="stdout", text=f"{SECRET}\n")]
+    heading = new_markdown_cell(
+        "# نقاط الاتصال\n\nتقيس هذه الفقرة رضا العملاء عبر رحلة العميل." if ar
+        else "# Touchpoints\n\nThis paragraph explains how touchpoints were scored.")
+    results = new_code_cell("display.show_figure(fig, ...)\ndisplay.show_table(df, ...)\nprint('noise-print')\n1+1")
+    results.outputs = [
+        _figure_output(caption="صافي نقاط الترويج حسب الربع" if ar else "NPS by quarter"),
+        _table_output("<script>alert(1)</script>" if not ar else "التطبيق <script>alert(1)</script>"),
+        new_output("stream", name="stdout", text="noise-print\n"),
+        new_output("stream", name="stderr", text="UserWarning: noise-warning\n"),
+        new_output("execute_result", data={"text/plain": "noise-plain-2"}, execution_count=3),
+        new_output("display_data", data={"text/html": "<b>noise-html</b>", "text/plain": "x"}),
+    ]
+    if error:
+        results.outputs.append(new_output("error", ename="ValueError", evalue="bad column", traceback=[]))
+    summary = new_code_cell("display.show_text(summary)", metadata={"tags": ["exec-summary"]})
+    summary_text = ("# الملخص التنفيذي\n\nصافي نقاط الترويج الرئيسي +23.4" if ar
+                    else "# Executive summary\n\n**Headline NPS +23.4** (up 3.1 points).")
+    summary.outputs = [new_output("display_data", data={"text/markdown": summary_text},
+                                  metadata={"cxlib": {"kind": "text"}})]
+    nb = new_notebook(cells=[injected, heading, results, summary])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, path)
+    return path
+
+
+def meta_for(language="en", logo=None):
+    if language == "ar":
+        return ReportMeta(title="تقرير تجربة العملاء", subtitle="العميل التجريبي", date="2026Q3",
+                          language="ar", logo=logo)
+    return ReportMeta(title="CX report: Demo & Co", subtitle="Demo client", date="2026Q3", logo=logo)
+
+
+def test_assemble_orders_and_filters(tmp_path):
+    nb = make_notebook(tmp_path / "01_touchpoints.ipynb")
+    a = render.assemble_report([nb], tmp_path / "out", meta_for())
+    md = a.path.read_text(encoding="utf-8")
+    body = md.split("\n---\n", 1)[1]
+    assert body.lstrip().startswith("# Executive summary")
+    assert body.index("Executive summary") < body.index("# Touchpoints")
+    for bad in (SECRET, "noise-print", "noise-warning", "noise-plain", "noise-html", "show_table", "conn ="):
+        assert bad not in md
+    assert "![NPS by quarter](figures/nps_trend.png){#fig-nps_trend fig-alt=" in md
+    assert (tmp_path / "out" / "figures" / "nps_trend.png").read_bytes().startswith(b"\x89PNG")
+    assert r"\<script\>alert\(1\)\</script\>" in md
+    assert "{#tbl-nps_tp}" in md
+    assert a.dropped["stream:stdout"] == 1 and a.dropped["stream:stderr"] == 1
+    assert sum(a.dropped.values()) == 4
+    assert a.skipped_parameter_cells == 1
+    # the Quarto options live in the front matter
+    assert "embed-resources: true" in md and "typst:" in md and "lang: en" in md
+
+
+def test_untagged_image_gets_generated_name(tmp_path):
+    cell = new_code_cell("plt.show()")
+    png = base64.b64decode(_figure_output()["data"]["image/png"])
+    cell.outputs = [new_output("display_data", data={"image/png": base64.b64encode(png).decode()})]
+    nb = new_notebook(cells=[cell])
+    nbformat.write(nb, tmp_path / "x.ipynb")
+    md = render.assemble([tmp_path / "x.ipynb"], tmp_path / "out", meta_for()).read_text()
+    assert re.search(r"!\[\]\(figures/x-cell1-1\.png\)", md)
+    assert (tmp_path / "out" / "figures" / "x-cell1-1.png").is_file()
+
+
+def test_error_output_raises_naming_the_cell(tmp_path):
+    nb = make_notebook(tmp_path / "02_drivers.ipynb", error=True)
+    with pytest.raises(RenderError, match=r"02_drivers\.ipynb cell 3.*ValueError: bad column"):
+        render.assemble([nb], tmp_path / "out", meta_for())
+
+
+def test_quarto_requested_but_missing(tmp_path, monkeypatch):
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    md = tmp_path / "report.md"
+    md.write_text("# x\n")
+    with pytest.raises(RenderError, match="(?s)quarto-cli.*--renderer offline"):
+        render.render(md, meta_for(), renderer="quarto")
+
+
+def test_bad_colour_and_language_refused():
+    with pytest.raises(RenderError, match="hex colour"):
+        ReportMeta(title="x", primary_color="red;}</style>")
+    with pytest.raises(RenderError, match="language"):
+        ReportMeta(title="x", language="fr")
+
+
+def _pdf_text(path):
+    from pypdf import PdfReader
+
+    reader = PdfReader(str(path))
+    return len(reader.pages), "\n".join(p.extract_text() or "" for p in reader.pages)
+
+
+@pytest.mark.slow
+def test_render_offline_english(tmp_path, monkeypatch):
+    monkeypatch.setattr(shutil, "which", lambda name: None)  # "auto" must pick offline here
+    logo = tmp_path / "logo.png"
+    logo.write_bytes(base64.b64decode(_figure_output()["data"]["image/png"]))
+    nb = make_notebook(tmp_path / "01_touchpoints.ipynb")
+    meta = meta_for(logo=logo)
+    md = render.assemble([nb], tmp_path / "out", meta)
+    res = render.render(md, meta)
+    assert res.renderer_used == "offline"
+    html = res.html.read_text(encoding="utf-8")
+    assert "data:image/png;base64," in html
+    assert 'src="figures/' not in html and "<script" not in html.lower().replace("&lt;script", "")
+    assert 'nav id="TOC"' in html
+    assert "Headline NPS +23.4" in html
+    assert "&lt;script&gt;" in html and "<script>alert" not in html
+    assert SECRET not in html and "noise-print" not in html
+    assert 'alt="Line chart of NPS rising"' in html
+    assert 'dir="rtl"' not in html
+    pages, text = _pdf_text(res.pdf)
+    assert pages >= 1
+    assert "Headline NPS" in text
+    assert SECRET not in text
+    assert res.seconds < 30
+
+
+@pytest.mark.slow
+def test_render_offline_arabic(tmp_path):
+    nb = make_notebook(tmp_path / "01_touchpoints.ipynb", language="ar")
+    meta = meta_for("ar")
+    md = render.assemble([nb], tmp_path / "out", meta)
+    html_path, pdf_path = render.render_offline(md, meta)
+    html = html_path.read_text(encoding="utf-8")
+    assert 'dir="rtl"' in html and 'lang="ar"' in html
+    assert "الملخص التنفيذي" in html
+    pages, text = _pdf_text(pdf_path)
+    assert pages >= 1
+    arabic = re.findall(r"[\u0600-\u06FF\uFB50-\uFDFF\uFE70-\uFEFF]", text)
+    assert len(arabic) > 20, text[:500]

@@ -1,0 +1,215 @@
+"""Write the report notebooks (without outputs) from the cell lists below.
+
+The notebooks are the source analysts edit; this script only (re)creates the shipped
+versions so their structure stays uniform. Run: .venv/bin/python tools/build_notebooks.py
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat as nbf
+
+NB_DIR = Path(__file__).resolve().parent.parent / "notebooks"
+
+PARAMS = '''# Parameters (the runner injects these; defaults run the demo in JupyterLab)
+params_file = "../params/demo.yml"
+period = None
+output_dir = None
+db_path = None'''
+
+SETUP = '''import cxlib as cx
+from cxlib import coding, engine, journey, metrics, plots, tables
+from cxlib.display import md_escape, show_figure, show_table, show_text
+
+ctx = cx.open_run(params_file, period, output_dir, db_path)
+th = ctx.params.thresholds
+out = ctx.output_dir
+plots.set_theme(ctx.params.branding);'''
+
+
+def md(text, tags=None):
+    c = nbf.v4.new_markdown_cell(text.strip())
+    if tags:
+        c.metadata["tags"] = tags
+    return c
+
+
+def code(text, tags=None):
+    c = nbf.v4.new_code_cell(text.strip())
+    if tags:
+        c.metadata["tags"] = tags
+    return c
+
+
+def notebook(cells):
+    nb = nbf.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "cxlib", "display_name": "Python (cxlib)", "language": "python"}
+    nb.metadata["language_info"] = {"name": "python"}
+    nb.cells = [cells[0], code(PARAMS, ["parameters"]), code(SETUP), *cells[1:]]
+    return nb
+
+
+NOTEBOOKS = {
+    "01_data_quality.ipynb": [
+        md("""# Data and method {#sec-data}
+
+Every input was validated against its data contract before any number in this report was
+computed; a file that breaks its contract stops the run with the file, column and rows named.
+The table lists each source, its size and time span, and records that could not be linked to
+a known customer (kept, and counted here, never silently dropped)."""),
+        code('''quality = engine.data_quality(ctx.store)
+show_table(quality, name="data_sources", caption="Sources validated for this report", out_dir=out)'''),
+        code('''resp = engine.responses(ctx.store)
+cur = resp[resp["period"] == ctx.period.label]
+show_text(
+    f"This report covers **{ctx.period.label}** ({ctx.period.span}) and compares it with "
+    f"**{ctx.previous.label}**. It rests on {len(cur):,} survey responses this period "
+    f"({(cur['survey_type'] == 'relationship').sum():,} relationship, "
+    f"{(cur['survey_type'] == 'transactional').sum():,} transactional). Intervals are "
+    f"{th.confidence:.0%} confidence intervals; a difference is called significant at "
+    f"p < {th.alpha}; groups with fewer than {th.min_base} responses are flagged as small bases "
+    "and never ranked as findings."
+)'''),
+        md("""# Who the customers are {#sec-customers}
+
+Segments as defined in the CRM, profiled from the single customer view (one row per customer
+joining CRM, orders, web activity, support contacts and the latest survey score)."""),
+        code('''view = engine.customer_view(ctx.store)
+profile = engine.segment_profile(view)
+show_table(tables.segment_profile_table(profile), name="segment_profile",
+           caption="Segments: size, value, churn and latest NPS", out_dir=out)
+fig = plots.breakdown_chart(profile.rename(columns={"nps": "value", "nps_ci_low": "ci_low",
+                            "nps_ci_high": "ci_high", "nps_n": "n"}), "segment", "NPS (latest response)",
+                            min_base=th.min_base)
+show_figure(fig, name="segment_nps", caption="Latest relationship NPS by segment, with 95% intervals",
+            alt="Horizontal bar chart of NPS by customer segment", data=profile, out_dir=out)'''),
+    ],
+    "02_metrics.ipynb": [
+        md("""# Quantitative CX {#sec-metrics}
+
+Scores first: the Net Promoter Score (share of promoters scoring 9-10 minus detractors
+scoring 0-6, relationship survey), CSAT (share satisfied, 4-5 on a 1-5 scale, transactional
+surveys) and the Customer Effort Score (mean on 1-7, higher = easier). Each comes with its
+base and interval, and each change from last period with its test."""),
+        code('''resp = engine.responses(ctx.store)
+cur = resp[resp["period"] == ctx.period.label]
+kw = dict(confidence=th.confidence, min_base=th.min_base)
+kpis = metrics.kpi_tiles(resp, ctx.period.label, ctx.previous.label, alpha=th.alpha, **kw)
+show_table(tables.kpi_table(kpis), name="kpi_tiles", caption=f"Headline KPIs, {ctx.period.label} vs {ctx.previous.label}",
+           out_dir=out)'''),
+        md("## Trend"),
+        code('''trend = metrics.trend(resp, "nps", **kw)
+fig = plots.kpi_trend_chart(trend, "NPS", **kw)
+show_figure(fig, name="nps_trend", caption="NPS by quarter with 95% interval band",
+            alt="Line chart of quarterly NPS with a shaded confidence band", data=trend, out_dir=out)'''),
+        md("## By segment\n\nWhich segments moved since last period, and is the move larger than chance?"),
+        code('''seg = metrics.breakdown_change(resp, "segment", ctx.period.label, ctx.previous.label, alpha=th.alpha, **kw)
+show_table(tables.change_table(seg, "segment", "Segment"), name="nps_by_segment_change",
+           caption="NPS by segment: this period vs last", out_dir=out)
+seg_trend = metrics.trend(resp, "nps", by="segment", **kw)
+fig = plots.kpi_trend_chart(seg_trend, "NPS", by="segment", **kw)
+show_figure(fig, name="nps_trend_segment", caption="NPS by segment and quarter with 95% interval bands",
+            alt="Line chart of quarterly NPS per segment", data=seg_trend, out_dir=out)'''),
+        code('''for by in [b for b in ctx.params.breakdowns if b != "segment" and b in cur.columns]:
+    b = metrics.breakdown(cur, by, "nps", **kw)
+    show_table(tables.breakdown_table(b, by), name=f"nps_by_{by}", caption=f"NPS by {by.replace('_', ' ')}, {ctx.period.label}",
+               out_dir=out)'''),
+        md("## Web funnel and checkout abandonment"),
+        code('''funnel = engine.funnel(ctx.store, ctx.params, ctx.period, by="device")
+fig = plots.funnel_chart(funnel)
+show_figure(fig, name="funnel_device", caption=f"Share of sessions reaching each funnel step by device, {ctx.period.label}",
+            alt="Grouped bar chart of funnel conversion by device", data=funnel, out_dir=out)
+steps = [s.event for s in ctx.params.funnel if s.touchpoint == "checkout"]
+aband = engine.abandonment(funnel, steps[0], ctx.params.funnel[-1].event, confidence=th.confidence)
+show_table(tables.abandonment_table(aband), name="checkout_abandonment",
+           caption="Checkout abandonment by device (sessions reaching checkout without purchase)", out_dir=out)'''),
+        md("# Churn and at-risk customers {#sec-churn}\n\nChurn among customers with and without each warning signal."),
+        code('''churn = engine.churn_by_signal(engine.customer_view(ctx.store), ["has_unresolved", "has_late_delivery"],
+                               confidence=th.confidence)
+show_table(tables.churn_table(churn), name="churn_by_signal", caption="Churn rate by signal", out_dir=out)'''),
+    ],
+    "03_voice.ipynb": [
+        md("""# Voice of the customer {#sec-voice}
+
+What customers say explains the scores. Every survey comment, call and chat turn, review and
+social mention is coded against the codebook (English and Arabic patterns, applied to
+normalised text); quotes are shown with personal data removed."""),
+        code('''verb = engine.verbatims(ctx.store)
+resp = engine.responses(ctx.store, [ctx.period.label])
+book = coding.compile_codebook(ctx.store.df("codebook"), source=str(ctx.params.table_path("codebook")))
+cur_verb = verb[verb["period"] == ctx.period.label]
+coded = coding.auto_code(cur_verb, book)
+freq = coding.theme_frequency(coded, cur_verb, by="source", level="theme")
+show_table(tables.frequency_table(freq, "source"), name="theme_frequency_by_source",
+           caption=f"Share of texts mentioning each theme, by source, {ctx.period.label}", out_dir=out)'''),
+        md("## What sets detractors apart"),
+        code('''themes = coding.detractor_themes(coded, cur_verb, resp, alpha=th.alpha)
+show_table(tables.themes_table(themes), name="detractor_themes",
+           caption="Codes by over-representation among detractors (Fisher exact test, Holm-adjusted flag)", out_dir=out)
+fig = plots.theme_chart(themes.sort_values("rank").head(8))
+show_figure(fig, name="detractor_themes", caption="Share of detractor and promoter comments mentioning each code",
+            alt="Grouped bar chart of code shares among detractors and promoters", data=themes, out_dir=out)'''),
+        md("## In their words"),
+        code('''top_codes = themes.sort_values("rank")["code"].head(3).tolist()
+show_text(tables.quotes_markdown(top_codes, lambda c: coding.representative_quotes(cur_verb, coded, c, n=2), book))'''),
+        md("## Share of voice in social media"),
+        code('''share = coding.mention_share(verb, [ctx.params.brand, *ctx.params.competitors], confidence=th.confidence)
+show_table(tables.share_table(share), name="mention_share", caption="Share of social mentions by brand and quarter",
+           out_dir=out)
+fig = plots.mention_share_chart(share, min_base=th.min_base)
+show_figure(fig, name="mention_share", caption="Share of social mentions by brand, with 95% intervals",
+            alt="Line chart of each brand's share of social mentions per quarter", data=share, out_dir=out)'''),
+    ],
+    "04_journey.ipynb": [
+        md("""# The journey and touchpoint gaps {#sec-journey}
+
+Each touchpoint's satisfaction (transactional CSAT, 1-5) against how important customers say
+it is (stated importance, 1-5). The crosshairs are the mean importance and mean performance
+across touchpoints with an adequate base; touchpoints above average in importance and below
+average in performance are where to concentrate."""),
+        code('''resp = engine.responses(ctx.store, [ctx.period.label])
+perf, unmapped = journey.touchpoint_performance(resp, ctx.params)
+ipa = journey.ipa(perf)
+show_table(tables.touchpoint_table(ipa), name="touchpoints", caption=f"Touchpoints along the journey, {ctx.period.label}",
+           out_dir=out)
+if unmapped:
+    show_text("**Touchpoints in the data but not in the journey** (reported, not analysed): "
+              + ", ".join(md_escape(u) for u in unmapped) + ". Add them to the journey in the params file.")'''),
+        code('''fig = plots.ipa_chart(ipa)
+show_figure(fig, name="ipa", caption="Importance vs performance by touchpoint (crosshairs at the means)",
+            alt="Scatter plot of touchpoints by importance and satisfaction, divided into four quadrants",
+            data=ipa, out_dir=out)'''),
+        md("## Fix first"),
+        code('''ff = journey.fix_first(ipa)
+show_table(tables.fix_first_table(ff), name="fix_first", caption="Touchpoints ranked by importance-performance gap",
+           out_dir=out)'''),
+    ],
+    "05_summary_swot.ipynb": [
+        md("# SWOT {#sec-swot}\n\nEvery data-driven item carries its evidence; staff input is labelled as such."),
+        code('''from cxlib import summary, swot
+
+ev = swot.gather(ctx)
+items = swot.build(ev, ctx.params, ctx.store.df("swot_inputs") if ctx.store.has("swot_inputs") else None)
+show_table(tables.swot_table(items), name="swot", caption="SWOT with evidence", out_dir=out)'''),
+        md("# Executive summary {#sec-summary}", tags=["exec-summary"]),
+        code('''show_table(tables.kpi_table(ev.kpis), name="summary_kpis",
+           caption=f"Headline KPIs, {ev.period} vs {ev.previous}")''', tags=["exec-summary"]),
+        md("## Top findings", tags=["exec-summary"]),
+        code('''show_text("\\n".join(f"- {s}" for s in summary.findings(ev)))''', tags=["exec-summary"]),
+        md("## Top actions", tags=["exec-summary"]),
+        code('''show_table(summary.actions(ev), name="top_actions", caption="Touchpoints to fix first, with owners", out_dir=out)''',
+             tags=["exec-summary"]),
+    ],
+}
+
+
+def main() -> None:
+    NB_DIR.mkdir(exist_ok=True)
+    for name, cells in NOTEBOOKS.items():
+        nbf.write(notebook(cells), NB_DIR / name)
+        print("wrote", NB_DIR / name)
+
+
+if __name__ == "__main__":
+    main()
