@@ -78,6 +78,11 @@ CODED_COLUMNS = ["verbatim_id", "code", "theme", "valence"]
 # --- normalization -----------------------------------------------------------------------
 
 
+def code_label(code: str) -> str:
+    """Reader-facing name of a code: 'late_delivery' -> 'Late delivery'."""
+    return str(code).replace("_", " ").strip().capitalize()
+
+
 def normalize_text(text: str, language: str | None = None) -> str:
     """Normalize one text for matching: lower-case, fold Arabic, unify digits, collapse spaces.
 
@@ -498,7 +503,7 @@ def detractor_themes(
     tab = hits.groupby(["code", "group"]).size().unstack("group")
     tab = tab.reindex(index=codes["code"], columns=["detractor", "promoter"]).fillna(0).astype(int)
     out = codes.copy()
-    out.insert(0, "label", out["code"])
+    out.insert(0, "label", out["code"].map(code_label))
     out["n_detractors"] = n_det
     out["n_promoters"] = n_pro
     out["mentions_detractors"] = tab["detractor"].to_numpy()
@@ -631,6 +636,9 @@ def representative_quotes(
     )
     cand["lang_order"] = cand["language"].map({lang: i for i, lang in enumerate(languages)})
     cand = cand.sort_values(["lang_order", "n_codes", "incomplete", "no_stop", "length", "verbatim_id"])
+    # the same words said twice are one quote: keep the first (best-ranked) occurrence
+    cand = cand[~cand.assign(_t=text.str.strip().str.lower())
+                .duplicated(["language", "_t"])] if len(cand) else cand
     out = cand.groupby("language", sort=False).head(n).copy()
     out["text"] = redact_series(out["text"])
     out["code"] = code

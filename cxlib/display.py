@@ -198,11 +198,21 @@ def markdown_table(
             raise ValueError(f"align for column {key!r} must be 'left', 'right' or 'center', not {a!r}")
         header.append(md_escape(key) or " ")
         # text columns use pandoc's default alignment, i.e. the start of the line (right in RTL)
-        rule.append({"left": "---", "right": "---:", "center": ":---:"}[a])
+        rule.append(a)
     fmts = [(_formatter(formats[str(c)]) if str(c) in formats else _column_default(df[c])) for c in cols]
     for row in df.itertuples(index=False, name=None):
         body.append([MISSING if _is_missing(v) else (md_escape(f(v)) or " ")
                      for f, v in zip(fmts, row, strict=True)])
+    # Dash counts set pandoc's relative column widths once a table is wider than a line:
+    # each column gets its longest cell (capped), never less than its longest header word,
+    # plus two for the cell padding.
+    widths = []
+    for i, h in enumerate(header):
+        longest = max([len(r[i]) for r in body] or [0])
+        word = max((len(w) for w in h.split()), default=3)
+        widths.append(max(3, word, min(longest, 36)) + 2)  # + 2 for the cell padding
+    rule = [{"left": "-" * w, "right": "-" * (w - 1) + ":", "center": ":" + "-" * (w - 2) + ":"}[a]
+            for a, w in zip(rule, widths, strict=True)]
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join(rule) + "|"]
     lines += ["| " + " | ".join(cells) + " |" for cells in body]
     return "\n".join(lines)
@@ -242,16 +252,17 @@ def table_bundle(df, *, name: str, caption: str, formats=None, note: str | None 
 
 
 def show_table(df, *, name: str, caption: str, out_dir: str | Path | None = None,
-               formats=None, note: str | None = None, align=None) -> None:
+               formats=None, note: str | None = None, align=None, data=None) -> None:
     """Show ``df`` as a captioned report table (and save it as ``out_dir/tables/{name}.csv``).
 
     ``caption`` is plain text (escaped here); ``note`` is Markdown written by the notebook
     (escape any customer text in it with :func:`md_escape`). ``formats``/``align`` are as in
-    :func:`markdown_table`. The CSV holds the raw, unformatted values.
+    :func:`markdown_table`. The CSV holds ``data`` (the raw result behind a formatted table)
+    when given, else ``df``.
     """
-    data, meta = table_bundle(df, name=name, caption=caption, formats=formats, note=note, align=align)
-    _write_csv(df, out_dir, name)
-    _publish(data, meta)
+    bundle, meta = table_bundle(df, name=name, caption=caption, formats=formats, note=note, align=align)
+    _write_csv(df if data is None else data, out_dir, name)
+    _publish(bundle, meta)
 
 
 def figure_png(fig, dpi: int = 150) -> bytes:

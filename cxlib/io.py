@@ -277,6 +277,10 @@ def load_store(params: Params, db_path: Path | str | None = None) -> Store:
         db.execute(f'CREATE OR REPLACE TABLE "{table}" AS SELECT * FROM _incoming')
         db.unregister("_incoming")
         store.inputs.append(info)
+    if not errors:
+        db.register("_inputs_df", pd.DataFrame([vars(i) for i in store.inputs]))
+        db.execute("CREATE OR REPLACE TABLE _inputs AS SELECT * FROM _inputs_df")
+        db.unregister("_inputs_df")
     if errors:
         db.close()
         failures = [e.failures for e in errors if e.failures is not None]
@@ -290,5 +294,5 @@ def load_store(params: Params, db_path: Path | str | None = None) -> Store:
 def open_store(params: Params, db_path: Path | str) -> Store:
     """Open a database that :func:`load_store` already built (read-only)."""
     db = duckdb.connect(str(db_path), read_only=True)
-    store = Store(db=db, params=params)
-    return store
+    rows = db.execute("SELECT * FROM _inputs").df().to_dict("records")
+    return Store(db=db, params=params, inputs=[InputFile(**r) for r in rows])

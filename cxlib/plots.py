@@ -147,7 +147,7 @@ def brand_palette(branding=None, n: int = 8) -> list[str]:
     rgb = [np.array(to_rgb(c)) for c in base]
     # colour-blind-safe extras, skipping any too close to the brand colours
     extra = [c for c in sns.color_palette("colorblind", 10).as_hex()
-             if min(np.abs(np.array(to_rgb(c)) - b).sum() for b in rgb) > 0.35]
+             if min(np.abs(np.array(to_rgb(c)) - b).sum() for b in rgb) > 0.6]
     return (base + extra)[: max(n, 2)]
 
 

@@ -102,9 +102,10 @@ def execute_notebook(src: Path, dst: Path, parameters: dict, params: Params, log
             cwd=str(src.parent), log_output=False, report_mode=False,
         )
     except PapermillExecutionError as e:
+        number, first_line = _source_cell(dst, e.cell_index)
         raise NotebookError(
-            f"{src.name} failed in cell {e.cell_index + 1} (execution {e.exec_count}): {e.ename}: "
-            f"{e.evalue}\nThe executed notebook with the traceback is {dst}."
+            f"{src.name} failed in cell {number} ({first_line!r}): {e.ename}: {e.evalue}\n"
+            f"The executed notebook with the traceback is {dst}."
         ) from None
     except Exception as e:  # dead kernel, timeout, kernel that never started
         kind = type(e).__name__
@@ -116,6 +117,22 @@ def execute_notebook(src: Path, dst: Path, parameters: dict, params: Params, log
     secs = time.perf_counter() - t
     log(f"  {src.name} done in {secs:.1f}s")
     return secs
+
+
+def _source_cell(executed: Path, index: int) -> tuple[int, str]:
+    """Number the failing cell as the analyst sees it in the source notebook (1-based, not
+    counting the cells papermill adds) and give its first line."""
+    try:
+        cells = nbformat.read(executed, as_version=4).cells
+    except (OSError, ValueError):
+        return index + 1, ""
+    added = {"injected-parameters", "papermill-error-cell-tag"}
+    own = [c for c in cells if not added & set(c.get("metadata", {}).get("tags", []))]
+    for number, cell in enumerate(own, start=1):
+        if any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
+            lines = cell.source.strip().splitlines()
+            return number, (lines[0][:80] if lines else "")
+    return index + 1, ""
 
 
 def _redact_injected(nb_path: Path) -> None:

@@ -87,7 +87,7 @@ def _touchpoint_items(ev: Evidence) -> list[dict]:
     for _, r in ok.iterrows():
         ev_txt = (f"CSAT {r['performance']:.2f}/5 (target {r['target_csat']:.1f}), importance "
                   f"{r['importance']:.2f}/5, n = {int(r['n']):,}")
-        if r["quadrant"] == "Keep up the good work":
+        if r["quadrant"] == "Keep up the good work" and r["performance"] >= r["target_csat"]:
             items.append(_item(f"S-tp-{slug(r['touchpoint'])}", "strength",
                                f"{r['label']} performs well on a touchpoint customers rate as important.",
                                ev_txt, "CSAT mean", r["performance"], r["n"], None, "journey"))
@@ -106,7 +106,7 @@ def _theme_items(ev: Evidence, top: int = 2) -> list[dict]:
     for _, r in neg.head(top).iterrows():
         items.append(_item(
             f"W-theme-{slug(r['code'])}", "weakness",
-            f"Detractors raise '{r['label']}' far more often than promoters.",
+            f"Detractors raise {r['label'].lower()} far more often than promoters.",
             f"{r['share_detractors']:.0%} of detractor comments vs {r['share_promoters']:.0%} of promoter "
             f"comments (n = {int(r['n_detractors'])} / {int(r['n_promoters'])}), {_fmt_p(r['p_value'])}",
             "share of detractor comments", r["share_detractors"], r["n_detractors"], r["p_value"], "voice"))
@@ -114,7 +114,7 @@ def _theme_items(ev: Evidence, top: int = 2) -> list[dict]:
     for _, r in pos.sort_values("difference").head(1).iterrows():
         items.append(_item(
             f"S-theme-{slug(r['code'])}", "strength",
-            f"Promoters single out '{r['label']}'.",
+            f"Promoters single out {r['label'].lower()}.",
             f"{r['share_promoters']:.0%} of promoter comments vs {r['share_detractors']:.0%} of detractor "
             f"comments, {_fmt_p(r['p_value'])}",
             "share of promoter comments", r["share_promoters"], r["n_promoters"], r["p_value"], "voice"))

@@ -204,3 +204,13 @@ def quotes_markdown(codes: list[str], quotes_for, book) -> str:
             parts.append(f"\n::: {{.quote lang=\"{r['language']}\"{rtl}}}\n> {md_escape(r['text'])}\n>\n"
                          f"> — *{src}*\n:::\n")
     return "\n".join(parts)
+
+
+def quality_table(q: pd.DataFrame) -> pd.DataFrame:
+    """engine.data_quality as a table."""
+    return pd.DataFrame({
+        "Table": q["table"], "File": q["file"], "Rows": [fmt_int(v) for v in q["rows"]],
+        "From": q["first"].fillna("–"), "To": q["last"].fillna("–"),
+        "Unknown customer id": [fmt_int(v) for v in q["unmatched_customer"]],
+        "No customer id": [fmt_int(v) for v in q["no_customer"]],
+    })

@@ -247,7 +247,7 @@ def test_detractor_themes_numbers_fisher_and_rank(survey):
     assert np.isnan(out.loc["price", "lift"])  # only a passive mentions it
     assert out.loc["price", "p_value"] == pytest.approx(1.0)
     assert out["rank"].to_dict() == {"late": 1, "rude": 2, "price": 3, "friendly": 4}
-    assert (out["label"] == out.index).all()
+    assert (out["label"] == [coding.code_label(c) for c in out.index]).all() and out.loc["late", "label"] == "Late"
     assert not out["significant"].any()  # 4 vs 5 comments cannot show anything
     assert out.attrs == {"n_survey_comments": 12, "n_not_matched": 2, "n_matched": 10, "n_passives": 1}
 

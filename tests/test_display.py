@@ -89,7 +89,11 @@ def test_markdown_table_parses_as_html_table_with_escaped_text():
     })
     md = markdown_table(df, formats={"share": fmt_pct, "n": "int"})
     lines = md.splitlines()
-    assert lines[1] == "|---|---:|---:|---:|"  # text default (start), numbers right
+    # text default (start), numbers right; dashes = column width (pandoc's relative widths):
+    # the escaped script cell is the longest (capped at 36), a header word is the minimum
+    rule = lines[1].strip("|").split("|")
+    assert [r.endswith(":") for r in rule] == [False, True, True, True]
+    assert [len(r) for r in rule] == [33, 8, 7, 7]  # "\\-5\\.0", "1,234", header "share", + 2
     html = to_html(md)
     assert html.count("<table") == 1 and html.count("<tr") == 4
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "<script" not in html

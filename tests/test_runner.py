@@ -110,7 +110,9 @@ def test_failed_notebook_leaves_previous_report_untouched(tmp_path):
     nb_dir = _notebook_dir(tmp_path, "raise ValueError('planted failure')")
     with pytest.raises(NotebookError) as e:
         runner.run_report("demo", renderer="offline", reports_dir=reports, nb_dir=nb_dir, quiet=True)
-    assert "02_broken.ipynb failed in cell 4" in str(e.value) and "planted failure" in str(e.value)
+    msg = str(e.value)
+    assert "02_broken.ipynb failed in cell 4 (\"raise ValueError('planted failure')\")" in msg, msg
+    assert "ValueError: planted failure" in msg
     assert (old / "report.html").read_text() == "OLD GOOD REPORT"
     assert sorted(p.name for p in old.iterdir()) == ["report.html"]
     assert (reports / "demo" / "last-failed-run" / "run.log").is_file()

@@ -59,7 +59,7 @@ computed; a file that breaks its contract stops the run with the file, column an
 The table lists each source, its size and time span, and records that could not be linked to
 a known customer (kept, and counted here, never silently dropped)."""),
         code('''quality = engine.data_quality(ctx.store)
-show_table(quality, name="data_sources", caption="Sources validated for this report", out_dir=out)'''),
+show_table(tables.quality_table(quality), name="data_sources", caption="Sources validated for this report", out_dir=out)'''),
         code('''resp = engine.responses(ctx.store)
 cur = resp[resp["period"] == ctx.period.label]
 show_text(
