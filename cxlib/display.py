@@ -203,14 +203,20 @@ def markdown_table(
     for row in df.itertuples(index=False, name=None):
         body.append([MISSING if _is_missing(v) else (md_escape(f(v)) or " ")
                      for f, v in zip(fmts, row, strict=True)])
-    # Dash counts set pandoc's relative column widths once a table is wider than a line:
-    # each column gets its longest cell (capped), never less than its longest header word,
-    # plus two for the cell padding.
+    # Dash counts set pandoc's relative column widths (HTML and typst) once a table is wider
+    # than a line. A column gets its longest cell (capped, so long text wraps), but never less
+    # than its longest unbreakable word (header words count 1.2x: they are bold), plus two for
+    # the cell padding; a column narrower than a word it holds would overflow in the PDF.
+    def visible(t: str) -> int:
+        return len(t.replace("\\", ""))
+
     widths = []
     for i, h in enumerate(header):
-        longest = max([len(r[i]) for r in body] or [0])
-        word = max((len(w) for w in h.split()), default=3)
-        widths.append(max(3, word, min(longest, 36)) + 2)  # + 2 for the cell padding
+        cells = [r[i] for r in body]
+        longest = max([visible(c) for c in cells] or [0])
+        token = max([visible(w) for c in cells for w in c.split()] or [0])
+        word = max((math.ceil(1.2 * visible(w)) for w in h.split()), default=3)
+        widths.append(max(3, word, token, min(longest, 30)) + 2)
     rule = [{"left": "-" * w, "right": "-" * (w - 1) + ":", "center": ":" + "-" * (w - 2) + ":"}[a]
             for a, w in zip(rule, widths, strict=True)]
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join(rule) + "|"]

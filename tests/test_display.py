@@ -90,10 +90,11 @@ def test_markdown_table_parses_as_html_table_with_escaped_text():
     md = markdown_table(df, formats={"share": fmt_pct, "n": "int"})
     lines = md.splitlines()
     # text default (start), numbers right; dashes = column width (pandoc's relative widths):
-    # the escaped script cell is the longest (capped at 36), a header word is the minimum
+    # the longest cell without its escapes ("<script>alert(1)</script>", 25), a bold header
+    # word at 1.2x ("NPS" -> 4, "share" -> 6), or the longest number ("1,234"), plus 2 padding
     rule = lines[1].strip("|").split("|")
     assert [r.endswith(":") for r in rule] == [False, True, True, True]
-    assert [len(r) for r in rule] == [33, 8, 7, 7]  # "\\-5\\.0", "1,234", header "share", + 2
+    assert [len(r) for r in rule] == [27, 6, 7, 8]
     html = to_html(md)
     assert html.count("<table") == 1 and html.count("<tr") == 4
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "<script" not in html
