@@ -145,3 +145,23 @@ def test_cli_exit_codes(capsys):
     assert "not allowed" in capsys.readouterr().err
     assert main(["report", "--client", "demo", "--period", "2031Q1", "--renderer", "offline"]) == 2
     assert "outside the data" in capsys.readouterr().err
+
+
+def test_dead_kernel_is_reported_not_hung(tmp_path):
+    nb_dir = _notebook_dir(tmp_path, "import os\nos._exit(1)")
+    with pytest.raises(NotebookError, match=r"02_broken.ipynb stopped: DeadKernelError"):
+        runner.run_report("demo", renderer="offline", reports_dir=tmp_path / "r", nb_dir=nb_dir, quiet=True)
+
+
+def test_notebook_runs_with_its_own_defaults_as_in_jupyterlab(tmp_path):
+    """An analyst opening a notebook runs it without the runner: defaults load the demo."""
+    import papermill as pm
+
+    out = tmp_path / "01.ipynb"
+    pm.execute_notebook(str(paths.NOTEBOOKS_DIR / "01_data_quality.ipynb"), str(out), kernel_name="cxlib",
+                        cwd=str(paths.NOTEBOOKS_DIR), progress_bar=False)
+    nb = nbformat.read(out, as_version=4)
+    shown = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
+             if o.get("metadata", {}).get("cxlib")]
+    names = {o["metadata"]["cxlib"].get("name") for o in shown}
+    assert names >= {"data_sources", "segment_profile", "segment_nps"}
