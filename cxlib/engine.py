@@ -154,6 +154,8 @@ def build_customer_view(store: Store, as_of: pd.Timestamp) -> None:
             (view.latest_nps.notnull(), "detractor"), else_=None,
         ),
     )
+    view = view.mutate(is_detractor=ibis.cases((view.nps_group.isnull(), ibis.null("boolean")),
+                                               else_=view.nps_group == "detractor"))
     sql = ibis.to_sql(view, dialect="duckdb")
     store.db.execute(f"CREATE OR REPLACE TABLE customer_view AS {sql}")
 

@@ -920,3 +920,21 @@ def breakdown_change(responses: pd.DataFrame, by: str, period, previous_period,
         out.loc[tested, "p_holm"] = multipletests(out.loc[tested, "p_value"], method="holm")[1]
     out = out.sort_values("change", na_position="last", kind="stable")
     return out[cols].reset_index(drop=True)
+
+
+def nps_group(scores) -> pd.Series:
+    """Promoter (9-10), passive (7-8) or detractor (0-6) per score; missing stays missing.
+
+    Out-of-range or non-numeric scores raise, as in :func:`nps`.
+    """
+    s = pd.Series(scores)
+    vals = pd.to_numeric(s, errors="coerce")
+    bad = s.notna() & (vals.isna() | (vals < 0) | (vals > 10) | (vals % 1 != 0))
+    if bad.any():
+        raise ValueError(f"nps_group: {int(bad.sum())} score(s) are not whole numbers 0-10 "
+                         f"(rows {_rows(s.index[bad])}); fix or blank them.")
+    out = pd.Series(pd.NA, index=s.index, dtype="string")
+    out[vals >= 9] = "promoter"
+    out[vals.between(7, 8)] = "passive"
+    out[vals <= 6] = "detractor"
+    return out

@@ -74,6 +74,21 @@ class SwotEdits(_Strict):
     reword: dict[str, str] = Field(default_factory=dict)
 
 
+class Weighting(_Strict):
+    """Weight survey responses to the CRM population on these customer columns."""
+
+    variables: list[str] = Field(min_length=1)
+    method: Literal["rake", "post_stratify"] = "rake"
+    cap: float | None = Field(None, gt=1)  # trim weights above this (then re-rake)
+
+
+class CrosstabSpec(_Strict):
+    """A question (row) by a banner of groups, e.g. nps_group by segment."""
+
+    row: str
+    banner: str
+
+
 class RunnerOptions(_Strict):
     cell_timeout: int = Field(600, ge=10)  # seconds per notebook cell
     kernel: str = "cxlib"
@@ -93,6 +108,8 @@ class Params(_Strict):
     brand: str = "Our brand"
     competitors: list[str] = Field(default_factory=list)
     thresholds: Thresholds = Thresholds()
+    weighting: Weighting | None = None
+    crosstabs: list[CrosstabSpec] = Field(default_factory=lambda: [CrosstabSpec(row="nps_group", banner="segment")])
     branding: Branding = Branding()
     swot: SwotEdits = SwotEdits()
     runner: RunnerOptions = RunnerOptions()

@@ -217,7 +217,8 @@ def _fmt(values: pd.Series, metric: str | None) -> str:
 
 # --------------------------------------------------------------------------------------
 def kpi_trend_chart(trend_df: pd.DataFrame, metric_label: str, *, by: str | None = None,
-                    min_base: int = 30, confidence: float = 0.95, palette=None) -> Figure:
+                    min_base: int = 30, confidence: float = 0.95, palette=None,
+                    significant=None) -> Figure:
     """KPI over periods: a line with its confidence band per group (or one line).
 
     Parameters
@@ -235,6 +236,10 @@ def kpi_trend_chart(trend_df: pd.DataFrame, metric_label: str, *, by: str | None
         Used in the legend of the band.
     palette : list of colours, optional
         Defaults to :func:`brand_palette`.
+    significant : bool or collection of group names, optional
+        Lines whose last change (latest period vs the one before) is statistically
+        significant: their last point gets a ring and the legend explains it. ``True`` for
+        the single line of an ungrouped chart.
 
     Returns
     -------
@@ -242,6 +247,9 @@ def kpi_trend_chart(trend_df: pd.DataFrame, metric_label: str, *, by: str | None
         Hollow markers are small bases; the shaded band is the confidence interval.
     """
     _require(trend_df, ["period", "value", "ci_low", "ci_high", "small_base"], "kpi_trend_chart")
+    if significant is True:
+        significant = {None}
+    significant = set(significant or ())
     known = {"period", "metric", "label", "unit", "value", "ci_low", "ci_high", "n",
              "excluded", "small_base", "rank"}
     if by is None:
@@ -272,8 +280,14 @@ def kpi_trend_chart(trend_df: pd.DataFrame, metric_label: str, *, by: str | None
         ax.scatter(x[~small], y[~small], s=36, color=color, zorder=3)
         ax.scatter(x[small], y[small], s=36, facecolors="white", edgecolors=color,
                    linewidths=1.5, zorder=3)
+        if g in significant and len(x):
+            ax.scatter(x[-1:], y[-1:], s=170, facecolors="none", edgecolors="#222222",
+                       linewidths=1.6, zorder=4)
         if g is not None:
             handles.append(Line2D([], [], color=color, linewidth=2, label=_t(g)))
+    if significant:
+        handles.append(Line2D([], [], color="#222222", marker="o", markersize=11, markerfacecolor="none",
+                              linestyle="", label="significant change vs previous period"))
     handles += [
         Line2D([], [], color="#555555", marker="o", linestyle="", label=f"n \u2265 {min_base}"),
         Line2D([], [], color="#555555", marker="o", markerfacecolor="white", linestyle="",

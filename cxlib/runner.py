@@ -82,6 +82,19 @@ def check_notebook_parameters(nb_paths: list[Path]) -> None:
         raise ParameterError("notebook parameters do not match the runner:\n  - " + "\n  - ".join(problems))
 
 
+def _quiet_kernel_manager(log_path: Path):
+    """A kernel manager whose kernel writes its own stderr (start-up notices) to run.log."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    class QuietKernelManager(AsyncKernelManager):
+        async def _async_launch_kernel(self, kernel_cmd, **kw):
+            with open(log_path, "a", encoding="utf-8") as err:  # the child keeps its own copy
+                kw["stderr"] = err
+                return await super()._async_launch_kernel(kernel_cmd, **kw)
+
+    return QuietKernelManager
+
+
 def _kernel(params: Params) -> str:
     from jupyter_client.kernelspec import KernelSpecManager
 
@@ -100,6 +113,7 @@ def execute_notebook(src: Path, dst: Path, parameters: dict, params: Params, log
             str(src), str(dst), parameters=parameters, kernel_name=_kernel(params),
             execution_timeout=params.runner.cell_timeout, progress_bar=False,
             cwd=str(src.parent), log_output=False, report_mode=False,
+            kernel_manager_class=_quiet_kernel_manager(log.path),
         )
     except PapermillExecutionError as e:
         number, first_line = _source_cell(dst, e.cell_index)

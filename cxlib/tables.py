@@ -59,16 +59,26 @@ def summary_table(summary: pd.DataFrame) -> pd.DataFrame:
     })
 
 
-def change_table(df: pd.DataFrame, by: str, label: str) -> pd.DataFrame:
-    """breakdown_change as a table (one row per group)."""
+def change_table(df: pd.DataFrame, by: str, label: str, metric: str = "NPS", unit: str = "points",
+                 names: dict | None = None) -> pd.DataFrame:
+    """breakdown_change as a table (one row per group); ``unit`` "points", "%" or "score"."""
+    d = 0 if unit == "points" else 2 if unit == "score" else 1
+
+    def val(x):
+        return _value(unit, x, d) if unit != "score" else fmt_num(x, 2)
+
+    def chg(x):
+        return "–" if pd.isna(x) else (f"{x:+.{d}f}" if unit != "score" else f"{x:+.2f}")
+
+    groups = df[by].map(names).fillna(df[by]) if names else df[by]
     return pd.DataFrame({
-        label: df[by],
-        "NPS now": [_value("points", v, 0) for v in df["value"]],
+        label: groups,
+        f"{metric} now": [val(v) for v in df["value"]],
         "n": [fmt_int(n) for n in df["n"]],
-        "NPS before": [_value("points", v, 0) for v in df["previous_value"]],
+        f"{metric} before": [val(v) for v in df["previous_value"]],
         "n before": [fmt_int(n) for n in df["n_previous"]],
-        "Change": [_value("points", v, 0) for v in df["change"]],
-        "95% CI of change": [fmt_ci(lo, hi, 0) for lo, hi in zip(df["change_ci_low"], df["change_ci_high"],
+        "Change": [chg(v) for v in df["change"]],
+        "95% CI of change": [fmt_ci(lo, hi, d) for lo, hi in zip(df["change_ci_low"], df["change_ci_high"],
                                                                  strict=True)],
         "Significant?": [SMALL if s else _sig(f, p) for f, p, s in
                          zip(df["significant"], df["p_value"], df["small_base"], strict=True)],

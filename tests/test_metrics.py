@@ -329,3 +329,15 @@ def test_breakdown_change_finds_the_falling_segment():
     assert not bc.iloc[1]["significant"]
     new = bc.iloc[2]
     assert new["n_previous"] == 0 and new["small_base"] and not new["significant"]
+
+
+def test_nps_group_labels_and_errors():
+    import pandas as pd
+
+    from cxlib.metrics import nps_group
+
+    g = nps_group(pd.Series([0, 6, 7, 8, 9, 10, None]))
+    assert g.tolist()[:6] == ["detractor", "detractor", "passive", "passive", "promoter", "promoter"]
+    assert pd.isna(g.iloc[6])
+    with pytest.raises(ValueError, match="not whole numbers 0-10"):
+        nps_group(pd.Series([3, 11]))

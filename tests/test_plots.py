@@ -242,3 +242,20 @@ def test_shape_text_agrees_with_matplotlibs_own_layout():
         manual = [font.get_char_index(ord(c)) for c in plots.shape_text(word, native=False)]
         assert len(native) == len(manual)
         assert all(np.array_equal(outline(a), outline(b)) for a, b in zip(native, manual, strict=True))
+
+
+def test_trend_chart_rings_significant_changes():
+    import pandas as pd
+
+    from cxlib import plots
+
+    t = pd.DataFrame({"period": ["2026Q1", "2026Q2"] * 2, "segment": ["A", "A", "B", "B"],
+                      "value": [10, 20, 30, 5], "ci_low": [5, 15, 25, 0], "ci_high": [15, 25, 35, 10],
+                      "small_base": False})
+    plain = plots.kpi_trend_chart(t, "NPS", by="segment")
+    marked = plots.kpi_trend_chart(t, "NPS", by="segment", significant={"B"})
+    assert len(marked.axes[0].collections) == len(plain.axes[0].collections) + 1
+    ring = marked.axes[0].collections[-1]
+    assert ring.get_offsets().tolist() == [[1.0, 5.0]]  # B's last point
+    labels = [t.get_text() for t in marked.legends[0].get_texts()]
+    assert "significant change vs previous period" in labels

@@ -100,16 +100,16 @@ show_table(tables.kpi_table(kpis), name="kpi_tiles", caption=f"Headline KPIs, {c
            out_dir=out)'''),
         md("## Trend"),
         code('''trend = metrics.trend(resp, "nps", **kw)
-fig = plots.kpi_trend_chart(trend, "NPS", **kw)
-show_figure(fig, name="nps_trend", caption="NPS by quarter with 95% interval band",
+fig = plots.kpi_trend_chart(trend, "NPS", significant=bool(kpis.set_index("metric").loc["nps", "significant"]), **kw)
+show_figure(fig, name="nps_trend", caption="NPS by quarter with 95% interval band (a ring marks a significant change)",
             alt="Line chart of quarterly NPS with a shaded confidence band", data=trend, out_dir=out)'''),
         md("## By segment\n\nWhich segments moved since last period, and is the move larger than chance?"),
         code('''seg = metrics.breakdown_change(resp, "segment", ctx.period.label, ctx.previous.label, alpha=th.alpha, **kw)
 show_table(tables.change_table(seg, "segment", "Segment"), name="nps_by_segment_change",
            caption="NPS by segment: this period vs last", out_dir=out)
 seg_trend = metrics.trend(resp, "nps", by="segment", **kw)
-fig = plots.kpi_trend_chart(seg_trend, "NPS", by="segment", **kw)
-show_figure(fig, name="nps_trend_segment", caption="NPS by segment and quarter with 95% interval bands",
+fig = plots.kpi_trend_chart(seg_trend, "NPS", by="segment", significant=set(seg.loc[seg["significant"], "segment"]), **kw)
+show_figure(fig, name="nps_trend_segment", caption="NPS by segment and quarter with 95% interval bands (a ring marks a significant change)",
             alt="Line chart of quarterly NPS per segment", data=seg_trend, out_dir=out)'''),
         code('''for by in [b for b in ctx.params.breakdowns if b != "segment" and b in cur.columns]:
     b = metrics.breakdown(cur, by, "nps", **kw)
@@ -180,6 +180,12 @@ if unmapped:
 show_figure(fig, name="ipa", caption="Importance vs performance by touchpoint (crosshairs at the means)",
             alt="Scatter plot of touchpoints by importance and satisfaction, divided into four quadrants",
             data=ipa, out_dir=out)'''),
+        md("## Touchpoint satisfaction over time"),
+        code('''tp_resp = engine.responses(ctx.store, ctx.labels)
+tp_change = metrics.breakdown_change(tp_resp, "touchpoint", ctx.period.label, ctx.previous.label, "csat_mean",
+                                     alpha=th.alpha, confidence=th.confidence, min_base=th.min_base)
+show_table(tables.change_table(tp_change, "touchpoint", "Touchpoint", "CSAT", "score", ctx.params.touchpoint_labels()),
+           name="touchpoint_csat_change", caption="Mean CSAT (1-5) by touchpoint: this period vs last", out_dir=out)'''),
         md("## Fix first"),
         code('''ff = journey.fix_first(ipa)
 show_table(tables.fix_first_table(ff), name="fix_first", caption="Touchpoints ranked by importance-performance gap",
