@@ -177,8 +177,13 @@ def churn_by_signal(view: pd.DataFrame, signals: list[str], confidence: float = 
     return pd.DataFrame(rows)
 
 
-def data_quality(store: Store) -> pd.DataFrame:
-    """Per input table: rows, columns, date span, and key completeness checks, from the engine."""
+def data_quality(store: Store, now: pd.Timestamp | None = None) -> pd.DataFrame:
+    """Per input table: rows, columns, date span, and key completeness checks, from the engine.
+
+    ``future_dated`` counts records dated after ``now`` (default: the run's clock), which
+    usually means a wrong time zone or date format in the export; they are kept and reported.
+    """
+    now = pd.Timestamp.now() if now is None else pd.Timestamp(now)
     from .schemas import TABLES
 
     rows = []
@@ -189,7 +194,8 @@ def data_quality(store: Store) -> pd.DataFrame:
         aggs = {"rows": t.count()}
         if time_col:
             aggs.update(first=t[time_col].min().cast("date").cast("string"),
-                        last=t[time_col].max().cast("date").cast("string"))
+                        last=t[time_col].max().cast("date").cast("string"),
+                        future_dated=(t[time_col] > now).cast("int64").sum())
         if "customer_id" in t.columns and info.table != "customers":
             known = t.customer_id.isin(cust.customer_id)
             aggs["unmatched_customer"] = (t.customer_id.notnull() & ~known).cast("int64").sum()
@@ -198,7 +204,8 @@ def data_quality(store: Store) -> pd.DataFrame:
         row.update(table=info.table, file=info.path.rsplit("/", 1)[-1], columns=info.columns)
         rows.append(row)
     out = pd.DataFrame(rows)
-    cols = ["table", "file", "rows", "columns", "first", "last", "unmatched_customer", "no_customer"]
+    cols = ["table", "file", "rows", "columns", "first", "last", "future_dated", "unmatched_customer",
+            "no_customer"]
     return out.reindex(columns=cols)
 
 

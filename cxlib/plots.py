@@ -615,3 +615,129 @@ def mention_share_chart(share_df: pd.DataFrame, *, min_base: int = 30, palette=N
                         ci_high=share_df["ci_high"] * 100, n=share_df["total"],
                         small_base=share_df["total"] < min_base)
     return kpi_trend_chart(t, "Share of mentions (%)", by="brand", min_base=min_base, palette=palette)
+
+
+# --------------------------------------------------------------------------------------
+def retention_chart(curves_df: pd.DataFrame, *, palette=None, max_cohorts: int = 6,
+                    title: str = "Retention by signup cohort") -> Figure:
+    """Share of a signup cohort still a customer, by months since signup, with bands.
+
+    One line per cohort (the ``max_cohorts`` largest when there are more, drawn in
+    chronological order; the legend title says so), each with its confidence band. Hollow
+    markers show months whose at-risk base is small (``small_base``).
+
+    Parameters
+    ----------
+    curves_df : DataFrame
+        Output of :func:`cxlib.retention.retention_curves` for one group: ``cohort, month,
+        retained, ci_low, ci_high`` (0-1), with ``cohort_size`` or ``at_risk`` and,
+        optionally, ``small_base``. ``attrs["confidence"]`` and ``attrs["min_cohort"]``
+        are used in the legend.
+    palette : list of colours, optional
+    max_cohorts : int, default 6
+    title : str
+
+    Returns
+    -------
+    Figure
+    """
+    _require(curves_df, ["cohort", "month", "retained", "ci_low", "ci_high"], "retention_chart")
+    if curves_df.duplicated(["cohort", "month"]).any():
+        raise ValueError("retention_chart: several rows per cohort and month; draw one group at "
+                         "a time (filter the frame on its 'by' column).")
+    palette = palette or brand_palette()
+    d = curves_df.copy()
+    cohorts = list(dict.fromkeys(d["cohort"].astype(str)))
+    d["cohort"] = d["cohort"].astype(str)
+    if "cohort_size" in d.columns:
+        sizes = d.groupby("cohort")["cohort_size"].first()
+    elif "at_risk" in d.columns:
+        sizes = d.sort_values("month").groupby("cohort")["at_risk"].first()
+    else:
+        sizes = pd.Series(np.nan, index=cohorts)
+    shown = cohorts
+    if len(cohorts) > max_cohorts:
+        top = set(sizes.sort_values(ascending=False, kind="stable").index[:max_cohorts])
+        shown = [c for c in cohorts if c in top]
+    shown = sorted(shown)
+    conf = curves_df.attrs.get("confidence", 0.95)
+    min_base = curves_df.attrs.get("min_cohort", 30)
+
+    fig, ax = _figure(4.2)
+    handles, any_small = [], False
+    for i, c in enumerate(shown):
+        g = d[d["cohort"] == c].sort_values("month")
+        x = g["month"].to_numpy(dtype=float)
+        y, lo, hi = (100 * g[k].to_numpy(dtype=float) for k in ("retained", "ci_low", "ci_high"))
+        color = palette[i % len(palette)]
+        ax.fill_between(x, lo, hi, color=color, alpha=0.12, linewidth=0)
+        ax.plot(x, y, color=color, linewidth=2)
+        if "small_base" in g.columns:
+            small = g["small_base"].fillna(False).to_numpy(dtype=bool)
+            if small.any():
+                any_small = True
+                ax.scatter(x[small], y[small], s=22, facecolors="white", edgecolors=color,
+                           linewidths=1.2, zorder=3)
+        n = sizes.get(c, np.nan)
+        label = _t(c) + (f" (n={int(n):,})" if pd.notna(n) else "")
+        handles.append(Line2D([], [], color=color, linewidth=2, label=label))
+    handles.append(Patch(facecolor="#555555", alpha=0.15,
+                         label=f"{conf:.0%} confidence interval"))
+    if any_small:
+        handles.append(Line2D([], [], color="#555555", marker="o", markerfacecolor="white",
+                              linestyle="", label=f"at risk < {min_base} (small base)"))
+    months = d["month"].to_numpy(dtype=float)
+    ax.set_xlim(0, max(float(np.nanmax(months)), 1.0))
+    low = float(np.nanmin(100 * d.loc[d["cohort"].isin(shown), "ci_low"].to_numpy(dtype=float)))
+    ax.set_ylim(max(0.0, low - 5), 101)
+    step = 3 if np.nanmax(months) > 12 else 1
+    ax.set_xticks(np.arange(0, np.nanmax(months) + 1, step))
+    ax.set_xlabel(_t("Months since signup"))
+    ax.set_ylabel(_t("Customers retained (%)"))
+    ax.set_title(_t(title))
+    legend_title = "Signup cohort"
+    if len(shown) < len(cohorts):
+        legend_title += f" (largest {len(shown)} of {len(cohorts)})"
+    _legend_below(ax, handles, ncol=min(len(handles), 4), title=legend_title)
+    return fig
+
+
+def churn_trend_chart(churn_df: pd.DataFrame, *, by: str | None = None, palette=None,
+                      min_base: int | None = None) -> Figure:
+    """Quarterly churn rate (%) with Wilson confidence bands, one line per group.
+
+    Parameters
+    ----------
+    churn_df : DataFrame
+        Output of :func:`cxlib.retention.churn_by_period`: ``period, [by], active_start,
+        rate, ci_low, ci_high`` (0-1), ``small_base`` optional.
+    by : str, optional
+        The group column, when the frame was computed with ``by=``.
+    palette : list of colours, optional
+    min_base : int, optional
+        Small-base threshold when the frame has no ``small_base`` column (default from
+        ``attrs["min_base"]``, else 30).
+
+    Returns
+    -------
+    Figure
+        Hollow markers are quarters with a small base of customers active at the start.
+    """
+    _require(churn_df, ["period", "active_start", "rate", "ci_low", "ci_high"],
+             "churn_trend_chart")
+    if by is not None and by not in churn_df.columns:
+        raise ValueError(f"churn_trend_chart: no column {by!r}; columns are {list(churn_df.columns)}")
+    if by is None and churn_df["period"].duplicated().any():
+        raise ValueError("churn_trend_chart: several rows per period; pass by= (the group column).")
+    min_base = min_base or churn_df.attrs.get("min_base", 30)
+    small = (churn_df["small_base"] if "small_base" in churn_df.columns
+             else churn_df["active_start"] < min_base)
+    t = pd.DataFrame({"period": churn_df["period"].astype(str)})
+    if by:
+        t[by] = churn_df[by].to_numpy()
+    t = t.assign(value=100 * churn_df["rate"].to_numpy(dtype=float),
+                 ci_low=100 * churn_df["ci_low"].to_numpy(dtype=float),
+                 ci_high=100 * churn_df["ci_high"].to_numpy(dtype=float),
+                 n=churn_df["active_start"].to_numpy(), small_base=small.to_numpy(dtype=bool))
+    return kpi_trend_chart(t, "Churn rate (% of active customers)", by=by, min_base=min_base,
+                           confidence=churn_df.attrs.get("confidence", 0.95), palette=palette)

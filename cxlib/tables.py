@@ -221,6 +221,7 @@ def quality_table(q: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({
         "Table": q["table"], "File": q["file"], "Rows": [fmt_int(v) for v in q["rows"]],
         "From": q["first"].fillna("–"), "To": q["last"].fillna("–"),
+        "Future-dated": [fmt_int(v) for v in q["future_dated"]],
         "Unknown customer id": [fmt_int(v) for v in q["unmatched_customer"]],
         "No customer id": [fmt_int(v) for v in q["no_customer"]],
     })

@@ -9,7 +9,7 @@ from cxlib import engine
 from cxlib.exceptions import DataValidationError
 from cxlib.io import load_store, read_raw, validate_table
 from cxlib.schemas import TABLES
-from tests.helpers import copy_demo, params_for
+from tests.helpers import copy_demo, demo_params_dict, params_for
 
 FILES = {
     "customers": "customers.csv", "orders": "orders.csv", "web_events": "web_events.parquet",
@@ -81,12 +81,9 @@ def test_column_mapping_and_excel(demo_dir, tmp_path, monkeypatch):
     data = copy_demo(demo_dir, tmp_path / "client")
     cust = pd.read_csv(data / "customers.csv").rename(columns={"customer_id": "CustID", "segment": "Segment Name"})
     cust.to_excel(data / "crm.xlsx", index=False)
-    params = params_for(data, monkeypatch)
-    tables = dict(params.tables)
+    tables = demo_params_dict()["tables"]
     tables["customers"] = {"file": "crm.xlsx", "columns": {"CustID": "customer_id", "Segment Name": "segment"}}
-    params = params.model_copy(update={"tables": {k: (v if isinstance(v, dict) else v.model_dump())
-                                                   for k, v in tables.items()}})
-    params = type(params).model_validate(params.model_dump())
+    params = params_for(data, monkeypatch, tables=tables)
     store = load_store(params)
     seg = store.db.execute("SELECT count(DISTINCT segment) FROM customers").fetchone()[0]
     assert seg == 4
@@ -130,3 +127,16 @@ def test_engine_views(demo_dir, tmp_path, monkeypatch):
     assert ab.loc["mobile", "rate"] >= 2 * ab.loc["desktop", "rate"]
     r = engine.responses(store, [cur.label])
     assert set(r["period"]) == {cur.label} and r["segment"].notna().mean() > 0.9
+
+
+def test_data_quality_counts_future_and_unknown_customers(demo_dir, tmp_path, monkeypatch):
+    data = copy_demo(demo_dir, tmp_path / "client")
+    df = pd.read_csv(data / "orders.csv", dtype=str)
+    df.loc[0, "order_time"] = "2031-01-01 10:00:00"
+    df.loc[1, "customer_id"] = "C99999"
+    df.to_csv(data / "orders.csv", index=False)
+    store = load_store(params_for(data, monkeypatch))
+    q = engine.data_quality(store, now=pd.Timestamp("2026-11-22")).set_index("table")
+    assert q.loc["orders", "future_dated"] == 1 and q.loc["orders", "unmatched_customer"] == 1
+    assert q.loc["orders", "rows"] == len(df)  # reported, not dropped
+    assert q.loc["survey_responses", "future_dated"] == 0
