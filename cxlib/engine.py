@@ -165,18 +165,6 @@ def customer_view(store: Store) -> pd.DataFrame:
     return store.df("customer_view")
 
 
-def churn_by_signal(view: pd.DataFrame, signals: list[str], confidence: float = 0.95) -> pd.DataFrame:
-    """Churn rate among customers with and without each boolean signal, with Wilson intervals."""
-    rows = []
-    for sig in signals:
-        for flag, g in view.groupby(view[sig].fillna(False).astype(bool)):
-            k, n = int(g["churned"].sum()), len(g)
-            lo, hi = proportion_confint(k, n, alpha=1 - confidence, method="wilson")
-            rows.append({"signal": sig, "has_signal": bool(flag), "customers": n, "churned": k,
-                         "rate": k / n, "ci_low": lo, "ci_high": hi})
-    return pd.DataFrame(rows)
-
-
 def data_quality(store: Store, now: pd.Timestamp | None = None) -> pd.DataFrame:
     """Per input table: rows, columns, date span, and key completeness checks, from the engine.
 

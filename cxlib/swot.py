@@ -13,10 +13,13 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from . import coding, engine, journey, metrics
+from . import coding, engine, journey, metrics, retention
 from .params import Params
 
 QUADRANTS = ["strength", "weakness", "opportunity", "threat"]
+#: boolean columns of the single customer view tested as churn signals, with their wording
+CHURN_SIGNALS = {"has_unresolved": "an unresolved support contact", "has_late_delivery": "a late delivery",
+                 "is_detractor": "a detractor score (0-6)"}
 COLUMNS = ["id", "quadrant", "text", "evidence", "metric", "value", "n", "p_value", "section", "origin"]
 
 #: report section anchors (the notebooks' headings carry these ids)
@@ -37,7 +40,7 @@ class Evidence:
     fix_first: pd.DataFrame     # journey.fix_first
     themes: pd.DataFrame        # coding.detractor_themes (current period)
     share: pd.DataFrame         # coding.mention_share (all periods)
-    churn: pd.DataFrame         # engine.churn_by_signal
+    churn: pd.DataFrame         # retention.churn_lift
     passives: tuple[float, int]  # share of passives (7-8) and base, current period
 
 
@@ -64,8 +67,7 @@ def gather(ctx) -> Evidence:
     coded = coding.auto_code(cur_verb, book)
     themes = coding.detractor_themes(coded, cur_verb, cur, alpha=th.alpha)
     share = coding.mention_share(verb, [p.brand, *p.competitors], confidence=th.confidence)
-    churn = engine.churn_by_signal(engine.customer_view(ctx.store), ["has_unresolved", "has_late_delivery"],
-                                   confidence=th.confidence)
+    churn = retention.churn_lift(engine.customer_view(ctx.store), list(CHURN_SIGNALS), confidence=th.confidence)
     rel = cur.loc[cur["survey_type"] == "relationship", "nps"].dropna()
     passives = (float(rel.between(7, 8).mean()) if len(rel) else float("nan"), len(rel))
     return Evidence(ctx.period.label, ctx.previous.label, kpis, overall, segments, ipa,
@@ -168,23 +170,18 @@ def _competitor_items(ev: Evidence, brands: list[str], alpha: float) -> list[dic
     return items
 
 
-def _churn_items(ev: Evidence, alpha: float) -> list[dict]:
+def _churn_items(ev: Evidence, alpha: float, min_ratio: float = 1.5) -> list[dict]:
+    """Signals whose customers churn at least ``min_ratio`` times as often, significantly."""
     items = []
-    names = {"has_unresolved": "an unresolved support contact", "has_late_delivery": "a late delivery"}
-    for sig, g in ev.churn.groupby("signal"):
-        g = g.set_index("has_signal")
-        if not {True, False} <= set(g.index):
-            continue
-        w, wo = g.loc[True], g.loc[False]
-        c = metrics.proportion_change(int(w["churned"]), int(w["customers"]), int(wo["churned"]),
-                                      int(wo["customers"]))
-        if w["rate"] >= 1.5 * wo["rate"] and c.p_value < alpha:
+    for _, r in ev.churn.iterrows():
+        if r["risk_ratio"] >= min_ratio and r["p_value"] < alpha:
             items.append(_item(
-                f"T-churn-{slug(sig)}", "threat",
-                f"Customers with {names.get(sig, sig)} churn far more often.",
-                f"churn {w['rate']:.0%} with vs {wo['rate']:.0%} without (n = {int(w['customers']):,} / "
-                f"{int(wo['customers']):,}), {_fmt_p(c.p_value)}",
-                "churn rate", w["rate"], w["customers"], c.p_value, "churn"))
+                f"T-churn-{slug(r['signal'])}", "threat",
+                f"Customers with {CHURN_SIGNALS.get(r['signal'], r['signal'])} churn far more often.",
+                f"churn {r['rate_with']:.0%} with vs {r['rate_without']:.0%} without (risk ratio "
+                f"{r['risk_ratio']:.1f}, 95% CI {r['rr_ci_low']:.1f} to {r['rr_ci_high']:.1f}; n = "
+                f"{int(r['customers_with']):,} / {int(r['customers_without']):,}), {_fmt_p(r['p_value'])}",
+                "churn risk ratio", r["risk_ratio"], r["customers_with"], r["p_value"], "churn"))
     return items
 
 

@@ -144,13 +144,28 @@ def abandonment_table(a: pd.DataFrame, by: str = "device") -> pd.DataFrame:
     })
 
 
-def churn_table(c: pd.DataFrame) -> pd.DataFrame:
-    names = {"has_unresolved": "Unresolved support contact", "has_late_delivery": "Late delivery"}
+def churn_table(lift: pd.DataFrame, names: dict | None = None) -> pd.DataFrame:
+    """retention.churn_lift as a table: churn with and without each signal, risk ratio and test."""
+    names = names or {}
     return pd.DataFrame({
-        "Signal": c["signal"].map(names).fillna(c["signal"]), "Has signal": c["has_signal"].map({True: "yes", False: "no"}),
-        "Customers": [fmt_int(v) for v in c["customers"]], "Churned": [fmt_int(v) for v in c["churned"]],
-        "Churn rate": [fmt_pct(v) for v in c["rate"]],
-        "95% CI": [f"{fmt_pct(lo)}–{fmt_pct(hi)}" for lo, hi in zip(c["ci_low"], c["ci_high"], strict=True)],
+        "Signal": lift["signal"].map(names).fillna(lift["signal"]),
+        "Churn with": [f"{fmt_pct(r)} (n = {fmt_int(n)})" for r, n in zip(lift["rate_with"], lift["customers_with"], strict=True)],
+        "Churn without": [f"{fmt_pct(r)} (n = {fmt_int(n)})" for r, n in
+                          zip(lift["rate_without"], lift["customers_without"], strict=True)],
+        "Risk ratio": [fmt_num(v, 2) for v in lift["risk_ratio"]],
+        "95% CI": [fmt_ci(lo, hi, 2) for lo, hi in zip(lift["rr_ci_low"], lift["rr_ci_high"], strict=True)],
+        "Significant?": [_sig(s, p) for s, p in zip(lift["significant"], lift["p_value"], strict=True)],
+        "Not known": [fmt_int(v) for v in lift["missing"]],
+    })
+
+
+def churn_period_table(c: pd.DataFrame) -> pd.DataFrame:
+    """retention.churn_by_period as a table."""
+    return pd.DataFrame({
+        "Quarter": c["period"], "Active at start": [fmt_int(v) for v in c["active_start"]],
+        "Churned": [fmt_int(v) for v in c["churned"]], "Churn rate": [fmt_pct(v, 1) for v in c["rate"]],
+        "95% CI": [f"{fmt_pct(lo, 1)}–{fmt_pct(hi, 1)}" for lo, hi in zip(c["ci_low"], c["ci_high"], strict=True)],
+        "New customers": [fmt_int(v) for v in c["new_customers"]],
     })
 
 

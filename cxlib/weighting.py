@@ -293,10 +293,16 @@ def rake(sample: pd.DataFrame, population: pd.DataFrame, variables, *, max_iter:
     Deming & Stephan (1940): starting from ``w = 1``, each iteration adjusts the weights to
     every variable ``v`` in turn, ``w_i <- w_i * T_vc / S_vc`` for the category ``c`` of
     row ``i``, where ``T_vc`` is the population share of ``c`` and ``S_vc`` the current
-    weighted sample share. After each full sweep the weights are scaled to mean 1 and, when
-    ``cap`` is given, trimmed to at most ``cap`` (the next sweep re-rakes the trimmed
-    weights). It stops when every margin is within ``tol`` of its target (largest absolute
-    difference of shares) and no weight exceeds ``cap``.
+    weighted sample share (the weights keep mean 1 throughout). It stops when, after a
+    full sweep, every margin is within ``tol`` of its target (largest absolute difference
+    of shares).
+
+    With ``cap``, each adjustment is trimmed: inside a category the largest weights are set
+    to ``cap`` and the others scaled up so that the category still hits its target
+    (``w_i <- min(cap, f * w_i)``, ``f`` solved exactly), i.e. trimming followed by
+    re-raking at every step, so the converged weights satisfy every margin *and* the cap.
+    If no such weights exist (a category needs more than ``cap`` times its respondents'
+    share) the margins cannot converge and an error says so.
 
     Parameters
     ----------

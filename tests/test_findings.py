@@ -12,7 +12,7 @@ import pytest
 import yaml
 from statsmodels.stats.proportion import proportions_ztest
 
-from cxlib import engine, metrics
+from cxlib import engine, metrics, retention
 from cxlib.io import load_store
 from tests.helpers import params_for
 
@@ -74,14 +74,14 @@ def test_4_funnel_by_source_in_the_engine(run):
 
 def test_5_unresolved_ticket_doubles_churn(run):
     *_, store, cur, prev, truth = run
-    churn = engine.churn_by_signal(engine.customer_view(store), ["has_unresolved"]).set_index("has_signal")
-    w, wo = churn.loc[True], churn.loc[False]
-    assert w["rate"] >= 2 * wo["rate"]
-    z, p = proportions_ztest([w["churned"], wo["churned"]], [w["customers"], wo["customers"]])
-    assert p < 0.001
+    lift = retention.churn_lift(engine.customer_view(store), ["has_unresolved"]).iloc[0]
+    assert lift["rate_with"] >= 2 * lift["rate_without"] and lift["rr_ci_low"] > 1
+    z, p = proportions_ztest([lift["churned_with"], lift["churned_without"]],
+                             [lift["customers_with"], lift["customers_without"]])
+    assert lift["p_value"] == pytest.approx(p) and p < 0.001
     planted = truth["findings"]["churn_signal"]  # what the generator measured, for comparison only
-    assert w["rate"] == pytest.approx(planted["rate_with_unresolved"], abs=1e-3)
-    assert (w["customers"], wo["customers"]) == (planted["n_with_unresolved"], planted["n_without"])
+    assert lift["rate_with"] == pytest.approx(planted["rate_with_unresolved"], abs=1e-3)
+    assert (lift["customers_with"], lift["customers_without"]) == (planted["n_with_unresolved"], planted["n_without"])
 
 
 def test_empty_period_and_outside_period_are_clear_errors(run):

@@ -165,3 +165,16 @@ def test_notebook_runs_with_its_own_defaults_as_in_jupyterlab(tmp_path):
              if o.get("metadata", {}).get("cxlib")]
     names = {o["metadata"]["cxlib"].get("name") for o in shown}
     assert names >= {"data_sources", "segment_profile", "segment_nps"}
+
+
+def test_index_lists_every_client_and_period(tmp_path):
+    for client, period in [("demo", "2026Q3"), ("demo", "2026Q2"), ("acme", "2026Q3")]:
+        d = tmp_path / client / period
+        d.mkdir(parents=True)
+        (d / "report.html").write_text("x")
+    (tmp_path / "acme" / "last-failed-run").mkdir()  # not a report: no report.html
+    html = runner.write_index(tmp_path).read_text()
+    assert html.index("acme") < html.index("demo")
+    assert 'href="demo/2026Q3/report.html"' in html and 'href="demo/2026Q2/report.pdf"' in html
+    assert html.index("demo/2026Q3") < html.index("demo/2026Q2")  # newest first
+    assert "last-failed-run" not in html

@@ -19,7 +19,7 @@ output_dir = None
 db_path = None'''
 
 SETUP = '''import cxlib as cx
-from cxlib import coding, engine, journey, metrics, plots, tables
+from cxlib import coding, engine, journey, metrics, plots, retention, tables
 from cxlib.display import md_escape, show_figure, show_table, show_text
 
 ctx = cx.open_run(params_file, period, output_dir, db_path)
@@ -124,10 +124,29 @@ steps = [s.event for s in ctx.params.funnel if s.touchpoint == "checkout"]
 aband = engine.abandonment(funnel, steps[0], ctx.params.funnel[-1].event, confidence=th.confidence)
 show_table(tables.abandonment_table(aband), name="checkout_abandonment",
            caption="Checkout abandonment by device (sessions reaching checkout without purchase)", out_dir=out)'''),
-        md("# Churn and at-risk customers {#sec-churn}\n\nChurn among customers with and without each warning signal."),
-        code('''churn = engine.churn_by_signal(engine.customer_view(ctx.store), ["has_unresolved", "has_late_delivery"],
-                               confidence=th.confidence)
-show_table(tables.churn_table(churn), name="churn_by_signal", caption="Churn rate by signal", out_dir=out)'''),
+        md("""# Churn and at-risk customers {#sec-churn}
+
+Churn per quarter among customers active at its start, retention by signup cohort (a
+life-table estimate: customers not yet observed for k months are censored, not counted as
+retained), and churn among customers with and without each warning signal."""),
+        code('''quarters = sorted(resp["period"].unique())
+churn = retention.churn_by_period(ctx.store, quarters, confidence=th.confidence, min_base=th.min_base)
+show_table(tables.churn_period_table(churn), name="churn_by_quarter", caption="Churn rate by quarter",
+           out_dir=out, data=churn)
+fig = plots.churn_trend_chart(churn, min_base=th.min_base)
+show_figure(fig, name="churn_trend", caption="Quarterly churn rate with 95% interval band",
+            alt="Line chart of quarterly churn rate", data=churn, out_dir=out)'''),
+        code('''curves = retention.retention_curves(ctx.store, ctx.period.end, max_months=18, confidence=th.confidence)
+recent = curves[curves["cohort"] >= quarters[0]]
+fig = plots.retention_chart(recent)
+show_figure(fig, name="retention", caption="Share of each signup cohort still a customer, by months since signup",
+            alt="Retention curves by signup quarter with confidence bands", data=curves, out_dir=out)'''),
+        code('''from cxlib.swot import CHURN_SIGNALS
+
+lift = retention.churn_lift(engine.customer_view(ctx.store), list(CHURN_SIGNALS), confidence=th.confidence)
+show_table(tables.churn_table(lift, {k: v.capitalize() for k, v in CHURN_SIGNALS.items()}), name="churn_by_signal",
+           caption="Churn with and without each warning signal (risk ratio, Katz interval; two-proportion z-test)",
+           out_dir=out, data=lift)'''),
     ],
     "03_voice.ipynb": [
         md("""# Voice of the customer {#sec-voice}
