@@ -149,14 +149,22 @@ def churn_table(lift: pd.DataFrame, names: dict | None = None) -> pd.DataFrame:
     names = names or {}
     return pd.DataFrame({
         "Signal": lift["signal"].map(names).fillna(lift["signal"]),
-        "Churn with": [f"{fmt_pct(r)} (n = {fmt_int(n)})" for r, n in zip(lift["rate_with"], lift["customers_with"], strict=True)],
-        "Churn without": [f"{fmt_pct(r)} (n = {fmt_int(n)})" for r, n in
+        "Churn with": [f"{fmt_pct(r)} of {fmt_int(n)}" for r, n in zip(lift["rate_with"], lift["customers_with"], strict=True)],
+        "Churn without": [f"{fmt_pct(r)} of {fmt_int(n)}" for r, n in
                           zip(lift["rate_without"], lift["customers_without"], strict=True)],
-        "Risk ratio": [fmt_num(v, 2) for v in lift["risk_ratio"]],
-        "95% CI": [fmt_ci(lo, hi, 2) for lo, hi in zip(lift["rr_ci_low"], lift["rr_ci_high"], strict=True)],
+        "Risk ratio [95% CI]": [f"{fmt_num(v, 2)} {fmt_ci(lo, hi, 2)}" for v, lo, hi in
+                                zip(lift["risk_ratio"], lift["rr_ci_low"], lift["rr_ci_high"], strict=True)],
         "Significant?": [_sig(s, p) for s, p in zip(lift["significant"], lift["p_value"], strict=True)],
-        "Not known": [fmt_int(v) for v in lift["missing"]],
     })
+
+
+def churn_note(lift: pd.DataFrame, names: dict | None = None) -> str | None:
+    """Says how many customers each signal could not be known for (left out, not counted as no)."""
+    names = names or {}
+    parts = [f"{names.get(r['signal'], r['signal']).lower()}: {fmt_int(r['missing'])}"
+             for _, r in lift.iterrows() if r["missing"]]
+    return ("Customers for whom a signal is unknown are left out of that comparison (" + "; ".join(parts) + ")."
+            if parts else None)
 
 
 def churn_period_table(c: pd.DataFrame) -> pd.DataFrame:

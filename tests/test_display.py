@@ -91,10 +91,10 @@ def test_markdown_table_parses_as_html_table_with_escaped_text():
     lines = md.splitlines()
     # text default (start), numbers right; dashes = column width (pandoc's relative widths):
     # the longest cell without its escapes ("<script>alert(1)</script>", 25), a bold header
-    # word at 1.2x ("NPS" -> 4, "share" -> 6), or the longest number ("1,234"), plus 2 padding
+    # word at 1.35x ("NPS" -> 5, "share" -> 7), or the longest number ("1,234"), plus 2 padding
     rule = lines[1].strip("|").split("|")
     assert [r.endswith(":") for r in rule] == [False, True, True, True]
-    assert [len(r) for r in rule] == [27, 6, 7, 8]
+    assert [len(r) for r in rule] == [27, 7, 7, 9]
     html = to_html(md)
     assert html.count("<table") == 1 and html.count("<tr") == 4
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "<script" not in html

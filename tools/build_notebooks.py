@@ -144,7 +144,8 @@ show_figure(fig, name="retention", caption="Share of each signup cohort still a 
         code('''from cxlib.swot import CHURN_SIGNALS
 
 lift = retention.churn_lift(engine.customer_view(ctx.store), list(CHURN_SIGNALS), confidence=th.confidence)
-show_table(tables.churn_table(lift, {k: v.capitalize() for k, v in CHURN_SIGNALS.items()}), name="churn_by_signal",
+names = {k: v.capitalize() for k, v in CHURN_SIGNALS.items()}
+show_table(tables.churn_table(lift, names), name="churn_by_signal", note=tables.churn_note(lift, names),
            caption="Churn with and without each warning signal (risk ratio, Katz interval; two-proportion z-test)",
            out_dir=out, data=lift)'''),
     ],
