@@ -46,7 +46,7 @@ from statsmodels.stats.multitest import multipletests
 
 from .display import MISSING, fmt_int, fmt_pct
 from .exceptions import DataValidationError
-from .metrics import _MISSING_GROUP, _clean, _group_keys, _rows
+from .metrics import _MISSING_GROUP, _clean, _group_keys, _rows, nps_group  # noqa: F401 (re-exported)
 
 __all__ = ["Crosstab", "crosstab", "crosstab_note", "format_crosstab", "nps_group"]
 
@@ -357,18 +357,3 @@ def format_crosstab(ct: Crosstab, row_label: str | None = None,
     table.columns.name = banner_label or ct.banner
     table.attrs.update(note=crosstab_note(ct), banner_label=banner_label or ct.banner)
     return table
-
-
-def nps_group(scores) -> pd.Series:
-    """NPS group of each 0-10 score: ``promoter`` (9-10), ``passive`` (7-8), ``detractor``
-    (0-6), as an ordered categorical in that order (missing stays missing).
-
-    Validated as :func:`cxlib.metrics.nps` (range, integers). Use it as a crosstab row:
-    ``crosstab(df.assign(nps_group=nps_group(df["nps"])), "nps_group", "segment")``.
-    """
-    s = scores if isinstance(scores, pd.Series) else pd.Series(scores)
-    x = _clean(s, str(s.name) if s.name is not None else "nps", 0, 10)
-    labels = np.where(x >= 9, "promoter", np.where(x >= 7, "passive", "detractor"))
-    cat = pd.Categorical(np.where(x.isna(), None, labels),
-                         categories=["promoter", "passive", "detractor"], ordered=True)
-    return pd.Series(cat, index=s.index, name="nps_group")

@@ -11,7 +11,7 @@ import ibis
 import pandas as pd
 from statsmodels.stats.proportion import proportion_confint
 
-from . import periods
+from . import metrics, periods
 from .exceptions import PeriodError
 from .io import Store
 from .params import Params
@@ -39,7 +39,7 @@ def resolve_period(store: Store, requested: str | None) -> tuple[periods.Period,
 
 
 def responses(store: Store, labels: list[str] | None = None) -> pd.DataFrame:
-    """Survey responses with their quarter (``period``) and the customer's attributes.
+    """Survey responses with their quarter (``period``), NPS group and the customer's attributes.
 
     Responses whose customer is not in the CRM keep their scores with empty attributes
     (counted by :func:`data_quality` as unmatched).
@@ -52,7 +52,9 @@ def responses(store: Store, labels: list[str] | None = None) -> pd.DataFrame:
         r = r.filter(r.period.isin(labels))
     joined = r.left_join(c.select("customer_id", *keep), r.customer_id == c.customer_id)
     joined = joined.select(*r.columns, *keep)
-    return joined.order_by("response_id").to_pandas()
+    out = joined.order_by("response_id").to_pandas()
+    out["nps_group"] = metrics.nps_group(out["nps"])
+    return out
 
 
 def verbatims(store: Store, labels: list[str] | None = None) -> pd.DataFrame:
@@ -214,3 +216,20 @@ def segment_profile(view: pd.DataFrame, min_base: int = 30, confidence: float = 
                      "nps_ci_high": n.ci_high, "nps_n": n.n, "small_base": n.n < min_base})
     out = pd.DataFrame(rows).sort_values("customers", ascending=False).reset_index(drop=True)
     return out
+
+
+def population_counts(store: Store, variables: list[str]) -> pd.DataFrame:
+    """Customers per cell of ``variables`` (CRM population for weighting), counted in the engine.
+
+    Only customers who have not churned before the data ends are the population a survey of
+    current customers represents; churned customers are kept out. Columns: variables, customers.
+    """
+    c = store.table("customers")
+    missing = [v for v in variables if v not in c.columns]
+    if missing:
+        from .exceptions import ParameterError
+
+        raise ParameterError(f"weighting.variables {missing} are not customers columns "
+                             f"({', '.join(c.columns)}); fix params weighting.variables.")
+    active = c.filter(~c.churned)
+    return active.group_by(variables).aggregate(customers=active.count()).order_by(variables).to_pandas()

@@ -922,19 +922,17 @@ def breakdown_change(responses: pd.DataFrame, by: str, period, previous_period,
     return out[cols].reset_index(drop=True)
 
 
-def nps_group(scores) -> pd.Series:
-    """Promoter (9-10), passive (7-8) or detractor (0-6) per score; missing stays missing.
 
-    Out-of-range or non-numeric scores raise, as in :func:`nps`.
+def nps_group(scores) -> pd.Series:
+    """NPS group of each 0-10 score: ``promoter`` (9-10), ``passive`` (7-8), ``detractor``
+    (0-6), as an ordered categorical in that order (missing stays missing).
+
+    Validated as :func:`nps` (range, integers). Use it as a crosstab row:
+    ``crosstab(df.assign(nps_group=nps_group(df["nps"])), "nps_group", "segment")``.
     """
-    s = pd.Series(scores)
-    vals = pd.to_numeric(s, errors="coerce")
-    bad = s.notna() & (vals.isna() | (vals < 0) | (vals > 10) | (vals % 1 != 0))
-    if bad.any():
-        raise ValueError(f"nps_group: {int(bad.sum())} score(s) are not whole numbers 0-10 "
-                         f"(rows {_rows(s.index[bad])}); fix or blank them.")
-    out = pd.Series(pd.NA, index=s.index, dtype="string")
-    out[vals >= 9] = "promoter"
-    out[vals.between(7, 8)] = "passive"
-    out[vals <= 6] = "detractor"
-    return out
+    s = scores if isinstance(scores, pd.Series) else pd.Series(scores)
+    x = _clean(s, str(s.name) if s.name is not None else "nps", 0, 10)
+    labels = np.where(x >= 9, "promoter", np.where(x >= 7, "passive", "detractor"))
+    cat = pd.Categorical(np.where(x.isna(), None, labels),
+                         categories=["promoter", "passive", "detractor"], ordered=True)
+    return pd.Series(cat, index=s.index, name="nps_group")

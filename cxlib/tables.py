@@ -16,6 +16,15 @@ SECTION_NAMES = {"sec-metrics": "Quantitative CX", "sec-voice": "Voice of the cu
                  "sec-churn": "Churn and at-risk customers"}
 
 
+LABELS = {"nps_group": "NPS group", "nps": "NPS", "csat": "CSAT", "ces": "CES",
+          "preferred_channel": "Preferred channel", "payment_method": "Payment method"}
+
+
+def label(column: str) -> str:
+    """Reader-facing name of a column: 'nps_group' -> 'NPS group', 'region' -> 'Region'."""
+    return LABELS.get(column, str(column).replace("_", " ").capitalize())
+
+
 def _sig(flag, p) -> str:
     if pd.isna(p):
         return "–"
@@ -247,4 +256,19 @@ def quality_table(q: pd.DataFrame) -> pd.DataFrame:
         "Future-dated": [fmt_int(v) for v in q["future_dated"]],
         "Unknown customer id": [fmt_int(v) for v in q["unmatched_customer"]],
         "No customer id": [fmt_int(v) for v in q["no_customer"]],
+    })
+
+
+def weighted_kpi_table(wk: pd.DataFrame) -> pd.DataFrame:
+    """weighting.weighted_kpis as a table: weighted value and interval beside the unweighted one."""
+    return pd.DataFrame({
+        "KPI": wk["label"],
+        "Weighted": [_value(u, v) for u, v in zip(wk["unit"], wk["weighted_value"], strict=True)],
+        "95% CI": [fmt_ci(lo, hi, 2 if u == "score" else 1) for u, lo, hi in
+                   zip(wk["unit"], wk["ci_low"], wk["ci_high"], strict=True)],
+        "Unweighted": [_value(u, v) for u, v in zip(wk["unit"], wk["unweighted_value"], strict=True)],
+        "n": [fmt_int(v) for v in wk["n"]],
+        "Effective n": [fmt_int(round(v)) + (f" {SMALL}" if s else "") for v, s in
+                        zip(wk["n_effective"], wk["small_base"], strict=True)],
+        "Design effect": [fmt_num(v, 2) for v in wk["design_effect"]],
     })

@@ -871,3 +871,28 @@ def weighted_change(current_scores, current_weights, previous_scores, previous_w
         x, w, _ = _valid(x, w)
         arrays += [x, w]
     return _wchange_arr(metric, *arrays, confidence)
+
+
+def survey_weights(responses: pd.DataFrame, population: pd.DataFrame, spec, *,
+                   count: str = "customers") -> pd.Series:
+    """Weights for a period's responses, each survey type weighted separately to the population.
+
+    Relationship and transactional respondents are different samples, so each gets its own
+    raking (or post-stratification) to the same CRM population (``population``: one row per
+    cell with ``count`` members, e.g. from :func:`cxlib.engine.population_counts`).
+    ``spec`` is the params ``weighting`` block (``variables``, ``method``, ``cap``).
+    ``attrs["by_survey_type"]`` holds each group's diagnostics (n_effective, design effect,
+    iterations, excluded).
+    """
+    parts, diag = [], {}
+    groups = responses.groupby("survey_type") if "survey_type" in responses else [("all", responses)]
+    for kind, rows in groups:
+        if spec.method == "rake":
+            w = rake(rows, population, spec.variables, cap=spec.cap, count=count)
+        else:
+            w = post_stratify(rows, population, spec.variables, count=count)
+        diag[str(kind)] = {k: v for k, v in w.attrs.items() if not isinstance(v, (dict, list))}
+        parts.append(w)
+    out = pd.concat(parts).reindex(responses.index) if parts else pd.Series(dtype=float)
+    out.attrs = {"by_survey_type": diag, "method": spec.method, "variables": list(spec.variables)}
+    return out

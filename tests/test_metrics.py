@@ -332,12 +332,10 @@ def test_breakdown_change_finds_the_falling_segment():
 
 
 def test_nps_group_labels_and_errors():
-    import pandas as pd
-
     from cxlib.metrics import nps_group
 
     g = nps_group(pd.Series([0, 6, 7, 8, 9, 10, None]))
     assert g.tolist()[:6] == ["detractor", "detractor", "passive", "passive", "promoter", "promoter"]
-    assert pd.isna(g.iloc[6])
-    with pytest.raises(ValueError, match="not whole numbers 0-10"):
+    assert pd.isna(g.iloc[6]) and list(g.cat.categories) == ["promoter", "passive", "detractor"]
+    with pytest.raises(DataValidationError):
         nps_group(pd.Series([3, 11]))

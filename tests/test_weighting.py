@@ -362,3 +362,22 @@ def test_weighted_nps_change_uses_effective_n_by_hand():
     assert r.z == pytest.approx(-0.5 / se)
     assert r.p_value == pytest.approx(2 * stats.norm.sf(0.5 / se))
     assert (r.n_current, r.n_previous) == (4, 4)
+
+
+def test_survey_weights_weights_each_survey_type_to_the_population():
+    from cxlib.params import Weighting
+    from cxlib.weighting import survey_weights
+
+    pop = pd.DataFrame({"segment": ["A", "B"], "customers": [600, 400]})
+    resp = pd.DataFrame({
+        "survey_type": ["relationship"] * 4 + ["transactional"] * 5,
+        "segment": ["A", "B", "B", "B", "A", "A", "A", "A", "B"],
+    })
+    w = survey_weights(resp, pop, Weighting(variables=["segment"], method="post_stratify"))
+    # relationship: A 1/4 of the sample, 60% of the population -> 0.6/0.25; B 0.4/0.75
+    assert w.iloc[:4].tolist() == pytest.approx([2.4, 0.4 / 0.75, 0.4 / 0.75, 0.4 / 0.75])
+    # transactional: A 4/5 -> 0.6/0.8; B 1/5 -> 0.4/0.2
+    assert w.iloc[4:].tolist() == pytest.approx([0.75] * 4 + [2.0])
+    assert set(w.attrs["by_survey_type"]) == {"relationship", "transactional"}
+    raked = survey_weights(resp, pop, Weighting(variables=["segment"], method="rake"))
+    assert raked.tolist() == pytest.approx(w.tolist())  # one variable: raking = post-stratification

@@ -19,7 +19,7 @@ output_dir = None
 db_path = None'''
 
 SETUP = '''import cxlib as cx
-from cxlib import coding, engine, journey, metrics, plots, retention, tables
+from cxlib import coding, crosstab, engine, journey, metrics, plots, retention, tables, weighting
 from cxlib.display import md_escape, show_figure, show_table, show_text
 
 ctx = cx.open_run(params_file, period, output_dir, db_path)
@@ -98,6 +98,27 @@ kw = dict(confidence=th.confidence, min_base=th.min_base)
 kpis = metrics.kpi_tiles(resp, ctx.period.label, ctx.previous.label, alpha=th.alpha, **kw)
 show_table(tables.kpi_table(kpis), name="kpi_tiles", caption=f"Headline KPIs, {ctx.period.label} vs {ctx.previous.label}",
            out_dir=out)'''),
+        md("""## Weighted to the customer base
+
+Survey respondents are not a random sample of customers. Weighting each survey's
+respondents to the CRM population (raking on the params' variables) shows whether that
+changes the picture; weighted intervals use the Kish effective sample size."""),
+        code('''weights = None
+if ctx.params.weighting:
+    spec = ctx.params.weighting
+    weights = weighting.survey_weights(cur, engine.population_counts(ctx.store, spec.variables), spec)
+    wk = weighting.weighted_kpis(cur, weights, confidence=th.confidence, min_base=th.min_base)
+    show_table(tables.weighted_kpi_table(wk), name="weighted_kpis", out_dir=out, data=wk,
+               caption=f"Headline KPIs weighted by {', '.join(spec.variables)} ({spec.method}), {ctx.period.label}")
+else:
+    show_text("Survey responses are not weighted: the params file has no `weighting` block.")'''),
+        md("## Crosstabs\n\nEach question by a banner of groups, with column percentages and significance letters."),
+        code('''for spec in ctx.params.crosstabs:
+    ct = crosstab.crosstab(cur[cur[spec.row].notna()], spec.row, spec.banner, alpha=th.alpha, min_base=th.min_base,
+                           weights=None if weights is None else weights[cur[spec.row].notna()])
+    show_table(crosstab.format_crosstab(ct, tables.label(spec.row)), name=f"crosstab_{spec.row}_by_{spec.banner}",
+               note=ct.note, caption=f"{tables.label(spec.row)} by {tables.label(spec.banner).lower()}, {ctx.period.label}",
+               out_dir=out, data=ct.cells)'''),
         md("## Trend"),
         code('''trend = metrics.trend(resp, "nps", **kw)
 fig = plots.kpi_trend_chart(trend, "NPS", significant=bool(kpis.set_index("metric").loc["nps", "significant"]), **kw)
