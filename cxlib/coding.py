@@ -288,51 +288,179 @@ def compile_codebook(codebook: pd.DataFrame, source: str = "codebook") -> Compil
     return CompiledCodebook(table=table, regexes=regexes, source=source)
 
 
+# --- negation ----------------------------------------------------------------------------
+
+#: English negators (matched as whole tokens of the normalized text); any token ending in
+#: ``n't``/``n’t`` (didn't, wasn't, isn't, can't...) counts too, as do the apostrophe-less
+#: spellings customers type (dont, didnt, wasnt...).
+NEGATORS_EN: tuple[str, ...] = (
+    "not", "no", "never", "without", "cannot",
+    "dont", "didnt", "doesnt", "isnt", "wasnt", "werent", "arent", "cant", "wont", "couldnt",
+    "wouldnt", "shouldnt", "havent", "hasnt", "hadnt", "aint",
+)
+#: Arabic negators in normalized form (أبد -> ابد), also with an attached و / ف ("ولا", "وما").
+NEGATORS_AR: tuple[str, ...] = (
+    "لا", "ما", "مو", "مش", "مب", "ليس", "ليست", "لم", "لن", "غير", "بدون", "ابد", "ابدا",
+)
+#: function words skipped when counting the negation window, so that "no problem at all with
+#: checkout" still sees "no" (the window is 3 *content* tokens, negators included).
+NEGATION_SKIP: frozenset[str] = frozenset(
+    "a an the at all with in on of to for by about from my our your their his her its it it's "
+    "this that these those is was were are be been being am so very too really even just any "
+    "i i'm we they he she you me us them there".split()
+    + "في من على عن مع الي ان هو هي هم انا احنا كان كانت كانوا يكون تكون صار صارت جدا مره".split()
+)
+#: words that end a clause: a negator before them does not reach a match after them.
+NEGATION_BREAKS: frozenset[str] = frozenset(
+    "but however although though yet لكن ولكن بس".split()
+)
+#: default window: the 3 content tokens before the match
+NEGATION_WINDOW = 3
+
+_NEG_ALT = (
+    "|".join(sorted(NEGATORS_EN, key=len, reverse=True))
+    + r"|\w+n['’]t"
+    + "|[وف]?(?:" + "|".join(sorted(NEGATORS_AR, key=len, reverse=True)) + ")"
+)
+_NEG_TOKEN_RE = re.compile(rf"(?:{_NEG_ALT})")
+#: any negator anywhere in a text (the cheap vectorized pre-filter)
+_NEG_ANY_RE = re.compile(rf"(?<![\w'’])(?:{_NEG_ALT})(?![\w'’])")
+#: tokens (words, with inner apostrophes) and clause punctuation
+_TOKEN_RE = re.compile(r"[\w'’]+|[.,;:!?؟،؛()\[\]\"“”]")
+_PUNCT = frozenset(".,;:!?؟،؛()[]\"“”")
+
+
+def _is_negator(token: str) -> bool:
+    return _NEG_TOKEN_RE.fullmatch(token) is not None
+
+
+def is_negated(text: str, start: int, window: int = NEGATION_WINDOW) -> bool:
+    """Whether the match starting at ``start`` of a *normalized* text is negated.
+
+    Looks back from ``start`` over at most ``window`` content tokens (function words in
+    :data:`NEGATION_SKIP` are passed over, a word partly inside the match is ignored) and
+    stops at clause punctuation (. , ; : ! ? ؟ ، ؛) or a clause word (:data:`NEGATION_BREAKS`:
+    but, however, لكن, بس...). The match is negated when an odd number of negators
+    (:data:`NEGATORS_EN`, any ``n't`` form, :data:`NEGATORS_AR` with an optional و/ف prefix)
+    occur in that window: "not late" and "مو متاخر" are negated; "never not late" (a double
+    negative), "late, not good" (negator after the match or in another clause) are not.
+
+    Examples
+    --------
+    >>> is_negated("it was not late at all", 11)
+    True
+    >>> is_negated("no problem at all with checkout", 23)
+    True
+    >>> is_negated("no, it was late", 11)
+    False
+    """
+    prefix = text[max(0, start - 300):start]
+    tokens = _TOKEN_RE.findall(prefix)
+    if tokens and prefix and (prefix[-1].isalnum() or prefix[-1] in "_'’"):
+        tokens = tokens[:-1]  # the start of the matched word itself ("م" of "متاخر")
+    seen = negators = 0
+    for tok in reversed(tokens):
+        if tok in _PUNCT or tok in NEGATION_BREAKS:
+            break
+        if _is_negator(tok):
+            negators += 1
+        elif tok in NEGATION_SKIP:
+            continue
+        seen += 1
+        if seen >= window:
+            break
+    return negators % 2 == 1
+
+
+def _any_unnegated(text: str, regex: re.Pattern, window: int) -> bool:
+    return any(not is_negated(text, m.start(), window) for m in regex.finditer(text))
+
+
 # --- auto-coding -------------------------------------------------------------------------
 
 
-def _code_mask(norm: pd.Series, regex: re.Pattern) -> np.ndarray:
-    """Boolean mask: which normalized texts carry the code (extension point for negation).
-
-    Simple negation ("not late", "مو متاخر") will be applied here: a match preceded by a
-    negator within a short window will be removed from the mask.
-    """
+def _contains(norm: pd.Series, regex: re.Pattern) -> np.ndarray:
     with warnings.catch_warnings():
         # codebook authors may group alternatives with ( ); pandas warns about match groups
         warnings.filterwarnings("ignore", "This pattern is interpreted as a regular expression")
         return norm.str.contains(regex, na=False).to_numpy(dtype=bool)
 
 
-def auto_code(verbatims: pd.DataFrame, codebook: CompiledCodebook, text_col: str = "text") -> pd.DataFrame:
+def _speaker_keep(verbatims: pd.DataFrame, speakers: Sequence[str] | None) -> np.ndarray:
+    """Rows to code: every row without a speaker, and turns of the listed speakers."""
+    if speakers is None or "speaker" not in verbatims.columns:
+        return np.ones(len(verbatims), dtype=bool)
+    sp = verbatims["speaker"]
+    wanted = {str(s).strip().lower() for s in speakers}
+    return (sp.isna() | sp.astype("str").str.strip().str.lower().isin(wanted)).to_numpy(dtype=bool)
+
+
+def auto_code(
+    verbatims: pd.DataFrame,
+    codebook: CompiledCodebook,
+    text_col: str = "text",
+    *,
+    negation: bool = True,
+    negation_window: int = NEGATION_WINDOW,
+    speakers: Sequence[str] | None = ("customer",),
+) -> pd.DataFrame:
     """Apply the codebook to every verbatim (multi-label, vectorized per code).
 
     Parameters
     ----------
     verbatims : DataFrame
-        Needs ``verbatim_id`` and ``text_col``.
+        Needs ``verbatim_id`` and ``text_col``; ``speaker`` is used when present.
     codebook : CompiledCodebook
         From :func:`compile_codebook`.
+    negation : bool, default True
+        Drop a match that is negated (:func:`is_negated`): a negator ("not", "no", "never",
+        "without", any "n't" form; لا ما مو مش ليس لم لن غير بدون ابد) among the 3 content
+        tokens before the matched text, in the same clause. "not late at all" is not
+        coded late, "it was late, not good" is. A code applies when *any* of its matches in
+        the text is not negated. Negators inside a pattern ("ما وصل", "not resolved") are
+        part of the match and never block it. Only texts that match a code *and* contain a
+        negator are checked one by one, so the cost stays close to the plain regex pass.
+    negation_window : int, default 3
+        Content tokens looked back over for a negator.
+    speakers : sequence of str or None, default ("customer",)
+        Where a ``speaker`` column exists (call and chat transcripts), code only these
+        speakers' turns (agent turns are excluded and counted); rows with no speaker
+        (surveys, social, reviews) are always coded. None codes every row.
 
     Returns
     -------
     DataFrame
         Long format, one row per (verbatim, code) match: verbatim_id, code, theme, valence;
         ordered by verbatim (input order) then codebook order. Empty/missing text gets no
-        codes. ``attrs``: n_verbatims, n_with_text, n_without_text, n_coded (verbatims with
-        at least one code), n_uncoded (with text but no code).
+        codes. ``attrs``: n_verbatims (all rows), n_excluded_speaker (turns of other
+        speakers, not coded), n_with_text and n_without_text (among the coded rows),
+        n_coded (verbatims with at least one code), n_uncoded (with text but no code),
+        n_negated (verbatim-code matches dropped because every match was negated).
     """
     for col in ("verbatim_id", text_col):
         if col not in verbatims.columns:
             raise DataValidationError(f"verbatims: column {col!r} is missing; auto_code needs verbatim_id and {text_col}.")
-    norm = normalize_series(verbatims[text_col])
+    keep = _speaker_keep(verbatims, speakers)
+    v = verbatims[keep] if not keep.all() else verbatims
+    norm = normalize_series(v[text_col])
     has_text = norm.fillna("").str.len().to_numpy() > 0
-    ids = verbatims["verbatim_id"].to_numpy()
+    ids = v["verbatim_id"].to_numpy()
     codes = codebook.codes
-    if codes:
-        masks = np.column_stack([_code_mask(norm, codebook.regexes[c]) for c in codes])
-    else:
-        masks = np.zeros((len(verbatims), 0), dtype=bool)
-    masks &= has_text[:, None]
+    masks = np.zeros((len(v), len(codes)), dtype=bool)
+    n_negated = 0
+    has_neg = _contains(norm, _NEG_ANY_RE) if (negation and codes) else None
+    for j, code in enumerate(codes):
+        regex = codebook.regexes[code]
+        mask = _contains(norm, regex) & has_text
+        if negation:
+            check = np.flatnonzero(mask & has_neg)
+            if len(check):
+                texts = norm.to_numpy()[check]
+                ok = np.fromiter((_any_unnegated(t, regex, negation_window) for t in texts),
+                                 dtype=bool, count=len(check))
+                mask[check[~ok]] = False
+                n_negated += int((~ok).sum())
+        masks[:, j] = mask
     rows, cols = np.nonzero(masks)  # row-major: verbatim order, then codebook order
     tab = codebook.table
     out = pd.DataFrame(
@@ -346,10 +474,12 @@ def auto_code(verbatims: pd.DataFrame, codebook: CompiledCodebook, text_col: str
     n_coded = int(masks.any(axis=1).sum())
     out.attrs.update(
         n_verbatims=len(verbatims),
+        n_excluded_speaker=int((~keep).sum()),
         n_with_text=int(has_text.sum()),
         n_without_text=int((~has_text).sum()),
         n_coded=n_coded,
         n_uncoded=int(has_text.sum()) - n_coded,
+        n_negated=n_negated,
     )
     return out
 

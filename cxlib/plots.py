@@ -741,3 +741,57 @@ def churn_trend_chart(churn_df: pd.DataFrame, *, by: str | None = None, palette=
                  n=churn_df["active_start"].to_numpy(), small_base=small.to_numpy(dtype=bool))
     return kpi_trend_chart(t, "Churn rate (% of active customers)", by=by, min_base=min_base,
                            confidence=churn_df.attrs.get("confidence", 0.95), palette=palette)
+
+
+def trend_grid(trend_df: pd.DataFrame, facet: str, *, value_label: str = "", ncols: int = 3,
+               min_base: int = 30, confidence: float = 0.95, significant=None, sharey: bool = True,
+               facet_labels: dict | None = None, palette=None) -> Figure:
+    """Small multiples: one small trend panel (line, interval band) per ``facet`` value.
+
+    Takes :func:`cxlib.metrics.trend` output with a ``by`` column named ``facet`` (e.g.
+    touchpoint), or several metrics' trends stacked with a ``facet`` column (then pass
+    ``sharey=False``). Hollow markers are small bases; ``significant`` (facet values) rings
+    the last point of panels whose latest change is significant. Panels follow the order of
+    ``facet_labels`` (e.g. the journey), then any other values.
+    """
+    _require(trend_df, ["period", facet, "value", "ci_low", "ci_high", "small_base"], "trend_grid")
+    import matplotlib as mpl
+
+    color = (palette or brand_palette())[0]
+    significant = set(significant or ())
+    facet_labels = facet_labels or {}
+    present = list(dict.fromkeys(trend_df[facet]))
+    groups = [k for k in facet_labels if k in present] + [g for g in present if g not in facet_labels]
+    periods = list(dict.fromkeys(sorted(trend_df["period"].astype(str))))
+    xpos = {p: i for i, p in enumerate(periods)}
+    nrows = math.ceil(len(groups) / ncols)
+    with mpl.rc_context(_rc()), sns.axes_style("whitegrid"):
+        fig = Figure(figsize=(_WIDTH, 1.9 * nrows + 0.9), layout="constrained")
+        FigureCanvasAgg(fig)
+        axes = fig.subplots(nrows, ncols, sharex=True, sharey=sharey, squeeze=False).ravel()
+    for ax, g in zip(axes, groups, strict=False):
+        d = trend_df[trend_df[facet] == g].assign(_x=lambda t: t["period"].astype(str).map(xpos)).sort_values("_x")
+        x = d["_x"].to_numpy(dtype=float)
+        y, lo, hi = (d[c].to_numpy(dtype=float) for c in ("value", "ci_low", "ci_high"))
+        small = d["small_base"].to_numpy(dtype=bool)
+        ax.fill_between(x, lo, hi, color=color, alpha=0.15, linewidth=0)
+        ax.plot(x, y, color=color, linewidth=1.8)
+        ax.scatter(x[~small], y[~small], s=18, color=color, zorder=3)
+        ax.scatter(x[small], y[small], s=18, facecolors="white", edgecolors=color, zorder=3)
+        if g in significant and len(x):
+            ax.scatter(x[-1:], y[-1:], s=90, facecolors="none", edgecolors="#222222", linewidths=1.4, zorder=4)
+        ax.set_title(_t(facet_labels.get(g, g)), fontsize=_FONT + 1)
+        ax.set_xticks([0, len(periods) - 1], [_t(periods[0]), _t(periods[-1])])
+        ax.tick_params(labelsize=_FONT)
+    for ax in axes[len(groups):]:
+        ax.set_visible(False)
+    if value_label:
+        fig.supylabel(_t(value_label), fontsize=_FONT + 1)
+    handles = [Patch(facecolor=color, alpha=0.15, label=f"{confidence:.0%} confidence interval"),
+               Line2D([], [], color=color, marker="o", markerfacecolor="white", linestyle="",
+                      label=f"n < {min_base} (small base)")]
+    if significant:
+        handles.append(Line2D([], [], color="#222222", marker="o", markersize=9, markerfacecolor="none",
+                              linestyle="", label="significant change vs previous period"))
+    fig.legend(handles=handles, loc="outside lower center", ncol=len(handles), frameon=False, fontsize=_FONT)
+    return fig

@@ -69,8 +69,12 @@ def summary_table(summary: pd.DataFrame) -> pd.DataFrame:
 
 
 def change_table(df: pd.DataFrame, by: str, label: str, metric: str = "NPS", unit: str = "points",
-                 names: dict | None = None) -> pd.DataFrame:
-    """breakdown_change as a table (one row per group); ``unit`` "points", "%" or "score"."""
+                 names: dict | None = None, adjusted: bool = False, alpha: float = 0.05) -> pd.DataFrame:
+    """breakdown_change as a table (one row per group); ``unit`` "points", "%" or "score".
+
+    ``adjusted`` judges significance on the Holm-adjusted p-value (``p_holm``): use it when
+    many groups are compared at once (e.g. every touchpoint), so chance moves are not flagged.
+    """
     d = 0 if unit == "points" else 2 if unit == "score" else 1
 
     def val(x):
@@ -89,8 +93,9 @@ def change_table(df: pd.DataFrame, by: str, label: str, metric: str = "NPS", uni
         "Change": [chg(v) for v in df["change"]],
         "95% CI of change": [fmt_ci(lo, hi, d) for lo, hi in zip(df["change_ci_low"], df["change_ci_high"],
                                                                  strict=True)],
-        "Significant?": [SMALL if s else _sig(f, p) for f, p, s in
-                         zip(df["significant"], df["p_value"], df["small_base"], strict=True)],
+        ("Significant? (Holm)" if adjusted else "Significant?"): [
+            SMALL if s else (_sig(p < alpha, p) if adjusted else _sig(f, p)) for f, p, s in
+            zip(df["significant"], df["p_holm"] if adjusted else df["p_value"], df["small_base"], strict=True)],
     })
 
 

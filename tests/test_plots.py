@@ -259,3 +259,21 @@ def test_trend_chart_rings_significant_changes():
     assert ring.get_offsets().tolist() == [[1.0, 5.0]]  # B's last point
     labels = [t.get_text() for t in marked.legends[0].get_texts()]
     assert "significant change vs previous period" in labels
+
+
+def test_trend_grid_one_panel_per_facet_with_rings():
+    import pandas as pd
+
+    from cxlib import plots
+
+    rows = [(p, tp, v) for tp, base in [("delivery", 2.7), ("store", 4.6), ("app", 3.7), ("chat", 3.8)]
+            for p, v in [("2026Q1", base), ("2026Q2", base + 0.1), ("2026Q3", base - 0.3)]]
+    t = pd.DataFrame(rows, columns=["period", "touchpoint", "value"]).assign(
+        ci_low=lambda d: d["value"] - 0.2, ci_high=lambda d: d["value"] + 0.2, small_base=False)
+    fig = plots.trend_grid(t, "touchpoint", value_label="CSAT", significant={"delivery"},
+                           facet_labels={"delivery": "Delivery"})
+    visible = [ax for ax in fig.axes if ax.get_visible()]
+    assert len(visible) == 4 and len(fig.axes) == 6  # 2 x 3 grid, two panels hidden
+    assert [ax.get_title() for ax in visible] == ["Delivery", "store", "app", "chat"]
+    assert len(visible[0].collections) == len(visible[1].collections) + 1  # the ring
+    assert visible[1].get_lines()[0].get_ydata().tolist() == pytest.approx([4.6, 4.7, 4.3])

@@ -18,7 +18,9 @@ period = None
 output_dir = None
 db_path = None'''
 
-SETUP = '''import cxlib as cx
+SETUP = '''import pandas as pd
+
+import cxlib as cx
 from cxlib import coding, crosstab, engine, journey, metrics, plots, retention, tables, weighting
 from cxlib.display import md_escape, show_figure, show_table, show_text
 
@@ -120,10 +122,12 @@ else:
                note=ct.note, caption=f"{tables.label(spec.row)} by {tables.label(spec.banner).lower()}, {ctx.period.label}",
                out_dir=out, data=ct.cells)'''),
         md("## Trend"),
-        code('''trend = metrics.trend(resp, "nps", **kw)
-fig = plots.kpi_trend_chart(trend, "NPS", significant=bool(kpis.set_index("metric").loc["nps", "significant"]), **kw)
-show_figure(fig, name="nps_trend", caption="NPS by quarter with 95% interval band (a ring marks a significant change)",
-            alt="Line chart of quarterly NPS with a shaded confidence band", data=trend, out_dir=out)'''),
+        code('''trend = pd.concat([metrics.trend(resp, m, **kw).assign(kpi=label) for m, label in
+                   [("nps", "NPS (points)"), ("csat", "CSAT top-2-box (%)"), ("ces", "CES mean (1-7)")]])
+fig = plots.trend_grid(trend, "kpi", sharey=False, significant=set(kpis.loc[kpis["significant"], "metric"].map(
+    {"nps": "NPS (points)", "csat": "CSAT top-2-box (%)", "ces": "CES mean (1-7)"})), **kw)
+show_figure(fig, name="kpi_trends", caption="Headline KPIs by quarter with 95% interval bands (a ring marks a significant change)",
+            alt="Three small line charts of quarterly NPS, CSAT and CES with confidence bands", data=trend, out_dir=out)'''),
         md("## By segment\n\nWhich segments moved since last period, and is the move larger than chance?"),
         code('''seg = metrics.breakdown_change(resp, "segment", ctx.period.label, ctx.previous.label, alpha=th.alpha, **kw)
 show_table(tables.change_table(seg, "segment", "Segment"), name="nps_by_segment_change",
@@ -225,8 +229,17 @@ show_figure(fig, name="ipa", caption="Importance vs performance by touchpoint (c
         code('''tp_resp = engine.responses(ctx.store, ctx.labels)
 tp_change = metrics.breakdown_change(tp_resp, "touchpoint", ctx.period.label, ctx.previous.label, "csat_mean",
                                      alpha=th.alpha, confidence=th.confidence, min_base=th.min_base)
-show_table(tables.change_table(tp_change, "touchpoint", "Touchpoint", "CSAT", "score", ctx.params.touchpoint_labels()),
-           name="touchpoint_csat_change", caption="Mean CSAT (1-5) by touchpoint: this period vs last", out_dir=out)'''),
+show_table(tables.change_table(tp_change, "touchpoint", "Touchpoint", "CSAT", "score", ctx.params.touchpoint_labels(),
+                               adjusted=True, alpha=th.alpha),
+           name="touchpoint_csat_change", caption="Mean CSAT (1-5) by touchpoint: this period vs last", out_dir=out,
+           note=f"{len(tp_change)} touchpoints are compared at once, so significance uses Holm-adjusted p-values.")'''),
+        code('''tp_trend = metrics.trend(engine.responses(ctx.store), "csat_mean", by="touchpoint", confidence=th.confidence,
+                         min_base=th.min_base)
+fig = plots.trend_grid(tp_trend, "touchpoint", value_label="Mean CSAT (1-5)", min_base=th.min_base,
+                       significant=set(tp_change.loc[tp_change["p_holm"] < th.alpha, "touchpoint"]),
+                       facet_labels=ctx.params.touchpoint_labels())
+show_figure(fig, name="touchpoint_trends", caption="Mean CSAT by touchpoint and quarter, with 95% interval bands",
+            alt="Small line charts of each touchpoint's quarterly mean CSAT", data=tp_trend, out_dir=out)'''),
         md("## Fix first"),
         code('''ff = journey.fix_first(ipa)
 show_table(tables.fix_first_table(ff), name="fix_first", caption="Touchpoints ranked by importance-performance gap",

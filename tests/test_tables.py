@@ -1,0 +1,62 @@
+"""Reader-facing tables: numbers formatted, flags shown, significance judged as documented."""
+
+from __future__ import annotations
+
+
+import pandas as pd
+
+from cxlib import tables
+
+
+def test_kpi_table_formats_values_change_and_significance():
+    k = pd.DataFrame([
+        dict(metric="nps", label="NPS", unit="points", value=15.7, ci_low=9.8, ci_high=21.4, n=740,
+             previous_value=25.0, change=-9.3, p_value=0.0231, significant=True, small_base=False),
+        dict(metric="ces", label="CES", unit="score", value=4.46, ci_low=4.38, ci_high=4.54, n=20,
+             previous_value=4.48, change=-0.02, p_value=0.673, significant=False, small_base=True),
+    ])
+    t = tables.kpi_table(k)
+    assert t.loc[0, "This period"] == "+15.7" and t.loc[0, "Change"] == "-9.3"
+    assert t.loc[0, "Significant?"] == "yes (p = 0.023)"
+    assert t.loc[1, "This period"] == "4.46" and t.loc[1, "Change"] == "-0.02"
+    assert t.loc[1, "Base (n)"] == "20 " + tables.SMALL
+
+
+def test_change_table_holm_adjusted_flag():
+    df = pd.DataFrame({"touchpoint": ["delivery", "store"], "value": [3.8, 4.6], "n": [100, 120],
+                       "previous_value": [4.05, 4.5], "n_previous": [110, 118], "change": [-0.25, 0.1],
+                       "change_ci_low": [-0.45, -0.1], "change_ci_high": [-0.05, 0.3], "p_value": [0.02, 0.3],
+                       "p_holm": [0.22, 0.6], "significant": [True, False], "small_base": [False, False]})
+    raw = tables.change_table(df, "touchpoint", "Touchpoint", "CSAT", "score", {"delivery": "Delivery"})
+    adj = tables.change_table(df, "touchpoint", "Touchpoint", "CSAT", "score", adjusted=True)
+    assert raw.loc[0, "Touchpoint"] == "Delivery" and raw.loc[0, "Significant?"] == "yes (p = 0.020)"
+    assert adj.loc[0, "Significant? (Holm)"] == "no (p = 0.220)"  # the raw 0.02 does not survive
+    assert raw.loc[0, "Change"] == "-0.25" and raw.loc[0, "CSAT now"] == "3.80"
+
+
+def test_churn_table_and_note():
+    lift = pd.DataFrame({"signal": ["has_unresolved", "is_detractor"], "rate_with": [0.332, 0.14],
+                         "customers_with": [596, 425], "rate_without": [0.095, 0.17],
+                         "customers_without": [1404, 1408], "risk_ratio": [3.48, 0.85],
+                         "rr_ci_low": [2.86, 0.66], "rr_ci_high": [4.24, 1.1], "significant": [True, False],
+                         "p_value": [1e-9, 0.21], "missing": [0, 167]})
+    names = {"has_unresolved": "Unresolved contact", "is_detractor": "Detractor score"}
+    t = tables.churn_table(lift, names)
+    assert t.loc[0, "Churn with"] == "33% of 596" and t.loc[0, "Significant?"] == "yes (p < 0.001)"
+    assert t.loc[0, "Risk ratio [95% CI]"].startswith("3.48 [2.86,")
+    assert tables.churn_note(lift, names) == ("Customers for whom a signal is unknown are left out of that "
+                                              "comparison (detractor score: 167).")
+    assert tables.churn_note(lift.assign(missing=0)) is None
+
+
+def test_swot_table_labels_origin_and_section():
+    s = pd.DataFrame({"quadrant": pd.Categorical(["weakness", "strength"]), "text": ["a", "b"],
+                      "evidence": ["x", "y"], "origin": ["data", "staff"], "section": ["sec-journey", None]})
+    t = tables.swot_table(s)
+    assert t["Source"].tolist() == ["Data", "Staff input"]
+    assert t["See section"].tolist() == ["Journey and touchpoint gaps", "–"]
+
+
+def test_label():
+    assert tables.label("nps_group") == "NPS group" and tables.label("preferred_channel") == "Preferred channel"
+    assert tables.label("region") == "Region"
