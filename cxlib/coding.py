@@ -492,6 +492,21 @@ def _has_text(verbatims: pd.DataFrame, text_col: str = "text") -> pd.Series:
     return t.notna() & (t.astype("str").str.strip().str.len() > 0)
 
 
+#: label of the group of verbatims whose breakdown column is empty
+MISSING_GROUP = "(missing)"
+
+
+def _base_verbatims(verbatims: pd.DataFrame, text_col: str, speakers: Sequence[str] | None) -> pd.DataFrame:
+    """The verbatims auto-coding looks at: with text, and (transcripts) the listed speakers."""
+    return verbatims[_has_text(verbatims, text_col).to_numpy() & _speaker_keep(verbatims, speakers)]
+
+
+def _group_column(s: pd.Series, missing_label: str | None) -> pd.Series:
+    if missing_label is None:
+        return s
+    return s.astype("object").where(s.notna(), missing_label)
+
+
 def theme_frequency(
     coded: pd.DataFrame,
     verbatims: pd.DataFrame,
@@ -499,11 +514,14 @@ def theme_frequency(
     *,
     level: str = "code",
     text_col: str = "text",
+    speakers: Sequence[str] | None = ("customer",),
+    missing_label: str | None = MISSING_GROUP,
 ) -> pd.DataFrame:
     """How often each code (or theme) is mentioned, overall or per group.
 
     ``share = n_mentions / base`` where n_mentions counts distinct verbatims mentioning the
-    code (theme: any of its codes) and base counts verbatims with text in the group.
+    code (theme: any of its codes) and base counts verbatims with text in the group (for
+    transcripts, only the turns of ``speakers``, as in :func:`auto_code`).
     Because coding is multi-label, shares do not sum to 1.
 
     Parameters
@@ -513,25 +531,30 @@ def theme_frequency(
     verbatims : DataFrame
         The verbatims that were coded (defines the bases and the groups).
     by : str, optional
-        A column of ``verbatims`` to break down by (e.g. "source", "touchpoint", "language").
-        Missing group values form their own group.
+        A column of ``verbatims`` to break down by (e.g. "source", "touchpoint", "segment",
+        "language", "period"). Verbatims with no value (a survey comment without a
+        touchpoint, a social mention without a known customer, hence no segment) form their
+        own group, labelled ``missing_label`` ("(missing)"; None keeps it as NaN).
     level : {"code", "theme"}
         One row per code (with its theme and valence) or one per theme.
+    speakers : sequence of str or None, default ("customer",)
+        Transcript turns counted in the bases (match what :func:`auto_code` coded).
 
     Returns
     -------
     DataFrame
         [by,] theme, [code, valence,] n_mentions, base, share; sorted by group, then
         n_mentions descending. ``attrs["n_coded_not_in_verbatims"]`` counts coded rows whose
-        verbatim is not in ``verbatims`` (not counted).
+        verbatim is not in the base (not counted).
     """
     if level not in ("code", "theme"):
         raise ValueError(f"level must be 'code' or 'theme', not {level!r}")
     if by is not None and by not in verbatims.columns:
         raise ValueError(f"verbatims has no column {by!r} to break down by; choose one of {list(verbatims.columns)}")
-    v = verbatims.loc[_has_text(verbatims, text_col), ["verbatim_id"] + ([by] if by else [])]
+    v = _base_verbatims(verbatims, text_col, speakers)[["verbatim_id"] + ([by] if by else [])]
     keys = [by] if by else []
     if by:
+        v = v.assign(**{by: _group_column(v[by], missing_label)})
         bases = v.groupby(by, dropna=False).size().rename("base").reset_index()
     else:
         bases = pd.DataFrame({"base": [len(v)]})
@@ -548,8 +571,188 @@ def theme_frequency(
     out["share"] = out["n_mentions"] / out["base"]
     out = out.sort_values(keys + ["n_mentions", unit[-1]], ascending=[True] * len(keys) + [False, True])
     out = out.reset_index(drop=True)[keys + unit + ["n_mentions", "base", "share"]]
-    out.attrs["n_coded_not_in_verbatims"] = int((~coded["verbatim_id"].isin(verbatims["verbatim_id"])).sum())
+    out.attrs["n_coded_not_in_verbatims"] = int((~coded["verbatim_id"].isin(v["verbatim_id"])).sum())
     return out
+
+
+def theme_by_period(
+    coded: pd.DataFrame,
+    verbatims: pd.DataFrame,
+    level: str = "theme",
+    *,
+    period_col: str = "period",
+    confidence: float = 0.95,
+    min_base: int = 30,
+    text_col: str = "text",
+    speakers: Sequence[str] | None = ("customer",),
+) -> pd.DataFrame:
+    """Share of texts mentioning each theme (or code) per period, with a Wilson interval.
+
+    For trend charts: every theme (code) that occurs in ``coded`` appears in every period,
+    zeros included. ``share = n_mentions / base``, base = verbatims with text in the period
+    (transcripts: ``speakers``' turns, as in :func:`auto_code`); ``ci_low``/``ci_high`` are
+    the Wilson score interval at ``confidence`` (:func:`_wilson`); ``small_base`` flags
+    periods with fewer than ``min_base`` texts. Verbatims with no period are left out
+    (``attrs["n_no_period"]``).
+
+    Parameters
+    ----------
+    period_col : str
+        Period labels in ``verbatims`` (``cxlib.engine.verbatims`` adds ``period``); labels
+        sort in time order ("2026Q1" < "2026Q2").
+
+    Returns
+    -------
+    DataFrame
+        period, theme, [code, valence,] n_mentions, base, share, ci_low, ci_high,
+        small_base; sorted by theme (code), then period.
+    """
+    if level not in ("code", "theme"):
+        raise ValueError(f"level must be 'code' or 'theme', not {level!r}")
+    if period_col not in verbatims.columns:
+        raise ValueError(
+            f"verbatims has no column {period_col!r}; add period labels first, e.g. "
+            f"verbatims['{period_col}'] = cxlib.periods.label_of(verbatims['verbatim_time']) "
+            "(cxlib.engine.verbatims adds 'period')."
+        )
+    v = _base_verbatims(verbatims, text_col, speakers)
+    no_period = v[period_col].isna()
+    v = v.loc[~no_period, ["verbatim_id", period_col]].rename(columns={period_col: "period"})
+    v["period"] = v["period"].astype("str")
+    bases = v.groupby("period").size().rename("base")
+    unit = ["theme", "code", "valence"] if level == "code" else ["theme"]
+    units = coded[unit].drop_duplicates().sort_values(unit).reset_index(drop=True)
+    m = coded[["verbatim_id"] + unit].merge(v, on="verbatim_id").drop_duplicates(["period", "verbatim_id"] + unit)
+    counts = m.groupby(["period"] + unit).size().rename("n_mentions").reset_index()
+    grid = units.merge(pd.DataFrame({"period": sorted(bases.index)}), how="cross")
+    out = grid.merge(counts, on=["period"] + unit, how="left")
+    out["n_mentions"] = out["n_mentions"].fillna(0).astype(int)
+    out["base"] = out["period"].map(bases).astype(int)
+    out["share"] = out["n_mentions"] / out["base"]
+    out["ci_low"], out["ci_high"] = _wilson(out["n_mentions"], out["base"], confidence)
+    out["small_base"] = out["base"] < min_base
+    out = out.sort_values(unit + ["period"]).reset_index(drop=True)
+    out = out[["period"] + unit + ["n_mentions", "base", "share", "ci_low", "ci_high", "small_base"]]
+    out.attrs.update(n_no_period=int(no_period.sum()), confidence=confidence)
+    return out
+
+
+def conversation_themes(
+    coded: pd.DataFrame,
+    verbatims: pd.DataFrame,
+    *,
+    speakers: Sequence[str] | None = ("customer",),
+    text_col: str = "text",
+) -> pd.DataFrame:
+    """Themes per call or chat conversation: one row per (conversation, code).
+
+    A transcript is one verbatim per turn; a conversation mentions a code when any of its
+    customer turns (``speakers``) carries it. Conversation attributes (source, touchpoint,
+    customer_id, period) are taken from its first turn with a value (by ``verbatim_time``
+    when present, else input order); columns missing from ``verbatims`` are left empty.
+
+    Returns
+    -------
+    DataFrame
+        conversation_id, code, theme, valence, n_turns (customer turns mentioning the
+        code), n_customer_turns (customer turns with text in the conversation), source,
+        touchpoint, customer_id, period; sorted by conversation_id then codebook order of
+        ``coded``. ``attrs``: n_conversations (with at least one customer turn with text),
+        n_with_code (of those, conversations with at least one code), n_turns (customer
+        turns with text).
+    """
+    cols = ["conversation_id", "code", "theme", "valence", "n_turns", "n_customer_turns",
+            "source", "touchpoint", "customer_id", "period"]
+    if "conversation_id" not in verbatims.columns:
+        raise DataValidationError(
+            "verbatims: column 'conversation_id' is missing; call and chat transcripts need the "
+            "conversation each turn belongs to."
+        )
+    v = _base_verbatims(verbatims, text_col, speakers)
+    v = v[v["conversation_id"].notna()]
+    if "verbatim_time" in v.columns:
+        v = v.sort_values("verbatim_time", kind="stable")
+    attrs_cols = ["source", "touchpoint", "customer_id", "period"]
+    conv = v.groupby("conversation_id", sort=True).agg(
+        n_customer_turns=("verbatim_id", "size"),
+        **{c: (c, "first") for c in attrs_cols if c in v.columns},
+    )
+    order = {c: i for i, c in enumerate(coded["code"].drop_duplicates())}
+    hits = coded[["verbatim_id", "code", "theme", "valence"]].drop_duplicates(["verbatim_id", "code"]).merge(
+        v[["verbatim_id", "conversation_id"]], on="verbatim_id"
+    )
+    out = (
+        hits.groupby(["conversation_id", "code", "theme", "valence"]).size().rename("n_turns").reset_index()
+        .merge(conv, left_on="conversation_id", right_index=True, how="left")
+    )
+    out["_o"] = out["code"].map(order)
+    out = out.sort_values(["conversation_id", "_o"]).reset_index(drop=True)
+    out = out.reindex(columns=cols)
+    out["n_turns"] = out["n_turns"].astype(int)
+    out["n_customer_turns"] = out["n_customer_turns"].astype(int)
+    out.attrs.update(
+        n_conversations=len(conv),
+        n_with_code=int(out["conversation_id"].nunique()),
+        n_turns=int(conv["n_customer_turns"].sum()),
+    )
+    return out
+
+
+def cooccurrence(
+    coded: pd.DataFrame,
+    level: str = "theme",
+    min_count: int = 1,
+    *,
+    n_base: int | None = None,
+) -> pd.DataFrame:
+    """Which themes (codes) are mentioned together in the same verbatim.
+
+    Unit: a verbatim. The base ``N`` is the number of distinct verbatims in ``coded`` (coded
+    verbatims, i.e. with at least one code) unless ``n_base`` is given (e.g. all verbatims
+    with text, ``coded.attrs["n_with_text"]``). For each unordered pair a, b (a < b):
+    ``n_both`` verbatims carry both, ``n_a`` and ``n_b`` carry each;
+    ``jaccard = n_both / (n_a + n_b - n_both)``;
+    ``lift = P(a and b) / (P(a) P(b)) = n_both * N / (n_a * n_b)`` (1 = as often as
+    chance; above 1, mentioned together more often than independence predicts). Lift
+    depends on the base; with the coded-verbatims base it is lower than with all texts.
+
+    Returns
+    -------
+    DataFrame
+        a, b, n_both, n_a, n_b, jaccard, lift; pairs with ``n_both >= min_count``, sorted by
+        n_both descending (then a, b). ``attrs["n_base"]`` = N.
+    """
+    if level not in ("code", "theme"):
+        raise ValueError(f"level must be 'code' or 'theme', not {level!r}")
+    cols = ["a", "b", "n_both", "n_a", "n_b", "jaccard", "lift"]
+    pairs = coded[["verbatim_id", level]].drop_duplicates()
+    n = int(pairs["verbatim_id"].nunique()) if n_base is None else int(n_base)
+    if n_base is not None and n_base < pairs["verbatim_id"].nunique():
+        raise ValueError(f"n_base ({n_base}) is smaller than the number of coded verbatims "
+                         f"({pairs['verbatim_id'].nunique()}).")
+    labels = np.array(sorted(pairs[level].astype("str").unique()))
+    if len(labels) < 2:
+        out = pd.DataFrame({c: pd.Series(dtype="float" if c in ("jaccard", "lift") else "int") for c in cols})
+        out["a"] = out["a"].astype("str")
+        out["b"] = out["b"].astype("str")
+        out.attrs["n_base"] = n
+        return out
+    from scipy import sparse
+
+    vi = pd.factorize(pairs["verbatim_id"])[0]
+    ci = np.searchsorted(labels, pairs[level].astype("str").to_numpy())
+    x = sparse.csr_matrix((np.ones(len(pairs), dtype=np.int64), (vi, ci)), shape=(vi.max() + 1, len(labels)))
+    co = (x.T @ x).toarray()
+    n_each = np.diag(co)
+    ia, ib = np.triu_indices(len(labels), k=1)
+    both = co[ia, ib]
+    out = pd.DataFrame({"a": labels[ia], "b": labels[ib], "n_both": both, "n_a": n_each[ia], "n_b": n_each[ib]})
+    out = out[out["n_both"] >= max(min_count, 1) if min_count >= 1 else out["n_both"] >= 0]
+    out["jaccard"] = out["n_both"] / (out["n_a"] + out["n_b"] - out["n_both"])
+    out["lift"] = out["n_both"] * n / (out["n_a"] * out["n_b"])
+    out = out.sort_values(["n_both", "a", "b"], ascending=[False, True, True]).reset_index(drop=True)
+    out.attrs["n_base"] = n
+    return out[cols]
 
 
 def _survey_comments(coded, verbatims, responses, text_col="text"):

@@ -652,7 +652,8 @@ class ReliabilityReport:
     ----------
     per_code : DataFrame
         code, theme, n_units (verbatims both kappa coders coded), prevalence, kappa,
-        agreement, alpha, flag, precision, recall, f1, support (auto vs human consensus),
+        agreement, alpha, flag, small_base, n_present (present values among the pairable
+        human decisions), precision, recall, f1, support (auto vs human consensus),
         and, with a truth table, precision_truth, recall_truth, f1_truth, support_truth;
         note (why a statistic is missing). One row per code in codebook order.
     overall : AlphaResult
@@ -663,7 +664,7 @@ class ReliabilityReport:
     counts : dict
         n_units_manual, coders, coder_a, coder_b, n_units_both (kappa), n_units_one_coder,
         n_excluded_decisions (ties left out of the consensus), n_units_truth, reliable,
-        tentative.
+        tentative, min_present.
     """
 
     per_code: pd.DataFrame
@@ -720,6 +721,7 @@ def reliability_report(
     coder_b: str | None = None,
     reliable: float = RELIABLE,
     tentative: float = TENTATIVE,
+    min_present: int = 10,
 ) -> ReliabilityReport:
     """Kappa, alpha and auto-coding accuracy per code, with reliability flags.
 
@@ -739,6 +741,10 @@ def reliability_report(
         are more than two).
     reliable, tentative : float
         Flag thresholds for alpha (params ``reliable``/``tentative``).
+    min_present : int
+        A code whose pairable human decisions contain fewer than this many "present" values
+        is marked ``small_base``: its kappa and alpha rest on a handful of uses and move a
+        lot with one decision (the flag is still reported, but should not be over-read).
 
     Returns
     -------
@@ -771,8 +777,9 @@ def reliability_report(
     per["theme"] = per["code"].map(themes).astype("str") if themes else pd.Series(pd.NA, dtype="str")
     per = per.merge(kap[["code", "n_units", "prevalence", "kappa", "agreement", "note"]].rename(
         columns={"note": "note_kappa"}), on="code", how="left")
-    per = per.merge(alp[["code", "alpha", "flag", "note"]].rename(columns={"note": "note_alpha"}),
-                    on="code", how="left")
+    per = per.merge(alp[["code", "alpha", "flag", "n_present", "note"]].rename(
+        columns={"note": "note_alpha"}), on="code", how="left")
+    per.insert(per.columns.get_loc("flag") + 1, "small_base", per["n_present"] < min_present)
     per = per.merge(avh[["code", "precision", "recall", "f1", "support"]], on="code", how="left")
     micro_truth: dict = {}
     n_truth = 0
@@ -782,9 +789,12 @@ def reliability_report(
                         .rename(columns={"code_truth": "code"}), on="code", how="left")
         micro_truth = _micro(avt)
         n_truth = avt.attrs["n_units_reference"]
-    notes = per[["note_kappa", "note_alpha"]].fillna("").agg(
+    per["note_small"] = np.where(
+        per["small_base"], "small base: " + per["n_present"].astype("str")
+        + f" present value(s) among the human decisions (< {min_present}); read kappa and alpha with care", "")
+    notes = per[["note_kappa", "note_alpha", "note_small"]].fillna("").agg(
         lambda r: "; ".join(x for x in dict.fromkeys(r) if x), axis=1)
-    per = per.drop(columns=["note_kappa", "note_alpha"]).assign(note=notes.astype("str"))
+    per = per.drop(columns=["note_kappa", "note_alpha", "note_small"]).assign(note=notes.astype("str"))
     overall = alpha_overall(manual_codes, codes, reliable=reliable, tentative=tentative)
     counts = {
         "n_units_manual": int(m["unit"].nunique()),
@@ -797,5 +807,6 @@ def reliability_report(
         "n_units_truth": int(n_truth),
         "reliable": reliable,
         "tentative": tentative,
+        "min_present": min_present,
     }
     return ReliabilityReport(per, overall, _micro(avh), micro_truth, counts)
