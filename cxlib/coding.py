@@ -719,8 +719,8 @@ def cooccurrence(
     Returns
     -------
     DataFrame
-        a, b, n_both, n_a, n_b, jaccard, lift; pairs with ``n_both >= min_count``, sorted by
-        n_both descending (then a, b). ``attrs["n_base"]`` = N.
+        a, b, n_both, n_a, n_b, jaccard, lift; pairs with ``n_both >= min_count``
+        (``min_count=0`` lists every pair), sorted by n_both descending (then a, b). ``attrs["n_base"]`` = N.
     """
     if level not in ("code", "theme"):
         raise ValueError(f"level must be 'code' or 'theme', not {level!r}")
@@ -747,7 +747,7 @@ def cooccurrence(
     ia, ib = np.triu_indices(len(labels), k=1)
     both = co[ia, ib]
     out = pd.DataFrame({"a": labels[ia], "b": labels[ib], "n_both": both, "n_a": n_each[ia], "n_b": n_each[ib]})
-    out = out[out["n_both"] >= max(min_count, 1) if min_count >= 1 else out["n_both"] >= 0]
+    out = out[out["n_both"] >= min_count]
     out["jaccard"] = out["n_both"] / (out["n_a"] + out["n_b"] - out["n_both"])
     out["lift"] = out["n_both"] * n / (out["n_a"] * out["n_b"])
     out = out.sort_values(["n_both", "a", "b"], ascending=[False, True, True]).reset_index(drop=True)
@@ -1029,3 +1029,73 @@ def mention_share(
     out["ci_low"], out["ci_high"] = _wilson(out["mentions"], out["total"], confidence)
     out.attrs.update(n_social=len(soc), n_other_brand=int(brand.isna().sum()))
     return out
+
+
+def mention_sentiment(
+    verbatims: pd.DataFrame,
+    brands: list[str],
+    sentiment: pd.Series,
+    period_col: str | None = "period",
+    *,
+    confidence: float = 0.95,
+    min_n: int = 30,
+) -> pd.DataFrame:
+    """Mean sentiment of social mentions per brand and period, with a t interval.
+
+    Social mentions (``source == "social"``) are matched to ``brands`` as in
+    :func:`mention_share`. ``sentiment`` is one score per verbatim (e.g. -1..1, from the
+    sentiment module), aligned on ``verbatims``' index; mentions without a score are left
+    out and counted. ``mean`` is the mean score, ``sd`` the sample standard deviation
+    (ddof=1), and ``ci_low``/``ci_high`` = ``mean -/+ t(n-1) * sd / sqrt(n)`` with t the
+    Student quantile at ``(1 + confidence) / 2`` (NaN for n < 2); ``small_base`` flags
+    n < ``min_n``.
+
+    Returns
+    -------
+    DataFrame
+        brand, period, n, mean, sd, ci_low, ci_high, small_base: every brand in every
+        period with mentions (n = 0 and NaN mean where a brand has none), brands in the
+        order given. ``attrs``: n_social, n_other_brand, n_no_sentiment.
+    """
+    if "brand" not in verbatims.columns:
+        raise DataValidationError("verbatims: column 'brand' is missing; social mentions need the brand they mention.")
+    if period_col is not None and period_col not in verbatims.columns:
+        raise ValueError(
+            f"verbatims has no column {period_col!r}; add period labels first, e.g. "
+            f"verbatims['{period_col}'] = cxlib.periods.label_of(verbatims['verbatim_time']), "
+            "or pass period_col=None."
+        )
+    if not brands:
+        raise ValueError("brands is empty; pass the client's brand and its competitors.")
+    if not isinstance(sentiment, pd.Series):
+        raise TypeError("sentiment must be a pandas Series aligned on the verbatims' index.")
+    if not sentiment.index.is_unique:
+        raise ValueError("sentiment has a duplicated index; it must hold one score per verbatim row.")
+    soc = verbatims[verbatims["source"] == "social"]
+    missing_idx = ~soc.index.isin(sentiment.index)
+    if len(soc) and missing_idx.all():
+        raise ValueError(
+            "sentiment's index does not match the verbatims' index (no social mention found in it); "
+            "compute it on the same frame, e.g. sentiment = score(verbatims), without resetting the index."
+        )
+    canon = {str(b).strip().casefold(): b for b in brands}
+    brand = soc["brand"].astype("str").str.strip().str.casefold().map(canon)
+    period = soc[period_col].astype("str") if period_col else pd.Series("all", index=soc.index)
+    score = pd.to_numeric(sentiment.reindex(soc.index), errors="coerce")
+    tracked = pd.DataFrame({"brand": brand, "period": period, "score": score})[brand.notna()]
+    periods = sorted(tracked["period"].unique())
+    scored = tracked[tracked["score"].notna()]
+    grid = pd.MultiIndex.from_product([list(brands), periods], names=["brand", "period"])
+    g = scored.groupby(["brand", "period"])["score"]
+    out = pd.DataFrame({"n": g.size(), "mean": g.mean(), "sd": g.std(ddof=1)}).reindex(grid)
+    out["n"] = out["n"].fillna(0).astype(int)
+    out = out.reset_index()
+    t = stats.t.ppf((1 + confidence) / 2, np.maximum(out["n"] - 1, 1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        half = np.where(out["n"] >= 2, t * out["sd"] / np.sqrt(out["n"]), np.nan)
+    out["ci_low"] = out["mean"] - half
+    out["ci_high"] = out["mean"] + half
+    out["small_base"] = out["n"] < min_n
+    out.attrs.update(n_social=len(soc), n_other_brand=int(brand.isna().sum()),
+                     n_no_sentiment=int(tracked["score"].isna().sum()))
+    return out[["brand", "period", "n", "mean", "sd", "ci_low", "ci_high", "small_base"]]

@@ -145,9 +145,11 @@ def brand_palette(branding=None, n: int = 8) -> list[str]:
         branding = Branding()
     base = [branding.primary_color, branding.accent_color]
     rgb = [np.array(to_rgb(c)) for c in base]
-    # colour-blind-safe extras, skipping any too close to the brand colours
-    extra = [c for c in sns.color_palette("colorblind", 10).as_hex()
-             if min(np.abs(np.array(to_rgb(c)) - b).sum() for b in rgb) > 0.6]
+    # seaborn's colour-blind-safe colours, most distinct hues first, skipping any too close
+    # to the brand colours
+    cb = sns.color_palette("colorblind", 10).as_hex()
+    order = [cb[i] for i in (2, 4, 7, 9, 5, 8, 0, 1, 3, 6)]  # green, purple, grey, sky, brown, ...
+    extra = [c for c in order if min(np.abs(np.array(to_rgb(c)) - b).sum() for b in rgb) > 0.35]
     return (base + extra)[: max(n, 2)]
 
 
