@@ -57,7 +57,8 @@ __all__ = [
 ]
 
 SUGGEST_COLUMNS = ["verbatim_id", "code", "probability", "rank"]
-CODE_NEXT_COLUMNS = ["verbatim_id", "code", "probability", "uncertainty", "source", "language", "text"]
+CODE_NEXT_COLUMNS = ["verbatim_id", "code", "probability", "uncertainty", "source", "language", "text",
+                     "n_same_text"]
 
 
 # --- model -------------------------------------------------------------------------------
@@ -96,8 +97,12 @@ class AssistModel:
 
     Attributes
     ----------
-    pipelines : dict[str, Pipeline]
-        code -> fitted :func:`make_pipeline` (only the trained codes).
+    features : FeatureUnion
+        The fitted :func:`make_features` (vocabulary and IDF of the training texts), shared by
+        every code.
+    classifiers : dict[str, LogisticRegression]
+        code -> fitted classifier (only the trained codes). ``features`` followed by
+        ``classifiers[code]`` is exactly ``make_pipeline().fit(texts, labels[code])``.
     codes : list[str]
         The trained codes, in label-column order.
     thresholds : dict[str, float]
@@ -111,7 +116,8 @@ class AssistModel:
     random_state : int
     """
 
-    pipelines: dict[str, Pipeline] = field(repr=False)
+    features: FeatureUnion = field(repr=False)
+    classifiers: dict[str, LogisticRegression] = field(repr=False)
     codes: list[str]
     thresholds: dict[str, float]
     skipped: pd.DataFrame = field(repr=False)
@@ -306,11 +312,15 @@ def train(
             f"no code has at least {min_positives} positive and negative examples "
             f"({len(labels)} training texts); code more verbatims or lower min_positives."
         )
-    pipelines = {}
-    for code in trainable:
-        pipelines[code] = make_pipeline(random_state).fit(norm.to_numpy(), labels[code].to_numpy())
+    template = make_pipeline(random_state)
+    features = clone(template.named_steps["features"])
+    x = features.fit_transform(norm.to_numpy())
+    classifiers = {
+        code: clone(template.named_steps["clf"]).fit(x, labels[code].to_numpy()) for code in trainable
+    }
     return AssistModel(
-        pipelines=pipelines,
+        features=features,
+        classifiers=classifiers,
         codes=trainable,
         thresholds=dict.fromkeys(trainable, 0.5),
         skipped=skipped,
@@ -328,9 +338,9 @@ def predict_proba(model: AssistModel, texts: pd.Series) -> pd.DataFrame:
     ok = norm.str.len().to_numpy() > 0
     out = np.full((len(texts), len(model.codes)), np.nan)
     if ok.any():
-        x = norm.to_numpy()[ok]
+        x = model.features.transform(norm.to_numpy()[ok])
         for j, code in enumerate(model.codes):
-            out[ok, j] = model.pipelines[code].predict_proba(x)[:, 1]
+            out[ok, j] = model.classifiers[code].predict_proba(x)[:, 1]
     return pd.DataFrame(out, index=texts.index, columns=list(model.codes))
 
 
@@ -502,12 +512,17 @@ def code_next(
     ``u_i`` descending (ties: verbatim_id). Coding the texts closest to the decision boundary
     first improves a classifier fastest per coded text (Lewis & Gale 1994).
 
+    Identical texts (after normalization) are listed once, under the first verbatim_id:
+    coding one of them teaches the model as much as coding all; ``n_same_text`` says how many
+    scored verbatims share the text.
+
     Returns
     -------
     DataFrame
         verbatim_id, code, probability (of that code), uncertainty, source, language, text
-        (redacted with :func:`cxlib.coding.redact_series`); at most ``n`` rows.
-        ``attrs`` as in :func:`suggest` (without the suggestion counts), plus n.
+        (redacted with :func:`cxlib.coding.redact_series`), n_same_text; at most ``n`` rows.
+        ``attrs`` as in :func:`suggest` (without the suggestion counts), plus n and
+        n_duplicate_texts (scored verbatims not listed because their text is listed).
     """
     if n < 1:
         raise ValueError(f"n={n}; ask for at least 1 verbatim.")
@@ -531,7 +546,11 @@ def code_next(
             "text": redact_series(v[text_col].astype("str")).to_numpy(),
         }
     )
+    key = normalize_series(v[text_col].astype("str")).to_numpy()
+    out["n_same_text"] = pd.Series(key).map(pd.Series(key).value_counts()).to_numpy()
     out = out.sort_values(["uncertainty", "verbatim_id"], ascending=[False, True], kind="stable")
-    out = out.head(n).reset_index(drop=True)
+    first = ~pd.Series(key[out.index.to_numpy()]).duplicated().to_numpy()
+    info["n_duplicate_texts"] = int((~first).sum())
+    out = out[first].head(n).reset_index(drop=True)
     out.attrs.update(info, n=n)
     return out

@@ -7,11 +7,17 @@ Pipeline (each step a pure function from tidy frames to tidy frames)::
     theme_frequency(coded, verbatims, by="source")    # how often each theme comes up
     detractor_themes(coded, verbatims, responses)     # which codes over-index among detractors
     representative_quotes(verbatims, coded, "late_delivery")   # redacted quotes
+    theme_by_period(coded, verbatims)                 # theme shares per period (Wilson CI)
+    cooccurrence(coded, level="theme")                # themes mentioned together
+    conversation_themes(coded, verbatims)             # calls/chats: codes per conversation
+    mention_sentiment(verbatims, brands, sentiment)   # social: mean sentiment per brand
 
 Coding is dictionary-based: a code applies to a verbatim when its regular expression (the
 English and Arabic patterns of the codebook, joined as alternatives) matches the
-*normalized* text (:func:`normalize_text`). It is multi-label: one verbatim can carry several
-codes. Counts of verbatims without text (which get no codes) are reported in
+*normalized* text (:func:`normalize_text`) and the match is not negated (:func:`is_negated`:
+"not late at all", "التوصيل مو متاخر"). It is multi-label: one verbatim can carry several
+codes. In call and chat transcripts only the customer's turns are coded. Counts of
+verbatims without text (which get no codes) and of excluded turns are reported in
 ``DataFrame.attrs``, never dropped silently.
 """
 
@@ -91,8 +97,8 @@ def normalize_text(text: str, language: str | None = None) -> str:
     text : str
         Any text (English, Arabic or mixed). ``None``/NaN give ``""``.
     language : {"en", "ar", None}
-        Accepted for symmetry with per-language steps to come (negation); the folding is the
-        same for every language because the Arabic rules only touch Arabic code points, so
+        Accepted for symmetry with per-language steps (negation is applied by
+        :func:`auto_code`, see :func:`is_negated`); the folding is the same for every language because the Arabic rules only touch Arabic code points, so
         mixed-language text is normalized consistently.
 
     Returns
@@ -435,18 +441,21 @@ def auto_code(
         codes. ``attrs``: n_verbatims (all rows), n_excluded_speaker (turns of other
         speakers, not coded), n_with_text and n_without_text (among the coded rows),
         n_coded (verbatims with at least one code), n_uncoded (with text but no code),
-        n_negated (verbatim-code matches dropped because every match was negated).
+        n_negated (verbatim-code pairs dropped because every match was negated).
     """
     for col in ("verbatim_id", text_col):
         if col not in verbatims.columns:
             raise DataValidationError(f"verbatims: column {col!r} is missing; auto_code needs verbatim_id and {text_col}.")
     keep = _speaker_keep(verbatims, speakers)
     v = verbatims[keep] if not keep.all() else verbatims
-    norm = normalize_series(v[text_col])
-    has_text = norm.fillna("").str.len().to_numpy() > 0
+    norm_all = normalize_series(v[text_col]).fillna("")
+    # codes depend on the normalized text only: code each distinct text once
+    inverse, uniq = pd.factorize(norm_all, use_na_sentinel=False)
+    norm = pd.Series(np.asarray(uniq, dtype=object), dtype="str")
+    has_text = norm.str.len().to_numpy() > 0
     ids = v["verbatim_id"].to_numpy()
     codes = codebook.codes
-    masks = np.zeros((len(v), len(codes)), dtype=bool)
+    masks = np.zeros((len(norm), len(codes)), dtype=bool)
     n_negated = 0
     has_neg = _contains(norm, _NEG_ANY_RE) if (negation and codes) else None
     for j, code in enumerate(codes):
@@ -459,8 +468,10 @@ def auto_code(
                 ok = np.fromiter((_any_unnegated(t, regex, negation_window) for t in texts),
                                  dtype=bool, count=len(check))
                 mask[check[~ok]] = False
-                n_negated += int((~ok).sum())
+                n_negated += int(np.isin(inverse, check[~ok]).sum())
         masks[:, j] = mask
+    masks = masks[inverse]
+    has_text = has_text[inverse]
     rows, cols = np.nonzero(masks)  # row-major: verbatim order, then codebook order
     tab = codebook.table
     out = pd.DataFrame(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from .coding import code_label
 from .display import fmt_ci, fmt_int, fmt_num, fmt_pct
 
 SMALL = "⚠ small base"
@@ -277,3 +278,10 @@ def weighted_kpi_table(wk: pd.DataFrame) -> pd.DataFrame:
                         zip(wk["n_effective"], wk["small_base"], strict=True)],
         "Design effect": [fmt_num(v, 2) for v in wk["design_effect"]],
     })
+
+
+def codebook_table(book: pd.DataFrame) -> pd.DataFrame:
+    """The codebook for the appendix: theme, code, valence and description (patterns omitted)."""
+    b = book.sort_values(["theme", "code"])
+    return pd.DataFrame({"Theme": b["theme"], "Code": b["code"].map(code_label),
+                         "Valence": b["valence"], "Description": b["description"]})

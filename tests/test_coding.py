@@ -135,7 +135,8 @@ def test_auto_code_multilabel_both_languages(verbatims):
     ]
     assert list(coded["theme"]) == ["Delivery", "Staff", "Delivery", "Staff", "Staff", "Price"]
     assert coded.loc[4, "valence"] == "positive"
-    assert coded.attrs == {"n_verbatims": 8, "n_with_text": 6, "n_without_text": 2, "n_coded": 4, "n_uncoded": 2}
+    assert coded.attrs == {"n_verbatims": 8, "n_excluded_speaker": 0, "n_with_text": 6, "n_without_text": 2,
+                           "n_coded": 4, "n_uncoded": 2, "n_negated": 0}
 
 
 def test_auto_code_nothing_matches_gives_empty_typed_frame(verbatims):

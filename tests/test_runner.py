@@ -24,7 +24,7 @@ from cxlib.exceptions import NotebookError
 pytestmark = pytest.mark.slow
 
 SECTIONS = ["Executive summary", "Data and method", "Who the customers are", "Quantitative CX",
-            "Churn and at-risk customers", "Voice of the customer", "The journey and touchpoint gaps", "SWOT"]
+            "Churn and at-risk customers", "Voice of the customer", "The journey and touchpoint gaps", "SWOT", "Appendix", "Codebook"]
 
 
 @pytest.fixture(scope="module")

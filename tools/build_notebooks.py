@@ -261,6 +261,39 @@ show_table(tables.swot_table(items), name="swot", caption="SWOT with evidence", 
         code('''show_table(summary.actions(ev), name="top_actions", caption="Touchpoints to fix first, with owners", out_dir=out)''',
              tags=["exec-summary"]),
     ],
+    "06_appendix.ipynb": [
+        md("""# Appendix {#sec-appendix}
+
+## Method
+
+- **NPS** = % promoters (9-10) − % detractors (0-6) of relationship-survey responses. Its
+  interval is the adjusted-Wald interval for the difference of two multinomial shares
+  (Rocks 2016): add 3 to n and ¾ to promoters and detractors, then
+  var = (p_pro + p_det − (p_pro − p_det)²) / n.
+- **CSAT** = share of transactional responses scoring 4-5 on 1-5 (Wilson interval) and the
+  mean (t interval); **CES** = mean on 1-7, higher = easier (t interval).
+- **Changes** between periods: z-test on the NPS difference (variances of the two
+  independent NPS estimates added), two-proportion z-test for shares, Welch t-test for means.
+  Where many groups are compared at once the Holm (1979) adjustment is shown.
+- **Crosstab letters**: two-proportion z-tests between every pair of banner columns,
+  Benjamini-Hochberg false-discovery-rate correction across the table.
+- **Weighting**: raking (iterative proportional fitting, Deming & Stephan 1940) of each
+  survey's respondents to the CRM population; weighted intervals and tests use the Kish
+  effective sample size (Σw)² / Σw².
+- **Importance-performance analysis** (Martilla & James 1977): crosshairs at the mean stated
+  importance and mean CSAT of touchpoints with an adequate base.
+- **Themes** are coded from the codebook's English and Arabic patterns on normalised text;
+  over-representation among detractors is tested with Fisher's exact test (Holm-adjusted).
+- **Churn**: quarterly rate among customers active at the start of the quarter (Wilson
+  interval); retention by signup cohort is a life-table (Kaplan-Meier) estimate with
+  Greenwood intervals; churn signals are compared with risk ratios (Katz log interval).
+- **Small bases**: groups with fewer responses than the params threshold are flagged and
+  never ranked as findings."""),
+        md("## Codebook"),
+        code('''book = coding.compile_codebook(ctx.store.df("codebook"), source=str(ctx.params.table_path("codebook")))
+show_table(tables.codebook_table(book.table), name="codebook", caption="Codebook: themes and codes", out_dir=out,
+           data=book.table)'''),
+    ],
 }
 
 
