@@ -82,6 +82,21 @@ class Weighting(_Strict):
     cap: float | None = Field(None, gt=1)  # trim weights above this (then re-rake)
 
 
+class CodingOptions(_Strict):
+    """Reliability thresholds for codes (Krippendorff's alpha) and an optional answer key."""
+
+    reliable: float = Field(0.800, gt=0, le=1)     # alpha at or above: reliable
+    tentative: float = Field(0.667, gt=0, le=1)    # alpha at or above: tentative; below: unreliable
+    #: a file in data_dir with the true codes (verbatim_id, code), e.g. the demo's; optional
+    truth_file: str | None = None
+
+    @model_validator(mode="after")
+    def _order(self) -> CodingOptions:
+        if self.tentative > self.reliable:
+            raise ValueError("coding.tentative must not exceed coding.reliable")
+        return self
+
+
 class CrosstabSpec(_Strict):
     """A question (row) by a banner of groups, e.g. nps_group by segment."""
 
@@ -109,6 +124,7 @@ class Params(_Strict):
     competitors: list[str] = Field(default_factory=list)
     thresholds: Thresholds = Thresholds()
     weighting: Weighting | None = None
+    coding: CodingOptions = CodingOptions()
     crosstabs: list[CrosstabSpec] = Field(default_factory=lambda: [CrosstabSpec(row="nps_group", banner="segment")])
     branding: Branding = Branding()
     swot: SwotEdits = SwotEdits()

@@ -810,3 +810,29 @@ def reliability_report(
         "min_present": min_present,
     }
     return ReliabilityReport(per, overall, _micro(avh), micro_truth, counts)
+
+
+def for_run(store, params, codebook) -> ReliabilityReport | None:
+    """The reliability report of a run: manual codes vs each other and vs the auto-coder.
+
+    Uses the store's ``manual_codes`` (None when the client has none), auto-codes the
+    verbatims the coders (and the optional ``coding.truth_file`` answer key) cover, and
+    applies the params' reliability thresholds.
+    """
+    from . import coding, engine
+    from .io import read_raw
+
+    if not store.has("manual_codes"):
+        return None
+    manual = store.df("manual_codes")
+    truth = None
+    if params.coding.truth_file:
+        from . import paths
+
+        path = paths.inside(params.data_path, params.data_path / params.coding.truth_file, "coding.truth_file")
+        truth = read_raw(path)
+    ids = set(manual["verbatim_id"]) | (set(truth["verbatim_id"]) if truth is not None else set())
+    verb = engine.verbatims(store)
+    coded = coding.auto_code(verb[verb["verbatim_id"].isin(ids)], codebook)
+    return reliability_report(manual, coded, truth, codebook=codebook, reliable=params.coding.reliable,
+                              tentative=params.coding.tentative)

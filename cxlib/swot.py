@@ -9,11 +9,11 @@ add, drop or reword items by id. The ``origin`` column says which is which.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
-from . import coding, engine, journey, metrics, retention
+from . import coding, engine, journey, metrics, reliability, retention
 from .params import Params
 
 QUADRANTS = ["strength", "weakness", "opportunity", "threat"]
@@ -42,6 +42,7 @@ class Evidence:
     share: pd.DataFrame         # coding.mention_share (all periods)
     churn: pd.DataFrame         # retention.churn_lift
     passives: tuple[float, int]  # share of passives (7-8) and base, current period
+    code_flags: dict = field(default_factory=dict)  # code -> coding reliability flag
 
 
 def slug(text: str) -> str:
@@ -70,8 +71,9 @@ def gather(ctx) -> Evidence:
     churn = retention.churn_lift(engine.customer_view(ctx.store), list(CHURN_SIGNALS), confidence=th.confidence)
     rel = cur.loc[cur["survey_type"] == "relationship", "nps"].dropna()
     passives = (float(rel.between(7, 8).mean()) if len(rel) else float("nan"), len(rel))
+    rel = reliability.for_run(ctx.store, p, book)
     return Evidence(ctx.period.label, ctx.previous.label, kpis, overall, segments, ipa,
-                    journey.fix_first(ipa), themes, share, churn, passives)
+                    journey.fix_first(ipa), themes, share, churn, passives, rel.flags() if rel else {})
 
 
 def _item(id_, quadrant, text, evidence, metric, value, n, p_value, section) -> dict:
@@ -101,6 +103,12 @@ def _touchpoint_items(ev: Evidence) -> list[dict]:
     return items
 
 
+def _reliability_note(ev: Evidence, code: str) -> str:
+    """'; coding reliability: tentative' unless the code is reliable (or was not measured)."""
+    flag = ev.code_flags.get(code)
+    return f"; coding reliability: {flag}" if flag and flag != "reliable" else ""
+
+
 def _theme_items(ev: Evidence, top: int = 2) -> list[dict]:
     t = ev.themes
     items = []
@@ -110,7 +118,8 @@ def _theme_items(ev: Evidence, top: int = 2) -> list[dict]:
             f"W-theme-{slug(r['code'])}", "weakness",
             f"Detractors raise {r['label'].lower()} far more often than promoters.",
             f"{r['share_detractors']:.0%} of detractor comments vs {r['share_promoters']:.0%} of promoter "
-            f"comments (n = {int(r['n_detractors'])} / {int(r['n_promoters'])}), {_fmt_p(r['p_value'])}",
+            f"comments (n = {int(r['n_detractors'])} / {int(r['n_promoters'])}), {_fmt_p(r['p_value'])}"
+            + _reliability_note(ev, r["code"]),
             "share of detractor comments", r["share_detractors"], r["n_detractors"], r["p_value"], "voice"))
     pos = t[(t["difference"] < 0) & t["significant"].astype(bool) & (t["valence"] == "positive")]
     for _, r in pos.sort_values("difference").head(1).iterrows():
@@ -118,7 +127,7 @@ def _theme_items(ev: Evidence, top: int = 2) -> list[dict]:
             f"S-theme-{slug(r['code'])}", "strength",
             f"Promoters single out {r['label'].lower()}.",
             f"{r['share_promoters']:.0%} of promoter comments vs {r['share_detractors']:.0%} of detractor "
-            f"comments, {_fmt_p(r['p_value'])}",
+            f"comments, {_fmt_p(r['p_value'])}" + _reliability_note(ev, r["code"]),
             "share of promoter comments", r["share_promoters"], r["n_promoters"], r["p_value"], "voice"))
     return items
 

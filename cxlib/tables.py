@@ -124,16 +124,23 @@ def fix_first_table(ff: pd.DataFrame) -> pd.DataFrame:
     })
 
 
-def themes_table(t: pd.DataFrame, top: int = 10) -> pd.DataFrame:
-    """detractor_themes as a table, most over-represented among detractors first."""
+def themes_table(t: pd.DataFrame, top: int = 10, flags: dict | None = None) -> pd.DataFrame:
+    """detractor_themes as a table, most over-represented among detractors first.
+
+    ``flags`` (code -> reliability flag) adds the coding reliability of each code, so an
+    unreliable code's result carries its flag.
+    """
     t = t.sort_values("rank").head(top)
-    return pd.DataFrame({
+    out = pd.DataFrame({
         "Rank": t["rank"].astype("Int64"), "Code": t["label"], "Theme": t["theme"],
         "Detractors mentioning": [fmt_pct(v) for v in t["share_detractors"]],
         "Promoters mentioning": [fmt_pct(v) for v in t["share_promoters"]],
         "Difference (pp)": [fmt_num(v, 0) for v in t["difference"]],
         "p (Fisher)": ["< 0.001" if p < 0.001 else f"{p:.3f}" for p in t["p_value"]],
     })
+    if flags is not None:
+        out["Coding reliability"] = [flags.get(c, "not measured") for c in t["code"]]
+    return out
 
 
 def share_table(share: pd.DataFrame) -> pd.DataFrame:
@@ -285,3 +292,20 @@ def codebook_table(book: pd.DataFrame) -> pd.DataFrame:
     b = book.sort_values(["theme", "code"])
     return pd.DataFrame({"Theme": b["theme"], "Code": b["code"].map(code_label),
                          "Valence": b["valence"], "Description": b["description"]})
+
+
+def reliability_table(per_code: pd.DataFrame) -> pd.DataFrame:
+    """Per-code reliability for the appendix: kappa, alpha and flag, auto-coding P/R/F1."""
+    has_truth = "f1_truth" in per_code
+    out = pd.DataFrame({
+        "Code": per_code["code"].map(code_label),
+        "Kappa": [fmt_num(v, 2) for v in per_code["kappa"]],
+        "Alpha": [fmt_num(v, 2) for v in per_code["alpha"]],
+        "Reliability": [f + (" (few uses)" if s else "") for f, s in zip(per_code["flag"], per_code["small_base"], strict=True)],
+        "Auto precision": [fmt_num(v, 2) for v in per_code["precision"]],
+        "Auto recall": [fmt_num(v, 2) for v in per_code["recall"]],
+        "Auto F1": [fmt_num(v, 2) for v in per_code["f1"]],
+    })
+    if has_truth:
+        out["F1 vs true codes"] = [fmt_num(v, 2) for v in per_code["f1_truth"]]
+    return out

@@ -363,3 +363,253 @@ def test_mention_share_needs_period_column():
     with pytest.raises(ValueError, match="label_of"):
         coding.mention_share(v, ["Souqly"])
     assert coding.mention_share(v, ["Souqly"], period_col=None)["share"].tolist() == [1.0]
+
+
+# --- negation ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def demo_book():
+    from cxlib.demo import CODEBOOK
+
+    cb = pd.DataFrame(
+        [(c, th, d, va, en, ar) for c, (th, va, d, en, ar) in CODEBOOK.items()],
+        columns=["code", "theme", "description", "valence", "patterns_en", "patterns_ar"],
+    )
+    return coding.compile_codebook(cb)
+
+
+def _codes(text, book, **kw):
+    return set(coding.auto_code(pd.DataFrame({"verbatim_id": ["1"], "text": [text]}), book, **kw)["code"])
+
+
+@pytest.mark.parametrize(
+    ("text", "absent", "present"),
+    [
+        ("not late at all", "late_delivery", None),
+        ("It arrived earlier than expected, not late at all.", "late_delivery", "delivery_fast"),
+        ("the delivery wasn't late", "late_delivery", None),
+        ("the delivery wasn’t late", "late_delivery", None),  # curly apostrophe
+        ("The box didn't arrive damaged", "damaged_item", None),
+        ("It came without any damage", "damaged_item", None),
+        ("no problem at all with checkout", "checkout_problem", None),  # function words skipped
+        ("Honestly not worth the money anymore.", "good_value", None),
+        ("التوصيل مو متأخر", "late_delivery", None),  # مو, and the match starts inside متاخر
+        ("لم يتأخر الطلب أبداً", "late_delivery", None),
+        ("ولا تأخر ولا شي", "late_delivery", None),  # و + لا
+        ("التوصيل ما تأخر", "late_delivery", None),
+        ("الموظفة ما كانت محترمة أبداً.", "helpful_staff", "rude_staff"),  # غير/ما inside the rude pattern
+        ("موظف غير محترم", "helpful_staff", "rude_staff"),
+        # positive controls: negator after the match, in another clause, or inside the pattern
+        ("it was late, not good", None, "late_delivery"),
+        ("No, the parcel was delayed again", None, "late_delivery"),
+        ("not cheap but the delivery was late", None, "late_delivery"),
+        ("ما وصل", None, "late_delivery"),
+        ("الطلب ما وصل لين الحين", None, "late_delivery"),
+        ("my refund is not resolved", None, "issue_unresolved"),
+        ("they are never not late", None, "late_delivery"),  # double negative
+        ("not late at all, but late again this week", None, "late_delivery"),  # one match free
+    ],
+)
+def test_auto_code_negation(demo_book, text, absent, present):
+    codes = _codes(text, demo_book)
+    if absent:
+        assert absent not in codes, codes
+        assert absent in _codes(text, demo_book, negation=False)  # the pattern does match
+    if present:
+        assert present in codes, codes
+
+
+def test_is_negated_window_and_attrs(demo_book):
+    assert coding.is_negated("it was not late", 11)
+    text = "not sure why my parcel came late"  # content words back from "late": came, parcel, why | sure, not
+    assert not coding.is_negated(text, text.index("late"))
+    assert coding.is_negated(text, text.index("late"), window=5)
+    assert coding.is_negated("not on time so late", 16, window=2)  # "on", "so" are skipped
+    assert not coding.is_negated("not on time so late", 16, window=1)
+    v = pd.DataFrame({"verbatim_id": ["1", "2", "3"], "text": ["not late", "late", "not late, not delayed"]})
+    coded = coding.auto_code(v, demo_book)
+    assert coded["verbatim_id"].tolist() == ["2"]
+    assert coded.attrs["n_negated"] == 2 and coded.attrs["n_uncoded"] == 2
+
+
+# --- speakers ----------------------------------------------------------------------------
+
+
+def test_auto_code_customer_turns_only():
+    book = coding.compile_codebook(_codebook())
+    v = pd.DataFrame({
+        "verbatim_id": ["s1", "c1", "a1", "c2", "a2"],
+        "source": ["survey", "call", "call", "chat", "chat"],
+        "speaker": [None, "customer", "agent", "customer", "agent"],
+        "text": ["late again", "the driver was rude", "sorry for the delay", None, "friendly help"],
+    })
+    coded = coding.auto_code(v, book)
+    assert list(zip(coded["verbatim_id"], coded["code"], strict=True)) == [("s1", "late"), ("c1", "rude")]
+    assert coded.attrs == {"n_verbatims": 5, "n_excluded_speaker": 2, "n_with_text": 2, "n_without_text": 1,
+                           "n_coded": 2, "n_uncoded": 0, "n_negated": 0}
+    every = coding.auto_code(v, book, speakers=None)
+    assert every["verbatim_id"].tolist() == ["s1", "c1", "a1", "a2"] and every.attrs["n_excluded_speaker"] == 0
+    agents = coding.auto_code(v, book, speakers=("agent",))
+    assert agents["verbatim_id"].tolist() == ["s1", "a1", "a2"] and agents.attrs["n_excluded_speaker"] == 2
+    # the bases of theme_frequency follow the same rule: 2 texts (s1, c1), not 4
+    freq = coding.theme_frequency(coded, v)
+    assert freq.set_index("code")["base"].tolist() == [2, 2]
+
+
+# --- breakdowns --------------------------------------------------------------------------
+
+
+def test_theme_frequency_by_touchpoint_and_segment_with_missing_groups():
+    book = coding.compile_codebook(_codebook())
+    v = pd.DataFrame({
+        "verbatim_id": ["v1", "v2", "v3", "v4", "v5"],
+        "touchpoint": ["delivery", "delivery", None, "app", None],
+        "segment": ["A", None, None, "B", "A"],
+        "text": ["late", "late and rude", "rude", "fine", ""],
+    })
+    coded = coding.auto_code(v, book)
+    tp = coding.theme_frequency(coded, v, by="touchpoint").set_index(["touchpoint", "code"])
+    assert tp.loc[("delivery", "late"), ["n_mentions", "base"]].tolist() == [2, 2]
+    assert tp.loc[("(missing)", "rude"), ["n_mentions", "base", "share"]].tolist() == [1, 1, 1.0]  # v5 has no text
+    seg = coding.theme_frequency(coded, v, by="segment", level="theme").set_index(["segment", "theme"])
+    assert seg.loc[("(missing)", "Staff"), ["n_mentions", "base", "share"]].tolist() == [2, 2, 1.0]
+    assert seg.loc[("A", "Delivery"), ["n_mentions", "base"]].tolist() == [1, 1]
+    assert ("B", "Delivery") not in seg.index  # v4 has no code
+    raw = coding.theme_frequency(coded, v, by="segment", missing_label=None)
+    assert raw["segment"].isna().sum() == 2  # late and rude in the NaN group
+
+
+def test_theme_by_period_numbers_and_wilson():
+    v = pd.DataFrame({
+        "verbatim_id": ["p1", "p2", "p3", "p4", "p5", "q1", "q2", "qa", "n1"],
+        "period": ["2026Q1"] * 5 + ["2026Q2"] * 3 + [None],
+        "speaker": [None] * 7 + ["agent", None],
+        "text": ["a", "b", "c", "d", "", "e", "f", "agent text", "g"],
+    })
+    coded = pd.DataFrame({"verbatim_id": ["p1", "p1", "p2", "q2", "qa", "n1"],
+                          "code": ["late", "damaged", "late", "rude", "rude", "late"],
+                          "theme": ["Delivery", "Delivery", "Delivery", "Staff", "Staff", "Delivery"],
+                          "valence": "negative"})
+    out = coding.theme_by_period(coded, v)
+    assert list(out.columns) == ["period", "theme", "n_mentions", "base", "share", "ci_low", "ci_high", "small_base"]
+    got = out[["period", "theme", "n_mentions", "base"]].values.tolist()
+    assert got == [["2026Q1", "Delivery", 2, 4], ["2026Q2", "Delivery", 0, 2],
+                   ["2026Q1", "Staff", 0, 4], ["2026Q2", "Staff", 1, 2]]  # p1 counted once; qa is an agent
+    assert out["share"].tolist() == pytest.approx([0.5, 0.0, 0.0, 0.5])
+    for k, n, lo, hi in out[["n_mentions", "base", "ci_low", "ci_high"]].itertuples(index=False):
+        sm_lo, sm_hi = proportion_confint(k, n, alpha=0.05, method="wilson")
+        assert (lo, hi) == (pytest.approx(sm_lo), pytest.approx(sm_hi))
+    assert out["small_base"].all() and out.attrs["n_no_period"] == 1
+    codes = coding.theme_by_period(coded, v, level="code", confidence=0.9).set_index(["code", "period"])
+    assert codes.loc[("damaged", "2026Q1"), ["n_mentions", "base"]].tolist() == [1, 4]
+    assert codes.loc[("damaged", "2026Q1"), "ci_high"] == pytest.approx(proportion_confint(1, 4, 0.1, "wilson")[1])
+    with pytest.raises(ValueError, match="label_of"):
+        coding.theme_by_period(coded, v.drop(columns="period"))
+
+
+# --- conversations and co-occurrence -------------------------------------------------------
+
+
+def test_conversation_themes_two_conversations():
+    book = coding.compile_codebook(_codebook())
+    v = pd.DataFrame({
+        "verbatim_id": ["t1", "t2", "t3", "t4", "u1", "u2", "w1", "s1"],
+        "source": ["call"] * 4 + ["chat"] * 2 + ["chat", "survey"],
+        "conversation_id": ["c1"] * 4 + ["c2"] * 2 + ["c3", None],
+        "speaker": ["agent", "customer", "customer", "customer", "customer", "agent", "customer", None],
+        "customer_id": ["K1"] * 4 + ["K2"] * 2 + ["K3", "K1"],
+        "touchpoint": ["phone_support"] * 4 + ["chat"] * 2 + ["chat", "delivery"],
+        "period": ["2026Q1"] * 4 + ["2026Q2"] * 2 + ["2026Q2", "2026Q1"],
+        "verbatim_time": pd.date_range("2026-01-05", periods=8, freq="min"),
+        "text": ["sorry for the delay", "my order is late", "still late and the driver was rude", "ok thanks",
+                 "the agent was rude to me", "friendly reply", "hello", "late"],
+    })
+    coded = coding.auto_code(v, book)
+    out = coding.conversation_themes(coded, v)
+    assert list(out.columns) == ["conversation_id", "code", "theme", "valence", "n_turns", "n_customer_turns",
+                                 "source", "touchpoint", "customer_id", "period"]
+    assert out[["conversation_id", "code", "n_turns", "n_customer_turns"]].values.tolist() == [
+        ["c1", "late", 2, 3], ["c1", "rude", 1, 3], ["c2", "rude", 1, 1]]  # agent turns t1, u2 ignored
+    assert out.loc[2, ["source", "touchpoint", "customer_id", "period"]].tolist() == ["chat", "chat", "K2", "2026Q2"]
+    assert out.attrs == {"n_conversations": 3, "n_with_code": 2, "n_turns": 5}
+
+
+def test_cooccurrence_counts_jaccard_lift():
+    rows = [("v1", "A"), ("v1", "B"), ("v1", "B"), ("v2", "A"), ("v2", "B"), ("v2", "C"), ("v3", "A"),
+            ("v4", "C"), ("v5", "B")]
+    theme = {"A": "T1", "B": "T1", "C": "T2"}
+    coded = pd.DataFrame(rows, columns=["verbatim_id", "code"]).assign(theme=lambda d: d["code"].map(theme))
+    out = coding.cooccurrence(coded, level="code")
+    assert list(out.columns) == ["a", "b", "n_both", "n_a", "n_b", "jaccard", "lift"]
+    assert out[["a", "b", "n_both", "n_a", "n_b"]].values.tolist() == [
+        ["A", "B", 2, 3, 3], ["A", "C", 1, 3, 2], ["B", "C", 1, 3, 2]]
+    assert out["jaccard"].tolist() == pytest.approx([2 / 4, 1 / 4, 1 / 4])
+    assert out["lift"].tolist() == pytest.approx([2 * 5 / 9, 5 / 6, 5 / 6])  # base: 5 coded verbatims
+    assert out.attrs["n_base"] == 5
+    assert coding.cooccurrence(coded, level="code", min_count=2)["a"].tolist() == ["A"]
+    assert coding.cooccurrence(coded, level="code", n_base=10).loc[0, "lift"] == pytest.approx(2 * 10 / 9)
+    th = coding.cooccurrence(coded)  # themes: T1 in v1 v2 v3 v5, T2 in v2 v4
+    assert th[["a", "b", "n_both", "n_a", "n_b"]].values.tolist() == [["T1", "T2", 1, 4, 2]]
+    assert (th.loc[0, "jaccard"], th.loc[0, "lift"]) == (pytest.approx(1 / 5), pytest.approx(5 / 8))
+    assert coding.cooccurrence(coded, min_count=2).empty
+
+
+# --- social sentiment ---------------------------------------------------------------------
+
+
+def test_mention_sentiment_by_hand():
+    rows = [("2026Q1", "Souqly", 0.5), ("2026Q1", "souqly", -0.5), ("2026Q1", "Souqly", 1.0),
+            ("2026Q1", "FastCart", 0.2), ("2026Q2", "Souqly", 0.1), ("2026Q2", "Souqly", 0.3),
+            ("2026Q2", "Souqly", np.nan), ("2026Q2", "Other", 0.9)]
+    v = pd.DataFrame([r[:2] for r in rows], columns=["period", "brand"]).assign(source="social")
+    v = pd.concat([v, pd.DataFrame({"period": ["2026Q1"], "brand": ["Souqly"], "source": ["survey"]})])
+    v.index = range(100, 100 + len(v))
+    sentiment = pd.Series([r[2] for r in rows] + [-1.0], index=v.index)
+    out = coding.mention_sentiment(v, ["Souqly", "FastCart"], sentiment)
+    assert list(out.columns) == ["brand", "period", "n", "mean", "sd", "ci_low", "ci_high", "small_base"]
+    t = out.set_index(["brand", "period"])
+    s1 = t.loc[("Souqly", "2026Q1")]
+    sd = np.std([0.5, -0.5, 1.0], ddof=1)
+    half = stats.t.ppf(0.975, 2) * sd / np.sqrt(3)
+    assert s1["n"] == 3 and s1["mean"] == pytest.approx(1 / 3) and s1["sd"] == pytest.approx(sd)
+    assert (s1["ci_low"], s1["ci_high"]) == (pytest.approx(1 / 3 - half), pytest.approx(1 / 3 + half))
+    s2 = t.loc[("Souqly", "2026Q2")]
+    assert s2["n"] == 2 and s2["mean"] == pytest.approx(0.2)
+    assert s2["ci_high"] == pytest.approx(0.2 + stats.t.ppf(0.975, 1) * np.std([0.1, 0.3], ddof=1) / np.sqrt(2))
+    f1 = t.loc[("FastCart", "2026Q1")]
+    assert f1["n"] == 1 and f1["mean"] == pytest.approx(0.2) and np.isnan(f1["ci_low"])
+    assert t.loc[("FastCart", "2026Q2"), "n"] == 0 and np.isnan(t.loc[("FastCart", "2026Q2"), "mean"])
+    assert out["small_base"].all()
+    assert out.attrs == {"n_social": 8, "n_other_brand": 1, "n_no_sentiment": 1}
+    with pytest.raises(ValueError, match="index"):
+        coding.mention_sentiment(v, ["Souqly"], sentiment.reset_index(drop=True))
+
+
+# --- accuracy on the demo ------------------------------------------------------------------
+
+
+def _micro(coded, truth):
+    t = set(zip(truth["verbatim_id"], truth["code"], strict=True))
+    p = set(zip(coded["verbatim_id"], coded["code"], strict=True))
+    tp = len(t & p)
+    precision, recall = tp / len(p), tp / len(t)
+    return precision, recall, 2 * precision * recall / (precision + recall)
+
+
+def test_demo_autocoding_accuracy_with_negation(demo_dir):
+    v = pd.read_csv(demo_dir / "verbatims.csv", dtype=str)
+    truth = pd.read_csv(demo_dir / "verbatim_truth.csv", dtype=str).dropna()
+    book = coding.compile_codebook(pd.read_csv(demo_dir / "codebook.csv", dtype=str))
+    plain = coding.auto_code(v, book, negation=False, speakers=None)
+    neg = coding.auto_code(v, book)
+    p0, r0, f0 = _micro(plain, truth)
+    p1, r1, f1 = _micro(neg, truth)
+    assert p1 >= p0 + 0.01, (p0, p1)  # negation and customer-only turns remove false positives
+    assert r1 >= r0 - 0.005, (r0, r1)  # ... without losing true codes
+    assert f1 >= 0.85 and f1 > f0, (f0, f1)
+    late_truth = truth[truth["code"] == "late_delivery"]
+    late_p0 = _micro(plain[plain["code"] == "late_delivery"], late_truth)[0]
+    late_p1 = _micro(neg[neg["code"] == "late_delivery"], late_truth)[0]
+    assert late_p1 > late_p0 + 0.05  # "not late at all" and the agents' "sorry about the delay"
+    assert neg.attrs["n_negated"] > 0 and neg.attrs["n_excluded_speaker"] > 0

@@ -93,3 +93,14 @@ def test_actions_follow_fix_first(evidence):
     a = summary.actions(evidence)
     assert a.iloc[0]["Owner"] == "Logistics" and "Delivery" in a.iloc[0]["Action"]
     assert isinstance(a, pd.DataFrame) and len(a) <= 3
+
+
+def test_theme_items_carry_their_coding_reliability(ctx, evidence):
+    import dataclasses
+
+    assert evidence.code_flags  # the demo has manual codes, so every code has a flag
+    flagged = dataclasses.replace(evidence, code_flags={**evidence.code_flags, "late_delivery": "unreliable"})
+    row = swot.build(flagged, ctx.params, None).set_index("id").loc["W-theme-late-delivery"]
+    assert row["evidence"].endswith("; coding reliability: unreliable")
+    plain = swot.build(dataclasses.replace(evidence, code_flags={"late_delivery": "reliable"}), ctx.params, None)
+    assert "coding reliability" not in plain.set_index("id").loc["W-theme-late-delivery", "evidence"]

@@ -59,3 +59,13 @@ def test_swot_table_labels_origin_and_section():
 def test_label():
     assert tables.label("nps_group") == "NPS group" and tables.label("preferred_channel") == "Preferred channel"
     assert tables.label("region") == "Region"
+
+
+def test_themes_table_carries_reliability_flags():
+    t = pd.DataFrame({"rank": [1, 2], "label": ["Late delivery", "Price high"], "code": ["late_delivery", "price_high"],
+                      "theme": ["Delivery", "Price"], "share_detractors": [0.38, 0.16], "share_promoters": [0.03, 0.0],
+                      "difference": [35.0, 16.0], "p_value": [1e-9, 0.002]})
+    out = tables.themes_table(t, flags={"late_delivery": "reliable"})
+    assert out["Coding reliability"].tolist() == ["reliable", "not measured"]
+    assert "Coding reliability" not in tables.themes_table(t).columns
+    assert out["p (Fisher)"].tolist() == ["< 0.001", "0.002"]

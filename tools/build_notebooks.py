@@ -21,7 +21,7 @@ db_path = None'''
 SETUP = '''import pandas as pd
 
 import cxlib as cx
-from cxlib import coding, crosstab, engine, journey, metrics, plots, retention, tables, weighting
+from cxlib import coding, crosstab, engine, journey, metrics, plots, reliability, retention, tables, weighting
 from cxlib.display import md_escape, show_figure, show_table, show_text
 
 ctx = cx.open_run(params_file, period, output_dir, db_path)
@@ -190,7 +190,8 @@ show_table(tables.frequency_table(freq, "source"), name="theme_frequency_by_sour
            caption=f"Share of texts mentioning each theme, by source, {ctx.period.label}", out_dir=out)'''),
         md("## What sets detractors apart"),
         code('''themes = coding.detractor_themes(coded, cur_verb, resp, alpha=th.alpha)
-show_table(tables.themes_table(themes), name="detractor_themes",
+rel = reliability.for_run(ctx.store, ctx.params, book)
+show_table(tables.themes_table(themes, flags=rel.flags() if rel else None), name="detractor_themes",
            caption="Codes by over-representation among detractors (Fisher exact test, Holm-adjusted flag)", out_dir=out)
 fig = plots.theme_chart(themes.sort_values("rank").head(8))
 show_figure(fig, name="detractor_themes", caption="Share of detractor and promoter comments mentioning each code",
@@ -293,6 +294,14 @@ show_table(tables.swot_table(items), name="swot", caption="SWOT with evidence", 
         code('''book = coding.compile_codebook(ctx.store.df("codebook"), source=str(ctx.params.table_path("codebook")))
 show_table(tables.codebook_table(book.table), name="codebook", caption="Codebook: themes and codes", out_dir=out,
            data=book.table)'''),
+        md("## Coding reliability"),
+        code('''rel = reliability.for_run(ctx.store, ctx.params, book)
+if rel is None:
+    show_text("No manual coding was supplied, so the automatic codes are not yet checked against human coders.")
+else:
+    show_text(md_escape(rel.method_text()))
+    show_table(tables.reliability_table(rel.per_code), name="coding_reliability", out_dir=out, data=rel.per_code,
+               caption="Agreement between coders (Cohen's kappa, Krippendorff's alpha) and auto-coding accuracy per code")'''),
     ],
 }
 

@@ -1,0 +1,259 @@
+"""Assisted coding: training set from human coding, cross-validation, suggestions, code-next."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+from sklearn.metrics import f1_score, precision_score, recall_score
+from sklearn.model_selection import StratifiedKFold
+
+from cxlib import assist
+from cxlib.coding import normalize_series
+from cxlib.exceptions import DataValidationError
+
+
+@pytest.fixture(scope="module")
+def demo(demo_dir):
+    v = pd.read_csv(demo_dir / "verbatims.csv", dtype={"verbatim_id": "str"})
+    truth = pd.read_csv(demo_dir / "verbatim_truth.csv", dtype={"verbatim_id": "str"})
+    manual = pd.read_csv(demo_dir / "manual_codes.csv", dtype={"verbatim_id": "str"})
+    codes = list(pd.read_csv(demo_dir / "codebook.csv")["code"])
+    return v, truth, manual, codes
+
+
+def _truth_labels(truth: pd.DataFrame, ids: pd.Index, codes: list[str]) -> pd.DataFrame:
+    t = truth.dropna(subset=["code"])
+    lab = pd.crosstab(t["verbatim_id"], t["code"]).clip(upper=1)
+    return lab.reindex(index=ids, columns=codes, fill_value=0).astype("int8")
+
+
+@pytest.fixture(scope="module")
+def halves(demo):
+    """Customer texts split in two random halves (fixed seed), with true labels."""
+    v, truth, manual, codes = demo
+    ok = v["text"].notna() & (v["speaker"].fillna("customer") == "customer")
+    cust = v[ok].set_index("verbatim_id")["text"]
+    rng = np.random.default_rng(7)
+    ids = pd.Index(rng.permutation(cust.index.to_numpy())[:4000])
+    a, b = ids[:2000], ids[2000:]
+    return (cust.loc[a], _truth_labels(truth, a, codes)), (cust.loc[b], _truth_labels(truth, b, codes))
+
+
+@pytest.fixture(scope="module")
+def manual_cv(demo):
+    """The human consensus of the demo's 200 coded verbatims, cross-validated on 5 codes.
+
+    rude_staff and competitor_switch have fewer than 5 consensus positives in the demo.
+    """
+    v, truth, manual, codes = demo
+    texts, labels = assist.training_set(manual, v, codes)
+    labels = labels[["late_delivery", "helpful_staff", "good_value", "rude_staff", "competitor_switch"]]
+    return texts, labels, assist.cross_validate(texts, labels, folds=5, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def half_model(halves):
+    (ta, la), _ = halves
+    return assist.train(ta, la, random_state=0)
+
+
+# --- training_set ------------------------------------------------------------------------
+
+
+def test_training_set_consensus_and_counts():
+    verb = pd.DataFrame({"verbatim_id": ["V1", "V2", "V3", "V5", "V6"],
+                         "text": ["late again", "late and pricey", "all good", None, "never coded"]})
+    mc = pd.DataFrame(
+        [("V1", "a", "late_delivery"), ("V1", "b", "late_delivery"),
+         ("V2", "a", "late_delivery"), ("V2", "b", "late_delivery"), ("V2", "b", "price_high"),
+         ("V3", "a", None), ("V3", "b", ""),
+         ("V4", "a", "late_delivery"),        # not in verbatims
+         ("V5", "a", "price_high")],          # no text
+        columns=["verbatim_id", "coder", "code"])
+    texts, labels = assist.training_set(mc, verb, ["late_delivery", "price_high", "rude_staff"])
+    assert list(texts.index) == ["V1", "V2", "V3"]
+    assert list(labels.columns) == ["late_delivery", "price_high", "rude_staff"]
+    assert labels.loc["V1"].tolist() == [1, 0, 0]
+    assert labels.loc["V2"].tolist() == [1, 0, 0]      # price_high: only coder b -> not consensus
+    assert labels.loc["V3"].tolist() == [0, 0, 0]      # coded, no code applies
+    at = labels.attrs
+    assert (at["n_coded_verbatims"], at["n_not_in_verbatims"], at["n_without_text"], at["n_training"]) == (5, 1, 1, 3)
+    d = at["disagreements"]
+    assert at["n_disagreements"] == 1
+    assert d.iloc[0][["verbatim_id", "code", "n_applied", "n_coders"]].tolist() == ["V2", "price_high", 1, 2]
+
+
+def test_training_set_unknown_code_is_an_error():
+    verb = pd.DataFrame({"verbatim_id": ["V1"], "text": ["x"]})
+    mc = pd.DataFrame({"verbatim_id": ["V1"], "coder": ["a"], "code": ["late_delivry"]})
+    with pytest.raises(DataValidationError, match="late_delivry"):
+        assist.training_set(mc, verb, ["late_delivery"])
+
+
+def test_training_set_on_demo(demo):
+    v, truth, manual, codes = demo
+    texts, labels = assist.training_set(manual, v, codes)
+    assert len(texts) == manual["verbatim_id"].nunique() == 200
+    # every consensus positive is a code both coders gave
+    both = manual.dropna().groupby(["verbatim_id", "code"]).size()
+    for (vid, code), val in labels.stack().items():
+        assert (val == 1) == (both.get((vid, code), 0) == 2)
+
+
+# --- accuracy on the demo ----------------------------------------------------------------
+
+
+def test_micro_f1_on_held_out_half(halves, half_model):
+    _, (tb, lb) = halves
+    proba = assist.predict_proba(half_model, tb)
+    assert list(proba.columns) == half_model.codes
+    y = lb[half_model.codes].to_numpy()
+    pred = (proba.to_numpy() >= 0.5).astype(int)
+    micro = f1_score(y, pred, average="micro")
+    assert micro >= 0.75, micro
+    # every code had enough examples in 2000 texts
+    assert half_model.skipped.empty and len(half_model) == 16
+
+
+def test_manual_codes_plus_truth_training(demo, halves):
+    """The human consensus plus truth labels of one half train a model that codes the other."""
+    v, truth, manual, codes = demo
+    (ta, la), (tb, lb) = halves
+    mt, ml = assist.training_set(manual, v, codes)
+    keep = ~mt.index.isin(tb.index) & ~mt.index.isin(ta.index)
+    texts = pd.concat([ta, mt[keep]])
+    labels = pd.concat([la, ml[keep]])
+    model = assist.train(texts, labels)
+    proba = assist.predict_proba(model, tb)
+    assert f1_score(lb[model.codes].to_numpy(), (proba.to_numpy() >= 0.5), average="micro") >= 0.75
+
+
+# --- cross-validation --------------------------------------------------------------------
+
+
+def test_cross_validate_equals_manual_recomputation(manual_cv):
+    texts, labels, cv = manual_cv
+    assert list(cv["code"]) == [*labels.columns, "micro"]
+    code = "late_delivery"
+    x = normalize_series(texts).to_numpy()
+    y = labels[code].to_numpy()
+    p = np.empty(len(y))
+    for tr, te in StratifiedKFold(5, shuffle=True, random_state=0).split(x, y):
+        p[te] = clone(assist.make_pipeline(0)).fit(x[tr], y[tr]).predict_proba(x[te])[:, 1]
+    pred = (p >= 0.5).astype(int)
+    row = cv.set_index("code").loc[code]
+    assert row["precision"] == pytest.approx(precision_score(y, pred))
+    assert row["recall"] == pytest.approx(recall_score(y, pred))
+    assert row["f1"] == pytest.approx(f1_score(y, pred))
+    assert row["support"] == y.sum() and row["predicted"] == pred.sum()
+    np.testing.assert_allclose(cv.attrs["oof"][code].to_numpy(), p)
+    # micro row: pooled over the evaluated codes' out-of-fold predictions
+    ev = cv.loc[cv["evaluated"] & (cv["code"] != "micro"), "code"].tolist()
+    yy = labels[ev].to_numpy()
+    pp = (cv.attrs["oof"][ev].to_numpy() >= 0.5).astype(int)
+    micro = cv.set_index("code").loc["micro"]
+    assert micro["f1"] == pytest.approx(f1_score(yy, pp, average="micro"))
+    assert micro["precision"] == pytest.approx(precision_score(yy, pp, average="micro"))
+
+
+def test_too_few_positives_are_reported_not_skipped_silently(manual_cv):
+    texts, labels, cv = manual_cv
+    codes = list(labels.columns)
+    few = labels.columns[labels.sum() < 5].tolist()
+    assert few == ["rude_staff", "competitor_switch"]  # rare among the demo's 200 coded verbatims
+    model = assist.train(texts, labels, min_positives=5)
+    assert sorted(model.skipped["code"]) == sorted(few)
+    assert set(model.codes).isdisjoint(few) and len(model.codes) + len(few) == len(codes)
+    assert model.skipped["reason"].str.contains("min_positives=5").all()
+    rows = cv.set_index("code").loc[few]
+    assert not rows["evaluated"].any() and rows["f1"].isna().all()
+    assert rows["note"].str.startswith("not evaluated").all()
+    assert cv.attrs["n_skipped"] == len(few)
+    with pytest.raises(DataValidationError, match="min_positives"):
+        assist.train(texts, labels[few], min_positives=5)
+
+
+def test_misaligned_or_non_binary_labels_are_errors():
+    texts = pd.Series(["a b", "c d"], index=["V1", "V2"])
+    with pytest.raises(DataValidationError, match="not aligned"):
+        assist.train(texts, pd.DataFrame({"x": [1, 0]}, index=["V1", "V3"]))
+    with pytest.raises(DataValidationError, match="0/1"):
+        assist.train(texts, pd.DataFrame({"x": [2, 0]}, index=["V1", "V2"]))
+
+
+# --- suggestions and code-next -----------------------------------------------------------
+
+
+def test_suggest_respects_min_prob_and_top(demo, half_model):
+    v = demo[0].iloc[:4000]
+    s = assist.suggest(half_model, v, top=2, min_prob=0.3)
+    assert list(s.columns) == ["verbatim_id", "code", "probability", "rank"]
+    assert (s["probability"] >= 0.3).all()
+    assert s.groupby("verbatim_id").size().max() <= 2
+    # ranks follow probability within a verbatim
+    for _, g in s.groupby("verbatim_id"):
+        assert g["probability"].is_monotonic_decreasing and g["rank"].tolist() == list(range(1, len(g) + 1))
+    # nothing from the training set, no agent turns; everything accounted for
+    assert not s["verbatim_id"].isin(half_model.trained_ids).any()
+    agents = v.loc[v["speaker"] == "agent", "verbatim_id"]
+    assert not s["verbatim_id"].isin(agents).any()
+    a = s.attrs
+    assert a["n_without_text"] + a["n_agent_turns"] + a["n_in_training"] + a["n_scored"] == a["n_verbatims"] == len(v)
+    assert a["n_in_training"] == v["verbatim_id"].isin(half_model.trained_ids).sum() > 0
+    # same probabilities as predict_proba
+    one = s.iloc[0]
+    text = v.set_index("verbatim_id").loc[[one["verbatim_id"]], "text"]
+    assert assist.predict_proba(half_model, text)[one["code"]].iloc[0] == pytest.approx(one["probability"])
+    s1 = assist.suggest(half_model, v, top=1, min_prob=0.3)
+    assert s1.groupby("verbatim_id").size().max() == 1
+    assert s1.attrs["n_capped"] == len(s) - len(s1) + s.attrs["n_capped"] > 0
+
+
+def test_code_next_picks_the_most_uncertain():
+    texts = pd.Series(
+        ["late delivery again", "my order was late", "parcel late and delayed", "late late late",
+         "still late", "delivery was late", "great friendly staff", "staff were kind",
+         "lovely staff", "the agent was helpful", "nice people", "thanks to the team"],
+        index=[f"T{i:02d}" for i in range(12)])
+    labels = pd.DataFrame({"late": [1] * 6 + [0] * 6, "staff": [0] * 6 + [1] * 6}, index=texts.index)
+    model = assist.train(texts, labels, min_positives=3)
+    cand = pd.DataFrame({
+        "verbatim_id": ["C1", "C2", "C3", "C4", "C5", "C6"],
+        "text": ["late delivery", "staff late", "the weather today", "kind staff", "late staff kind", "the weather today"],
+        "source": "survey", "language": "en"})
+    out = assist.code_next(model, cand, n=3)
+    p = assist.predict_proba(model, cand.set_index("verbatim_id")["text"])
+    u = np.minimum(p, 1 - p)
+    by_hand = u.max(axis=1).drop("C6")  # C6 repeats C3's text: listed once, under C3
+    expected = by_hand.sort_values(ascending=False, kind="stable").index[:3].tolist()
+    assert out["verbatim_id"].tolist() == expected
+    for _, r in out.iterrows():
+        assert r["code"] == u.loc[r["verbatim_id"]].idxmax()
+        assert r["uncertainty"] == pytest.approx(u.loc[r["verbatim_id"]].max())
+        assert r["probability"] == pytest.approx(p.loc[r["verbatim_id"], r["code"]])
+    assert out["uncertainty"].is_monotonic_decreasing
+    full = assist.code_next(model, cand, n=10)
+    assert len(full) == 5 and full.attrs["n_duplicate_texts"] == 1
+    assert full.set_index("verbatim_id").loc["C3", "n_same_text"] == 2
+
+
+def test_code_next_redacts_text(half_model):
+    cand = pd.DataFrame({"verbatim_id": ["X1"], "text": ["late order, call me on 0551234567"],
+                         "source": "survey", "language": "en"})
+    out = assist.code_next(half_model, cand, n=5)
+    assert "0551234567" not in out["text"].iloc[0] and "[phone]" in out["text"].iloc[0]
+
+
+def test_deterministic_with_the_same_random_state(halves):
+    (ta, la), (tb, _) = halves
+    ta, la = ta.iloc[:500], la.iloc[:500]
+    m1 = assist.train(ta, la, random_state=3)
+    m2 = assist.train(ta, la, random_state=3)
+    pd.testing.assert_frame_equal(assist.predict_proba(m1, tb.iloc[:300]), assist.predict_proba(m2, tb.iloc[:300]))
+    few = ["late_delivery", "good_value", "helpful_staff"]
+    cv1 = assist.cross_validate(ta.iloc[:300], la[few].iloc[:300], folds=3, random_state=3)
+    cv2 = assist.cross_validate(ta.iloc[:300], la[few].iloc[:300], folds=3, random_state=3)
+    pd.testing.assert_frame_equal(cv1, cv2)
+    pd.testing.assert_frame_equal(cv1.attrs["oof"], cv2.attrs["oof"])
