@@ -554,3 +554,32 @@ def code_next(
     out = out[first].head(n).reset_index(drop=True)
     out.attrs.update(info, n=n)
     return out
+
+
+@dataclass
+class AssistedCoding:
+    """What a run learns from its human coding: cross-validated accuracy, suggestions, next list."""
+
+    cv: pd.DataFrame            # cross_validate: per-code precision/recall/F1 and a micro row
+    suggestions: pd.DataFrame   # suggest: codes with probabilities for uncoded texts
+    next_to_code: pd.DataFrame  # code_next: the texts to code next (uncertainty sampling)
+    n_training: int
+    n_disagreements: int
+
+
+def for_run(store, codebook, *, n_next: int = 50, random_state: int = 0) -> AssistedCoding | None:
+    """Train on the run's manual codes (coder consensus) and apply to the uncoded verbatims.
+
+    None when the client supplied no manual codes. Only customer turns and texts not used
+    for training receive suggestions.
+    """
+    from . import engine
+
+    if not store.has("manual_codes"):
+        return None
+    verb = engine.verbatims(store)
+    texts, labels = training_set(store.df("manual_codes"), verb, list(codebook.codes))
+    cv = cross_validate(texts, labels, random_state=random_state)
+    model = train(texts, labels, random_state=random_state)
+    return AssistedCoding(cv, suggest(model, verb), code_next(model, verb, n=n_next), len(texts),
+                          int(labels.attrs.get("n_disagreements", 0)))

@@ -106,7 +106,6 @@ __all__ = [
 #: the exact LMG decomposition visits 2^p subsets; beyond this many touchpoints it refuses
 MAX_EXACT_TOUCHPOINTS = 14
 _RESERVED = {"customer_id", "segment", "ltr", "n_touchpoints"}
-_SUBSET_CHUNK = 4096
 
 
 def _missing_col(tp: str) -> str:
@@ -276,44 +275,54 @@ def _corr(data: np.ndarray) -> np.ndarray:
     return r
 
 
-def _subset_r2(r: np.ndarray, groups: list[np.ndarray]) -> np.ndarray:
-    """R^2 of every subset of ``groups`` (bit j of the subset index = group j), from the
-    correlation matrix ``r`` of [predictors..., outcome] (outcome last)."""
-    p = len(groups)
-    k = r.shape[0] - 1
-    rxx, rxy = r[:k, :k], r[:k, k]
-    member = np.zeros((p, k), dtype=bool)
-    for j, cols in enumerate(groups):
-        member[j, cols] = True
-    masks = np.arange(2**p)
-    bits = ((masks[:, None] >> np.arange(p)) & 1).astype(bool)  # (2^p, p)
-    out = np.empty(2**p)
-    eye = np.eye(k)
-    for lo in range(0, 2**p, _SUBSET_CHUNK):
-        inc = bits[lo:lo + _SUBSET_CHUNK] @ member  # (m, k) columns in each subset
-        both = inc[:, :, None] & inc[:, None, :]
-        a = np.where(both, rxx, eye)
-        b = np.where(inc, rxy, 0.0)
-        try:
-            sol = np.linalg.solve(a, b[..., None])[..., 0]
-        except np.linalg.LinAlgError:  # perfectly collinear columns: minimum-norm solution
-            sol = np.einsum("mij,mj->mi", np.linalg.pinv(a, hermitian=True), b)
-        out[lo:lo + _SUBSET_CHUNK] = np.einsum("mi,mi->m", b, sol)
-    out[0] = 0.0
-    return out
+class _Lmg:
+    """Exact LMG over ``p`` groups of ``k`` predictor columns, planned once, applied to any
+    correlation matrix of [predictors..., outcome] (outcome last).
 
+    Every subset's R^2 is ``r_yS' R_SS^-1 r_yS``: the subsets are batched by their number of
+    columns, each batch gathered into compact (m, c, c) matrices and solved at once.
+    """
 
-def _shapley(r2: np.ndarray, p: int) -> np.ndarray:
-    """Shapley values of the R^2 game: the average gain of each player over all orderings."""
-    masks = np.arange(2**p)
-    size = np.array([bin(m).count("1") for m in masks])
-    weight = np.array([factorial(s) * factorial(p - s - 1) / factorial(p) for s in range(p)])
-    out = np.empty(p)
-    for j in range(p):
-        bit = 1 << j
-        without = masks[(masks & bit) == 0]
-        out[j] = float(np.sum(weight[size[without]] * (r2[without | bit] - r2[without])))
-    return out
+    def __init__(self, k: int, groups: list[np.ndarray]):
+        p = len(groups)
+        if p > MAX_EXACT_TOUCHPOINTS:
+            raise ValueError(f"the exact LMG decomposition visits 2^{p} subsets; use at most "
+                             f"{MAX_EXACT_TOUCHPOINTS} touchpoints (drop or merge some).")
+        self.k, self.p = k, p
+        member = np.zeros((p, k), dtype=bool)
+        for j, cols in enumerate(groups):
+            member[j, cols] = True
+        masks = np.arange(2**p)
+        bits = ((masks[:, None] >> np.arange(p)) & 1).astype(bool)  # (2^p, p)
+        inc = bits @ member  # (2^p, k): the columns of each subset
+        n_cols = inc.sum(axis=1)
+        first = np.argsort(~inc, axis=1, kind="stable")  # included columns first, in order
+        self.plan = [(np.flatnonzero(n_cols == c), first[n_cols == c, :c])
+                     for c in np.unique(n_cols) if c > 0]
+        size = bits.sum(axis=1)
+        weight = np.array([factorial(s) * factorial(p - s - 1) / factorial(p) for s in range(p)])
+        self.pairs = []  # per group: subsets without it, the same with it, their weights
+        for j in range(p):
+            without = masks[(masks & (1 << j)) == 0]
+            self.pairs.append((without, without | (1 << j), weight[size[without]]))
+
+    def subset_r2(self, r: np.ndarray) -> np.ndarray:
+        rxx, rxy = r[:self.k, :self.k], r[:self.k, self.k]
+        out = np.zeros(2**self.p)
+        for sel, idx in self.plan:
+            a = rxx[idx[:, :, None], idx[:, None, :]]
+            b = rxy[idx]
+            try:
+                sol = np.linalg.solve(a, b[..., None])[..., 0]
+            except np.linalg.LinAlgError:  # perfectly collinear columns: minimum-norm solution
+                sol = np.einsum("mij,mj->mi", np.linalg.pinv(a, hermitian=True), b)
+            out[sel] = np.einsum("mi,mi->m", b, sol)
+        return out
+
+    def shares(self, r: np.ndarray) -> np.ndarray:
+        """Shapley values of the R^2 game: each group's R^2 gain averaged over all orderings."""
+        r2 = self.subset_r2(r)
+        return np.array([float(np.sum(w * (r2[with_] - r2[without]))) for without, with_, w in self.pairs])
 
 
 def lmg(data: np.ndarray, groups: list[np.ndarray] | None = None) -> np.ndarray:
@@ -325,11 +334,7 @@ def lmg(data: np.ndarray, groups: list[np.ndarray] | None = None) -> np.ndarray:
     data = np.asarray(data, dtype=float)
     k = data.shape[1] - 1
     groups = [np.array([j]) for j in range(k)] if groups is None else [np.atleast_1d(g) for g in groups]
-    p = len(groups)
-    if p > MAX_EXACT_TOUCHPOINTS:
-        raise ValueError(f"the exact LMG decomposition visits 2^{p} subsets; use at most "
-                         f"{MAX_EXACT_TOUCHPOINTS} touchpoints (drop or merge some).")
-    return _shapley(_subset_r2(_corr(data), groups), p)
+    return _Lmg(k, groups).shares(_corr(data))
 
 
 # --------------------------------------------------------------------------------------
@@ -450,14 +455,15 @@ def key_drivers(frame: pd.DataFrame, touchpoints: list[str], *, confidence: floa
                          "std_err": fit.bse.to_numpy(), "ci_low": ci[0].to_numpy(),
                          "ci_high": ci[1].to_numpy(), "p_value": fit.pvalues.to_numpy()})
 
-    shares = _shapley(_subset_r2(_corr(arr), groups), len(groups))
+    game = _Lmg(len(cols), groups)
+    shares = game.shares(_corr(arr))
     rng = np.random.default_rng(seed)
     boot = np.full((n_boot, len(groups)), np.nan)
     for b in range(n_boot):
         sample = arr[rng.integers(0, n, n)]
         if np.ptp(sample[:, -1]) == 0:
             continue
-        boot[b] = _shapley(_subset_r2(_corr(sample), groups), len(groups))
+        boot[b] = game.shares(_corr(sample))
     a = (1 - confidence) / 2
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -560,9 +566,11 @@ def _boot_uplifts(frame: pd.DataFrame, drivers: DriverResult, tps: list[str], ta
     out = np.full((n_boot, len(tps)), np.nan)
     for b in range(n_boot):
         ix = rng.integers(0, n, n)
-        coef, _, rank, _ = np.linalg.lstsq(X[ix], y[ix], rcond=None)
-        if rank < X.shape[1]:
+        xs = X[ix]
+        xtx = xs.T @ xs
+        if np.linalg.cond(xtx) > 1e12:  # a degenerate resample (e.g. a constant column): skipped
             continue
+        coef = np.linalg.solve(xtx, xs.T @ y[ix])
         out[b], _, _ = _uplifts(y[ix], x[ix], rated[ix], coef[pos], targets, rated_only)
     return out
 

@@ -196,17 +196,19 @@ def ipa(perf: pd.DataFrame, crosshair: str = "mean") -> pd.DataFrame:
     return out
 
 
-def fix_first(ipa_df: pd.DataFrame, top: int = 5) -> pd.DataFrame:
+def fix_first(ipa_df: pd.DataFrame, top: int = 5, uplift: pd.DataFrame | None = None) -> pd.DataFrame:
     """The fix-first list: the ``top`` ranked touchpoints of :func:`ipa`, rank 1 first.
 
     ``gap_to_target = target_csat - performance`` (CSAT points still to gain; negative =
-    already above target). Unranked touchpoints (small base, no data) never appear.
+    already above target). Unranked touchpoints (small base, no data) never appear. With
+    ``uplift`` (:func:`cxlib.drivers.uplift_table`) each row also carries the estimated NPS
+    uplift from reaching the target, with its interval.
 
     Returns
     -------
     DataFrame
         rank, touchpoint, label, owner, performance, target_csat, gap_to_target, importance,
-        quadrant, gap, n.
+        quadrant, gap, n (+ uplift, uplift_ci_low, uplift_ci_high, share_of_r2).
     """
     r = ipa_df[ipa_df["fix_rank"].notna()].sort_values("fix_rank").head(top)
     out = pd.DataFrame(
@@ -224,4 +226,7 @@ def fix_first(ipa_df: pd.DataFrame, top: int = 5) -> pd.DataFrame:
             "n": r["n"].to_numpy() if "n" in r else np.nan,
         }
     )
+    if uplift is not None:
+        cols = ["touchpoint", "uplift", "uplift_ci_low", "uplift_ci_high", "share_of_r2"]
+        out = out.merge(uplift[cols], on="touchpoint", how="left")
     return out

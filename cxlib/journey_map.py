@@ -38,7 +38,7 @@ EMOTION_COLUMNS = ["stage", "stage_label", "emotion", "ci_low", "ci_high", "n", 
 _CMAP = "RdBu"  # diverging, colour-blind safe: red below the centre, blue above
 _LANE_IN = 0.5  # inches per swim lane
 _TILE_MAX = (0.62, 0.72)  # largest tile: share of a column's width, of a lane's height
-_TILE_MIN = 0.5  # the smallest tile's side relative to the largest one
+_TILE_MIN = 0.62  # the smallest tile's side relative to the largest one
 
 
 # --- emotion by stage -------------------------------------------------------------------------
@@ -124,6 +124,12 @@ def _rows(frame: pd.DataFrame | None, **match) -> dict:
     return {r["touchpoint"]: r for r in f.drop_duplicates("touchpoint").to_dict("records")}
 
 
+def _n(row: dict) -> int:
+    """A row's base n (0 when missing)."""
+    n = row.get("n")
+    return int(n) if pd.notna(n) else 0
+
+
 # --- colour and size ---------------------------------------------------------------------------
 def _centre(params: Params, center: float | None) -> float:
     """The colour scale's centre: given, else the journey's median target CSAT, else 3.5."""
@@ -142,7 +148,8 @@ def _centre_label(params: Params, center: float | None) -> str:
 
 def _norm(values: pd.Series, centre: float) -> TwoSlopeNorm:
     """Diverging norm around ``centre``: equal reach both ways, whole half-points, inside 1-5."""
-    reach = np.nanmax(np.abs(values.to_numpy(dtype=float) - centre), initial=0.5)
+    v = values.dropna().to_numpy(dtype=float)
+    reach = np.max(np.abs(v - centre), initial=0.5)
     reach = np.ceil(reach * 2) / 2
     return TwoSlopeNorm(vcenter=centre, vmin=max(1.0, centre - reach), vmax=min(5.0, centre + reach))
 
@@ -161,9 +168,8 @@ def _scale(n: float, n_max: float) -> float:
 # --- drawing pieces ----------------------------------------------------------------------------
 def _draw_lanes(ax, lay: _Layout, labels: dict, owners: dict, ns: dict) -> None:
     """Alternate lane shading, stage column separators, lane labels (touchpoint, owner, n)."""
-    for i, tp in enumerate(lay.lanes):
-        if i % 2 == 0:
-            ax.axhspan(i - 0.5, i + 0.5, color="#f2f2f2", zorder=0, linewidth=0)
+    for i in range(0, len(lay.lanes), 2):
+        ax.axhspan(i - 0.5, i + 0.5, color="#f2f2f2", zorder=0, linewidth=0)
     for c in range(1, len(lay.stages)):
         ax.axvline(c - 0.5, color="#d0d0d0", linewidth=0.8, zorder=0)
     ax.set_yticks(range(len(lay.lanes)),
@@ -234,6 +240,12 @@ def _no_data(ax, tp: str, x: float, y: float) -> None:
             color="#777777", style="italic", zorder=4, gid=f"value:{tp}")
 
 
+def _is_dip(y: np.ndarray, i: int) -> bool:
+    """Whether point i lies below its neighbours' mean (its label then goes underneath)."""
+    nb = [y[j] for j in (i - 1, i + 1) if 0 <= j < len(y) and np.isfinite(y[j])]
+    return bool(nb) and y[i] < np.mean(nb)
+
+
 def _draw_emotion(ax, emotion: pd.DataFrame, lay: _Layout, color: str, conf: float) -> None:
     """Mean emotion per stage with its interval band, a zero line, labelled points."""
     e = emotion.set_index("stage").reindex([s for s, _ in lay.stages])
@@ -242,10 +254,12 @@ def _draw_emotion(ax, emotion: pd.DataFrame, lay: _Layout, color: str, conf: flo
     ax.fill_between(x, lo, hi, color=color, alpha=0.18, linewidth=0)
     ax.axhline(0, color="#555555", linewidth=0.9, linestyle="--")
     ax.plot(x, y, color=color, linewidth=2, marker="o", markersize=6, gid="emotion")
-    for xi, yi in zip(x, y, strict=True):
+    for i, (xi, yi) in enumerate(zip(x, y, strict=True)):
         if np.isfinite(yi):
-            ax.annotate(f"{yi:+.2f}", (xi, yi), xytext=(0, 7), textcoords="offset points",
-                        ha="center", fontsize=_FONT, color="#222222")
+            below = _is_dip(y, i)
+            ax.annotate(f"{yi:+.2f}", (xi, yi), xytext=(0, -8 if below else 7),
+                        textcoords="offset points", ha="center", va="top" if below else "baseline",
+                        fontsize=_FONT, color="#222222")
     basis = str(e["basis"].dropna().iloc[0]) if e["basis"].notna().any() else "csat"
     ax.set_ylabel(_t("Emotion\n(-1 to +1)"), fontsize=_FONT)
     ax.set_ylim(-1.05, 1.05)
@@ -281,12 +295,11 @@ def _legend(fig, n_max: float, lane_pts: float, color: str, conf: float, min_bas
               label=f"dashed edge: n < {min_base} (small base, read with care)"),
         Patch(facecolor=color, alpha=0.18, label=f"{conf:.0%} interval of the stage's emotion"),
     ]
+    title = ("Number in a tile = mean CSAT; tile area = survey responses with a CSAT (n)\n"
+             "Top pain (%) = share of the touchpoint's texts naming that problem")
     fig.legend(handles=handles, loc="outside lower center", ncol=2, frameon=False,
-               fontsize=_FONT, title=_t("Number in a tile = mean CSAT; tile area = survey responses with a CSAT (n)\n"
-                                        "Top pain (%) = share of the touchpoint's texts naming "
-                                        "that problem"),
-               title_fontsize=_FONT, columnspacing=1.5, handletextpad=0.6, handlelength=2.6, labelspacing=1.1,
-               handleheight=2.0)
+               fontsize=_FONT, title=_t(title), title_fontsize=_FONT, columnspacing=1.5,
+               handletextpad=0.6, handlelength=2.6, handleheight=2.0, labelspacing=1.1)
 
 
 # --- the figure --------------------------------------------------------------------------------
@@ -298,24 +311,28 @@ def _new_figure(n_lanes: int) -> tuple[Figure, object, object]:
     return fig, ax_e, ax_m
 
 
-def _draw_tiles(ax, lay: _Layout, perf: dict, pains: dict, ops: dict, norm, min_base: int):
-    """Every touchpoint's tile (if it has a CSAT), value, and note; returns the largest n."""
-    n_max = max([float(r.get("n", 0) or 0) for r in perf.values()] + [0.0])
-    col_w, lane_h = 1.0, 1.0
+def _draw_touchpoint(ax, tp: str, x: float, y: float, row: dict, n_max: int, norm,
+                     min_base: int) -> float:
+    """One touchpoint's tile and CSAT (or a "no responses" mark); returns the tile's width."""
+    value, n = float(row.get("performance", np.nan)), _n(row)
+    if not np.isfinite(value) or n == 0:
+        _no_data(ax, tp, x, y)
+        return 0.95  # the mark's width, in columns
+    s = _scale(n, n_max)
+    color = mpl.colormaps[_CMAP](norm(value))
+    _draw_tile(ax, tp, x, y, (_TILE_MAX[0] * s, _TILE_MAX[1] * s), color, n < min_base)
+    _tile_value(ax, tp, x, y, value, color)
+    return _TILE_MAX[0] * s
+
+
+def _draw_tiles(ax, lay: _Layout, perf: dict, pains: dict, ops: dict, norm, min_base: int) -> int:
+    """Every touchpoint's tile and, beside it (towards the emptier side), its note; returns max n."""
+    n_max = max([_n(r) for r in perf.values()] + [0])
     for tp in lay.lanes:
-        x, y, r = lay.x[tp], lay.y[tp], perf.get(tp, {})
-        value, n = r.get("performance", np.nan), int(r.get("n", 0) or 0)
-        right = x < (len(lay.stages) - 1) / 2
-        if not np.isfinite(value) or n == 0:
-            _no_data(ax, tp, x, y)
-            _tile_note(ax, tp, x, y, 0.5, _note(pains.get(tp), ops.get(tp), 0, min_base), right)
-            continue
-        s = _scale(n, n_max)
-        w, h = _TILE_MAX[0] * col_w * s, _TILE_MAX[1] * lane_h * s
-        color = mpl.colormaps[_CMAP](norm(value))
-        _draw_tile(ax, tp, x, y, (w, h), color, n < min_base)
-        _tile_value(ax, tp, x, y, value, color)
-        _tile_note(ax, tp, x, y, w, _note(pains.get(tp), ops.get(tp), n, min_base), right)
+        x, y, row = lay.x[tp], lay.y[tp], perf.get(tp, {})
+        w = _draw_touchpoint(ax, tp, x, y, row, n_max, norm, min_base)
+        note = _note(pains.get(tp), ops.get(tp), _n(row), min_base)
+        _tile_note(ax, tp, x, y, w, note, right=x < (len(lay.stages) - 1) / 2)
     return n_max
 
 
@@ -362,7 +379,7 @@ def journey_map(perf: pd.DataFrame, ops: pd.DataFrame | None, pains: pd.DataFram
     with mpl.rc_context(_rc()), sns.axes_style("white"):
         fig, ax_e, ax_m = _new_figure(len(lay.lanes))
         _draw_emotion(ax_e, emotion, lay, color, th.confidence)
-        ns = {tp: f" (n={int(r['n'])})" for tp, r in _rows(perf).items() if r.get("n")}
+        ns = {tp: f" (n={_n(r)})" for tp, r in _rows(perf).items() if _n(r)}
         _draw_lanes(ax_m, lay, labels, owners, ns)
         n_max = _draw_tiles(ax_m, lay, _rows(perf), _rows(pains, rank=1), _rows(ops), norm,
                             th.min_base)

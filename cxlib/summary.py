@@ -43,9 +43,14 @@ def findings(ev: Evidence, top: int = 5) -> list[str]:
                                    ev.period, ev.previous))
     if not ev.fix_first.empty:
         f = ev.fix_first.iloc[0]
-        out.append(f"**{md_escape(f['label'])}** is the touchpoint to fix first: customers rate it "
-                   f"{f['importance']:.1f}/5 for importance but {f['performance']:.2f}/5 for satisfaction "
-                   f"(target {f['target_csat']:.1f}; owner {md_escape(f['owner'])}).")
+        sentence = (f"**{md_escape(f['label'])}** is the touchpoint to fix first: customers rate it "
+                    f"{f['importance']:.1f}/5 for importance but {f['performance']:.2f}/5 for satisfaction "
+                    f"(target {f['target_csat']:.1f}; owner {md_escape(f['owner'])}).")
+        if "uplift" in f and pd.notna(f["uplift"]) and f["uplift_ci_low"] > 0:
+            sentence += (f" Reaching the target would add an estimated {f['uplift']:.0f} NPS points "
+                         f"(95% CI {f['uplift_ci_low']:.0f} to {f['uplift_ci_high']:.0f}) among the customers "
+                         "in the driver model.")
+        out.append(sentence)
     t = ev.themes[(ev.themes["difference"] > 0) & ev.themes["significant"].astype(bool)]
     if not t.empty:
         r = t.sort_values("difference", ascending=False).iloc[0]
@@ -70,4 +75,7 @@ def actions(ev: Evidence, top: int = 3) -> pd.DataFrame:
         "Now (CSAT)": f["performance"].round(2).values,
         "Target": f["target_csat"].values,
         "Quadrant": f["quadrant"].values,
+        "NPS uplift": ([("–" if pd.isna(u) else f"{u:+.0f} [{lo:+.0f}, {hi:+.0f}]") for u, lo, hi in
+                        zip(f["uplift"], f["uplift_ci_low"], f["uplift_ci_high"], strict=True)]
+                       if "uplift" in f else "–"),
     })

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from . import coding, engine, journey, metrics, reliability, retention
+from . import coding, drivers, engine, journey, metrics, reliability, retention
 from .params import Params
 
 QUADRANTS = ["strength", "weakness", "opportunity", "threat"]
@@ -62,6 +62,10 @@ def gather(ctx) -> Evidence:
                                         alpha=th.alpha, **kw)
     perf, _ = journey.touchpoint_performance(cur, p)
     ipa = journey.ipa(perf)
+    window = drivers.trailing_window(ctx.period.label, 4)
+    frame = drivers.driver_frame(engine.responses(ctx.store, window), p, window=window)
+    kd = drivers.key_drivers(frame, frame.attrs["touchpoints"], confidence=th.confidence, seed=p.seed)
+    uplift = drivers.uplift_table(frame, kd, p, perf=perf, seed=p.seed)
     verb = engine.verbatims(ctx.store)
     book = coding.compile_codebook(ctx.store.df("codebook"), source=str(p.table_path("codebook")))
     cur_verb = verb[verb["period"] == ctx.period.label]
@@ -73,7 +77,8 @@ def gather(ctx) -> Evidence:
     passives = (float(rel.between(7, 8).mean()) if len(rel) else float("nan"), len(rel))
     rel = reliability.for_run(ctx.store, p, book)
     return Evidence(ctx.period.label, ctx.previous.label, kpis, overall, segments, ipa,
-                    journey.fix_first(ipa), themes, share, churn, passives, rel.flags() if rel else {})
+                    journey.fix_first(ipa, uplift=uplift), themes, share, churn, passives,
+                    rel.flags() if rel else {})
 
 
 def _item(id_, quadrant, text, evidence, metric, value, n, p_value, section) -> dict:

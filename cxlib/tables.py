@@ -114,7 +114,8 @@ def touchpoint_table(ipa: pd.DataFrame) -> pd.DataFrame:
 
 
 def fix_first_table(ff: pd.DataFrame) -> pd.DataFrame:
-    return pd.DataFrame({
+    """journey.fix_first as a table (with the NPS uplift when it was merged in)."""
+    out = pd.DataFrame({
         "Rank": ff["rank"].astype(int), "Touchpoint": ff["label"], "Owner": ff["owner"],
         "CSAT now": [fmt_num(v, 2) for v in ff["performance"]],
         "Target": [fmt_num(v, 1) for v in ff["target_csat"]],
@@ -122,6 +123,11 @@ def fix_first_table(ff: pd.DataFrame) -> pd.DataFrame:
         "Importance": [fmt_num(v, 2) for v in ff["importance"]],
         "Quadrant": ff["quadrant"],
     })
+    if "uplift" in ff:
+        out["NPS uplift [95% CI]"] = [
+            "–" if pd.isna(u) else f"{u:+.1f} {fmt_ci(lo, hi, 1)}"
+            for u, lo, hi in zip(ff["uplift"], ff["uplift_ci_low"], ff["uplift_ci_high"], strict=True)]
+    return out
 
 
 def themes_table(t: pd.DataFrame, top: int = 10, flags: dict | None = None) -> pd.DataFrame:
@@ -309,3 +315,90 @@ def reliability_table(per_code: pd.DataFrame) -> pd.DataFrame:
     if has_truth:
         out["F1 vs true codes"] = [fmt_num(v, 2) for v in per_code["f1_truth"]]
     return out
+
+
+def assist_table(cv: pd.DataFrame) -> pd.DataFrame:
+    """assist.cross_validate as a table (codes with too few examples say so)."""
+    return pd.DataFrame({
+        "Code": [("All codes (micro)" if c == "micro" else code_label(c)) for c in cv["code"]],
+        "Precision": [fmt_num(v, 2) for v in cv["precision"]], "Recall": [fmt_num(v, 2) for v in cv["recall"]],
+        "F1": [fmt_num(v, 2) for v in cv["f1"]], "Examples": [fmt_int(v) for v in cv["support"]],
+        "Note": cv["note"].fillna(""),
+    })
+
+
+def sentiment_validation_table(val: pd.DataFrame) -> pd.DataFrame:
+    """sentiment.validate as a table: rank correlation with the score that came with the text."""
+    v = val[val["n_scored"] > 0]
+    return pd.DataFrame({
+        "Source": v["source"], "Language": v["language"], "Scale": v["scale"],
+        "Texts": [fmt_int(x) for x in v["n_scored"]],
+        "Spearman rho": [fmt_num(x, 2) for x in v["rho"]],
+        "p": ["< 0.001" if p < 0.001 else f"{p:.3f}" for p in v["p_value"]],
+        "Polarity agreement": [fmt_pct(x) for x in v["agreement"]],
+    })
+
+
+def nps_mention_table(t: pd.DataFrame, min_n: int = 30, top: int = 8) -> pd.DataFrame:
+    """coding.nps_by_mention: NPS of respondents who mention a code vs those who do not."""
+    t = t[t["n_mention"] >= min_n].head(top)
+    return pd.DataFrame({
+        "Code": t["code"].map(code_label), "NPS if mentioned": [_value("points", v, 0) for v in t["nps_mention"]],
+        "n": [fmt_int(v) for v in t["n_mention"]],
+        "NPS if not": [_value("points", v, 0) for v in t["nps_no_mention"]],
+        "n not": [fmt_int(v) for v in t["n_no_mention"]],
+        "Difference": [_value("points", v, 0) for v in t["difference"]],
+    })
+
+
+def cooccurrence_table(c: pd.DataFrame, top: int = 8) -> pd.DataFrame:
+    """coding.cooccurrence: the theme pairs mentioned together most often."""
+    c = c.head(top)
+    return pd.DataFrame({
+        "Theme": c["a"], "With": c["b"], "Texts with both": [fmt_int(v) for v in c["n_both"]],
+        "Jaccard": [fmt_num(v, 2) for v in c["jaccard"]], "Lift": [fmt_num(v, 2) for v in c["lift"]],
+    })
+
+
+def conversation_table(conv: pd.DataFrame, n_conversations: int, top: int = 8) -> pd.DataFrame:
+    """coding.conversation_themes: share of call/chat conversations raising each theme."""
+    per = (conv.groupby(["source", "theme"])["conversation_id"].nunique().rename("n").reset_index())
+    totals = conv.groupby("source")["conversation_id"].nunique()
+    w = per.pivot_table(index="theme", columns="source", values="n", fill_value=0)
+    w = w.loc[w.sum(axis=1).sort_values(ascending=False).index].head(top)
+    out = pd.DataFrame({"Theme": w.index})
+    for src in w.columns:
+        base = int(totals.get(src, 0))
+        out[f"{src} (n = {fmt_int(base)})"] = [fmt_pct(v / base) if base else "–" for v in w[src]]
+    return out
+
+
+def drivers_table(d: pd.DataFrame, labels: dict | None = None) -> pd.DataFrame:
+    """drivers.key_drivers(...).table: coefficient and share of R² per touchpoint."""
+    d = d.sort_values("share_of_r2", ascending=False)
+    labels = labels or {}
+    return pd.DataFrame({
+        "Touchpoint": d["touchpoint"].map(labels).fillna(d["touchpoint"]),
+        "Effect on 0-10 score per CSAT point": [f"{b:+.2f} {fmt_ci(lo, hi, 2)}" for b, lo, hi in
+                                                zip(d["beta"], d["beta_ci_low"], d["beta_ci_high"], strict=True)],
+        "p": ["< 0.001" if p < 0.001 else f"{p:.3f}" for p in d["p_value"]],
+        "Share of explained variance": [f"{fmt_pct(v / d['share_of_r2'].sum())}" for v in d["share_of_r2"]],
+        "Share of R² [95% CI]": [f"{v:.3f} {fmt_ci(lo, hi, 3)}" for v, lo, hi in
+                                 zip(d["share_of_r2"], d["share_ci_low"], d["share_ci_high"], strict=True)],
+        "Customers rating it": [fmt_int(v) for v in d["n_rated"]],
+    })
+
+
+def operations_table(ops: pd.DataFrame, perf: pd.DataFrame) -> pd.DataFrame:
+    """Operational metrics beside the customer score, one row per touchpoint (– = not measured)."""
+    csat = perf.set_index("touchpoint")["performance"]
+    return pd.DataFrame({
+        "Touchpoint": ops["label"],
+        "CSAT": [fmt_num(csat.get(t), 2) for t in ops["touchpoint"]],
+        "Contacts": [fmt_int(v) for v in ops["contacts"]],
+        "Resolved": [fmt_pct(v) for v in ops["resolution_rate"]],
+        "Handling (min)": [fmt_num(v, 1) for v in ops["handling_minutes"]],
+        "Delivery days": [fmt_num(v, 1) for v in ops["delivery_days"]],
+        "Late": [fmt_pct(v) for v in ops["late_rate"]],
+        "Funnel drop-off": [fmt_pct(v) for v in ops["drop_off"]],
+    })

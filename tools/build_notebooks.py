@@ -21,7 +21,8 @@ db_path = None'''
 SETUP = '''import pandas as pd
 
 import cxlib as cx
-from cxlib import coding, crosstab, engine, journey, metrics, plots, reliability, retention, tables, weighting
+from cxlib import (assist, coding, coding_sheet, crosstab, drivers, engine, journey, journey_map, metrics, operations, plots,
+                   reliability, retention, sentiment, tables, weighting)
 from cxlib.display import md_escape, show_figure, show_table, show_text
 
 ctx = cx.open_run(params_file, period, output_dir, db_path)
@@ -188,6 +189,9 @@ coded = coding.auto_code(cur_verb, book)
 freq = coding.theme_frequency(coded, cur_verb, by="source", level="theme")
 show_table(tables.frequency_table(freq, "source"), name="theme_frequency_by_source",
            caption=f"Share of texts mentioning each theme, by source, {ctx.period.label}", out_dir=out)'''),
+        code('''seg_freq = coding.theme_frequency(coded, cur_verb, by="segment", level="theme")
+show_table(tables.frequency_table(seg_freq, "segment"), name="theme_frequency_by_segment",
+           caption=f"Share of texts mentioning each theme, by segment, {ctx.period.label}", out_dir=out, data=seg_freq)'''),
         md("## What sets detractors apart"),
         code('''themes = coding.detractor_themes(coded, cur_verb, resp, alpha=th.alpha)
 rel = reliability.for_run(ctx.store, ctx.params, book)
@@ -196,6 +200,26 @@ show_table(tables.themes_table(themes, flags=rel.flags() if rel else None), name
 fig = plots.theme_chart(themes.sort_values("rank").head(8))
 show_figure(fig, name="detractor_themes", caption="Share of detractor and promoter comments mentioning each code",
             alt="Grouped bar chart of code shares among detractors and promoters", data=themes, out_dir=out)'''),
+        code('''mention = coding.nps_by_mention(coded, cur_verb, resp)
+show_table(tables.nps_mention_table(mention, min_n=th.min_base), name="nps_by_mention", out_dir=out, data=mention,
+           caption="NPS of respondents who mention each code vs those who do not (codes mentioned by at least "
+                   f"{th.min_base} respondents)")
+pairs = coding.cooccurrence(coded, level="theme")
+show_table(tables.cooccurrence_table(pairs), name="theme_cooccurrence", out_dir=out, data=pairs,
+           caption="Themes raised together (Jaccard index; lift = observed / expected if independent)")'''),
+        md("## Themes over time"),
+        code('''coded_all = coding.auto_code(verb, book)
+by_period = coding.theme_by_period(coded_all, verb, level="theme", confidence=th.confidence, min_base=th.min_base)
+fig = plots.trend_grid(by_period.assign(value=by_period["share"] * 100, ci_low=by_period["ci_low"] * 100,
+                                        ci_high=by_period["ci_high"] * 100), "theme",
+                       value_label="Texts mentioning the theme (%)", min_base=th.min_base)
+show_figure(fig, name="theme_trends", caption="Share of texts mentioning each theme by quarter, with 95% intervals",
+            alt="Small line charts of each theme's share of texts per quarter", data=by_period, out_dir=out)'''),
+        md("## Calls and chats"),
+        code('''conv = coding.conversation_themes(coded, cur_verb)
+show_table(tables.conversation_table(conv, conv.attrs["n_conversations"]), name="conversation_themes", out_dir=out,
+           data=conv, caption=f"Share of call and chat conversations in which the customer raises each theme, "
+                              f"{ctx.period.label} (customer turns only)")'''),
         md("## In their words"),
         code('''top_codes = themes.sort_values("rank")["code"].head(3).tolist()
 show_text(tables.quotes_markdown(top_codes, lambda c: coding.representative_quotes(cur_verb, coded, c, n=2), book))'''),
@@ -206,6 +230,14 @@ show_table(tables.share_table(share), name="mention_share", caption="Share of so
 fig = plots.mention_share_chart(share, min_base=th.min_base)
 show_figure(fig, name="mention_share", caption="Share of social mentions by brand, with 95% intervals",
             alt="Line chart of each brand's share of social mentions per quarter", data=share, out_dir=out)'''),
+        code('''social = verb[verb["source"] == "social"]
+tone = coding.mention_sentiment(social, [ctx.params.brand, *ctx.params.competitors],
+                                sentiment.score(social["text"], social["language"])["sentiment"],
+                                confidence=th.confidence, min_n=th.min_base)
+fig = plots.kpi_trend_chart(tone.rename(columns={"mean": "value"}), "Mean sentiment (-1 to 1)", by="brand",
+                            min_base=th.min_base, confidence=th.confidence)
+show_figure(fig, name="mention_sentiment", caption="Mean sentiment of social mentions by brand and quarter",
+            alt="Line chart of the mean sentiment of each brand's social mentions", data=tone, out_dir=out)'''),
     ],
     "04_journey.ipynb": [
         md("""# The journey and touchpoint gaps {#sec-journey}
@@ -226,6 +258,27 @@ if unmapped:
 show_figure(fig, name="ipa", caption="Importance vs performance by touchpoint (crosshairs at the means)",
             alt="Scatter plot of touchpoints by importance and satisfaction, divided into four quadrants",
             data=ipa, out_dir=out)'''),
+        md("""## The journey map
+
+Stages run left to right and each touchpoint has its own lane; tiles are coloured by mean
+CSAT and sized by the number of responses, with each touchpoint's top pain point and
+operational facts beside it. The curve across the top is the customers' emotion per stage:
+the mean sentiment of what they wrote about that stage's touchpoints."""),
+        code('''ops = operations.touchpoint_operations(ctx.store, ctx.params, ctx.period)
+verb = engine.verbatims(ctx.store, [ctx.period.label])
+book = coding.compile_codebook(ctx.store.df("codebook"), source=str(ctx.params.table_path("codebook")))
+pains = operations.pain_points(coding.auto_code(verb, book), verb, ctx.params)
+customer = verb[verb["speaker"].fillna("customer") == "customer"] if "speaker" in verb else verb
+emotion = journey_map.emotion_by_stage(customer, ctx.params, sentiment.score(customer["text"], customer["language"])["sentiment"])
+fig = journey_map.journey_map(ipa, ops, pains, emotion, ctx.params)
+show_figure(fig, name="journey_map", caption=f"Journey map, {ctx.period.label}: satisfaction, volume, pain points and emotion by stage",
+            alt="Grid of journey stages by touchpoint lanes with coloured tiles and an emotion curve above", data=ipa, out_dir=out)'''),
+        md("## Operations beside the scores"),
+        code('''show_table(tables.operations_table(ops, perf), name="touchpoint_operations", out_dir=out, data=ops,
+           caption=f"Operational metrics per touchpoint, {ctx.period.label} (– = not measured for that touchpoint)")
+if ops.attrs.get("unmapped_interactions"):
+    show_text("**Support contacts at touchpoints not in the journey** (reported, not analysed): "
+              + ", ".join(f"{md_escape(k)} ({v:,})" for k, v in ops.attrs["unmapped_interactions"].items()) + ".")'''),
         md("## Touchpoint satisfaction over time"),
         code('''tp_resp = engine.responses(ctx.store, ctx.labels)
 tp_change = metrics.breakdown_change(tp_resp, "touchpoint", ctx.period.label, ctx.previous.label, "csat_mean",
@@ -241,10 +294,25 @@ fig = plots.trend_grid(tp_trend, "touchpoint", value_label="Mean CSAT (1-5)", mi
                        facet_labels=ctx.params.touchpoint_labels())
 show_figure(fig, name="touchpoint_trends", caption="Mean CSAT by touchpoint and quarter, with 95% interval bands",
             alt="Small line charts of each touchpoint's quarterly mean CSAT", data=tp_trend, out_dir=out)'''),
+        md("""## What drives the recommendation score
+
+A key-driver model regresses each customer's latest likelihood-to-recommend (0-10) on their
+mean CSAT per touchpoint over the last four quarters (OLS, robust HC3 errors). Because
+touchpoint ratings are correlated, importance is read from each touchpoint's share of the
+explained variance (LMG / Shapley decomposition), with bootstrap intervals."""),
+        code('''window = drivers.trailing_window(ctx.period.label, 4)
+frame = drivers.driver_frame(engine.responses(ctx.store, window), ctx.params, window=window)
+kd = drivers.key_drivers(frame, frame.attrs["touchpoints"], confidence=th.confidence, seed=ctx.params.seed)
+show_table(tables.drivers_table(kd.table, ctx.params.touchpoint_labels()), name="key_drivers", out_dir=out,
+           data=kd.table, caption=f"Key drivers of the recommendation score (n = {kd.n:,} customers, R² = {kd.r_squared:.2f})",
+           note="Missing touchpoint ratings are set to the touchpoint mean with a missing-indicator in the model.")
+uplift = drivers.uplift_table(frame, kd, ctx.params, perf=perf, seed=ctx.params.seed)'''),
         md("## Fix first"),
-        code('''ff = journey.fix_first(ipa)
+        code('''ff = journey.fix_first(ipa, uplift=uplift)
 show_table(tables.fix_first_table(ff), name="fix_first", caption="Touchpoints ranked by importance-performance gap",
-           out_dir=out)'''),
+           out_dir=out, data=ff, note="NPS uplift: the estimated change in NPS (points, among the customers in the driver "
+           "model) if the touchpoint reached its target, assuming customers who did not rate it would improve like the "
+           "average rater; 95% bootstrap interval.")'''),
     ],
     "05_summary_swot.ipynb": [
         md("# SWOT {#sec-swot}\n\nEvery data-driven item carries its evidence; staff input is labelled as such."),
@@ -302,6 +370,31 @@ else:
     show_text(md_escape(rel.method_text()))
     show_table(tables.reliability_table(rel.per_code), name="coding_reliability", out_dir=out, data=rel.per_code,
                caption="Agreement between coders (Cohen's kappa, Krippendorff's alpha) and auto-coding accuracy per code")'''),
+        md("""## Assisted coding
+
+A text classifier (TF-IDF word and character n-grams, one logistic regression per code)
+learns from the human coding and suggests codes for uncoded texts. Its accuracy is measured
+by 5-fold cross-validation on the human-coded texts; its suggestions are never mixed into
+the automatic codes used in this report."""),
+        code('''ac = assist.for_run(ctx.store, book)
+if ac is None:
+    show_text("No manual coding was supplied, so no classifier was trained.")
+else:
+    show_table(tables.assist_table(ac.cv), name="assisted_coding_cv", out_dir=out, data=ac.cv,
+               caption=f"Cross-validated accuracy of assisted coding ({ac.n_training} human-coded texts)")
+    if out is not None:
+        coding_sheet.export_sheet(ac.next_to_code, book.table, out / "coding" / "code_next.xlsx")
+        ac.suggestions.to_csv(out / "coding" / "suggestions.csv", index=False)
+    show_text(f"The {len(ac.next_to_code)} texts the classifier is least sure about are in the analyst's "
+              f"coding sheet `coding/code_next.xlsx`; {len(ac.suggestions):,} suggested codes for uncoded texts "
+              "are in `coding/suggestions.csv`.")'''),
+        md("## Sentiment"),
+        code('''verb = engine.verbatims(ctx.store)
+scored = sentiment.score(verb["text"], verb["language"])
+val = sentiment.validate(scored, verb, responses=engine.responses(ctx.store))
+show_table(tables.sentiment_validation_table(val), name="sentiment_validation", out_dir=out, data=val,
+           caption="Sentiment scores against the rating that came with each text (VADER for English; "
+                   "the project's Arabic lexicon with negation rules for Arabic)")'''),
     ],
 }
 
