@@ -106,6 +106,7 @@ class CrosstabSpec(_Strict):
 
 class RunnerOptions(_Strict):
     cell_timeout: int = Field(600, ge=10)  # seconds per notebook cell
+    workers: int = Field(0, ge=0)          # notebooks executed side by side; 0 = one per core
     kernel: str = "cxlib"
 
 

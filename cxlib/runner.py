@@ -149,6 +149,32 @@ def _source_cell(executed: Path, index: int) -> tuple[int, str]:
     return index + 1, ""
 
 
+def execute_all(nbs: list[Path], out_dir: Path, parameters: dict, params: Params, log: _Log) -> dict[str, float]:
+    """Execute the notebooks, ``runner.workers`` at a time (0 = one per core).
+
+    The notebooks only read the run's database, so they are independent and can run side by
+    side; the first failure stops the ones not yet started and is raised.
+    """
+    from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+
+    workers = params.runner.workers or os.cpu_count() or 1
+    workers = max(1, min(workers, len(nbs)))
+    log(f"executing {len(nbs)} notebooks, {workers} at a time")
+    timings: dict[str, float] = {}
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = {pool.submit(execute_notebook, nb, out_dir / nb.name, parameters, params, log): nb for nb in nbs}
+        done, pending = wait(futures, return_when=FIRST_EXCEPTION)
+        for f in pending:
+            f.cancel()
+        failed = [f for f in done if f.exception() is not None]
+        if failed:
+            wait(pending)
+            raise failed[0].exception()
+        for f, nb in futures.items():
+            timings[f"notebook:{nb.stem}"] = f.result()
+    return timings
+
+
 def _redact_injected(nb_path: Path) -> None:
     """Replace papermill's injected-parameters cell so saved notebooks carry no parameter values."""
     if not nb_path.exists():
@@ -249,9 +275,9 @@ def run_report(client: str, period: str | None = None, renderer: str = "auto", *
         nb_out.mkdir()
         parameters = {"params_file": str(params.source), "period": current.label,
                       "output_dir": str(tmp), "db_path": str(db_path)}
-        for i, nb in enumerate(nbs, start=1):
-            log(f"[{i}/{len(nbs)}] executing {nb.name}")
-            timings[f"notebook:{nb.stem}"] = execute_notebook(nb, nb_out / nb.name, parameters, params, log)
+        t = time.perf_counter()
+        timings.update(execute_all(nbs, nb_out, parameters, params, log))
+        timings["notebooks"] = time.perf_counter() - t
 
         t = time.perf_counter()
         meta = render.ReportMeta(
