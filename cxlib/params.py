@@ -97,6 +97,22 @@ class CodingOptions(_Strict):
         return self
 
 
+class NextAction(_Strict):
+    """What to do for an at-risk customer whose main risk driver is this signal."""
+
+    action: str
+    owner: str
+
+
+class Segmentation(_Strict):
+    """Segments: the CRM's own (rules) or clusters learned from behaviour."""
+
+    method: Literal["rules", "clusters"] = "rules"
+    column: str = "segment"                  # rules: the customers column holding the segment
+    k: int | None = Field(None, ge=2, le=12)  # clusters: fixed k, or None to choose by silhouette
+    features: list[str] = Field(default_factory=list)  # clusters: customer-view columns to use
+
+
 class CrosstabSpec(_Strict):
     """A question (row) by a banner of groups, e.g. nps_group by segment."""
 
@@ -126,6 +142,10 @@ class Params(_Strict):
     thresholds: Thresholds = Thresholds()
     weighting: Weighting | None = None
     coding: CodingOptions = CodingOptions()
+    segmentation: Segmentation = Segmentation()
+    #: churn-risk driver (a customer-view signal or model term) -> next best action and owner
+    next_best_actions: dict[str, NextAction] = Field(default_factory=dict)
+    at_risk_top: int = Field(50, ge=1)  # customers listed in the at-risk table
     crosstabs: list[CrosstabSpec] = Field(default_factory=lambda: [CrosstabSpec(row="nps_group", banner="segment")])
     branding: Branding = Branding()
     swot: SwotEdits = SwotEdits()
