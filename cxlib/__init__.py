@@ -15,11 +15,12 @@ from .exceptions import (
     RenderError,
     ReportError,
 )
+from .i18n import Translator
 from .params import Params, load_params
 
 __version__ = "0.1.0"
 
 __all__ = [
     "DataValidationError", "NotebookError", "ParameterError", "Params", "PeriodError", "RenderError",
-    "ReportError", "RunContext", "load_params", "open_run",
+    "ReportError", "RunContext", "Translator", "load_params", "open_run",
 ]

@@ -27,6 +27,11 @@ class Period:
         return f"{self.start.day} {self.start:%b %Y} to {last.day} {last:%b %Y}"
 
     @property
+    def iso_span(self) -> str:
+        """ISO dates, e.g. '2026-07-01 – 2026-09-30' (for any language)."""
+        return f"{self.start:%Y-%m-%d} – {self.end - pd.Timedelta(days=1):%Y-%m-%d}"
+
+    @property
     def previous(self) -> Period:
         return parse((self.start - pd.Timedelta(days=1)).to_period("Q").strftime("%YQ%q"))
 

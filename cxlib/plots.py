@@ -103,8 +103,14 @@ def shape_text(s, *, native: bool | None = None) -> str:
     return get_display(arabic_reshaper.reshape(s))
 
 
+#: the report language's translator, set by :func:`set_theme` (None = English as written)
+_TRANSLATOR = None
+
+
 def _t(s) -> str:
-    """shape_text, plus a literal '$' (matplotlib would otherwise start mathtext)."""
+    """A chart text in the report's language, shaped, with a literal '$' (not mathtext)."""
+    if _TRANSLATOR is not None and isinstance(s, str):
+        s = _TRANSLATOR.term(s)
     return shape_text(s).replace("$", r"\$")
 
 
@@ -153,22 +159,26 @@ def brand_palette(branding=None, n: int = 8) -> list[str]:
     return (base + extra)[: max(n, 2)]
 
 
-def set_theme(branding=None) -> list[str]:
+def set_theme(branding=None, translator=None) -> list[str]:
     """Apply the report's seaborn theme (whitegrid, brand palette, A4-legible fonts).
 
     This sets matplotlib's global rcParams (as :func:`seaborn.set_theme` does) for the charts
-    an analyst draws by hand in a notebook; the chart functions of this module do not need
-    it.
+    an analyst draws by hand in a notebook, and the language of every chart's titles, axis
+    labels and legends (one report, one language, like the rcParams).
 
     Parameters
     ----------
     branding : cxlib.params.Branding, optional
+    translator : cxlib.i18n.Translator, optional
+        The report's language; None keeps the English labels.
 
     Returns
     -------
     list of str
         The palette (hex colours), primary colour first.
     """
+    global _TRANSLATOR
+    _TRANSLATOR = translator if translator is not None and translator.language != "en" else None
     palette = brand_palette(branding)
     sns.set_theme(context="notebook", style="whitegrid", palette=palette, rc=_rc())
     return palette
@@ -201,6 +211,8 @@ def _require(df: pd.DataFrame, cols: list[str], chart: str) -> None:
 def _legend_below(ax, handles, ncol: int | None = None, title: str | None = None):
     """The figure's legend, under the plot (constrained layout makes room for it)."""
     ncol = ncol or min(len(handles), 3)
+    for h in handles:  # legend labels in the report's language
+        h.set_label(_t(h.get_label()))
     return ax.figure.legend(handles=handles, loc="outside lower center", ncol=ncol,
                             frameon=False, title=_t(title) if title else None,
                             fontsize=_FONT)
@@ -795,5 +807,7 @@ def trend_grid(trend_df: pd.DataFrame, facet: str, *, value_label: str = "", nco
     if significant:
         handles.append(Line2D([], [], color="#222222", marker="o", markersize=9, markerfacecolor="none",
                               linestyle="", label="significant change vs previous period"))
+    for h in handles:
+        h.set_label(_t(h.get_label()))
     fig.legend(handles=handles, loc="outside lower center", ncol=len(handles), frameon=False, fontsize=_FONT)
     return fig

@@ -280,10 +280,13 @@ def run_report(client: str, period: str | None = None, renderer: str = "auto", *
         timings["notebooks"] = time.perf_counter() - t
 
         t = time.perf_counter()
+        from .i18n import Translator, isolate_numbers
+
+        tr = Translator(params.language)
         meta = render.ReportMeta(
-            title=f"{params.name}: customer experience report",
-            subtitle=f"{current.label} (compared with {previous.label})",
-            date=datetime.now(UTC).strftime("%Y-%m-%d"),
+            title=tr("title", name=params.name),
+            subtitle=tr("subtitle", period=current.label, previous=previous.label),
+            date=(isolate_numbers if tr.rtl else str)(datetime.now(UTC).strftime("%Y-%m-%d")),
             language=params.language, primary_color=params.branding.primary_color,
             accent_color=params.branding.accent_color,
             logo=str(params.data_path / params.branding.logo) if params.branding.logo else None,

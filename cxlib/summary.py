@@ -1,76 +1,76 @@
-"""Executive-summary sentences generated from the results, never claiming an unsupported change."""
+"""Executive-summary sentences generated from the results, never claiming an unsupported change.
+
+Every sentence comes from a template of ``assets/strings.yml`` in the report's language.
+"""
 
 from __future__ import annotations
 
 import pandas as pd
 
 from .display import md_escape
-from .swot import Evidence
-
-
-def _p(p: float) -> str:
-    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+from .i18n import Translator
+from .swot import Evidence, _fmt_p
 
 
 def change_sentence(label: str, value: float, ci_low: float, ci_high: float, n: int, previous: float,
                     change: float, p_value: float, significant: bool, period: str, previous_label: str,
-                    unit: str = "points", signed: bool = True) -> str:
+                    unit: str = "points", signed: bool = True, tr: Translator | None = None) -> str:
     """One KPI in words: value, interval, base, and the change only if it is significant.
 
     A change whose test is not significant is described as "no significant change", with the
     p-value, whatever its size; a significant one gives direction, size and p-value.
     """
+    tr = tr or Translator("en")
     f = (lambda x: f"{x:+.0f}") if signed else (lambda x: f"{x:.1f}")
-    head = f"{label} is {f(value)} in {period} (95% CI {f(ci_low)} to {f(ci_high)}, n = {n:,})"
+    unit = tr("sum.points") if unit == "points" else unit
+    head = tr("sum.kpi.head", label=label, value=f(value), period=period, lo=f(ci_low), hi=f(ci_high), n=n)
     if pd.isna(change) or pd.isna(p_value):
-        return head + f"; there is no {previous_label} figure to compare with."
+        return head + tr("sum.kpi.noprev", previous=previous_label)
     if significant:
-        word = "up" if change > 0 else "down"
-        return head + (f", {word} {abs(change):.1f} {unit} from {f(previous)} in {previous_label}: "
-                       f"a significant change ({_p(p_value)}).")
-    return head + (f": no significant change from {f(previous)} in {previous_label} "
-                   f"({change:+.1f} {unit}, {_p(p_value)}).")
+        key = "sum.kpi.up" if change > 0 else "sum.kpi.down"
+        return head + tr(key, abs=abs(change), unit=unit, prev=f(previous), previous=previous_label,
+                         p=_fmt_p(p_value, tr))
+    return head + tr("sum.kpi.flat", prev=f(previous), previous=previous_label, chg=change, unit=unit,
+                     p=_fmt_p(p_value, tr))
 
 
-def findings(ev: Evidence, top: int = 5) -> list[str]:
+def findings(ev: Evidence, top: int = 5, tr: Translator | None = None) -> list[str]:
     """The top findings as plain sentences (Markdown, customer-facing names escaped)."""
+    tr = tr or Translator("en")
     out = []
     k = ev.kpis.set_index("metric")
     if "nps" in k.index:
         r = k.loc["nps"]
-        out.append(change_sentence("Net Promoter Score", r["value"], r["ci_low"], r["ci_high"], int(r["n"]),
+        out.append(change_sentence(tr("sum.nps_label"), r["value"], r["ci_low"], r["ci_high"], int(r["n"]),
                                    r["previous_value"], r["change"], r["p_value"], bool(r["significant"]),
-                                   ev.period, ev.previous))
+                                   ev.period, ev.previous, tr=tr))
     if not ev.fix_first.empty:
         f = ev.fix_first.iloc[0]
-        sentence = (f"**{md_escape(f['label'])}** is the touchpoint to fix first: customers rate it "
-                    f"{f['importance']:.1f}/5 for importance but {f['performance']:.2f}/5 for satisfaction "
-                    f"(target {f['target_csat']:.1f}; owner {md_escape(f['owner'])}).")
+        sentence = tr("sum.fix", label=md_escape(f["label"]), imp=f["importance"], perf=f["performance"],
+                      target=f["target_csat"], owner=md_escape(f["owner"]))
         if "uplift" in f and pd.notna(f["uplift"]) and f["uplift_ci_low"] > 0:
-            sentence += (f" Reaching the target would add an estimated {f['uplift']:.0f} NPS points "
-                         f"(95% CI {f['uplift_ci_low']:.0f} to {f['uplift_ci_high']:.0f}) among the customers "
-                         "in the driver model.")
+            sentence += tr("sum.uplift", u=f["uplift"], lo=f["uplift_ci_low"], hi=f["uplift_ci_high"])
         out.append(sentence)
     t = ev.themes[(ev.themes["difference"] > 0) & ev.themes["significant"].astype(bool)]
     if not t.empty:
         r = t.sort_values("difference", ascending=False).iloc[0]
-        out.append(f"The theme that most sets detractors apart is **{md_escape(r['label'])}**: "
-                   f"{r['share_detractors']:.0%} of detractor comments mention it against "
-                   f"{r['share_promoters']:.0%} of promoter comments ({_p(r['p_value'])}).")
+        out.append(tr("sum.theme", label=md_escape(r["label"]), det=r["share_detractors"], pro=r["share_promoters"],
+                      p=_fmt_p(r["p_value"], tr)))
     falls = ev.segments[ev.segments["significant"].astype(bool) & (ev.segments["change"] < 0)]
     for _, r in falls.iterrows():
-        out.append(f"NPS among **{md_escape(r['segment'])}** fell from {r['previous_value']:+.0f} to "
-                   f"{r['value']:+.0f} ({r['change']:+.0f} points, {_p(r['p_value'])}, n = {int(r['n'])}).")
+        out.append(tr("sum.segfall", seg=md_escape(r["segment"]), before=r["previous_value"], now=r["value"],
+                      chg=r["change"], p=_fmt_p(r["p_value"], tr), n=int(r["n"])))
     if falls.empty:
-        out.append(f"No segment's NPS changed significantly between {ev.previous} and {ev.period}.")
+        out.append(tr("sum.nosegchange", previous=ev.previous, period=ev.period))
     return out[:top]
 
 
-def actions(ev: Evidence, top: int = 3) -> pd.DataFrame:
-    """Top actions: the fix-first touchpoints with owner and the gap to close."""
+def actions(ev: Evidence, top: int = 3, tr: Translator | None = None) -> pd.DataFrame:
+    """Top actions: the fix-first touchpoints with owner, the gap to close and the NPS uplift."""
+    tr = tr or Translator("en")
     f = ev.fix_first.head(top)
     return pd.DataFrame({
-        "Action": [f"Raise {lbl} satisfaction to target" for lbl in f["label"]],
+        "Action": [tr("sum.action", label=lbl) for lbl in f["label"]],
         "Owner": f["owner"].values,
         "Now (CSAT)": f["performance"].round(2).values,
         "Target": f["target_csat"].values,

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from . import coding, drivers, engine, journey, metrics, reliability, retention
+from .i18n import Translator
 from .params import Params
 
 QUADRANTS = ["strength", "weakness", "opportunity", "threat"]
@@ -86,85 +87,79 @@ def _item(id_, quadrant, text, evidence, metric, value, n, p_value, section) -> 
                 n=n, p_value=p_value, section=SECTIONS[section], origin="data")
 
 
-def _fmt_p(p: float) -> str:
-    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+def _fmt_p(p: float, tr=None) -> str:
+    tr = tr or Translator("en")
+    return tr("p.small") if p < 0.001 else tr("p.value", p=p)
 
 
-def _touchpoint_items(ev: Evidence) -> list[dict]:
+def _touchpoint_items(ev: Evidence, tr) -> list[dict]:
     items = []
     ok = ev.ipa[~ev.ipa["small_base"].astype(bool)]
     for _, r in ok.iterrows():
-        ev_txt = (f"CSAT {r['performance']:.2f}/5 (target {r['target_csat']:.1f}), importance "
-                  f"{r['importance']:.2f}/5, n = {int(r['n']):,}")
+        ev_txt = tr("swot.ev.tp", perf=r["performance"], target=r["target_csat"], imp=r["importance"], n=int(r["n"]))
         if r["quadrant"] == "Keep up the good work" and r["performance"] >= r["target_csat"]:
-            items.append(_item(f"S-tp-{slug(r['touchpoint'])}", "strength",
-                               f"{r['label']} performs well on a touchpoint customers rate as important.",
+            items.append(_item(f"S-tp-{slug(r['touchpoint'])}", "strength", tr("swot.tp.strength", label=r["label"]),
                                ev_txt, "CSAT mean", r["performance"], r["n"], None, "journey"))
         elif r["quadrant"] == "Concentrate here":
             items.append(_item(f"W-tp-{slug(r['touchpoint'])}", "weakness",
-                               f"{r['label']} matters to customers but underperforms: fix it first "
-                               f"(owner: {r['owner']}).",
+                               tr("swot.tp.weakness", label=r["label"], owner=r["owner"]),
                                ev_txt, "CSAT mean", r["performance"], r["n"], None, "journey"))
     return items
 
 
-def _reliability_note(ev: Evidence, code: str) -> str:
+def _reliability_note(ev: Evidence, code: str, tr=None) -> str:
     """'; coding reliability: tentative' unless the code is reliable (or was not measured)."""
+    tr = tr or Translator("en")
     flag = ev.code_flags.get(code)
-    return f"; coding reliability: {flag}" if flag and flag != "reliable" else ""
+    return tr("swot.reliability", flag=tr.term(flag)) if flag and flag != "reliable" else ""
 
 
-def _theme_items(ev: Evidence, top: int = 2) -> list[dict]:
+def _theme_items(ev: Evidence, tr, top: int = 2) -> list[dict]:
     t = ev.themes
     items = []
     neg = t[(t["difference"] > 0) & t["significant"].astype(bool)].sort_values("difference", ascending=False)
     for _, r in neg.head(top).iterrows():
         items.append(_item(
-            f"W-theme-{slug(r['code'])}", "weakness",
-            f"Detractors raise {r['label'].lower()} far more often than promoters.",
-            f"{r['share_detractors']:.0%} of detractor comments vs {r['share_promoters']:.0%} of promoter "
-            f"comments (n = {int(r['n_detractors'])} / {int(r['n_promoters'])}), {_fmt_p(r['p_value'])}"
-            + _reliability_note(ev, r["code"]),
+            f"W-theme-{slug(r['code'])}", "weakness", tr("swot.theme.weak", label=r["label"].lower()),
+            tr("swot.ev.theme_weak", det=r["share_detractors"], pro=r["share_promoters"], nd=int(r["n_detractors"]),
+               npro=int(r["n_promoters"]), p=_fmt_p(r["p_value"], tr)) + _reliability_note(ev, r["code"], tr),
             "share of detractor comments", r["share_detractors"], r["n_detractors"], r["p_value"], "voice"))
     pos = t[(t["difference"] < 0) & t["significant"].astype(bool) & (t["valence"] == "positive")]
     for _, r in pos.sort_values("difference").head(1).iterrows():
         items.append(_item(
-            f"S-theme-{slug(r['code'])}", "strength",
-            f"Promoters single out {r['label'].lower()}.",
-            f"{r['share_promoters']:.0%} of promoter comments vs {r['share_detractors']:.0%} of detractor "
-            f"comments, {_fmt_p(r['p_value'])}" + _reliability_note(ev, r["code"]),
+            f"S-theme-{slug(r['code'])}", "strength", tr("swot.theme.strong", label=r["label"].lower()),
+            tr("swot.ev.theme_strong", pro=r["share_promoters"], det=r["share_detractors"], p=_fmt_p(r["p_value"], tr))
+            + _reliability_note(ev, r["code"], tr),
             "share of promoter comments", r["share_promoters"], r["n_promoters"], r["p_value"], "voice"))
     return items
 
 
-def _change_items(ev: Evidence) -> list[dict]:
+def _change_items(ev: Evidence, tr) -> list[dict]:
     items = []
     for _, r in ev.segments.iterrows():
         if not r["significant"]:
             continue
         seg = r["segment"]
-        ev_txt = (f"NPS {r['value']:+.0f} in {ev.period} vs {r['previous_value']:+.0f} in {ev.previous} "
-                  f"(change {r['change']:+.0f} points, 95% CI {r['change_ci_low']:+.0f} to "
-                  f"{r['change_ci_high']:+.0f}; n = {int(r['n'])} / {int(r['n_previous'])}), {_fmt_p(r['p_value'])}")
+        ev_txt = tr("swot.ev.seg", now=r["value"], period=ev.period, before=r["previous_value"], previous=ev.previous,
+                    chg=r["change"], lo=r["change_ci_low"], hi=r["change_ci_high"], n=int(r["n"]),
+                    n0=int(r["n_previous"]), p=_fmt_p(r["p_value"], tr))
         if r["change"] < 0:
-            items.append(_item(f"T-seg-{slug(seg)}", "threat",
-                               f"{seg}: NPS fell significantly since last period.", ev_txt, "NPS change",
+            items.append(_item(f"T-seg-{slug(seg)}", "threat", tr("swot.seg.fall", seg=seg), ev_txt, "NPS change",
                                r["change"], r["n"], r["p_value"], "metrics"))
         else:
-            items.append(_item(f"O-seg-{slug(seg)}", "opportunity",
-                               f"{seg}: NPS rose significantly; build on what changed.", ev_txt,
+            items.append(_item(f"O-seg-{slug(seg)}", "opportunity", tr("swot.seg.rise", seg=seg), ev_txt,
                                "NPS change", r["change"], r["n"], r["p_value"], "metrics"))
     for _, r in ev.kpis.iterrows():
         if not r["significant"]:
             continue
-        quad, word = ("threat", "fell") if r["change"] < 0 else ("opportunity", "rose")
-        items.append(_item(f"{quad[0].upper()}-kpi-{r['metric']}", quad, f"{r['label']} {word} significantly.",
-                           f"{r['value']:.1f} vs {r['previous_value']:.1f} (n = {int(r['n'])}), "
-                           f"{_fmt_p(r['p_value'])}", r["label"], r["value"], r["n"], r["p_value"], "metrics"))
+        quad, key = ("threat", "swot.kpi.fell") if r["change"] < 0 else ("opportunity", "swot.kpi.rose")
+        items.append(_item(f"{quad[0].upper()}-kpi-{r['metric']}", quad, tr(key, label=tr.term(r["label"])),
+                           tr("swot.ev.kpi", value=r["value"], prev=r["previous_value"], n=int(r["n"]),
+                              p=_fmt_p(r["p_value"], tr)), r["label"], r["value"], r["n"], r["p_value"], "metrics"))
     return items
 
 
-def _competitor_items(ev: Evidence, brands: list[str], alpha: float) -> list[dict]:
+def _competitor_items(ev: Evidence, brands: list[str], alpha: float, tr) -> list[dict]:
     items = []
     s = ev.share
     for brand in brands:
@@ -176,65 +171,65 @@ def _competitor_items(ev: Evidence, brands: list[str], alpha: float) -> list[dic
                                       int(before["total"]))
         if c.diff > 0 and c.p_value < alpha:
             items.append(_item(
-                f"T-competitor-{slug(brand)}", "threat",
-                f"{brand} is taking a growing share of social conversation.",
-                f"share of mentions {now['share']:.0%} in {ev.period} vs {before['share']:.0%} in {ev.previous} "
-                f"(n = {int(now['total']):,} mentions), {_fmt_p(c.p_value)}",
+                f"T-competitor-{slug(brand)}", "threat", tr("swot.competitor", brand=brand),
+                tr("swot.ev.competitor", now=now["share"], period=ev.period, before=before["share"],
+                   previous=ev.previous, n=int(now["total"]), p=_fmt_p(c.p_value, tr)),
                 "share of mentions", now["share"], now["total"], c.p_value, "voice"))
     return items
 
 
-def _churn_items(ev: Evidence, alpha: float, min_ratio: float = 1.5) -> list[dict]:
+def _churn_items(ev: Evidence, alpha: float, tr, min_ratio: float = 1.5) -> list[dict]:
     """Signals whose customers churn at least ``min_ratio`` times as often, significantly."""
     items = []
     for _, r in ev.churn.iterrows():
         if r["risk_ratio"] >= min_ratio and r["p_value"] < alpha:
             items.append(_item(
                 f"T-churn-{slug(r['signal'])}", "threat",
-                f"Customers with {CHURN_SIGNALS.get(r['signal'], r['signal'])} churn far more often.",
-                f"churn {r['rate_with']:.0%} with vs {r['rate_without']:.0%} without (risk ratio "
-                f"{r['risk_ratio']:.1f}, 95% CI {r['rr_ci_low']:.1f} to {r['rr_ci_high']:.1f}; n = "
-                f"{int(r['customers_with']):,} / {int(r['customers_without']):,}), {_fmt_p(r['p_value'])}",
+                tr("swot.churn", signal=tr.term(CHURN_SIGNALS.get(r["signal"], r["signal"]))),
+                tr("swot.ev.churn", w=r["rate_with"], wo=r["rate_without"], rr=r["risk_ratio"], lo=r["rr_ci_low"],
+                   hi=r["rr_ci_high"], nw=int(r["customers_with"]), nwo=int(r["customers_without"]),
+                   p=_fmt_p(r["p_value"], tr)),
                 "churn risk ratio", r["risk_ratio"], r["customers_with"], r["p_value"], "churn"))
     return items
 
 
-def _passive_items(ev: Evidence, min_share: float = 0.2) -> list[dict]:
+def _passive_items(ev: Evidence, tr, min_share: float = 0.2) -> list[dict]:
     share, n = ev.passives
     if n and share >= min_share:
-        return [_item("O-passives", "opportunity",
-                      "Many customers are passives (7-8) who could be turned into promoters.",
-                      f"{share:.0%} of relationship respondents scored 7-8 (n = {n:,})",
+        return [_item("O-passives", "opportunity", tr("swot.passives"), tr("swot.ev.passives", share=share, n=n),
                       "share of passives", share, n, None, "metrics")]
     return []
 
 
-def data_items(ev: Evidence, params: Params) -> pd.DataFrame:
+def data_items(ev: Evidence, params: Params, tr=None) -> pd.DataFrame:
     """The data-driven SWOT items (one row each, columns :data:`COLUMNS`).
 
     Theme items use the Holm-adjusted significance of :func:`cxlib.coding.detractor_themes`
     (many codes are tested at once); the other tests are single comparisons at ``alpha``.
     """
     alpha = params.thresholds.alpha
-    rows = (_touchpoint_items(ev) + _theme_items(ev) + _change_items(ev)
-            + _competitor_items(ev, params.competitors, alpha) + _churn_items(ev, alpha) + _passive_items(ev))
+    tr = tr or Translator(params.language)
+    rows = (_touchpoint_items(ev, tr) + _theme_items(ev, tr) + _change_items(ev, tr)
+            + _competitor_items(ev, params.competitors, alpha, tr) + _churn_items(ev, alpha, tr)
+            + _passive_items(ev, tr))
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-def staff_items(swot_inputs: pd.DataFrame | None) -> pd.DataFrame:
+def staff_items(swot_inputs: pd.DataFrame | None, tr=None) -> pd.DataFrame:
     """Staff workshop items, labelled as staff input."""
     if swot_inputs is None or swot_inputs.empty:
         return pd.DataFrame(columns=COLUMNS)
+    tr = tr or Translator("en")
     s = swot_inputs
-    role = s["contributor_role"].fillna("staff") if "contributor_role" in s else "staff"
+    role = s["contributor_role"].fillna("staff") if "contributor_role" in s else pd.Series("staff", index=s.index)
     return pd.DataFrame({
         "id": s["item_id"], "quadrant": s["quadrant"], "text": s["text"],
-        "evidence": "Staff input: " + s["source"].astype(str) + " (" + role.astype(str) + ")",
+        "evidence": [tr("swot.staff", source=src, role=r) for src, r in zip(s["source"], role, strict=True)],
         "metric": None, "value": None, "n": None, "p_value": None, "section": None, "origin": "staff",
     }, columns=COLUMNS)
 
 
-def build(ev: Evidence, params: Params, swot_inputs: pd.DataFrame | None = None) -> pd.DataFrame:
+def build(ev: Evidence, params: Params, swot_inputs: pd.DataFrame | None = None, tr=None) -> pd.DataFrame:
     """The SWOT table: data items, staff items, then the analyst's params edits applied.
 
     ``swot.drop`` removes items by id, ``swot.reword`` replaces an item's text by id (the
@@ -243,7 +238,8 @@ def build(ev: Evidence, params: Params, swot_inputs: pd.DataFrame | None = None)
     """
     from .exceptions import ParameterError
 
-    table = pd.concat([data_items(ev, params), staff_items(swot_inputs)], ignore_index=True)
+    tr = tr or Translator(params.language)
+    table = pd.concat([data_items(ev, params, tr), staff_items(swot_inputs, tr)], ignore_index=True)
     edits = params.swot
     unknown = sorted((set(edits.drop) | set(edits.reword)) - set(table["id"]))
     if unknown:
@@ -259,7 +255,7 @@ def build(ev: Evidence, params: Params, swot_inputs: pd.DataFrame | None = None)
         if item.get("quadrant") not in QUADRANTS or not item.get("text"):
             raise ParameterError(f"{params.source}: swot.add item {i} needs quadrant ({'/'.join(QUADRANTS)}) and text.")
         added.append({"id": item.get("id", f"A{i}"), "quadrant": item["quadrant"], "text": item["text"],
-                      "evidence": item.get("evidence", "Analyst judgement"), "origin": "analyst"})
+                      "evidence": item.get("evidence", tr("swot.analyst")), "origin": "analyst"})
     if added:
         table = pd.concat([table, pd.DataFrame(added, columns=COLUMNS)], ignore_index=True)
     table["quadrant"] = pd.Categorical(table["quadrant"], QUADRANTS, ordered=True)

@@ -247,7 +247,7 @@ def segment_profile_table(p: pd.DataFrame) -> pd.DataFrame:
     })
 
 
-def quotes_markdown(codes: list[str], quotes_for, book) -> str:
+def quotes_markdown(codes: list[str], quotes_for, book, none_text: str = "No quotable comment this period.") -> str:
     """Markdown block quotes per code (customer text escaped; already redacted by ``quotes_for``)."""
     from .display import md_escape
 
@@ -258,7 +258,7 @@ def quotes_markdown(codes: list[str], quotes_for, book) -> str:
         parts.append(f"**{md_escape(code.replace('_', ' ').capitalize())}**"
                      + (f": {md_escape(labels[code])}" if labels.get(code) else ""))
         if q.empty:
-            parts.append("\n*No quotable comment this period.*\n")
+            parts.append(f"\n*{none_text}*\n")
         for _, r in q.iterrows():
             rtl = ' dir="rtl"' if r["language"] == "ar" else ""
             src = md_escape(f"{r['source']}" + (f", {r['touchpoint']}" if pd.notna(r["touchpoint"]) else ""))

@@ -7,6 +7,7 @@ report test (HTML sections and headline, PDF pages and headline, manifest hashes
 from __future__ import annotations
 
 import hashlib
+import re
 import json
 import shutil
 from pathlib import Path
@@ -178,3 +179,31 @@ def test_index_lists_every_client_and_period(tmp_path):
     assert 'href="demo/2026Q3/report.html"' in html and 'href="demo/2026Q2/report.pdf"' in html
     assert html.index("demo/2026Q3") < html.index("demo/2026Q2")  # newest first
     assert "last-failed-run" not in html
+
+
+@pytest.fixture(scope="module")
+def report_ar(tmp_path_factory):
+    return runner.run_report("demo-ar", renderer="offline", reports_dir=tmp_path_factory.mktemp("reports_ar"),
+                             quiet=True)
+
+
+def test_arabic_report_is_right_to_left_and_in_arabic(report_ar):
+    html = (report_ar.output_dir / "report.html").read_text(encoding="utf-8")
+    assert 'dir="rtl"' in html and 'lang="ar"' in html
+    for heading in ["الملخص التنفيذي", "البيانات والمنهجية", "المؤشرات الكمية لتجربة العملاء", "صوت العميل",
+                    "رحلة العميل وفجوات نقاط التواصل", "الملحق"]:
+        assert heading in html, heading
+    assert html.index("الملخص التنفيذي") < html.index("البيانات والمنهجية")
+    assert "Executive summary" not in html and "Who the customers are" not in html
+    assert "ركّز هنا" in html  # table categories translated (IPA quadrant)
+    pdf = PdfReader(str(report_ar.output_dir / "report.pdf"))
+    text = " ".join((p.extract_text() or "") for p in pdf.pages[:3])
+    assert len(pdf.pages) >= 5 and re.search(r"[\u0600-\u06FF]{4}", text)
+
+
+def test_arabic_swot_has_the_planted_items_in_arabic(report_ar):
+    swot = pd.read_csv(report_ar.output_dir / "tables" / "swot.csv").set_index("id")
+    assert {"W-tp-delivery", "T-seg-value-seekers", "T-competitor-fastcart", "S-tp-store"} <= set(swot.index)
+    plain = swot.loc["T-competitor-fastcart", "text"].replace("\u2066", "").replace("\u2069", "")
+    assert plain.startswith("تستحوذ FastCart على حصة")
+    assert "الرضا" in swot.loc["W-tp-delivery", "evidence"]

@@ -102,3 +102,51 @@ function Pandoc(doc)
     Table = function(t) return fix_table(t, rtl) end,
   })
 end
+
+-- 5. Persona cards (cxlib.personas): in the PDF each ::: {.persona} is one framed card that
+--    never splits across pages; the ::: {.personas} wrapper only spaces them. Segment and role
+--    lines ([..]{.persona-segment} / {.persona-role}) get their own typst styling.
+typst_div["persona"] = {
+  "#block(width: 100%, breakable: false, stroke: (top: 3pt + primary, rest: 0.8pt + luma(200)), radius: 4pt, "
+    .. "inset: (x: 10pt, top: 9pt, bottom: 6pt), above: 10pt, below: 10pt)[\n"
+    .. "#set text(size: 9pt)\n#set par(spacing: 0.75em)\n"
+    .. "#show heading: it => block(above: 0pt, below: 5pt, text(size: 12.5pt, weight: \"bold\", fill: primary, it.body))\n",
+  "]",
+}
+typst_div["personas"] = { "#block(width: 100%, above: 8pt, below: 12pt)[", "]" }
+
+local typst_span = {
+  ["persona-segment"] = {
+    "#box(fill: accent, inset: (x: 5pt, y: 2pt), outset: (y: 1pt), radius: 6pt)"
+      .. "[#text(fill: white, size: 7.5pt, weight: \"bold\")[",
+    "]]",
+  },
+  ["persona-role"] = { "#text(fill: luma(95), style: \"italic\")[", "]" },
+}
+
+function Span(s)
+  if not FORMAT:match("typst") then
+    return nil
+  end
+  local out = pandoc.Inlines(s.content)
+  local changed = false
+  if s.attributes.dir == "ltr" then
+    -- English values inside an Arabic persona card keep their word order: a Unicode
+    -- left-to-right isolate (LRI ... PDI), as <span dir="ltr"> is in HTML; #text(dir: ltr)
+    -- would turn a whole list item left-to-right, bullet included.
+    out:insert(1, pandoc.Str("\u{2066}"))
+    out:insert(pandoc.Str("\u{2069}"))
+    changed = true
+  end
+  for cls, wrap in pairs(typst_span) do
+    if s.classes:includes(cls) then
+      out:insert(1, pandoc.RawInline("typst", wrap[1]))
+      out:insert(pandoc.RawInline("typst", wrap[2]))
+      changed = true
+    end
+  end
+  if changed then
+    return out
+  end
+  return nil
+end

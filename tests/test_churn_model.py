@@ -1,0 +1,316 @@
+"""cxlib.churn_model on the demo (planted finding 5) and against independent recomputations.
+
+Features are recomputed in pandas from the raw tables, the model by a direct statsmodels
+fit on a hand-built design, the cross-validated AUC by sklearn on the same folds, the
+Hosmer-Lemeshow statistic by hand, and leakage is tested by moving every post-cut-off event.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.api as sm
+from scipy import stats
+from sklearn.metrics import brier_score_loss, roc_auc_score
+from sklearn.model_selection import StratifiedKFold
+
+from cxlib import churn_model as cm
+from cxlib import engine
+from cxlib.io import load_store
+from tests.helpers import params_for
+
+
+@pytest.fixture(scope="module")
+def demo(demo_dir):
+    mp = pytest.MonkeyPatch()
+    params = params_for(demo_dir, mp)
+    store = load_store(params)
+    cur, _ = engine.resolve_period(store, None)
+    train, now = cm.churn_datasets(store, cur.end, horizon_days=90)
+    model = cm.fit_churn_model(train, seed=params.seed)
+    scored = cm.score_customers(model, now)
+    yield {"store": store, "params": params, "as_of": cur.end, "train": train, "now": now,
+           "model": model, "scored": scored, "demo_dir": demo_dir}
+    store.close()
+    mp.undo()
+
+
+def _design(d: pd.DataFrame, seg_ref: str) -> pd.DataFrame:
+    """The model's design matrix built by hand (reference: promoter and seg_ref)."""
+    x = pd.DataFrame({"const": 1.0}, index=d.index)
+    for lvl in ("detractor", "no response", "passive"):
+        x[f"nps_{lvl}"] = (d["nps_group"] == lvl).astype(float)
+    for seg in sorted(set(d["segment"]) - {seg_ref}):
+        x[f"seg_{seg}"] = (d["segment"] == seg).astype(float)
+    for col in ("has_unresolved", "late_deliveries", "tenure_years", "low_recency",
+                "high_effort", "ces_missing"):
+        x[col] = d[col].astype(float)
+    return x
+
+
+# --------------------------------------------------------------------------------------
+# planted finding 5 and the model's checks on the demo
+# --------------------------------------------------------------------------------------
+def test_unresolved_odds_ratio_significantly_above_one(demo):
+    m = demo["model"]
+    row = m.odds_ratios.set_index("term").loc["has_unresolved"]
+    # measured on the demo: OR 3.24 (2.09 - 5.01), p 1.4e-7 on 1,710 customers, 107 churned
+    assert row["odds_ratio"] > 2
+    assert row["ci_low"] > 1
+    assert row["p_value"] < 0.001
+    assert m.n == demo["train"].attrs["customers"] and m.events == demo["train"].attrs["events"]
+
+
+def test_discrimination_and_calibration_on_demo(demo):
+    """The demo plants a static 3x churn risk (plus a segment factor) with churn dates drawn
+    uniformly over each customer's remaining window, so even an oracle that knows the latent
+    flag, the segment and the exact hazard reaches only AUC ~0.72 on this cut-off; with the
+    observable signals the model reaches CV ~0.64 and held-out ~0.62. We assert clearly better
+    than chance, not the issue's 0.7 (which would need post-cut-off information)."""
+    m = demo["model"]
+    assert m.holdout_auc > 0.58
+    assert m.cv_auc > 0.6 and m.cv_auc_ci[0] > 0.55
+    assert m.cv_auc_ci[0] < m.cv_auc < m.cv_auc_ci[1]
+    assert m.holdout_auc_ci[0] < m.holdout_auc < m.holdout_auc_ci[1]
+    assert m.holdout_n == pytest.approx(0.3 * m.n, abs=1)
+    # calibration: the demo model is not rejected by Hosmer-Lemeshow, Brier below the
+    # no-skill Brier of the base rate
+    base = m.events / m.n
+    assert m.hl_p > 0.05
+    assert m.brier < base * (1 - base)
+    assert m.calibration["n"].sum() == m.n
+    assert m.calibration["observed"].sum() == m.events
+    assert len(m.calibration) == 10
+    assert m.calibration["mean_predicted"].is_monotonic_increasing
+
+
+# --------------------------------------------------------------------------------------
+# independent recomputations
+# --------------------------------------------------------------------------------------
+def test_odds_ratios_equal_a_direct_statsmodels_fit(demo):
+    m, train = demo["model"], demo["train"]
+    x = _design(train, m.segment_reference)
+    res = sm.Logit(train["churned"].astype(float), x).fit(disp=0)
+    ci = np.exp(res.conf_int())
+    names = {"const": "Intercept", "has_unresolved": "has_unresolved",
+             "late_deliveries": "late_deliveries", "tenure_years": "tenure_years",
+             "low_recency": "low_recency", "high_effort": "high_effort",
+             "ces_missing": "ces_missing"}
+    for lvl in ("detractor", "no response", "passive"):
+        names[f"nps_{lvl}"] = f'C(nps_group, Treatment("promoter"))[T.{lvl}]'
+    for col in x.columns:
+        if col.startswith("seg_"):
+            names[col] = f'C(segment, Treatment("{m.segment_reference}"))[T.{col[4:]}]'
+    tidy = m.odds_ratios.set_index("term")
+    assert len(tidy) == len(x.columns) - 1
+    for col, term in names.items():
+        if term == "Intercept":
+            assert m.result.params[term] == pytest.approx(res.params[col], rel=1e-6)
+            continue
+        assert tidy.loc[term, "odds_ratio"] == pytest.approx(np.exp(res.params[col]), rel=1e-6)
+        assert tidy.loc[term, "ci_low"] == pytest.approx(ci.loc[col, 0], rel=1e-6)
+        assert tidy.loc[term, "ci_high"] == pytest.approx(ci.loc[col, 1], rel=1e-6)
+        assert tidy.loc[term, "p_value"] == pytest.approx(res.pvalues[col], rel=1e-4)
+    assert set(tidy.columns) >= {"label", "odds_ratio", "ci_low", "ci_high", "p_value"}
+
+
+def test_cv_auc_equals_manual_recomputation_on_the_same_folds(demo):
+    m, train = demo["model"], demo["train"]
+    y = train["churned"].astype(int).to_numpy()
+    x = _design(train, m.segment_reference)
+    oof = np.zeros(len(y))
+    folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=demo["params"].seed)
+    for k, (tr, te) in enumerate(folds.split(x, y)):
+        assert (m.fold_of.to_numpy()[te] == k).all()
+        res = sm.Logit(y[tr], x.iloc[tr]).fit(disp=0)
+        oof[te] = res.predict(x.iloc[te])
+        assert m.fold_auc.loc[k, "auc"] == pytest.approx(roc_auc_score(y[te], oof[te]), rel=1e-9)
+    np.testing.assert_allclose(m.oof.to_numpy(), oof, rtol=1e-6)
+    assert m.cv_auc == pytest.approx(roc_auc_score(y, oof), rel=1e-9)
+    assert m.brier == pytest.approx(brier_score_loss(y, oof), rel=1e-9)
+    assert cm._auc(y, oof) == pytest.approx(roc_auc_score(y, oof), rel=1e-12)
+
+
+def test_hosmer_lemeshow_by_hand():
+    p = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]
+    y = [0, 0, 1, 0, 1, 1, 1, 1, 1]
+    # groups of 3: E = 0.6, 1.5, 2.4; O = 1, 2, 3; n = 3
+    # H = 0.4^2/(0.6*0.8) + 0.5^2/(1.5*0.5) + 0.6^2/(2.4*0.2) = 1/3 + 1/3 + 3/4 = 17/12
+    h, dof, pval, table = cm.hosmer_lemeshow(y, p, groups=3)
+    assert h == pytest.approx(17 / 12)
+    assert dof == 1
+    assert pval == pytest.approx(stats.chi2.sf(17 / 12, 1))
+    assert pval == pytest.approx(0.2340, abs=1e-4)
+    assert table["expected"].tolist() == pytest.approx([0.6, 1.5, 2.4])
+    assert table["observed"].tolist() == [1, 2, 3]
+    assert table["mean_predicted"].tolist() == pytest.approx([0.2, 0.5, 0.8])
+
+
+def test_features_match_a_pandas_recomputation(demo):
+    store, train = demo["store"], demo["train"]
+    cutoff = pd.Timestamp(train.attrs["cutoff"])
+    win, swin = cutoff - pd.Timedelta(days=180), cutoff - pd.Timedelta(days=365)
+    cust = store.df("customers")
+    active = cust[(cust["signup_date"] < cutoff)
+                  & ~(cust["churned"] & (cust["churn_date"] < cutoff))].set_index("customer_id")
+    assert list(train["customer_id"]) == sorted(active.index)
+    f = train.set_index("customer_id")
+    i = store.df("interactions")
+    i = i[(i["interaction_time"] >= win) & (i["interaction_time"] < cutoff) & ~i["resolved"]]
+    exp_unres = active.index.isin(i["customer_id"]).astype(int)
+    assert (f["has_unresolved"].to_numpy() == exp_unres).all()
+    o = store.df("orders")
+    ow = o[(o["order_time"] >= win) & (o["order_time"] < cutoff)]
+    late = ow.groupby("customer_id")["late"].sum().reindex(active.index, fill_value=0)
+    assert (f["late_deliveries"].to_numpy() == late.to_numpy()).all()
+    tenure = (cutoff.normalize() - active["signup_date"].dt.normalize()).dt.days / 365.25
+    np.testing.assert_allclose(f["tenure_years"].to_numpy(), tenure.to_numpy())
+    w = store.df("web_events")
+    last = pd.concat([o.loc[o["order_time"] < cutoff, ["customer_id", "order_time"]]
+                      .rename(columns={"order_time": "t"}),
+                      w.loc[w["event_time"] < cutoff, ["customer_id", "event_time"]]
+                      .rename(columns={"event_time": "t"})]).groupby("customer_id")["t"].max()
+    rec = (cutoff.normalize() - last.reindex(active.index).dt.normalize()).dt.days
+    assert f["recency_days"].astype(float).fillna(-1).tolist() == rec.fillna(-1).tolist()
+    assert (f["low_recency"] == (rec.isna() | (rec > 90)).astype(int).to_numpy()).all()
+    r = store.df("survey_responses")
+    r = r[(r["response_time"] >= swin) & (r["response_time"] < cutoff)]
+    rel = r[(r["survey_type"] == "relationship") & r["nps"].notna()]
+    nps = rel.sort_values(["response_time", "response_id"]).groupby("customer_id")["nps"].last()
+    nps = pd.Series(nps.reindex(active.index).astype("Float64").to_numpy(float, na_value=np.nan))
+    grp = np.where(nps.isna(), "no response",
+                   np.where(nps >= 9, "promoter", np.where(nps >= 7, "passive", "detractor")))
+    assert (f["nps_group"].to_numpy() == grp).all()
+    ces = r[(r["survey_type"] == "transactional") & r["ces"].notna()].groupby("customer_id")["ces"]
+    ces = ces.mean().reindex(active.index).astype("Float64").astype(float)
+    np.testing.assert_allclose(f["mean_ces"].astype(float).to_numpy(), ces.astype(float).to_numpy())
+    assert (f["high_effort"].to_numpy() == (ces <= 3).astype(int).to_numpy()).all()
+    assert (f["ces_missing"].to_numpy() == ces.isna().astype(int).to_numpy()).all()
+    end = cutoff + pd.Timedelta(days=90)
+    lab = active["churned"] & (active["churn_date"] >= cutoff) & (active["churn_date"] < end)
+    assert (f["churned"].astype(int).to_numpy() == lab.astype(int).to_numpy()).all()
+    a = train.attrs
+    assert a["no_nps_response"] == int(nps.isna().sum())
+    assert a["no_ces_response"] == int(ces.isna().sum())
+    assert a["signed_up_after_cutoff"] == int((cust["signup_date"] >= cutoff).sum())
+    assert a["customers"] + a["signed_up_after_cutoff"] + a["churned_before_cutoff"] == len(cust)
+
+
+def test_scoring_features_have_no_label_and_cannot_train(demo):
+    now = demo["now"]
+    assert now.attrs["outcome_observed"] is False
+    assert now["churned"].isna().all()
+    with pytest.raises(ValueError, match="too few"):
+        cm.fit_churn_model(now, seed=1)
+
+
+def test_no_leakage_post_cutoff_events_do_not_move_features(demo):
+    params = demo["params"]
+    cutoff = pd.Timestamp(demo["train"].attrs["cutoff"])
+    store = load_store(params)
+    try:
+        before = cm.churn_features(store, cutoff, observed_until=demo["as_of"])
+        c = f"TIMESTAMP '{cutoff}'"
+        for sql in (
+            f"UPDATE orders SET order_time = order_time + INTERVAL 40 DAY, late = NOT late "
+            f"WHERE order_time >= {c}",
+            f"UPDATE web_events SET event_time = event_time - INTERVAL 1 DAY + INTERVAL 20 DAY "
+            f"WHERE event_time >= {c}",
+            f"UPDATE interactions SET interaction_time = interaction_time + INTERVAL 15 DAY, "
+            f"resolved = NOT resolved WHERE interaction_time >= {c}",
+            f"UPDATE survey_responses SET response_time = response_time + INTERVAL 10 DAY, "
+            f"nps = 10 - nps, ces = 8 - ces WHERE response_time >= {c}",
+            f"UPDATE customers SET churn_date = churn_date + INTERVAL 120 DAY "
+            f"WHERE churn_date >= {c}",
+        ):
+            store.db.execute(sql)
+        after = cm.churn_features(store, cutoff, observed_until=demo["as_of"])
+        signals = [col for col in cm.FEATURE_COLUMNS if col != "churned"]
+        pd.testing.assert_frame_equal(before[signals], after[signals])
+        # the label does look past the cut-off: moving churn dates 120 days later empties it
+        assert before["churned"].sum() > 50 and after["churned"].sum() == 0
+        # and a change before the cut-off does move the features (the test is not vacuous)
+        store.db.execute(f"UPDATE interactions SET resolved = false WHERE interaction_time < {c} "
+                         f"AND interaction_time >= {c} - INTERVAL 30 DAY")
+        moved = cm.churn_features(store, cutoff, observed_until=demo["as_of"])
+        assert moved["has_unresolved"].sum() > before["has_unresolved"].sum()
+    finally:
+        store.close()
+
+
+# --------------------------------------------------------------------------------------
+# scores and drivers
+# --------------------------------------------------------------------------------------
+def test_scores_and_drivers(demo):
+    m, now, scored = demo["model"], demo["now"], demo["scored"]
+    assert len(scored) == len(now) and scored["risk"].is_monotonic_decreasing
+    direct = pd.Series(np.asarray(m.result.predict(now.assign(churned=0.0))),
+                       index=now["customer_id"])
+    np.testing.assert_allclose(scored["risk"].to_numpy(),
+                               direct.loc[scored["customer_id"]].to_numpy(), rtol=1e-9)
+    contrib = scored[[c for c in scored.columns if c.startswith("contrib_")]]
+    beta = m.result.params
+    baseline = beta["Intercept"] + float((m.references * beta).drop("Intercept").sum())
+    np.testing.assert_allclose(contrib.sum(axis=1) + baseline, scored["log_odds"], rtol=1e-9)
+    top = contrib.max(axis=1)
+    assert ((scored["main_driver"] == "none") == (top <= 0)).all()
+    has = scored["main_driver"] != "none"
+    np.testing.assert_allclose(scored.loc[has, "driver_contribution"], top[has])
+    # a customer whose largest positive contribution is the unresolved issue gets that driver
+    unres = contrib.idxmax(axis=1) == "contrib_has_unresolved"
+    assert unres.any() and (scored.loc[unres & has, "main_driver"] == "has_unresolved").all()
+    assert (scored.loc[scored["main_driver"] == "has_unresolved",
+                       "customer_id"].isin(now.loc[now["has_unresolved"] == 1, "customer_id"])).all()
+
+
+# --------------------------------------------------------------------------------------
+# at-risk lists
+# --------------------------------------------------------------------------------------
+def test_pseudonymise_is_a_keyed_hash():
+    ids = pd.Series(["C00001", "C00002", "C00001"])
+    a = cm.pseudonymise(ids, "salt-one")
+    assert a.tolist() == cm.pseudonymise(ids, "salt-one").tolist()
+    assert a[0] == a[2] and a[0] != a[1]
+    assert a[0] == hmac.new(b"salt-one", b"C00001", hashlib.sha256).hexdigest()[:10]
+    b = cm.pseudonymise(ids, "salt-two")
+    assert not (a == b).any()
+    assert all(len(r) == 10 and int(r, 16) >= 0 for r in a)
+    with pytest.raises(ValueError, match="salt"):
+        cm.pseudonymise(ids, "")
+
+
+def test_at_risk_lists_and_next_best_actions(demo):
+    params, scored = demo["params"], demo["scored"]
+    stake, analyst = cm.at_risk(scored, params, salt="test-salt")
+    assert len(stake) == len(analyst) == params.at_risk_top == 50
+    assert list(stake.columns) == ["rank", "customer_ref", "segment", "risk", "main_driver",
+                                   "next_best_action", "owner"]
+    assert not any(k in c.lower() for c in stake.columns for k in ("customer_id", "email", "phone"))
+    ids = set(demo["store"].df("customers")["customer_id"])
+    assert not stake.astype(str).isin(ids).any().any()
+    assert "customer_id" in analyst.columns
+    assert analyst["customer_id"].tolist() == scored["customer_id"].head(50).tolist()
+    assert (analyst["customer_ref"] == cm.pseudonymise(analyst["customer_id"], "test-salt")).all()
+    assert stake["risk"].is_monotonic_decreasing
+    rules = params.next_best_actions
+    for _, row in analyst.iterrows():
+        rule = rules.get(row["driver_key"], cm.REVIEW_ACTION)
+        assert (row["next_best_action"], row["owner"]) == (rule.action, rule.owner)
+    unres = analyst["driver_key"] == "has_unresolved"
+    assert unres.sum() > 25  # the planted driver dominates the top of the list
+    assert (analyst.loc[unres, "owner"] == "Customer service").all()
+    # drop the has_unresolved rule: those customers fall back to review, and are counted
+    fewer = params.model_copy(update={"next_best_actions": {
+        k: v for k, v in rules.items() if k != "has_unresolved"}})
+    stake2, analyst2 = cm.at_risk(scored, fewer, top=20, salt="test-salt")
+    assert len(stake2) == 20
+    review = analyst2["next_best_action"] == "Review manually"
+    assert (analyst2.loc[review, "owner"] == "CX team").all()
+    expected = int((~analyst2["driver_key"].isin(list(fewer.next_best_actions))).sum())
+    assert stake2.attrs["review_manually"] == expected == int(review.sum())
+    assert stake2.attrs["drivers_without_rule"]["has_unresolved"] == int(
+        (analyst2["driver_key"] == "has_unresolved").sum()) > 0
