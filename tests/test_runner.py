@@ -7,8 +7,8 @@ report test (HTML sections and headline, PDF pages and headline, manifest hashes
 from __future__ import annotations
 
 import hashlib
-import re
 import json
+import re
 import shutil
 from pathlib import Path
 
