@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import engine, periods
+from . import engine, paths, periods
 from .io import Store, load_store, open_store
 from .params import Params, load_params
 
@@ -46,3 +48,20 @@ def open_run(params_file: str | Path, period: str | None = None, output_dir: str
     if out is not None:
         (out / "tables").mkdir(parents=True, exist_ok=True)
     return RunContext(params, store, current, previous, out)
+
+
+def pseudonym_salt(client: str) -> str:
+    """The secret that turns customer ids into stable pseudonyms (HMAC) in stakeholder outputs.
+
+    ``CXLIB_PSEUDONYM_SALT`` if set; otherwise a random salt made once per client and kept in
+    ``reports/<client>/analyst/.salt`` (never in a report or the manifest), so a customer
+    keeps the same reference from run to run.
+    """
+    if os.environ.get("CXLIB_PSEUDONYM_SALT"):
+        return os.environ["CXLIB_PSEUDONYM_SALT"]
+    path = paths.REPORTS_DIR / paths.check_client_name(client) / "analyst" / ".salt"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()

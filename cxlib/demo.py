@@ -119,7 +119,14 @@ NPS_QUOTA: dict[str, list[tuple[float, float]]] = {
 }
 FASTCART_SHARE = [0.15, 0.17, 0.19, 0.21, 0.23, 0.25, 0.35]
 MEGAMART_SHARE = 0.22
-CHURN_P = {"unresolved": 0.30, "resolved": 0.10}
+#: churn process (see the module notes): background hazard per year, log-hazard slopes on the
+#: standardised latent NPS driver and overall experience (effort), segment multipliers, the
+#: chance that an unresolved interaction triggers churn 30-120 days later
+CHURN_HAZARD = {"base_per_year": 0.075, "nps_driver": 0.8, "effort": 0.3,
+                "segment": [1.0, 0.9, 1.2, 0.5], "after_unresolved": 0.35}
+CHURN_LAG_DAYS = (30, 120)  # churn date after the triggering unresolved interaction
+CHURN_QUIET_DAYS = (30, 150)  # other churners go quiet this long before their churn date
+CHURN_TAPER_DAYS = 60  # activity thins to nothing over this many days before going quiet
 CHECKOUT_CONTINUE = {"desktop": (0.90, 0.93), "mobile": (0.56, 0.80), "tablet": (0.78, 0.88)}
 
 # --- codebook and text templates -----------------------------------------------------------
@@ -610,24 +617,56 @@ def _customers(rng: np.random.Generator) -> tuple[pd.DataFrame, np.ndarray]:
     return df, seg
 
 
-def _churn(rng: np.random.Generator, cust: pd.DataFrame, seg: np.ndarray,
-           flagged: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Churned flag and the active window [start, end) in epoch seconds of every customer."""
+def _churn(rng: np.random.Generator, cust: pd.DataFrame, seg: np.ndarray, flagged: np.ndarray,
+           z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Churn flag and date, and the windows that drive every other table.
+
+    Returns ``(start, end, quiet, t_unresolved)`` in epoch seconds per customer: the active
+    window ``[start, end)`` (``end`` = churn date, or the end of the span), the moment
+    ``quiet`` from which a churner stops ordering, visiting and answering surveys (their
+    activity thins over the ``CHURN_TAPER_DAYS`` before it), and the time of each flagged
+    customer's first unresolved interaction (0 for the others). See the module notes.
+    """
     n = len(cust)
+    day = 86400
     start = np.maximum(cust["signup_date"].to_numpy().astype("datetime64[s]").astype("int64"),
                        _secs(SPAN_START))
     end_span = _secs(SPAN_END)
-    p = np.where(flagged, CHURN_P["unresolved"], CHURN_P["resolved"])
-    p = p * np.array([1.0, 0.9, 1.2, 0.7])[seg]
-    churned = rng.random(n) < p
-    frac = rng.uniform(0.3, 1.0, size=n)
-    churn_day = (start + frac * (end_span - start)).astype("int64") // 86400 * 86400
-    churn_day = np.maximum(churn_day, start // 86400 * 86400 + 7 * 86400)
+    # latent experience: the relationship-NPS driver (as in _surveys) and overall effort
+    w = np.array([NPS_DRIVER_WEIGHT[tp] for tp in TOUCHPOINTS])
+    drive = z @ w
+    drive = (drive - drive.mean()) / drive.std()
+    effort = z.mean(axis=1)
+    effort = (effort - effort.mean()) / effort.std()
+    risk = np.exp(-CHURN_HAZARD["nps_driver"] * drive - CHURN_HAZARD["effort"] * effort)
+    risk = risk * np.array(CHURN_HAZARD["segment"])[seg]
+    # background hazard: an exponential time to churn from the start of the window
+    rate = CHURN_HAZARD["base_per_year"] * risk / (365.25 * day)
+    t_base = start + rng.exponential(1.0, n) / rate
+    # the first unresolved interaction of a flagged customer; it can only fall before churn
+    t_u = _times_in(rng, start, np.full(n, end_span))
+    early = flagged & (t_base < t_u)
+    t_u[early] = _times_in(rng, start[early], np.maximum(t_base[early], start[early] + day))
+    t_u = np.where(flagged, t_u, 0)
+    # churn triggered by the unresolved interaction, 30-120 days after it
+    p_trig = np.minimum(CHURN_HAZARD["after_unresolved"] * risk ** 0.5, 0.9)
+    trig = flagged & (rng.random(n) < p_trig)
+    lag = rng.uniform(*CHURN_LAG_DAYS, n) * day
+    t_trig = np.where(trig, t_u + lag, np.inf)
+    t_churn = np.minimum(t_base, t_trig)
+    churned = t_churn < end_span
+    churn_day = np.where(churned, t_churn, 0).astype("int64") // day * day
+    churn_day = np.where(churned, np.maximum(churn_day, start // day * day + 7 * day), 0)
     end = np.where(churned, churn_day, end_span)
+    # churners go quiet before the churn date: after the unresolved interaction that
+    # triggered it, otherwise 30-150 days before it
+    gap = rng.uniform(*CHURN_QUIET_DAYS, n) * day
+    quiet = np.where(trig & (t_trig <= t_base), t_u + rng.uniform(0, 14, n) * day, end - gap)
+    quiet = np.where(churned, np.clip(quiet, start + day, end), end).astype("int64")
     cust["churned"] = churned
-    cust["churn_date"] = pd.Series(np.where(churned, churn_day, 0).astype("datetime64[s]"))
+    cust["churn_date"] = pd.Series(churn_day.astype("datetime64[s]"))
     cust.loc[~churned, "churn_date"] = pd.NaT
-    return start, end
+    return start, end, quiet, t_u.astype("int64")
 
 
 def _times_in(rng: np.random.Generator, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
@@ -635,15 +674,38 @@ def _times_in(rng: np.random.Generator, lo: np.ndarray, hi: np.ndarray) -> np.nd
     return (lo + rng.random(len(lo)) * np.maximum(hi - lo - 1, 1)).astype("int64")
 
 
+def _active_times(rng: np.random.Generator, lo: np.ndarray, quiet: np.ndarray,
+                  end: np.ndarray) -> np.ndarray:
+    """One activity timestamp in each ``[lo, quiet)``: uniform, except that the density falls
+    linearly to zero over the ``CHURN_TAPER_DAYS`` before ``quiet`` when ``quiet < end``
+    (a churner fading out)."""
+    hi = np.maximum(quiet, lo + 1)
+    length = (hi - lo).astype(float)
+    taper = np.where(quiet < end, np.minimum(CHURN_TAPER_DAYS * 86400.0, length), 0.0)
+    flat = length - taper
+    in_tri = rng.random(len(lo)) * (flat + taper / 2) >= flat
+    u = rng.random(len(lo))
+    x = np.where(in_tri, flat + taper * (1 - np.sqrt(1 - u)), u * flat)
+    return np.minimum(lo + x, hi - 1).astype("int64")
+
+
 def _interactions(rng: np.random.Generator, cust: pd.DataFrame, flagged: np.ndarray,
-                  start: np.ndarray, end: np.ndarray) -> pd.DataFrame:
-    """Support contacts; flagged customers have at least one unresolved, others none."""
+                  start: np.ndarray, end: np.ndarray, t_unresolved: np.ndarray) -> pd.DataFrame:
+    """Support contacts; flagged customers have at least one unresolved, others none.
+
+    A flagged customer's first unresolved contact is at ``t_unresolved``; any further
+    unresolved ones follow it (problems pile up), resolved ones fall anywhere in the window.
+    """
     n_int = np.where(flagged, np.maximum(1, rng.poisson(3.5, len(cust))), rng.poisson(2.6, len(cust)))
     idx = np.repeat(np.arange(len(cust)), n_int)
     t = _times_in(rng, start[idx], end[idx])
     unresolved = flagged[idx] & (rng.random(len(idx)) < 0.5)
     first = np.r_[0, np.cumsum(n_int)[:-1]]
     unresolved[first[flagged]] = True  # at least one per flagged customer
+    later = _times_in(rng, t_unresolved[idx], end[idx])
+    t = np.where(unresolved, later, t)
+    t[first[flagged]] = t_unresolved[flagged]
+    t = np.minimum(t, end[idx] - 1)
     tps = ["phone_support", "chat", "store", "email", "delivery"]
     tp = np.array(tps, dtype=object)[rng.choice(5, size=len(idx), p=[0.35, 0.28, 0.15, 0.08, 0.14])]
     chan_of = {"phone_support": "phone", "chat": "chat", "store": "store", "email": "email"}
@@ -663,13 +725,17 @@ def _interactions(rng: np.random.Generator, cust: pd.DataFrame, flagged: np.ndar
 
 
 def _orders(rng: np.random.Generator, cust: pd.DataFrame, seg: np.ndarray, z_delivery: np.ndarray,
-            start: np.ndarray, end: np.ndarray) -> pd.DataFrame:
-    """Orders; customers with a poor latent delivery experience get more late deliveries."""
-    years = (end - start) / (365.25 * 86400)
+            start: np.ndarray, end: np.ndarray, quiet: np.ndarray) -> pd.DataFrame:
+    """Orders; customers with a poor latent delivery experience get more late deliveries.
+
+    Churners order at their segment's rate until they fade out before ``quiet`` and stop.
+    """
+    taper = np.where(quiet < end, np.minimum(CHURN_TAPER_DAYS * 86400.0, quiet - start), 0.0)
+    years = (quiet - start - taper / 2) / (365.25 * 86400)
     rate = np.array([6.5, 7.5, 5.0, 9.0])[seg]
-    n_ord = rng.poisson(rate * years)
+    n_ord = rng.poisson(rate * np.maximum(years, 0))
     idx = np.repeat(np.arange(len(cust)), n_ord)
-    t = _times_in(rng, start[idx], end[idx])
+    t = _active_times(rng, start[idx], quiet[idx], end[idx])
     pref = cust["preferred_channel"].to_numpy()[idx]
     chan_p = {"web": [0.7, 0.2, 0.1], "app": [0.15, 0.75, 0.1], "store": [0.2, 0.2, 0.6],
               "phone": [0.4, 0.3, 0.3]}
@@ -699,13 +765,18 @@ def _orders(rng: np.random.Generator, cust: pd.DataFrame, seg: np.ndarray, z_del
 
 
 def _web_events(rng: np.random.Generator, cust: pd.DataFrame, start: np.ndarray,
-                end: np.ndarray) -> pd.DataFrame:
-    """Sessions whose funnel events are a prefix of FUNNEL, plus non-funnel pages."""
+                end: np.ndarray, quiet: np.ndarray) -> pd.DataFrame:
+    """Sessions whose funnel events are a prefix of FUNNEL, plus non-funnel pages.
+
+    Identified sessions go to customers in proportion to their active time and, for
+    churners, fade out before ``quiet``.
+    """
     n = N_SESSIONS
     known = rng.random(n) < 0.40
-    who = rng.integers(0, len(cust), size=n)
+    active = np.maximum(np.minimum(quiet, _secs(SPAN_END) - 3600) - start, 1).astype(float)
+    who = rng.choice(len(cust), size=n, p=active / active.sum())
     t0 = _times_in(rng, np.full(n, _secs(SPAN_START)), np.full(n, _secs(SPAN_END) - 3600))
-    t_known = _times_in(rng, start[who], np.minimum(end[who], _secs(SPAN_END) - 3600))
+    t_known = _active_times(rng, start[who], np.minimum(quiet[who], _secs(SPAN_END) - 3600), end[who])
     t0 = np.where(known, t_known, t0)
     device = rng.choice(3, size=n, p=[0.37, 0.55, 0.08])
     source = rng.choice(5, size=n, p=[0.32, 0.22, 0.18, 0.10, 0.18])
@@ -1163,7 +1234,8 @@ def _measure(t: dict[str, pd.DataFrame], vtruth: pd.DataFrame) -> dict:
     f5 = {"rate_with_unresolved": r4(cu.loc[flag, "churned"].mean()),
           "rate_without": r4(cu.loc[~flag, "churned"].mean()),
           "n_with_unresolved": int(flag.sum()), "n_without": int((~flag).sum()),
-          "planted_probabilities": dict(CHURN_P)}
+          "planted_hazard": dict(CHURN_HAZARD), "planted_lag_days": list(CHURN_LAG_DAYS),
+          "planted_quiet_days": list(CHURN_QUIET_DAYS), "planted_taper_days": CHURN_TAPER_DAYS}
     f5["ratio"] = r4(f5["rate_with_unresolved"] / f5["rate_without"])
     # 6. competitor share
     so = t["verbatims"][t["verbatims"]["source"] == "social"].copy()
@@ -1256,13 +1328,13 @@ def build(seed: int = 20261122) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
     cust, seg = _customers(rng)
     z = rng.normal(size=(len(cust), len(TOUCHPOINTS)))
     flagged = rng.random(len(cust)) < 0.30
-    start, end = _churn(rng, cust, seg, flagged)
-    inter = _interactions(rng, cust, flagged, start, end)
-    orders = _orders(rng, cust, seg, z[:, TOUCHPOINTS.index("delivery")], start, end)
+    start, end, quiet, t_unresolved = _churn(rng, cust, seg, flagged, z)
+    inter = _interactions(rng, cust, flagged, start, end, t_unresolved)
+    orders = _orders(rng, cust, seg, z[:, TOUCHPOINTS.index("delivery")], start, end, quiet)
     revenue = orders.groupby("customer_id")["amount"].sum().round(2)
     cust.insert(len(cust.columns) - 2, "revenue", cust["customer_id"].map(revenue).fillna(0.0).round(2))
-    web = _web_events(rng, cust, start, end)
-    responses, survey_truth = _surveys(rng, cust, seg, z, start, end)
+    web = _web_events(rng, cust, start, end, quiet)
+    responses, survey_truth = _surveys(rng, cust, seg, z, start, quiet)
     verb, vtruth = _verbatims(rng, responses, survey_truth, inter, cust)
     tables = {
         "customers": cust, "orders": orders, "web_events": web, "interactions": inter,

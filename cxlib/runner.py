@@ -317,6 +317,11 @@ def run_report(client: str, period: str | None = None, renderer: str = "auto", *
         final = client_dir / current.label
         log(f"done in {timings['total']:.1f}s -> {final}")
         publish(tmp, final)
+        if (final / "analyst").exists():  # identifiable lists stay out of the stakeholder folder
+            dest = client_dir / "analyst" / current.label
+            shutil.rmtree(dest, ignore_errors=True)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            (final / "analyst").rename(dest)
         return RunResult(final, current.label, result.renderer_used, timings)
     except ReportError as e:
         log(f"FAILED: {e}")

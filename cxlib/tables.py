@@ -402,3 +402,55 @@ def operations_table(ops: pd.DataFrame, perf: pd.DataFrame) -> pd.DataFrame:
         "Late": [fmt_pct(v) for v in ops["late_rate"]],
         "Funnel drop-off": [fmt_pct(v) for v in ops["drop_off"]],
     })
+
+
+def segments_table(p: pd.DataFrame) -> pd.DataFrame:
+    """segments.segment_profiles as a table."""
+    return pd.DataFrame({
+        "Segment": p["segment"], "Customers": [fmt_int(v) for v in p["customers"]],
+        "Share": [fmt_pct(v) for v in p["share"]],
+        "Revenue per customer": [fmt_int(v) for v in p["revenue_per_customer"]],
+        "Revenue share": [fmt_pct(v) for v in p["revenue_share"]],
+        "NPS (latest)": [_value("points", v, 0) for v in p["nps"]],
+        "95% CI": [fmt_ci(lo, hi, 0) for lo, hi in zip(p["nps_ci_low"], p["nps_ci_high"], strict=True)],
+        "Churn rate": [fmt_pct(v) for v in p["churn_rate"]],
+        "Top channel": [f"{c} ({fmt_pct(s)})" for c, s in zip(p["top_channel"], p["top_channel_share"], strict=True)],
+    })
+
+
+def usefulness_table(u: pd.DataFrame) -> pd.DataFrame:
+    """segments.usefulness: each segment against the four tests of a useful segment."""
+    w = u.pivot_table(index="segment", columns="criterion", values="passed", aggfunc="first")
+    out = pd.DataFrame({"Segment": w.index})
+    for crit in ["identifiable", "reachable", "measurable", "worth its cost"]:
+        if crit in w:
+            out[crit.capitalize()] = ["yes" if v else "no" for v in w[crit]]
+    return out
+
+
+def odds_table(o: pd.DataFrame) -> pd.DataFrame:
+    """churn_model odds ratios as a table."""
+    return pd.DataFrame({
+        "Signal": o["label"], "Odds ratio [95% CI]": [f"{fmt_num(v, 2)} {fmt_ci(lo, hi, 2)}" for v, lo, hi in
+                                                       zip(o["odds_ratio"], o["ci_low"], o["ci_high"], strict=True)],
+        "p": ["< 0.001" if p < 0.001 else f"{p:.3f}" for p in o["p_value"]],
+    })
+
+
+def model_checks_table(m: pd.DataFrame) -> pd.DataFrame:
+    """ChurnModel.summary(): AUCs with intervals, calibration, sample size."""
+    return pd.DataFrame({
+        "Check": m["check"],
+        "Value": [fmt_num(v, 3) if abs(v) < 100 else fmt_int(v) for v in m["value"]],
+        "95% CI": [fmt_ci(lo, hi, 3) for lo, hi in zip(m["ci_low"], m["ci_high"], strict=True)],
+    })
+
+
+def at_risk_table(a: pd.DataFrame, top: int = 15) -> pd.DataFrame:
+    """The stakeholder at-risk list (pseudonymous references only, never customer ids)."""
+    a = a.head(top)
+    return pd.DataFrame({
+        "Rank": a["rank"], "Customer ref": a["customer_ref"], "Segment": a["segment"],
+        "Risk": [fmt_pct(v) for v in a["risk"]], "Main risk driver": a["main_driver"],
+        "Next best action": a["next_best_action"], "Owner": a["owner"],
+    })

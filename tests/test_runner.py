@@ -49,7 +49,8 @@ def test_report_outputs(report):
     for f in ["report.html", "report.pdf", "report.md", "manifest.json", "run.log"]:
         assert (d / f).is_file(), f
     assert sorted(p.name for p in (d / "notebooks").glob("*.ipynb")) == [p.name for p in runner.notebooks()]
-    assert {"kpi_tiles.csv", "ipa.csv", "detractor_themes.csv", "funnel_device.csv", "swot.csv"} <= {
+    assert {"kpi_tiles.csv", "ipa.csv", "detractor_themes.csv", "funnel_device.csv", "swot.csv", "at_risk.csv",
+            "churn_model.csv", "segment_usefulness.csv", "journey_map.csv", "key_drivers.csv"} <= {
         p.name for p in (d / "tables").glob("*.csv")}
     assert not list(d.parent.glob(".tmp-*")), "temporary run folder left behind"
 
@@ -64,6 +65,19 @@ def test_html_has_sections_headline_and_no_code(report):
     assert 'src="figures/' not in html and "data:image/png;base64" in html
     assert "open_run" not in html and "params_file" not in html and "db_path" not in html
     assert 'id="TOC"' in html or "toc" in html.lower()
+
+
+def test_at_risk_list_is_pseudonymous_and_the_full_list_stays_with_the_analyst(report):
+    d = report.output_dir
+    html = (d / "report.html").read_text(encoding="utf-8")
+    ids = set(pd.read_csv(paths.DATA_DIR / "demo" / "customers.csv")["customer_id"])
+    stake = pd.read_csv(d / "tables" / "at_risk.csv")
+    assert len(stake) > 0 and "customer_id" not in stake.columns and not set(stake["customer_ref"]) & ids
+    assert not any(i in html for i in ids)  # no raw customer id anywhere in the stakeholder HTML
+    assert not re.search(r"[\w.]+@[\w.]+\.\w+", html.split("<body")[1])  # no e-mail address either
+    assert not (d / "analyst").exists()
+    full = pd.read_csv(d.parent / "analyst" / d.name / "at_risk_full.csv")
+    assert set(full["customer_id"]) <= ids and len(full) == len(stake)
 
 
 def test_pdf_has_pages_and_headline(report):

@@ -21,8 +21,8 @@ db_path = None'''
 SETUP = '''import pandas as pd
 
 import cxlib as cx
-from cxlib import (assist, coding, coding_sheet, crosstab, drivers, engine, journey, journey_map, metrics, operations, plots,
-                   reliability, retention, sentiment, tables, weighting)
+from cxlib import (assist, churn_model, coding, coding_sheet, crosstab, drivers, engine, journey, journey_map, metrics,
+                   operations, personas, plots, reliability, retention, segments, sentiment, tables, weighting)
 from cxlib.display import md_escape, show_figure, show_table, show_text
 
 ctx = cx.open_run(params_file, period, output_dir, db_path)
@@ -76,13 +76,26 @@ show_text(tr("data.period", period=ctx.period.label, span=ctx.period.iso_span if
              conf=th.confidence, alpha=th.alpha, min_base=th.min_base))'''),
         say("customers.intro"),
         code('''view = engine.customer_view(ctx.store)
-profile = engine.segment_profile(view)
-show_table(tr.table(tables.segment_profile_table(profile), keep=("Segment",)), name="segment_profile",
+seg = segments.assign_segments(view, ctx.params.segmentation, seed=ctx.params.seed)
+profile = segments.segment_profiles(view, seg, responses=resp, confidence=th.confidence, min_base=th.min_base)
+show_table(tr.table(tables.segments_table(profile), keep=("Segment", "Top channel")), name="segment_profile",
            caption=tr("cap.segment_profile"), out_dir=out, data=profile)
-fig = plots.breakdown_chart(profile.rename(columns={"nps": "value", "nps_ci_low": "ci_low",
-                            "nps_ci_high": "ci_high", "nps_n": "n"}), "segment", tr.term("NPS (latest)"),
+fig = plots.breakdown_chart(profile.rename(columns={"nps": "value", "nps_ci_low": "ci_low", "nps_ci_high": "ci_high",
+                                                    "nps_n": "n"}), "segment", tr.term("NPS (latest)"),
                             min_base=th.min_base)
-show_figure(fig, name="segment_nps", caption=tr("cap.segment_nps"), alt=tr("alt.segment_nps"), data=profile, out_dir=out)'''),
+show_figure(fig, name="segment_nps", caption=tr("cap.segment_nps"), alt=tr("alt.segment_nps"), data=profile, out_dir=out)
+use = segments.usefulness(profile, view, seg, responses=resp)
+show_table(tr.table(tables.usefulness_table(use), keep=("Segment",)), name="segment_usefulness", out_dir=out, data=use,
+           caption=tr("cap.usefulness"))'''),
+        say("personas.h"),
+        code('''verb = engine.verbatims(ctx.store, [ctx.period.label])
+book = coding.compile_codebook(ctx.store.df("codebook"), source=str(ctx.params.table_path("codebook")))
+cards = personas.build_personas(
+    profile, view, seg, coding.auto_code(verb, book), verb,
+    personas.touchpoint_performance_by_segment(cur, ctx.params, view, seg), min_base=th.min_base,
+    influences=personas.traffic_sources(ctx.store, view, seg, as_of=ctx.period.end),
+    touchpoint_labels=ctx.params.touchpoint_labels())
+show_text(personas.personas_markdown(cards, ctx.params.language))'''),
     ],
     "02_metrics.ipynb": [
         "Quantitative CX; churn",
@@ -156,6 +169,23 @@ lift = retention.churn_lift(engine.customer_view(ctx.store), list(CHURN_SIGNALS)
 names = {k: tr.term(v.capitalize()) for k, v in CHURN_SIGNALS.items()}
 show_table(tr.table(tables.churn_table(lift, names)), name="churn_by_signal", caption=tr("cap.churn_signal"),
            note=None if tr.rtl else tables.churn_note(lift, names), out_dir=out, data=lift)'''),
+        say("churn_model.h"),
+        code('''train, now = churn_model.churn_datasets(ctx.store, ctx.period.end)
+cm = churn_model.fit_churn_model(train, seed=ctx.params.seed)
+show_table(tr.table(tables.odds_table(cm.odds_ratios)), name="churn_model", out_dir=out, data=cm.odds_ratios,
+           caption=tr("cap.churn_model", n=cm.n, events=cm.events))
+show_table(tr.table(tables.model_checks_table(cm.summary())), name="churn_model_checks", out_dir=out,
+           data=cm.summary(), caption=tr("cap.churn_checks"))'''),
+        say("at_risk.h"),
+        code('''scored = churn_model.score_customers(cm, now)
+stake, full = churn_model.at_risk(scored, ctx.params, salt=cx.context.pseudonym_salt(ctx.params.client))
+show_table(tr.table(tables.at_risk_table(stake), keep=("Customer ref", "Segment", "Main risk driver",
+                                                       "Next best action", "Owner")),
+           name="at_risk", out_dir=out, data=stake, caption=tr("cap.at_risk", n=len(stake)),
+           note=tr("note.at_risk", review=stake.attrs.get("review_manually", 0)))
+if out is not None:  # the identifiable list goes to the analyst folder only (moved out of the report)
+    (out / "analyst").mkdir(exist_ok=True)
+    full.to_csv(out / "analyst" / "at_risk_full.csv", index=False)'''),
     ],
     "03_voice.ipynb": [
         "Voice of the customer",
@@ -317,8 +347,8 @@ else:
     show_table(tr.table(tables.assist_table(ac.cv)), name="assisted_coding_cv", out_dir=out, data=ac.cv,
                caption=tr("cap.assist", n=ac.n_training))
     if out is not None:
-        coding_sheet.export_sheet(ac.next_to_code, book.table, out / "coding" / "code_next.xlsx")
-        ac.suggestions.to_csv(out / "coding" / "suggestions.csv", index=False)
+        coding_sheet.export_sheet(ac.next_to_code, book.table, out / "analyst" / "coding" / "code_next.xlsx")
+        ac.suggestions.to_csv(out / "analyst" / "coding" / "suggestions.csv", index=False)
     show_text(tr("assist.files", n=len(ac.next_to_code), k=len(ac.suggestions)))'''),
         say("sentiment.h"),
         code('''verb = engine.verbatims(ctx.store)
