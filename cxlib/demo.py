@@ -123,9 +123,9 @@ MEGAMART_SHARE = 0.22
 #: standardised latent NPS driver and overall experience (effort), segment multipliers, the
 #: chance that an unresolved interaction triggers churn 30-120 days later
 CHURN_HAZARD = {"base_per_year": 0.075, "nps_driver": 0.8, "effort": 0.3,
-                "segment": [1.0, 0.9, 1.2, 0.5], "after_unresolved": 0.35}
+                "segment": [1.0, 0.9, 1.2, 0.5], "after_unresolved": 0.45}
 CHURN_LAG_DAYS = (30, 120)  # churn date after the triggering unresolved interaction
-CHURN_QUIET_DAYS = (30, 150)  # other churners go quiet this long before their churn date
+CHURN_QUIET_DAYS = (0, 90)  # other churners go quiet up to this long before their churn date
 CHURN_TAPER_DAYS = 60  # activity thins to nothing over this many days before going quiet
 CHECKOUT_CONTINUE = {"desktop": (0.90, 0.93), "mobile": (0.56, 0.80), "tablet": (0.78, 0.88)}
 
@@ -659,7 +659,7 @@ def _churn(rng: np.random.Generator, cust: pd.DataFrame, seg: np.ndarray, flagge
     churn_day = np.where(churned, np.maximum(churn_day, start // day * day + 7 * day), 0)
     end = np.where(churned, churn_day, end_span)
     # churners go quiet before the churn date: after the unresolved interaction that
-    # triggered it, otherwise 30-150 days before it
+    # triggered it, otherwise 0-90 days before it
     gap = rng.uniform(*CHURN_QUIET_DAYS, n) * day
     quiet = np.where(trig & (t_trig <= t_base), t_u + rng.uniform(0, 14, n) * day, end - gap)
     quiet = np.where(churned, np.clip(quiet, start + day, end), end).astype("int64")

@@ -210,13 +210,21 @@ def markdown_table(
     def visible(t: str) -> int:
         return len(t.replace("\\", ""))
 
-    widths = []
+    need, want = [], []
     for i, h in enumerate(header):
         cells = [r[i] for r in body]
         longest = max([visible(c) for c in cells] or [0])
         token = max([visible(w) for c in cells for w in c.split()] or [0])
         word = max((math.ceil(1.35 * visible(w)) for w in h.split()), default=3)
-        widths.append(max(3, word, token, min(longest, 30)) + 2)
+        need.append(max(3, word, token) + 2)
+        want.append(max(need[-1], min(longest, 30) + 2))
+    # A line holds about 90 characters of table text: when the wish list is wider, the columns
+    # of long text give way (down to their longest word), never the short fixed ones.
+    widths, excess = want, sum(want) - max(90, sum(need))
+    if excess > 0:
+        slack = [w - n for w, n in zip(want, need, strict=True)]
+        total = sum(slack)
+        widths = [w - round(excess * s / total) for w, s in zip(want, slack, strict=True)]
     rule = [{"left": "-" * w, "right": "-" * (w - 1) + ":", "center": ":" + "-" * (w - 2) + ":"}[a]
             for a, w in zip(rule, widths, strict=True)]
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join(rule) + "|"]

@@ -66,14 +66,13 @@ def test_unresolved_odds_ratio_significantly_above_one(demo):
 
 
 def test_discrimination_and_calibration_on_demo(demo):
-    """The demo plants a static 3x churn risk (plus a segment factor) with churn dates drawn
-    uniformly over each customer's remaining window, so even an oracle that knows the latent
-    flag, the segment and the exact hazard reaches only AUC ~0.72 on this cut-off; with the
-    observable signals the model reaches CV ~0.64 and held-out ~0.62. We assert clearly better
-    than chance, not the issue's 0.7 (which would need post-cut-off information)."""
+    """The demo plants a learnable churn process (hazard rising 30-120 days after an
+    unresolved interaction, detractors and high effort churning more, Premium Loyalists
+    less, churners going quiet before their churn date), so the model on pre-cut-off signals
+    must reach the issue's bar: AUC above 0.7 on held-out demo customers."""
     m = demo["model"]
-    assert m.holdout_auc > 0.58
-    assert m.cv_auc > 0.6 and m.cv_auc_ci[0] > 0.55
+    assert m.holdout_auc > 0.7
+    assert m.cv_auc > 0.7 and m.cv_auc_ci[0] > 0.65
     assert m.cv_auc_ci[0] < m.cv_auc < m.cv_auc_ci[1]
     assert m.holdout_auc_ci[0] < m.holdout_auc < m.holdout_auc_ci[1]
     assert m.holdout_n == pytest.approx(0.3 * m.n, abs=1)

@@ -174,3 +174,13 @@ def test_bad_names_rejected(bad, tmp_path):
 def test_figure_needs_alt_text():
     with pytest.raises(ValueError, match="alt text"):
         display.figure_bundle(b"png", name="f", caption="c", alt=" ")
+
+
+def test_wide_tables_shrink_long_text_columns_not_short_ones():
+    long = "Call back within 48 hours and close the open ticket"
+    df = pd.DataFrame({"Customer ref": ["ee10cd2e9c"], "Action": [long], "Driver": [long], "Owner": [long]})
+    rule = markdown_table(df).splitlines()[1].strip("|").split("|")
+    widths = [len(r) for r in rule]
+    assert widths[0] == 13  # "Customer" (8 x 1.35 -> 11) + 2: never squeezed
+    assert abs(sum(widths) - 90) <= 2  # the long-text columns gave way to fit a line (rounding)
+    assert max(widths[1:]) - min(widths[1:]) <= 1 and min(widths[1:]) >= len("ticket") + 2

@@ -107,7 +107,7 @@ end
 --    never splits across pages; the ::: {.personas} wrapper only spaces them. Segment and role
 --    lines ([..]{.persona-segment} / {.persona-role}) get their own typst styling.
 typst_div["persona"] = {
-  "#block(width: 100%, breakable: false, stroke: (top: 3pt + primary, rest: 0.8pt + luma(200)), radius: 4pt, "
+  "#block(width: 100%, breakable: true, stroke: (top: 3pt + primary, rest: 0.8pt + luma(200)), radius: 4pt, "
     .. "inset: (x: 10pt, top: 9pt, bottom: 6pt), above: 10pt, below: 10pt)[\n"
     .. "#set text(size: 9pt)\n#set par(spacing: 0.75em)\n"
     .. "#show heading: it => block(above: 0pt, below: 5pt, text(size: 12.5pt, weight: \"bold\", fill: primary, it.body))\n",
