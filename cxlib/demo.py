@@ -44,8 +44,12 @@ Planted findings (``truth.yml`` -> ``findings`` holds the measured values):
    2026Q3 (quota-controlled per segment and quarter); other segments move < 10 points.
 4. **device_abandonment** - mobile checkout abandonment (~0.56) is more than twice
    desktop's (~0.16) in every quarter.
-5. **churn_signal** - customers with an unresolved interaction churn ~3x as often (~0.30
-   vs ~0.10).
+5. **churn_signal** - customers with an unresolved interaction churn ~3x as often (~0.45
+   vs ~0.15). Churn is a learnable process: a background hazard that rises for customers
+   with worse experience (the same latent drivers that make detractors and high effort)
+   and falls for Premium Loyalists, plus churn triggered 30-120 days after a first
+   unresolved interaction; churners' orders and visits thin out and stop up to 90 days
+   before their churn date (they keep answering surveys until they leave).
 6. **competitor_threat** - FastCart's share of social mentions rises from 15 % (2025Q1)
    to 35 % (2026Q3), with a significant jump from 2026Q2 (25 %).
 7. **store_strength** - the in-store touchpoint has the highest mean CSAT (~4.6) and
@@ -623,7 +627,7 @@ def _churn(rng: np.random.Generator, cust: pd.DataFrame, seg: np.ndarray, flagge
 
     Returns ``(start, end, quiet, t_unresolved)`` in epoch seconds per customer: the active
     window ``[start, end)`` (``end`` = churn date, or the end of the span), the moment
-    ``quiet`` from which a churner stops ordering, visiting and answering surveys (their
+    ``quiet`` from which a churner stops ordering and visiting (their
     activity thins over the ``CHURN_TAPER_DAYS`` before it), and the time of each flagged
     customer's first unresolved interaction (0 for the others). See the module notes.
     """
@@ -1334,7 +1338,7 @@ def build(seed: int = 20261122) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
     revenue = orders.groupby("customer_id")["amount"].sum().round(2)
     cust.insert(len(cust.columns) - 2, "revenue", cust["customer_id"].map(revenue).fillna(0.0).round(2))
     web = _web_events(rng, cust, start, end, quiet)
-    responses, survey_truth = _surveys(rng, cust, seg, z, start, quiet)
+    responses, survey_truth = _surveys(rng, cust, seg, z, start, end)
     verb, vtruth = _verbatims(rng, responses, survey_truth, inter, cust)
     tables = {
         "customers": cust, "orders": orders, "web_events": web, "interactions": inter,
