@@ -30,11 +30,15 @@ class TableSource(_Strict):
     sheet: str | int | None = None  # Excel only
 
 
+Effort = Literal["low", "medium", "high"]
+
+
 class Touchpoint(_Strict):
     id: str
     label: str
     owner: str
     target_csat: float = Field(4.0, ge=1, le=5)
+    effort: Effort = "medium"  # effort to bring it to target (for ranking recommendations)
 
 
 class Stage(_Strict):
@@ -102,6 +106,7 @@ class NextAction(_Strict):
 
     action: str
     owner: str
+    effort: Effort = "medium"
 
 
 class Segmentation(_Strict):

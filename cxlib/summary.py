@@ -63,19 +63,3 @@ def findings(ev: Evidence, top: int = 5, tr: Translator | None = None) -> list[s
     if falls.empty:
         out.append(tr("sum.nosegchange", previous=ev.previous, period=ev.period))
     return out[:top]
-
-
-def actions(ev: Evidence, top: int = 3, tr: Translator | None = None) -> pd.DataFrame:
-    """Top actions: the fix-first touchpoints with owner, the gap to close and the NPS uplift."""
-    tr = tr or Translator("en")
-    f = ev.fix_first.head(top)
-    return pd.DataFrame({
-        "Action": [tr("sum.action", label=lbl) for lbl in f["label"]],
-        "Owner": f["owner"].values,
-        "Now (CSAT)": f["performance"].round(2).values,
-        "Target": f["target_csat"].values,
-        "Quadrant": f["quadrant"].values,
-        "NPS uplift": ([("–" if pd.isna(u) else f"{u:+.0f} [{lo:+.0f}, {hi:+.0f}]") for u, lo, hi in
-                        zip(f["uplift"], f["uplift_ci_low"], f["uplift_ci_high"], strict=True)]
-                       if "uplift" in f else "–"),
-    })

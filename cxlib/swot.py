@@ -44,6 +44,7 @@ class Evidence:
     churn: pd.DataFrame         # retention.churn_lift
     passives: tuple[float, int]  # share of passives (7-8) and base, current period
     code_flags: dict = field(default_factory=dict)  # code -> coding reliability flag
+    uplift: pd.DataFrame | None = None  # drivers.uplift_table
 
 
 def slug(text: str) -> str:
@@ -79,7 +80,7 @@ def gather(ctx) -> Evidence:
     rel = reliability.for_run(ctx.store, p, book)
     return Evidence(ctx.period.label, ctx.previous.label, kpis, overall, segments, ipa,
                     journey.fix_first(ipa, uplift=uplift), themes, share, churn, passives,
-                    rel.flags() if rel else {})
+                    rel.flags() if rel else {}, uplift)
 
 
 def _item(id_, quadrant, text, evidence, metric, value, n, p_value, section) -> dict:

@@ -454,3 +454,11 @@ def at_risk_table(a: pd.DataFrame, top: int = 15) -> pd.DataFrame:
         "Risk": [fmt_pct(v) for v in a["risk"]], "Main risk driver": a["main_driver"],
         "Next best action": a["next_best_action"], "Owner": a["owner"],
     })
+
+
+def recommendations_table(r: pd.DataFrame) -> pd.DataFrame:
+    """recommendations.rank as a table."""
+    return pd.DataFrame({
+        "Rank": r["rank"], "Action": r["action"], "Owner": r["owner"], "Kind": r["kind"],
+        "Impact": r["impact_text"], "Effort": r["effort"], "Evidence": r["evidence"],
+    })

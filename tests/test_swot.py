@@ -89,12 +89,6 @@ def test_change_sentence_significant_and_not():
     assert none.endswith("there is no 2026Q2 figure to compare with.")
 
 
-def test_actions_follow_fix_first(evidence):
-    a = summary.actions(evidence)
-    assert a.iloc[0]["Owner"] == "Logistics" and "Delivery" in a.iloc[0]["Action"]
-    assert isinstance(a, pd.DataFrame) and len(a) <= 3
-
-
 def test_theme_items_carry_their_coding_reliability(ctx, evidence):
     import dataclasses
 

@@ -22,7 +22,8 @@ SETUP = '''import pandas as pd
 
 import cxlib as cx
 from cxlib import (assist, churn_model, coding, coding_sheet, crosstab, drivers, engine, journey, journey_map, metrics,
-                   operations, personas, plots, reliability, retention, segments, sentiment, tables, weighting)
+                   operations, personas, plots, recommendations, reliability, retention, segments, sentiment, tables,
+                   weighting)
 from cxlib.display import md_escape, show_figure, show_table, show_text
 
 ctx = cx.open_run(params_file, period, output_dir, db_path)
@@ -313,14 +314,22 @@ ev = swot.gather(ctx)
 items = swot.build(ev, ctx.params, ctx.store.df("swot_inputs") if ctx.store.has("swot_inputs") else None, tr=tr)
 show_table(tr.table(tables.swot_table(items), keep=("Item", "Evidence")), name="swot", caption=tr("cap.swot"),
            out_dir=out, data=items)'''),
+        say("rec.h"),
+        code('''train, now = churn_model.churn_datasets(ctx.store, ctx.period.end)
+scored = churn_model.score_customers(churn_model.fit_churn_model(train, seed=ctx.params.seed), now)
+recs = recommendations.rank([recommendations.touchpoint_actions(ev.uplift, ctx.params, tr),
+                             recommendations.churn_actions(scored, engine.customer_view(ctx.store), ctx.params, tr)])
+show_table(tr.table(tables.recommendations_table(recs), keep=("Action", "Owner", "Impact", "Evidence")),
+           name="recommendations", caption=tr("cap.recommendations"), out_dir=out, data=recs)'''),
         say("summary.h", ["exec-summary"]),
         code('''show_table(tr.table(tables.kpi_table(ev.kpis)), name="summary_kpis",
            caption=tr("cap.kpis", period=ev.period, previous=ev.previous))''', ["exec-summary"]),
         say("findings.h", ["exec-summary"]),
         code('''show_text("\\n".join(f"- {s}" for s in summary.findings(ev, tr=tr)))''', ["exec-summary"]),
         say("actions.h", ["exec-summary"]),
-        code('''show_table(tr.table(summary.actions(ev, tr=tr), keep=("Owner",)), name="top_actions", caption=tr("cap.actions"),
-           out_dir=out)''', ["exec-summary"]),
+        code('''show_table(tr.table(tables.recommendations_table(recs.head(3)).drop(columns=["Evidence"]),
+                    keep=("Action", "Owner", "Impact")),
+           name="top_actions", caption=tr("cap.actions"), out_dir=out, data=recs.head(3))''', ["exec-summary"]),
     ],
     "06_appendix.ipynb": [
         "Appendix: method, codebook, coding reliability, assisted coding, sentiment",
