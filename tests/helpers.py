@@ -28,3 +28,18 @@ def params_for(data_dir: Path, monkeypatch, **overrides) -> Params:
 def copy_demo(demo_dir: Path, dest: Path) -> Path:
     shutil.copytree(demo_dir, dest)
     return dest
+
+
+def open_demo(demo_dir: Path):
+    """(monkeypatch, params, store, period, previous) on a generated demo folder; undo the
+    monkeypatch when done (module fixtures: ``mp.undo()`` after ``yield``)."""
+    import pytest
+
+    from cxlib import engine
+    from cxlib.io import load_store
+
+    mp = pytest.MonkeyPatch()
+    params = params_for(demo_dir, mp)
+    store = load_store(params)
+    cur, prev = engine.resolve_period(store, None)
+    return mp, params, store, cur, prev

@@ -19,17 +19,13 @@ from sklearn.metrics import brier_score_loss, roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 
 from cxlib import churn_model as cm
-from cxlib import engine
 from cxlib.io import load_store
-from tests.helpers import params_for
+from tests.helpers import open_demo
 
 
 @pytest.fixture(scope="module")
 def demo(demo_dir):
-    mp = pytest.MonkeyPatch()
-    params = params_for(demo_dir, mp)
-    store = load_store(params)
-    cur, _ = engine.resolve_period(store, None)
+    mp, params, store, cur, _ = open_demo(demo_dir)
     train, now = cm.churn_datasets(store, cur.end, horizon_days=90)
     model = cm.fit_churn_model(train, seed=params.seed)
     scored = cm.score_customers(model, now)

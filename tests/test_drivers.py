@@ -12,9 +12,8 @@ import pytest
 import statsmodels.formula.api as smf
 
 from cxlib import drivers, engine, journey
-from cxlib.io import load_store
 from cxlib.params import Thresholds, load_params
-from tests.helpers import params_for
+from tests.helpers import open_demo
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -187,10 +186,7 @@ def test_driver_frame_counts_every_exclusion():
 # --------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def demo(demo_dir):
-    mp = pytest.MonkeyPatch()
-    params = params_for(demo_dir, mp)
-    store = load_store(params)
-    cur, _ = engine.resolve_period(store, None)
+    mp, params, store, cur, _ = open_demo(demo_dir)
     window = drivers.trailing_window(cur.label, 4)
     resp = engine.responses(store, window)
     frame = drivers.driver_frame(resp, params, window=window)

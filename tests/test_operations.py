@@ -8,17 +8,13 @@ import pytest
 from statsmodels.stats.proportion import proportion_confint
 
 from cxlib import engine, operations
-from cxlib.io import load_store
 from cxlib.params import load_params
-from tests.helpers import ROOT, demo_params_dict, params_for
+from tests.helpers import ROOT, demo_params_dict, open_demo, params_for
 
 
 @pytest.fixture(scope="module")
 def run(demo_dir):
-    mp = pytest.MonkeyPatch()
-    params = params_for(demo_dir, mp)
-    store = load_store(params)
-    cur, _ = engine.resolve_period(store, None)
+    mp, params, store, cur, _ = open_demo(demo_dir)
     ops = operations.touchpoint_operations(store, params, cur)
     yield params, store, cur, ops
     store.close()

@@ -9,17 +9,13 @@ import pandas as pd
 import pytest
 
 from cxlib import coding, engine, personas, render, segments
-from cxlib.io import load_store
 from cxlib.personas import Persona
-from tests.helpers import params_for
+from tests.helpers import open_demo
 
 
 @pytest.fixture(scope="module")
 def demo(demo_dir):
-    mp = pytest.MonkeyPatch()
-    params = params_for(demo_dir, mp)
-    store = load_store(params)
-    cur, _ = engine.resolve_period(store, None)
+    mp, params, store, cur, _ = open_demo(demo_dir)
     engine.build_customer_view(store, cur.end)
     view = engine.customer_view(store)
     verb = engine.verbatims(store)

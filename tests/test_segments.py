@@ -11,17 +11,13 @@ from statsmodels.stats.proportion import proportions_ztest
 
 from cxlib import engine, metrics, segments
 from cxlib.exceptions import ParameterError
-from cxlib.io import load_store
 from cxlib.params import Segmentation
-from tests.helpers import params_for
+from tests.helpers import open_demo
 
 
 @pytest.fixture(scope="module")
 def demo(demo_dir):
-    mp = pytest.MonkeyPatch()
-    params = params_for(demo_dir, mp)
-    store = load_store(params)
-    cur, _ = engine.resolve_period(store, None)
+    mp, params, store, cur, _ = open_demo(demo_dir)
     engine.build_customer_view(store, cur.end)
     view = engine.customer_view(store)
     yield store, params, view
