@@ -84,7 +84,7 @@ class Translator:
             return word
         if word in self._terms:
             return self._terms[word]
-        if not self._fragments or _ARABIC.search(word):
+        if not self._fragments:
             return word
         out = word
         for rx, ar in self._fragments:
