@@ -196,3 +196,37 @@ def test_render_quarto_same_source(tmp_path):
     assert 'src="figures/' not in html  # embed-resources: one self-contained file
     pages, text = _pdf_text(res.pdf)
     assert pages >= 1 and "Headline NPS" in text
+
+
+@pytest.mark.slow
+def test_customer_quotes_are_escaped_and_redacted_in_the_rendered_html(tmp_path):
+    """The real quote path (representative_quotes -> quotes_markdown -> assemble -> pandoc):
+    tags arrive as text, e-mails, phone numbers and cards as placeholders."""
+    from cxlib import coding, tables
+
+    verb = pd.DataFrame({
+        "verbatim_id": ["V1", "V2", "V3"], "source": "survey", "touchpoint": "delivery", "speaker": None,
+        "language": ["en", "en", "ar"],
+        "text": ["My order was late again <script>alert(1)</script> write to me at sara.k@example.com",
+                 "Late delivery, call me on +966 55 123 4567 or card 4111 1111 1111 1111 please",
+                 "الطلب متأخر جدا، رقمي 0551234567"],
+    })
+    coded = pd.DataFrame({"verbatim_id": ["V1", "V2", "V3"], "code": "late_delivery", "theme": "Delivery",
+                          "valence": "negative"})
+    book = pd.DataFrame({"code": ["late_delivery"], "description": ["Order arrived late <b>bold</b>"]})
+    md_text = tables.quotes_markdown(["late_delivery"], lambda c: coding.representative_quotes(verb, coded, c, n=3),
+                                     type("Book", (), {"table": book})())
+    cell = new_code_cell("show_text(...)")
+    cell.outputs = [new_output("display_data", data={"text/markdown": md_text, "text/plain": ""},
+                               metadata={"cxlib": {"kind": "text"}})]
+    nbformat.write(new_notebook(cells=[new_markdown_cell("# Voice"), cell]), tmp_path / "v.ipynb")
+    meta = meta_for()
+    html = render.render(render.assemble([tmp_path / "v.ipynb"], tmp_path / "out", meta), meta, "offline").html
+    page = html.read_text(encoding="utf-8")
+    body = page.split("<body")[1]
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body and "<script>alert" not in body
+    assert "&lt;b&gt;bold&lt;/b&gt;" in body and "<b>bold</b>" not in body
+    assert "sara.k@example.com" not in body and "[email]" in body
+    assert "123 4567" not in body and "0551234567" not in body and body.count("[phone]") == 2
+    assert "4111" not in body and "[card]" in body
+    assert "الطلب متأخر جدا" in body  # the Arabic quote itself survives

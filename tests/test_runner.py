@@ -65,6 +65,11 @@ def test_html_has_sections_headline_and_no_code(report):
     assert 'src="figures/' not in html and "data:image/png;base64" in html
     assert "open_run" not in html and "params_file" not in html and "db_path" not in html
     assert 'id="TOC"' in html or "toc" in html.lower()
+    # the SWOT's planted items, as the stakeholder reads them
+    for text in ["Delivery matters to customers but underperforms", "Detractors raise late delivery",
+                 "Value Seekers: NPS fell significantly", "FastCart is taking a growing share",
+                 "In-store performs well"]:
+        assert text in html, text
 
 
 def test_at_risk_list_is_pseudonymous_and_the_full_list_stays_with_the_analyst(report):
@@ -74,7 +79,9 @@ def test_at_risk_list_is_pseudonymous_and_the_full_list_stays_with_the_analyst(r
     stake = pd.read_csv(d / "tables" / "at_risk.csv")
     assert len(stake) > 0 and "customer_id" not in stake.columns and not set(stake["customer_ref"]) & ids
     assert not any(i in html for i in ids)  # no raw customer id anywhere in the stakeholder HTML
-    assert not re.search(r"[\w.]+@[\w.]+\.\w+", html.split("<body")[1])  # no e-mail address either
+    body = html.split("<body")[1]
+    assert not re.search(r"[\w.]+@[\w.]+\.\w+", body)  # no e-mail address either
+    assert not re.search(r"\+966[\s-]?5\d|\b05\d{8}\b", body)  # nor a phone number
     assert not (d / "analyst").exists()
     full = pd.read_csv(d.parent / "analyst" / d.name / "at_risk_full.csv")
     assert set(full["customer_id"]) <= ids and len(full) == len(stake)

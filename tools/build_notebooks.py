@@ -154,6 +154,9 @@ steps = [s.event for s in ctx.params.funnel if s.touchpoint == "checkout"]
 aband = engine.abandonment(funnel, steps[0], ctx.params.funnel[-1].event, confidence=th.confidence)
 show_table(tr.table(tables.abandonment_table(aband)), name="checkout_abandonment", caption=tr("cap.abandonment"),
            out_dir=out, data=aband)'''),
+        code('''by_source = engine.funnel(ctx.store, ctx.params, ctx.period, by="source")
+show_table(tr.table(tables.funnel_table(by_source, "source")), name="funnel_source", out_dir=out, data=by_source,
+           caption=tr("cap.funnel_source", period=ctx.period.label))'''),
         say("churn.intro"),
         code('''quarters = sorted(resp["period"].unique())
 churn = retention.churn_by_period(ctx.store, quarters, confidence=th.confidence, min_base=th.min_base)
