@@ -205,7 +205,7 @@ def markdown_table(
                      for f, v in zip(fmts, row, strict=True)])
     # Dash counts set pandoc's relative column widths (HTML and typst) once a table is wider
     # than a line. A column gets its longest cell (capped, so long text wraps), but never less
-    # than its longest unbreakable word (header words count 1.35x: they are bold), plus two for
+    # than its longest unbreakable word (header words count 1.2x: they are bold), plus two for
     # the cell padding; a column narrower than a word it holds would overflow in the PDF.
     def visible(t: str) -> int:
         return len(t.replace("\\", ""))
@@ -214,8 +214,8 @@ def markdown_table(
     for i, h in enumerate(header):
         cells = [r[i] for r in body]
         longest = max([visible(c) for c in cells] or [0])
-        token = max([visible(w) for c in cells for w in c.split()] or [0])
-        word = max((math.ceil(1.35 * visible(w)) for w in h.split()), default=3)
+        token = max([visible(w) for c in cells for w in c.split(" ")] or [0])  # no-break spaces hold
+        word = max((math.ceil(1.2 * visible(w)) for w in h.split()), default=3)
         need.append(max(3, word, token) + 2)
         want.append(max(need[-1], min(longest, 30) + 2))
     # A line holds about 90 characters of table text: when the wish list is wider, the columns

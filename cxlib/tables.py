@@ -270,9 +270,9 @@ def quotes_markdown(codes: list[str], quotes_for, book, none_text: str = "No quo
 def quality_table(q: pd.DataFrame) -> pd.DataFrame:
     """engine.data_quality as a table."""
     return pd.DataFrame({
-        "Table": q["table"], "File": q["file"], "Rows": [fmt_int(v) for v in q["rows"]],
+        "File": q["file"], "Rows": [fmt_int(v) for v in q["rows"]],
         "From": q["first"].fillna("–"), "To": q["last"].fillna("–"),
-        "Future-dated": [fmt_int(v) for v in q["future_dated"]],
+        "Future dates": [fmt_int(v) for v in q["future_dated"]],
         "Unknown customer id": [fmt_int(v) for v in q["unmatched_customer"]],
         "No customer id": [fmt_int(v) for v in q["no_customer"]],
     })

@@ -99,7 +99,16 @@ function Pandoc(doc)
   return doc:walk({
     Image = image,
     Div = div,
-    Table = function(t) return fix_table(t, rtl) end,
+    Table = function(t)
+      local fixed = fix_table(t, rtl)
+      -- Typst: wide tables get a smaller type so every column keeps its longest word
+      local ncol = #fixed.colspecs
+      if FORMAT:match("typst") and ncol >= 7 then
+        local size = ncol >= 9 and "7pt" or "7.5pt"
+        return {pandoc.RawBlock("typst", "#[#set text(size: " .. size .. ")"), fixed, pandoc.RawBlock("typst", "]")}
+      end
+      return fixed
+    end,
   })
 end
 
