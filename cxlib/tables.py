@@ -441,7 +441,7 @@ def model_checks_table(m: pd.DataFrame) -> pd.DataFrame:
     """ChurnModel.summary(): AUCs with intervals, calibration, sample size."""
     return pd.DataFrame({
         "Check": m["check"],
-        "Value": [fmt_num(v, 3) if abs(v) < 100 else fmt_int(v) for v in m["value"]],
+        "Value": [fmt_int(v) if float(v).is_integer() else fmt_num(v, 3) for v in m["value"]],
         "95% CI": [fmt_ci(lo, hi, 3) for lo, hi in zip(m["ci_low"], m["ci_high"], strict=True)],
     })
 

@@ -165,8 +165,8 @@ show_table(tr.table(tables.churn_period_table(churn)), name="churn_by_quarter", 
 fig = plots.churn_trend_chart(churn, min_base=th.min_base)
 show_figure(fig, name="churn_trend", caption=tr("cap.churn_trend"), alt=tr("alt.churn_trend"), data=churn, out_dir=out)'''),
         code('''curves = retention.retention_curves(ctx.store, ctx.period.end, max_months=18, confidence=th.confidence)
-fig = plots.retention_chart(curves[curves["cohort"] >= quarters[0]])
-show_figure(fig, name="retention", caption=tr("cap.retention"), alt=tr("alt.retention"), data=curves, out_dir=out)'''),
+fig = plots.retention_chart(curves[(curves["cohort"] >= quarters[0]) & (curves["at_risk"] >= th.min_base)])
+show_figure(fig, name="retention", caption=tr("cap.retention", min_base=th.min_base), alt=tr("alt.retention"), data=curves, out_dir=out)'''),
         code('''from cxlib.swot import CHURN_SIGNALS
 
 lift = retention.churn_lift(engine.customer_view(ctx.store), list(CHURN_SIGNALS), confidence=th.confidence)
