@@ -183,8 +183,7 @@ show_table(tr.table(tables.model_checks_table(cm.summary())), name="churn_model_
         say("at_risk.h"),
         code('''scored = churn_model.score_customers(cm, now)
 stake, full = churn_model.at_risk(scored, ctx.params, salt=cx.context.pseudonym_salt(ctx.params.client))
-show_table(tr.table(tables.at_risk_table(stake), keep=("Customer ref", "Segment", "Main risk driver",
-                                                       "Next best action", "Owner")),
+show_table(tr.table(tables.at_risk_table(stake), keep=("Customer ref", "Segment", "Next best action", "Owner")),
            name="at_risk", out_dir=out, data=stake, caption=tr("cap.at_risk", n=len(stake)),
            note=tr("note.at_risk", review=stake.attrs.get("review_manually", 0)))
 if out is not None:  # the identifiable list goes to the analyst folder only (moved out of the report)
