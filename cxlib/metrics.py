@@ -514,13 +514,19 @@ def proportion_change(x1: int, n1: int, x2: int, n2: int, confidence: float = 0.
     n1, n2 = int(n1), int(n2)
     if n1 == 0 or n2 == 0:
         return ChangeResult(_NAN, _NAN, _NAN, _NAN, _NAN, False, n1, n2)
-    p1, p2 = x1 / n1, x2 / n2
+    return _share_change(x1 / n1, n1, x2 / n2, n2, confidence, n1, n2)
+
+
+def _share_change(p1: float, e1: float, p2: float, e2: float, confidence: float,
+                  n1: int, n2: int) -> ChangeResult:
+    """Two-proportion z-test (pooled) and Wald interval (unpooled) on bases ``e1``, ``e2``
+    (the sample sizes, or the Kish effective sizes for weighted shares); in points."""
     diff = p1 - p2
-    pool = (x1 + x2) / (n1 + n2)
-    se_pool = np.sqrt(pool * (1 - pool) * (1 / n1 + 1 / n2))
-    se_wald = np.sqrt(p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2)
+    pool = (e1 * p1 + e2 * p2) / (e1 + e2)
+    se_pool = np.sqrt(pool * (1 - pool) * (1 / e1 + 1 / e2))
+    se_wald = float(np.sqrt(p1 * (1 - p1) / e1 + p2 * (1 - p2) / e2))
     q = float(stats.norm.ppf(0.5 + confidence / 2))
-    diff, se_wald = float(diff), float(se_wald)
+    diff = float(diff)
     if se_pool > 0:
         z = diff / se_pool
         p = float(2 * stats.norm.sf(abs(z)))

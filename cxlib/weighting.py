@@ -58,6 +58,7 @@ from .metrics import (
     _clean,
     _rows,
     _scoped,
+    _share_change,
     _z_change,
     metric_info,
 )
@@ -796,21 +797,10 @@ def _wchange_arr(metric, a, wa, b, wb, confidence) -> ChangeResult:
             parts.append((pp - pd_, (pp + pd_ - (pp - pd_) ** 2) / e))
         return _z_change(parts[0][0] - parts[1][0], np.sqrt(parts[0][1] + parts[1][1]),
                          confidence, n1, n2, scale=100.0)
-    q = float(stats.norm.ppf(0.5 + confidence / 2))
     if info["kind"] == "share":
         p1 = float(wa[a >= info["top"]].sum() / wa.sum())
         p2 = float(wb[b >= info["top"]].sum() / wb.sum())
-        diff = p1 - p2
-        pool = (e1 * p1 + e2 * p2) / (e1 + e2)
-        se_pool = np.sqrt(pool * (1 - pool) * (1 / e1 + 1 / e2))
-        se_wald = float(np.sqrt(p1 * (1 - p1) / e1 + p2 * (1 - p2) / e2))
-        if se_pool > 0:
-            z = diff / se_pool
-            p = float(2 * stats.norm.sf(abs(z)))
-        else:
-            z, p = _NAN, _NAN
-        return ChangeResult(100 * diff, 100 * (diff - q * se_wald), 100 * (diff + q * se_wald),
-                            float(z), p, bool(p < 1 - confidence), n1, n2)
+        return _share_change(p1, e1, p2, e2, confidence, n1, n2)
     m1, v1, e1 = _wmoments(a, wa)
     m2, v2, e2 = _wmoments(b, wb)
     diff = m1 - m2
