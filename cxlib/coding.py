@@ -133,7 +133,7 @@ def normalize_series(s: pd.Series) -> pd.Series:
 
 
 def redact(text: str) -> str:
-    """Replace personal data in one text by placeholders (applied before any text is shown).
+    """Replace personal data in one text by markers such as [email] (applied before any text is shown).
 
     Emails -> ``[email]``; phone numbers (international ``+966 5x xxx xxxx``/``00966...``
     or any ``+`` number of 8-15 digits, Saudi local ``05xxxxxxxx``, with spaces or dashes)
