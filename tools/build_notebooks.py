@@ -157,40 +157,66 @@ show_table(tr.table(tables.abandonment_table(aband)), name="checkout_abandonment
         code('''by_source = engine.funnel(ctx.store, ctx.params, ctx.period, by="source")
 show_table(tr.table(tables.funnel_table(by_source, "source")), name="funnel_source", out_dir=out, data=by_source,
            caption=tr("cap.funnel_source", period=ctx.period.label))'''),
-        say("churn.intro"),
-        code('''quarters = sorted(resp["period"].unique())
-churn = retention.churn_by_period(ctx.store, quarters, confidence=th.confidence, min_base=th.min_base)
-show_table(tr.table(tables.churn_period_table(churn)), name="churn_by_quarter", caption=tr("cap.churn_quarter"),
-           out_dir=out, data=churn)
-fig = plots.churn_trend_chart(churn, min_base=th.min_base)
-show_figure(fig, name="churn_trend", caption=tr("cap.churn_trend"), alt=tr("alt.churn_trend"), data=churn, out_dir=out)'''),
-        code('''curves = retention.retention_curves(ctx.store, ctx.period.end, max_months=18, confidence=th.confidence)
-fig = plots.retention_chart(curves[(curves["cohort"] >= quarters[0]) & (curves["at_risk"] >= th.min_base)])
-show_figure(fig, name="retention", caption=tr("cap.retention", min_base=th.min_base), alt=tr("alt.retention"), data=curves, out_dir=out)'''),
-        code('''from cxlib.swot import CHURN_SIGNALS
-
-lift = retention.churn_lift(engine.customer_view(ctx.store), list(CHURN_SIGNALS), confidence=th.confidence)
-names = {k: tr.term(v.capitalize()) for k, v in CHURN_SIGNALS.items()}
-show_table(tr.table(tables.churn_table(lift, names)), name="churn_by_signal", caption=tr("cap.churn_signal"),
-           note=None if tr.rtl else tables.churn_note(lift, names), out_dir=out, data=lift)'''),
-        say("churn_model.h"),
-        code('''train, now = churn_model.churn_datasets(ctx.store, ctx.period.end)
-cm = churn_model.fit_churn_model(train, seed=ctx.params.seed)
-show_table(tr.table(tables.odds_table(cm.odds_ratios)), name="churn_model", out_dir=out, data=cm.odds_ratios,
-           caption=tr("cap.churn_model", n=cm.n, events=cm.events))
-show_table(tr.table(tables.model_checks_table(cm.summary())), name="churn_model_checks", out_dir=out,
-           data=cm.summary(), caption=tr("cap.churn_checks"))'''),
-        say("at_risk.h"),
-        code('''scored = churn_model.score_customers(cm, now)
-stake, full = churn_model.at_risk(scored, ctx.params, salt=cx.context.pseudonym_salt(ctx.params.client))
-show_table(tr.table(tables.at_risk_table(stake), keep=("Customer ref", "Segment", "Next best action", "Owner")),
-           name="at_risk", out_dir=out, data=stake, caption=tr("cap.at_risk", n=len(stake)),
-           note=tr("note.at_risk", review=stake.attrs.get("review_manually", 0)))
-if out is not None:  # the identifiable list goes to the analyst folder only (moved out of the report)
-    (out / "analyst").mkdir(exist_ok=True)
-    full.to_csv(out / "analyst" / "at_risk_full.csv", index=False)'''),
     ],
-    "03_voice.ipynb": [
+    "03_journey.ipynb": [
+        "The journey and touchpoint gaps",
+        say("journey.intro"),
+        code('''resp = engine.responses(ctx.store, [ctx.period.label])
+perf, unmapped = journey.touchpoint_performance(resp, ctx.params)
+ipa = journey.ipa(perf)
+show_table(tr.table(tables.touchpoint_table(ipa), keep=("Touchpoint", "Owner")), name="touchpoints", out_dir=out,
+           data=ipa, caption=tr("cap.touchpoints", period=ctx.period.label))
+if unmapped:
+    show_text(tr("journey.unmapped", items=", ".join(md_escape(u) for u in unmapped)))'''),
+        code('''fig = plots.ipa_chart(ipa)
+show_figure(fig, name="ipa", caption=tr("cap.ipa"), alt=tr("alt.ipa"), data=ipa, out_dir=out)'''),
+        say("map.h"),
+        code('''ops = operations.touchpoint_operations(ctx.store, ctx.params, ctx.period)
+verb = engine.verbatims(ctx.store, [ctx.period.label])
+book = coding.compile_codebook(ctx.store.df("codebook"), source=str(ctx.params.table_path("codebook")))
+pains = operations.pain_points(coding.auto_code(verb, book), verb, ctx.params)
+customer = verb[verb["speaker"].fillna("customer") == "customer"] if "speaker" in verb else verb
+emotion = journey_map.emotion_by_stage(customer, ctx.params,
+                                       sentiment.score(customer["text"], customer["language"])["sentiment"])
+fig = journey_map.journey_map(ipa, ops, pains, emotion, ctx.params)
+show_figure(fig, name="journey_map", caption=tr("cap.journey_map", period=ctx.period.label), alt=tr("alt.journey_map"),
+            data=ipa, out_dir=out)'''),
+        say("ops.h"),
+        code('''show_table(tr.table(tables.operations_table(ops, perf), keep=("Touchpoint",)), name="touchpoint_operations",
+           out_dir=out, data=ops, caption=tr("cap.ops", period=ctx.period.label))
+if ops.attrs.get("unmapped_interactions"):
+    show_text(tr("ops.unmapped", items=", ".join(f"{md_escape(k)} ({v:,})"
+                                                 for k, v in ops.attrs["unmapped_interactions"].items())))'''),
+        say("tp_time.h"),
+        code('''tp_change = metrics.breakdown_change(engine.responses(ctx.store, ctx.labels), "touchpoint", ctx.period.label,
+                                     ctx.previous.label, "csat_mean", alpha=th.alpha, confidence=th.confidence,
+                                     min_base=th.min_base)
+show_table(tr.table(tables.change_table(tp_change, "touchpoint", "Touchpoint", "CSAT", "score",
+                                        ctx.params.touchpoint_labels(), adjusted=True, alpha=th.alpha),
+                    keep=("Touchpoint",)),
+           name="touchpoint_csat_change", caption=tr("cap.tp_change"), out_dir=out, data=tp_change,
+           note=tr("note.tp_change", n=len(tp_change)))'''),
+        code('''tp_trend = metrics.trend(engine.responses(ctx.store), "csat_mean", by="touchpoint", confidence=th.confidence,
+                         min_base=th.min_base)
+fig = plots.trend_grid(tp_trend, "touchpoint", value_label=tr.term("Mean CSAT (1-5)"), min_base=th.min_base,
+                       significant=set(tp_change.loc[tp_change["p_holm"] < th.alpha, "touchpoint"]),
+                       facet_labels=ctx.params.touchpoint_labels())
+show_figure(fig, name="touchpoint_trends", caption=tr("cap.tp_trends"), alt=tr("alt.tp_trends"), data=tp_trend,
+            out_dir=out)'''),
+        say("drivers.h"),
+        code('''window = drivers.trailing_window(ctx.period.label, 4)
+frame = drivers.driver_frame(engine.responses(ctx.store, window), ctx.params, window=window)
+kd = drivers.key_drivers(frame, frame.attrs["touchpoints"], confidence=th.confidence, seed=ctx.params.seed)
+show_table(tr.table(tables.drivers_table(kd.table, ctx.params.touchpoint_labels()), keep=("Touchpoint",)),
+           name="key_drivers", out_dir=out, data=kd.table, caption=tr("cap.drivers", n=kd.n, r2=kd.r_squared),
+           note=tr("note.drivers"))
+uplift = drivers.uplift_table(frame, kd, ctx.params, perf=perf, seed=ctx.params.seed)'''),
+        say("fix.h"),
+        code('''ff = journey.fix_first(ipa, uplift=uplift)
+show_table(tr.table(tables.fix_first_table(ff), keep=("Touchpoint", "Owner")), name="fix_first",
+           caption=tr("cap.fix_first"), out_dir=out, data=ff, note=tr("note.fix_first"))'''),
+    ],
+    "04_voice.ipynb": [
         "Voice of the customer",
         say("voice.intro"),
         code('''verb = engine.verbatims(ctx.store)
@@ -249,65 +275,43 @@ fig = plots.kpi_trend_chart(tone.rename(columns={"mean": "value"}), tr.term("Mea
 show_figure(fig, name="mention_sentiment", caption=tr("cap.social_tone"), alt=tr("alt.social_tone"), data=tone,
             out_dir=out)'''),
     ],
-    "04_journey.ipynb": [
-        "The journey and touchpoint gaps",
-        say("journey.intro"),
-        code('''resp = engine.responses(ctx.store, [ctx.period.label])
-perf, unmapped = journey.touchpoint_performance(resp, ctx.params)
-ipa = journey.ipa(perf)
-show_table(tr.table(tables.touchpoint_table(ipa), keep=("Touchpoint", "Owner")), name="touchpoints", out_dir=out,
-           data=ipa, caption=tr("cap.touchpoints", period=ctx.period.label))
-if unmapped:
-    show_text(tr("journey.unmapped", items=", ".join(md_escape(u) for u in unmapped)))'''),
-        code('''fig = plots.ipa_chart(ipa)
-show_figure(fig, name="ipa", caption=tr("cap.ipa"), alt=tr("alt.ipa"), data=ipa, out_dir=out)'''),
-        say("map.h"),
-        code('''ops = operations.touchpoint_operations(ctx.store, ctx.params, ctx.period)
-verb = engine.verbatims(ctx.store, [ctx.period.label])
-book = coding.compile_codebook(ctx.store.df("codebook"), source=str(ctx.params.table_path("codebook")))
-pains = operations.pain_points(coding.auto_code(verb, book), verb, ctx.params)
-customer = verb[verb["speaker"].fillna("customer") == "customer"] if "speaker" in verb else verb
-emotion = journey_map.emotion_by_stage(customer, ctx.params,
-                                       sentiment.score(customer["text"], customer["language"])["sentiment"])
-fig = journey_map.journey_map(ipa, ops, pains, emotion, ctx.params)
-show_figure(fig, name="journey_map", caption=tr("cap.journey_map", period=ctx.period.label), alt=tr("alt.journey_map"),
-            data=ipa, out_dir=out)'''),
-        say("ops.h"),
-        code('''show_table(tr.table(tables.operations_table(ops, perf), keep=("Touchpoint",)), name="touchpoint_operations",
-           out_dir=out, data=ops, caption=tr("cap.ops", period=ctx.period.label))
-if ops.attrs.get("unmapped_interactions"):
-    show_text(tr("ops.unmapped", items=", ".join(f"{md_escape(k)} ({v:,})"
-                                                 for k, v in ops.attrs["unmapped_interactions"].items())))'''),
-        say("tp_time.h"),
-        code('''tp_change = metrics.breakdown_change(engine.responses(ctx.store, ctx.labels), "touchpoint", ctx.period.label,
-                                     ctx.previous.label, "csat_mean", alpha=th.alpha, confidence=th.confidence,
-                                     min_base=th.min_base)
-show_table(tr.table(tables.change_table(tp_change, "touchpoint", "Touchpoint", "CSAT", "score",
-                                        ctx.params.touchpoint_labels(), adjusted=True, alpha=th.alpha),
-                    keep=("Touchpoint",)),
-           name="touchpoint_csat_change", caption=tr("cap.tp_change"), out_dir=out, data=tp_change,
-           note=tr("note.tp_change", n=len(tp_change)))'''),
-        code('''tp_trend = metrics.trend(engine.responses(ctx.store), "csat_mean", by="touchpoint", confidence=th.confidence,
-                         min_base=th.min_base)
-fig = plots.trend_grid(tp_trend, "touchpoint", value_label=tr.term("Mean CSAT (1-5)"), min_base=th.min_base,
-                       significant=set(tp_change.loc[tp_change["p_holm"] < th.alpha, "touchpoint"]),
-                       facet_labels=ctx.params.touchpoint_labels())
-show_figure(fig, name="touchpoint_trends", caption=tr("cap.tp_trends"), alt=tr("alt.tp_trends"), data=tp_trend,
-            out_dir=out)'''),
-        say("drivers.h"),
-        code('''window = drivers.trailing_window(ctx.period.label, 4)
-frame = drivers.driver_frame(engine.responses(ctx.store, window), ctx.params, window=window)
-kd = drivers.key_drivers(frame, frame.attrs["touchpoints"], confidence=th.confidence, seed=ctx.params.seed)
-show_table(tr.table(tables.drivers_table(kd.table, ctx.params.touchpoint_labels()), keep=("Touchpoint",)),
-           name="key_drivers", out_dir=out, data=kd.table, caption=tr("cap.drivers", n=kd.n, r2=kd.r_squared),
-           note=tr("note.drivers"))
-uplift = drivers.uplift_table(frame, kd, ctx.params, perf=perf, seed=ctx.params.seed)'''),
-        say("fix.h"),
-        code('''ff = journey.fix_first(ipa, uplift=uplift)
-show_table(tr.table(tables.fix_first_table(ff), keep=("Touchpoint", "Owner")), name="fix_first",
-           caption=tr("cap.fix_first"), out_dir=out, data=ff, note=tr("note.fix_first"))'''),
+    "05_churn.ipynb": [
+        "Churn, at-risk customers and next best actions",
+        code('''resp = engine.responses(ctx.store)'''),
+        say("churn.intro"),
+        code('''quarters = sorted(resp["period"].unique())
+churn = retention.churn_by_period(ctx.store, quarters, confidence=th.confidence, min_base=th.min_base)
+show_table(tr.table(tables.churn_period_table(churn)), name="churn_by_quarter", caption=tr("cap.churn_quarter"),
+           out_dir=out, data=churn)
+fig = plots.churn_trend_chart(churn, min_base=th.min_base)
+show_figure(fig, name="churn_trend", caption=tr("cap.churn_trend"), alt=tr("alt.churn_trend"), data=churn, out_dir=out)'''),
+        code('''curves = retention.retention_curves(ctx.store, ctx.period.end, max_months=18, confidence=th.confidence)
+fig = plots.retention_chart(curves[(curves["cohort"] >= quarters[0]) & (curves["at_risk"] >= th.min_base)])
+show_figure(fig, name="retention", caption=tr("cap.retention", min_base=th.min_base), alt=tr("alt.retention"), data=curves, out_dir=out)'''),
+        code('''from cxlib.swot import CHURN_SIGNALS
+
+lift = retention.churn_lift(engine.customer_view(ctx.store), list(CHURN_SIGNALS), confidence=th.confidence)
+names = {k: tr.term(v.capitalize()) for k, v in CHURN_SIGNALS.items()}
+show_table(tr.table(tables.churn_table(lift, names)), name="churn_by_signal", caption=tr("cap.churn_signal"),
+           note=None if tr.rtl else tables.churn_note(lift, names), out_dir=out, data=lift)'''),
+        say("churn_model.h"),
+        code('''train, now = churn_model.churn_datasets(ctx.store, ctx.period.end)
+cm = churn_model.fit_churn_model(train, seed=ctx.params.seed)
+show_table(tr.table(tables.odds_table(cm.odds_ratios)), name="churn_model", out_dir=out, data=cm.odds_ratios,
+           caption=tr("cap.churn_model", n=cm.n, events=cm.events))
+show_table(tr.table(tables.model_checks_table(cm.summary())), name="churn_model_checks", out_dir=out,
+           data=cm.summary(), caption=tr("cap.churn_checks"))'''),
+        say("at_risk.h"),
+        code('''scored = churn_model.score_customers(cm, now)
+stake, full = churn_model.at_risk(scored, ctx.params, salt=cx.context.pseudonym_salt(ctx.params.client))
+show_table(tr.table(tables.at_risk_table(stake), keep=("Customer ref", "Segment", "Next best action", "Owner")),
+           name="at_risk", out_dir=out, data=stake, caption=tr("cap.at_risk", n=len(stake)),
+           note=tr("note.at_risk", review=stake.attrs.get("review_manually", 0)))
+if out is not None:  # the identifiable list goes to the analyst folder only (moved out of the report)
+    (out / "analyst").mkdir(exist_ok=True)
+    full.to_csv(out / "analyst" / "at_risk_full.csv", index=False)'''),
     ],
-    "05_summary_swot.ipynb": [
+    "06_summary_swot.ipynb": [
         "SWOT and executive summary",
         say("swot.h"),
         code('''from cxlib import summary, swot
@@ -333,7 +337,7 @@ show_table(tr.table(tables.recommendations_table(recs), keep=("Action", "Owner",
                     keep=("Action", "Owner", "Impact")),
            name="top_actions", caption=tr("cap.actions"), out_dir=out, data=recs.head(3))''', ["exec-summary"]),
     ],
-    "06_appendix.ipynb": [
+    "07_appendix.ipynb": [
         "Appendix: method, codebook, coding reliability, assisted coding, sentiment",
         say("appendix.h"),
         say("method"),
