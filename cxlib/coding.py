@@ -989,6 +989,27 @@ def representative_quotes(
     return out[cols].reset_index(drop=True)
 
 
+def _social_mentions(verbatims: pd.DataFrame, brands: list[str], period_col: str | None):
+    """Social mentions with the listed brand each names (case-insensitive; NaN = another
+    brand) and its period, after checking the inputs: ``(mentions, brand, period)``."""
+    if "brand" not in verbatims.columns:
+        raise DataValidationError("verbatims: column 'brand' is missing; social mentions need the brand they mention.")
+    if period_col is not None and period_col not in verbatims.columns:
+        raise ValueError(
+            f"verbatims has no column {period_col!r}; add period labels first, e.g. "
+            f"verbatims['{period_col}'] = cxlib.periods.label_of(verbatims['verbatim_time']), "
+            "or pass period_col=None."
+        )
+    if not brands:
+        raise ValueError("brands is empty; pass the client's brand and its competitors.")
+
+    soc = verbatims[verbatims["source"] == "social"]
+    canon = {str(b).strip().casefold(): b for b in brands}
+    brand = soc["brand"].astype("str").str.strip().str.casefold().map(canon)
+    period = soc[period_col].astype("str") if period_col else pd.Series("all", index=soc.index)
+    return soc, brand, period
+
+
 def mention_share(
     verbatims: pd.DataFrame,
     brands: list[str],
@@ -1016,20 +1037,7 @@ def mention_share(
         (0 mentions included), brands in the order given. ``attrs``: n_social,
         n_other_brand (social mentions of no listed brand, not counted).
     """
-    if "brand" not in verbatims.columns:
-        raise DataValidationError("verbatims: column 'brand' is missing; social mentions need the brand they mention.")
-    if period_col is not None and period_col not in verbatims.columns:
-        raise ValueError(
-            f"verbatims has no column {period_col!r}; add period labels first, e.g. "
-            f"verbatims['{period_col}'] = cxlib.periods.label_of(verbatims['verbatim_time']), "
-            "or pass period_col=None."
-        )
-    if not brands:
-        raise ValueError("brands is empty; pass the client's brand and its competitors.")
-    soc = verbatims[verbatims["source"] == "social"]
-    canon = {str(b).strip().casefold(): b for b in brands}
-    brand = soc["brand"].astype("str").str.strip().str.casefold().map(canon)
-    period = soc[period_col].astype("str") if period_col else pd.Series("all", index=soc.index)
+    soc, brand, period = _social_mentions(verbatims, brands, period_col)
     tracked = pd.DataFrame({"brand": brand, "period": period})[brand.notna()]
     periods = sorted(tracked["period"].unique())
     grid = pd.MultiIndex.from_product([list(brands), periods], names=["brand", "period"])
@@ -1068,30 +1076,17 @@ def mention_sentiment(
         period with mentions (n = 0 and NaN mean where a brand has none), brands in the
         order given. ``attrs``: n_social, n_other_brand, n_no_sentiment.
     """
-    if "brand" not in verbatims.columns:
-        raise DataValidationError("verbatims: column 'brand' is missing; social mentions need the brand they mention.")
-    if period_col is not None and period_col not in verbatims.columns:
-        raise ValueError(
-            f"verbatims has no column {period_col!r}; add period labels first, e.g. "
-            f"verbatims['{period_col}'] = cxlib.periods.label_of(verbatims['verbatim_time']), "
-            "or pass period_col=None."
-        )
-    if not brands:
-        raise ValueError("brands is empty; pass the client's brand and its competitors.")
+    soc, brand, period = _social_mentions(verbatims, brands, period_col)
     if not isinstance(sentiment, pd.Series):
         raise TypeError("sentiment must be a pandas Series aligned on the verbatims' index.")
     if not sentiment.index.is_unique:
         raise ValueError("sentiment has a duplicated index; it must hold one score per verbatim row.")
-    soc = verbatims[verbatims["source"] == "social"]
     missing_idx = ~soc.index.isin(sentiment.index)
     if len(soc) and missing_idx.all():
         raise ValueError(
             "sentiment's index does not match the verbatims' index (no social mention found in it); "
             "compute it on the same frame, e.g. sentiment = score(verbatims), without resetting the index."
         )
-    canon = {str(b).strip().casefold(): b for b in brands}
-    brand = soc["brand"].astype("str").str.strip().str.casefold().map(canon)
-    period = soc[period_col].astype("str") if period_col else pd.Series("all", index=soc.index)
     score = pd.to_numeric(sentiment.reindex(soc.index), errors="coerce")
     tracked = pd.DataFrame({"brand": brand, "period": period, "score": score})[brand.notna()]
     periods = sorted(tracked["period"].unique())

@@ -199,24 +199,6 @@ def data_quality(store: Store, now: pd.Timestamp | None = None) -> pd.DataFrame:
     return out.reindex(columns=cols)
 
 
-def segment_profile(view: pd.DataFrame, min_base: int = 30, confidence: float = 0.95) -> pd.DataFrame:
-    """Per segment of the single customer view: size, value, churn and latest-response NPS.
-
-    NPS here is over each customer's latest relationship response (one per customer), with
-    the adjusted-Wald interval of :func:`cxlib.metrics.nps`.
-    """
-    from . import metrics
-
-    rows = []
-    for seg, g in view.groupby("segment"):
-        n = metrics.nps(g["latest_nps"].dropna(), confidence)
-        rows.append({"segment": seg, "customers": len(g), "share": len(g) / len(view),
-                     "orders_per_customer": g["n_orders"].mean(), "revenue_per_customer": g["revenue"].mean(),
-                     "churn_rate": g["churned"].mean(), "nps": n.value, "nps_ci_low": n.ci_low,
-                     "nps_ci_high": n.ci_high, "nps_n": n.n, "small_base": n.n < min_base})
-    out = pd.DataFrame(rows).sort_values("customers", ascending=False).reset_index(drop=True)
-    return out
-
 
 def population_counts(store: Store, variables: list[str]) -> pd.DataFrame:
     """Customers per cell of ``variables`` (CRM population for weighting), counted in the engine.

@@ -58,16 +58,6 @@ def kpi_table(kpis: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def summary_table(summary: pd.DataFrame) -> pd.DataFrame:
-    """score_summary as a table."""
-    return pd.DataFrame({
-        "Metric": summary["metric"],
-        "Value": [fmt_num(v, 1) for v in summary["value"]],
-        "95% CI": [fmt_ci(lo, hi, 1) for lo, hi in zip(summary["ci_low"], summary["ci_high"], strict=True)],
-        "Base (n)": [fmt_int(n) + (f" {SMALL}" if s else "") for n, s in
-                     zip(summary["n"], summary["small_base"], strict=True)],
-    })
-
 
 def change_table(df: pd.DataFrame, by: str, label: str, metric: str = "NPS", unit: str = "points",
                  names: dict | None = None, adjusted: bool = False, alpha: float = 0.05) -> pd.DataFrame:
@@ -234,17 +224,6 @@ def frequency_table(freq: pd.DataFrame, by: str) -> pd.DataFrame:
     out.columns = [f"{c} (n = {fmt_int(bases.get(c))})" for c in out.columns]
     return out.reset_index().rename(columns={"theme": "Theme"})
 
-
-def segment_profile_table(p: pd.DataFrame) -> pd.DataFrame:
-    return pd.DataFrame({
-        "Segment": p["segment"], "Customers": [fmt_int(v) for v in p["customers"]],
-        "Share": [fmt_pct(v) for v in p["share"]],
-        "Orders per customer": [fmt_num(v, 1) for v in p["orders_per_customer"]],
-        "Revenue per customer": [fmt_int(v) for v in p["revenue_per_customer"]],
-        "Churn rate": [fmt_pct(v) for v in p["churn_rate"]],
-        "NPS (latest)": [_value("points", v, 0) for v in p["nps"]],
-        "NPS base": [fmt_int(n) + (f" {SMALL}" if s else "") for n, s in zip(p["nps_n"], p["small_base"], strict=True)],
-    })
 
 
 def quotes_markdown(codes: list[str], quotes_for, book, none_text: str = "No quotable comment this period.") -> str:
