@@ -29,7 +29,7 @@ def _timed(fn, repeat: int = 3):
 
 
 def bench_coding(demo: Path, scale: int) -> dict:
-    from cxlib import coding
+    from cxlib.voice import coding
 
     verb = pd.read_csv(demo / "verbatims.csv", dtype=str)
     # each copy's texts made distinct, so auto_code's de-duplication cannot flatter it
@@ -59,9 +59,10 @@ def bench_coding(demo: Path, scale: int) -> dict:
 def bench_funnel(demo: Path, scale: int) -> dict:
     import yaml
 
-    from cxlib import engine, paths, periods
-    from cxlib.io import load_store
-    from cxlib.params import Params
+    from cxlib import paths
+    from cxlib.data import engine, periods
+    from cxlib.data.io import load_store
+    from cxlib.data.params import Params
 
     events = pd.read_parquet(demo / "web_events.parquet")
     big = pd.concat([events.assign(session_id=events["session_id"] + f"-{i}") for i in range(scale)],

@@ -6,8 +6,8 @@ store and period; the analysis modules (``metrics``, ``coding``, ``journey``, ``
 ``runner`` and ``render`` make the report.
 """
 
-from .context import RunContext, open_run
-from .exceptions import (
+from cxlib.data.params import Params, load_params
+from cxlib.exceptions import (
     DataValidationError,
     NotebookError,
     ParameterError,
@@ -15,8 +15,8 @@ from .exceptions import (
     RenderError,
     ReportError,
 )
-from .i18n import Translator
-from .params import Params, load_params
+from cxlib.report.context import RunContext, open_run
+from cxlib.report.i18n import Translator
 
 __version__ = "0.1.0"
 

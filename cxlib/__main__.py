@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .exceptions import (
+from cxlib.exceptions import (
     DataValidationError,
     NotebookError,
     ParameterError,
@@ -42,26 +42,26 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "report":
-            from .runner import run_report
+            from cxlib.report.runner import run_report
 
             result = run_report(args.client, args.period, args.renderer)
             print(f"report: {result.output_dir / 'report.html'}\n        {result.output_dir / 'report.pdf'}")
         elif args.command == "reports":
-            from .runner import run_all
+            from cxlib.report.runner import run_all
 
             results = run_all(args.period, args.renderer)
             for client, status in results.items():
                 print(f"{client}: {status}")
             return 0 if all(s.startswith("ok") for s in results.values()) else 3
         elif args.command == "validate":
-            from .io import load_store
-            from .params import load_params
+            from cxlib.data.io import load_store
+            from cxlib.data.params import load_params
 
             store = load_store(load_params(args.client))
             print("\n".join(f"{i.table}: {i.rows:,} rows valid ({i.path})" for i in store.inputs))
         elif args.command == "demo-data":
-            from . import demo, paths
-            from .params import load_params
+            from cxlib import demo, paths
+            from cxlib.data.params import load_params
 
             seed = args.seed if args.seed is not None else load_params("demo", check_files=False).seed
             demo.generate(paths.DATA_DIR / "demo", seed=seed)

@@ -6,7 +6,7 @@ import os
 import re
 from pathlib import Path
 
-from .exceptions import ParameterError
+from cxlib.exceptions import ParameterError
 
 #: The project root: CXLIB_ROOT if set, else the folder that holds cxlib/.
 ROOT = Path(os.environ.get("CXLIB_ROOT", Path(__file__).resolve().parent.parent)).resolve()
@@ -14,6 +14,8 @@ PARAMS_DIR = ROOT / "params"
 DATA_DIR = ROOT / "data"
 REPORTS_DIR = ROOT / "reports"
 NOTEBOOKS_DIR = ROOT / "notebooks"
+#: files that ship with the package (report templates, strings, lexicons, the generic codebook)
+ASSETS_DIR = Path(__file__).resolve().parent / "assets"
 
 _CLIENT_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import yaml
 
 from cxlib import paths
-from cxlib.params import Params
+from cxlib.data.params import Params
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -35,8 +35,8 @@ def open_demo(demo_dir: Path):
     monkeypatch when done (module fixtures: ``mp.undo()`` after ``yield``)."""
     import pytest
 
-    from cxlib import engine
-    from cxlib.io import load_store
+    from cxlib.data import engine
+    from cxlib.data.io import load_store
 
     mp = pytest.MonkeyPatch()
     params = params_for(demo_dir, mp)

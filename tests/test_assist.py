@@ -9,9 +9,9 @@ from sklearn.base import clone
 from sklearn.metrics import f1_score, precision_score, recall_score
 from sklearn.model_selection import StratifiedKFold
 
-from cxlib import assist
-from cxlib.coding import normalize_series
 from cxlib.exceptions import DataValidationError
+from cxlib.voice import assist
+from cxlib.voice.coding import normalize_series
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""cxlib.churn_model on the demo (planted finding 5) and against independent recomputations.
+"""cxlib.quant.churn_model on the demo (planted finding 5) and against independent recomputations.
 
 Features are recomputed in pandas from the raw tables, the model by a direct statsmodels
 fit on a hand-built design, the cross-validated AUC by sklearn on the same folds, the
@@ -18,8 +18,8 @@ from scipy import stats
 from sklearn.metrics import brier_score_loss, roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 
-from cxlib import churn_model as cm
-from cxlib.io import load_store
+from cxlib.data.io import load_store
+from cxlib.quant import churn_model as cm
 from tests.helpers import open_demo
 
 

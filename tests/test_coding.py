@@ -10,8 +10,8 @@ import pytest
 from scipy import stats
 from statsmodels.stats.proportion import proportion_confint
 
-from cxlib import coding
 from cxlib.exceptions import DataValidationError
+from cxlib.voice import coding
 
 # --- normalization -----------------------------------------------------------------------
 

@@ -6,8 +6,8 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from cxlib import coding_sheet as cs
 from cxlib.exceptions import DataValidationError
+from cxlib.voice import coding_sheet as cs
 
 CODEBOOK = pd.DataFrame({
     "code": ["late_delivery", "rude_staff", "good_value"],

@@ -1,4 +1,4 @@
-"""cxlib.crosstab against a hand-worked table, statsmodels' z-test and corrections."""
+"""cxlib.quant.crosstab against a hand-worked table, statsmodels' z-test and corrections."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from scipy import stats
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import proportions_ztest
 
-from cxlib.crosstab import crosstab, format_crosstab, nps_group
+from cxlib.quant.crosstab import crosstab, format_crosstab, nps_group
 
 GROUPS = ["promoter", "passive", "detractor"]
 

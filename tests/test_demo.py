@@ -16,7 +16,7 @@ import yaml
 from scipy import stats
 
 from cxlib import demo
-from cxlib.schemas import TABLES
+from cxlib.data.schemas import TABLES
 
 SPAN_START = pd.Timestamp("2025-01-01")
 SPAN_END = pd.Timestamp("2026-09-30 23:59:59")

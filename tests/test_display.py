@@ -1,4 +1,4 @@
-"""cxlib.display: escaping, number formats, tables and the display bundles notebooks publish."""
+"""cxlib.report.display: escaping, number formats, tables and the display bundles notebooks publish."""
 
 from __future__ import annotations
 
@@ -14,15 +14,8 @@ import pandas as pd  # noqa: E402
 import pypandoc  # noqa: E402
 import pytest  # noqa: E402
 
-from cxlib import display  # noqa: E402
-from cxlib.display import (  # noqa: E402
-    fmt_ci,
-    fmt_int,
-    fmt_num,
-    fmt_pct,
-    markdown_table,
-    md_escape,
-)
+from cxlib.report import display  # noqa: E402
+from cxlib.report.display import fmt_ci, fmt_int, fmt_num, fmt_pct, markdown_table, md_escape
 
 XSS = "<script>alert(1)</script>"
 

@@ -11,8 +11,10 @@ import pandas as pd
 import pytest
 import statsmodels.formula.api as smf
 
-from cxlib import drivers, engine, journey
-from cxlib.params import Thresholds, load_params
+from cxlib.data import engine
+from cxlib.data.params import Thresholds, load_params
+from cxlib.journey import drivers
+from cxlib.journey import gaps as journey
 from tests.helpers import open_demo
 
 ROOT = Path(__file__).resolve().parent.parent

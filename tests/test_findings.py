@@ -12,8 +12,9 @@ import pytest
 import yaml
 from statsmodels.stats.proportion import proportions_ztest
 
-from cxlib import engine, metrics, retention
-from cxlib.io import load_store
+from cxlib.data import engine
+from cxlib.data.io import load_store
+from cxlib.quant import metrics, retention
 from tests.helpers import params_for
 
 

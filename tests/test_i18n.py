@@ -10,11 +10,11 @@ import pandas as pd
 import pytest
 
 from cxlib import paths
-from cxlib.i18n import LRI, PDI, Translator, _load, isolate_numbers
+from cxlib.report.i18n import LRI, PDI, Translator, _load, isolate_numbers
 
 
 def test_every_text_and_term_has_english_and_arabic():
-    from cxlib.i18n import STRINGS
+    from cxlib.report.i18n import STRINGS
 
     data = _load(str(STRINGS))
     assert len(data["text"]) > 80 and len(data["terms"]) > 100

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from cxlib import engine
+from cxlib.data import engine
+from cxlib.data.io import load_store, read_raw, validate_table
+from cxlib.data.schemas import TABLES
 from cxlib.exceptions import DataValidationError
-from cxlib.io import load_store, read_raw, validate_table
-from cxlib.schemas import TABLES
 from tests.helpers import copy_demo, demo_params_dict, params_for
 
 FILES = {

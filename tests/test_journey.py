@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from cxlib import journey
-from cxlib.params import Thresholds, load_params
+from cxlib.data.params import Thresholds, load_params
+from cxlib.journey import gaps as journey
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -1,4 +1,4 @@
-"""cxlib.journey_map: the emotion curve's numbers and a legible journey map figure."""
+"""cxlib.journey.journey_map: the emotion curve's numbers and a legible journey map figure."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ from matplotlib.figure import Figure
 from matplotlib.text import Text
 from scipy import stats
 
-from cxlib import journey, journey_map, operations
-from cxlib.params import load_params
+from cxlib.data.params import load_params
+from cxlib.journey import gaps as journey
+from cxlib.journey import journey_map, operations
 from tests.helpers import ROOT
 
 

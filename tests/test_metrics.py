@@ -1,4 +1,4 @@
-"""cxlib.metrics against hand calculations and independent implementations."""
+"""cxlib.quant.metrics against hand calculations and independent implementations."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from statsmodels.stats.proportion import (
     proportions_ztest,
 )
 
-from cxlib import metrics as m
 from cxlib.exceptions import DataValidationError, PeriodError
+from cxlib.quant import metrics as m
 
 Z95 = 1.959963984540054  # Phi^-1(0.975)
 
@@ -332,7 +332,7 @@ def test_breakdown_change_finds_the_falling_segment():
 
 
 def test_nps_group_labels_and_errors():
-    from cxlib.metrics import nps_group
+    from cxlib.quant.metrics import nps_group
 
     g = nps_group(pd.Series([0, 6, 7, 8, 9, 10, None]))
     assert g.tolist()[:6] == ["detractor", "detractor", "passive", "passive", "promoter", "promoter"]

@@ -1,4 +1,4 @@
-"""cxlib.operations: operational metrics per touchpoint (engine) and pain points per touchpoint."""
+"""cxlib.journey.operations: operational metrics per touchpoint (engine) and pain points per touchpoint."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ import pandas as pd
 import pytest
 from statsmodels.stats.proportion import proportion_confint
 
-from cxlib import engine, operations
-from cxlib.params import load_params
+from cxlib.data import engine
+from cxlib.data.params import load_params
+from cxlib.journey import operations
 from tests.helpers import ROOT, demo_params_dict, open_demo, params_for
 
 

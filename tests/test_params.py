@@ -6,8 +6,8 @@ import pytest
 import yaml
 
 from cxlib import paths
+from cxlib.data.params import load_params
 from cxlib.exceptions import ParameterError
-from cxlib.params import load_params
 from tests.helpers import ROOT, demo_params_dict
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from cxlib import periods
+from cxlib.data import periods
 from cxlib.exceptions import PeriodError
 
 

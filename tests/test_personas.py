@@ -1,4 +1,4 @@
-"""cxlib.personas on the demo data: one data-built card per segment, checked against
+"""cxlib.quant.personas on the demo data: one data-built card per segment, checked against
 independent counts; deterministic names; escaping; rendering to HTML and PDF."""
 
 from __future__ import annotations
@@ -8,8 +8,11 @@ import re
 import pandas as pd
 import pytest
 
-from cxlib import coding, engine, personas, render, segments
-from cxlib.personas import Persona
+from cxlib.data import engine
+from cxlib.quant import personas, segments
+from cxlib.quant.personas import Persona
+from cxlib.report import render
+from cxlib.voice import coding
 from tests.helpers import open_demo
 
 

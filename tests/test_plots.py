@@ -1,4 +1,4 @@
-"""cxlib.plots: every chart returns a labelled, A4-legible Figure; Arabic labels draw right."""
+"""cxlib.report.plots: every chart returns a labelled, A4-legible Figure; Arabic labels draw right."""
 
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 from matplotlib.text import Text
 
-from cxlib import metrics, plots
-from cxlib.params import Branding
+from cxlib.data.params import Branding
+from cxlib.quant import metrics
+from cxlib.report import plots
 
 AR = "تأخير التوصيل"  # "late delivery"
 
@@ -247,7 +248,7 @@ def test_shape_text_agrees_with_matplotlibs_own_layout():
 def test_trend_chart_rings_significant_changes():
     import pandas as pd
 
-    from cxlib import plots
+    from cxlib.report import plots
 
     t = pd.DataFrame({"period": ["2026Q1", "2026Q2"] * 2, "segment": ["A", "A", "B", "B"],
                       "value": [10, 20, 30, 5], "ci_low": [5, 15, 25, 0], "ci_high": [15, 25, 35, 10],
@@ -264,7 +265,7 @@ def test_trend_chart_rings_significant_changes():
 def test_trend_grid_one_panel_per_facet_with_rings():
     import pandas as pd
 
-    from cxlib import plots
+    from cxlib.report import plots
 
     rows = [(p, tp, v) for tp, base in [("delivery", 2.7), ("store", 4.6), ("app", 3.7), ("chat", 3.8)]
             for p, v in [("2026Q1", base), ("2026Q2", base + 0.1), ("2026Q3", base - 0.3)]]

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from cxlib import recommendations as rec
-from cxlib.i18n import Translator
-from cxlib.params import load_params
+from cxlib.data.params import load_params
+from cxlib.decide import recommendations as rec
+from cxlib.report.i18n import Translator
 from tests.helpers import ROOT
 
 

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 from sklearn.metrics import cohen_kappa_score, precision_recall_fscore_support
 
-from cxlib import coding, reliability
 from cxlib.exceptions import DataValidationError
+from cxlib.voice import coding, reliability
 
 nan = np.nan
 

@@ -21,9 +21,12 @@ from nbformat.v4 import (  # noqa: E402
     new_output,
 )
 
-from cxlib import display, render  # noqa: E402
 from cxlib.exceptions import RenderError  # noqa: E402
-from cxlib.render import ReportMeta  # noqa: E402
+from cxlib.report import (
+    display,  # noqa: E402
+    render,
+)
+from cxlib.report.render import ReportMeta  # noqa: E402
 
 SECRET = "SECRET_CONN_STRING"
 
@@ -202,7 +205,8 @@ def test_render_quarto_same_source(tmp_path):
 def test_customer_quotes_are_escaped_and_redacted_in_the_rendered_html(tmp_path):
     """The real quote path (representative_quotes -> quotes_markdown -> assemble -> pandoc):
     tags arrive as text, e-mails, phone numbers and cards as placeholders."""
-    from cxlib import coding, tables
+    from cxlib.report import tables
+    from cxlib.voice import coding
 
     verb = pd.DataFrame({
         "verbatim_id": ["V1", "V2", "V3"], "source": "survey", "touchpoint": "delivery", "speaker": None,

@@ -1,4 +1,4 @@
-"""cxlib.retention against hand-worked examples and independent pandas computations.
+"""cxlib.quant.retention against hand-worked examples and independent pandas computations.
 
 Hand examples run through a real Store (the demo files with customers.csv replaced), so the
 engine half (Ibis/DuckDB quarter and month arithmetic) is tested with the pandas half.
@@ -22,9 +22,10 @@ from statsmodels.stats.proportion import (
     proportions_ztest,
 )
 
-from cxlib import engine, plots
-from cxlib import retention as rt
-from cxlib.io import load_store
+from cxlib.data import engine
+from cxlib.data.io import load_store
+from cxlib.quant import retention as rt
+from cxlib.report import plots
 from tests.helpers import params_for
 
 Z95 = 1.959963984540054

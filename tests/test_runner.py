@@ -18,9 +18,10 @@ import pytest
 import yaml
 from pypdf import PdfReader
 
-from cxlib import paths, runner
+from cxlib import paths
 from cxlib.__main__ import main
 from cxlib.exceptions import NotebookError
+from cxlib.report import runner
 
 pytestmark = pytest.mark.slow
 
@@ -36,7 +37,7 @@ def report(tmp_path_factory):
 
 
 def headline_nps(period: str) -> int:
-    """NPS for the period computed straight from the raw file (independent of cxlib.metrics)."""
+    """NPS for the period computed straight from the raw file (independent of cxlib.quant.metrics)."""
     r = pd.read_csv(paths.DATA_DIR / "demo" / "survey_responses.csv", parse_dates=["response_time"])
     r = r[(r["survey_type"] == "relationship") & r["nps"].notna()]
     r = r[r["response_time"].dt.to_period("Q").astype(str) == period]

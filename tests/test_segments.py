@@ -1,4 +1,4 @@
-"""cxlib.segments: rule and cluster segments, profiles and the useful-segment test, checked
+"""cxlib.quant.segments: rule and cluster segments, profiles and the useful-segment test, checked
 against independent pandas computations, a synthetic blob dataset and hand-built cases."""
 
 from __future__ import annotations
@@ -9,9 +9,10 @@ import pytest
 from sklearn.metrics import adjusted_rand_score
 from statsmodels.stats.proportion import proportions_ztest
 
-from cxlib import engine, metrics, segments
+from cxlib.data import engine
+from cxlib.data.params import Segmentation
 from cxlib.exceptions import ParameterError
-from cxlib.params import Segmentation
+from cxlib.quant import metrics, segments
 from tests.helpers import open_demo
 
 

@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from cxlib import sentiment as se
-from cxlib.coding import normalize_text
 from cxlib.exceptions import DataValidationError
+from cxlib.voice import sentiment as se
+from cxlib.voice.coding import normalize_text
 
 # --- the lexicon -------------------------------------------------------------------------
 

@@ -8,7 +8,8 @@ import pytest
 import yaml
 
 import cxlib
-from cxlib import paths, summary, swot
+from cxlib import paths
+from cxlib.decide import summary, swot
 from cxlib.exceptions import ParameterError
 from tests.helpers import demo_params_dict
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from cxlib import tables
+from cxlib.report import tables
 
 
 def test_kpi_table_formats_values_change_and_significance():

@@ -1,4 +1,4 @@
-"""cxlib.weighting against hand calculations, a hand-coded IPF loop, cxlib.metrics and
+"""cxlib.quant.weighting against hand calculations, a hand-coded IPF loop, cxlib.quant.metrics and
 statsmodels, plus a coverage simulation."""
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ import pytest
 from scipy import stats
 from statsmodels.stats.proportion import proportion_confint
 
-from cxlib import metrics as m
-from cxlib import weighting as wt
 from cxlib.exceptions import DataValidationError
+from cxlib.quant import metrics as m
+from cxlib.quant import weighting as wt
 
 Z95 = 1.959963984540054
 
@@ -365,8 +365,8 @@ def test_weighted_nps_change_uses_effective_n_by_hand():
 
 
 def test_survey_weights_weights_each_survey_type_to_the_population():
-    from cxlib.params import Weighting
-    from cxlib.weighting import survey_weights
+    from cxlib.data.params import Weighting
+    from cxlib.quant.weighting import survey_weights
 
     pop = pd.DataFrame({"segment": ["A", "B"], "customers": [600, 400]})
     resp = pd.DataFrame({

@@ -21,10 +21,15 @@ db_path = None'''
 SETUP = '''import pandas as pd
 
 import cxlib as cx
-from cxlib import (assist, churn_model, coding, coding_sheet, crosstab, drivers, engine, journey, journey_map, metrics,
-                   operations, personas, plots, recommendations, reliability, retention, segments, sentiment, tables,
-                   weighting)
-from cxlib.display import md_escape, show_figure, show_table, show_text
+from cxlib.data import engine
+from cxlib.decide import recommendations
+from cxlib.journey import drivers, journey_map, operations
+from cxlib.journey import gaps as journey
+from cxlib.quant import churn_model, crosstab, metrics, personas, retention, segments, weighting
+from cxlib.report import plots, tables
+from cxlib.report.context import pseudonym_salt
+from cxlib.report.display import md_escape, show_figure, show_table, show_text
+from cxlib.voice import assist, coding, coding_sheet, reliability, sentiment
 
 ctx = cx.open_run(params_file, period, output_dir, db_path)
 th = ctx.params.thresholds
@@ -288,7 +293,7 @@ show_figure(fig, name="churn_trend", caption=tr("cap.churn_trend"), alt=tr("alt.
         code('''curves = retention.retention_curves(ctx.store, ctx.period.end, max_months=18, confidence=th.confidence)
 fig = plots.retention_chart(curves[(curves["cohort"] >= quarters[0]) & (curves["at_risk"] >= th.min_base)])
 show_figure(fig, name="retention", caption=tr("cap.retention", min_base=th.min_base), alt=tr("alt.retention"), data=curves, out_dir=out)'''),
-        code('''from cxlib.swot import CHURN_SIGNALS
+        code('''from cxlib.decide.swot import CHURN_SIGNALS
 
 lift = retention.churn_lift(engine.customer_view(ctx.store), list(CHURN_SIGNALS), confidence=th.confidence)
 names = {k: tr.term(v.capitalize()) for k, v in CHURN_SIGNALS.items()}
@@ -303,7 +308,7 @@ show_table(tr.table(tables.model_checks_table(cm.summary())), name="churn_model_
            data=cm.summary(), caption=tr("cap.churn_checks"))'''),
         say("at_risk.h"),
         code('''scored = churn_model.score_customers(cm, now)
-stake, full = churn_model.at_risk(scored, ctx.params, salt=cx.context.pseudonym_salt(ctx.params.client))
+stake, full = churn_model.at_risk(scored, ctx.params, salt=pseudonym_salt(ctx.params.client))
 show_table(tr.table(tables.at_risk_table(stake), keep=("Customer ref", "Segment", "Next best action", "Owner")),
            name="at_risk", out_dir=out, data=stake, caption=tr("cap.at_risk", n=len(stake)),
            note=tr("note.at_risk", review=stake.attrs.get("review_manually", 0)))
@@ -314,7 +319,7 @@ if out is not None:  # the identifiable list goes to the analyst folder only (mo
     "06_summary_swot.ipynb": [
         "SWOT and executive summary",
         say("swot.h"),
-        code('''from cxlib import summary, swot
+        code('''from cxlib.decide import summary, swot
 
 ev = swot.gather(ctx)
 items = swot.build(ev, ctx.params, ctx.store.df("swot_inputs") if ctx.store.has("swot_inputs") else None, tr=tr)

@@ -1,0 +1,1 @@
+"""Data: params, contracts, loading into the engine, periods."""

@@ -1,0 +1,1 @@
+"""Decisions read from the analyses' results: SWOT, recommendations, summary findings."""

@@ -1,0 +1,1 @@
+"""The journey: touchpoint gaps (IPA), key drivers, operations, the journey map's data."""

@@ -1,0 +1,1 @@
+"""Quantitative analyses: metrics, weighting, crosstabs, retention, churn, segments, personas."""

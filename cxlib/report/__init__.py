@@ -1,0 +1,1 @@
+"""Presentation and running: display, tables, plots, words (i18n), rendering, the runner."""

@@ -1,0 +1,121 @@
+"""The report's words in English and Arabic.
+
+Every sentence, heading and caption the notebooks show, every column header and label the
+tables and charts use, lives in ``assets/strings.yml`` with an English and an Arabic
+version. A :class:`Translator` for the client's language turns keys into text
+(``tr("h.metrics")``) and relabels reader tables (``tr.table(df)``); numbers are left as
+they are (Western digits), isolated so that right-to-left text never reorders them.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from cxlib import paths
+
+LANGUAGES = ("en", "ar")
+STRINGS = paths.ASSETS_DIR / "strings.yml"
+_ARABIC = re.compile(r"[\u0600-\u06FF]")
+# a left-to-right run inside Arabic text: Latin words, numbers and the symbols between them
+# ("p = 0.003", "n = 740", "+12.4", "2026Q3", "Late delivery"), never parentheses or Arabic
+_LTR_RUN = re.compile(r"[A-Za-z0-9+\-−][A-Za-z0-9 .,=+\-−%/²<>_\[\]]*[A-Za-z0-9%\]²]|[A-Za-z0-9]")
+LRI, PDI = "\u2066", "\u2069"  # left-to-right isolate / pop directional isolate
+
+
+@lru_cache(maxsize=4)
+def _load(path: str) -> dict:
+    data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    for section in ("text", "terms"):
+        for key, val in data.get(section, {}).items():
+            missing = [lang for lang in LANGUAGES if not (isinstance(val, dict) and val.get(lang))]
+            if missing:
+                raise ValueError(f"{path}: {section}.{key} has no {', '.join(missing)} text")
+    return data
+
+
+def isolate_numbers(text: str) -> str:
+    """Wrap each left-to-right run (numbers, 'p = 0.003', Latin names) in directional isolates,
+    so that inside Arabic '+23.4' stays '+23.4' and 'n = 740' is not reordered to '740 = n'.
+
+    Markdown markers (``**``, ``{#sec-x}`` anchors) are left outside the isolates.
+    """
+    out, pos = [], 0
+    for m in re.finditer(r"\{#[^}]*\}|`[^`]*`", text):  # anchors and code spans stay as they are
+        out.append(_LTR_RUN.sub(lambda r: f"{LRI}{r.group(0)}{PDI}", text[pos:m.start()]))
+        out.append(m.group(0))
+        pos = m.end()
+    out.append(_LTR_RUN.sub(lambda r: f"{LRI}{r.group(0)}{PDI}", text[pos:]))
+    return "".join(out)
+
+
+class Translator:
+    """Text in one language: ``tr(key, **values)``, ``tr.term(word)``, ``tr.table(df)``."""
+
+    def __init__(self, language: str = "en", path: str | Path = STRINGS):
+        if language not in LANGUAGES:
+            raise ValueError(f"language {language!r} is not supported; use one of {LANGUAGES}")
+        self.language = language
+        data = _load(str(path))
+        self._text = {k: v[language] for k, v in data.get("text", {}).items()}
+        self._terms = {k: v[language] for k, v in data.get("terms", {}).items()}
+        self._fragments = [(re.compile(rf"(?<!\w){re.escape(en)}(?!\w)"), ar)
+                           for en, ar in data.get("fragments", [])] if language == "ar" else []
+
+    @property
+    def rtl(self) -> bool:
+        return self.language == "ar"
+
+    def __call__(self, key: str, **values) -> str:
+        """The text for ``key`` with ``values`` filled in (numbers isolated in Arabic)."""
+        try:
+            template = self._text[key]
+        except KeyError:
+            raise KeyError(f"no text {key!r} in {STRINGS.name}; add it with en and ar versions") from None
+        out = template.format(**values)
+        return isolate_numbers(out) if self.rtl else out
+
+    def term(self, word):
+        """A label, header or category in this language (unknown words pass through,
+        with known fragments such as 'now' or 'of' translated in Arabic)."""
+        if not isinstance(word, str):
+            return word
+        if word in self._terms:
+            return self._terms[word]
+        if not self._fragments:
+            return word
+        out = word
+        for rx, ar in self._fragments:
+            out = rx.sub(ar, out)
+        return out
+
+    def terms(self, mapping_or_list):
+        """term() over a list, or over a dict's values."""
+        if isinstance(mapping_or_list, dict):
+            return {k: self.term(v) for k, v in mapping_or_list.items()}
+        return [self.term(v) for v in mapping_or_list]
+
+    def _cell(self, value):
+        """A table cell: translated, with its left-to-right runs isolated when it mixes scripts."""
+        out = self.term(value)
+        return isolate_numbers(out) if isinstance(out, str) and _ARABIC.search(out) else out
+
+    def table(self, df: pd.DataFrame, keep: tuple[str, ...] = ()) -> pd.DataFrame:
+        """A reader table in this language: headers and text cells through :meth:`term`.
+
+        The cells of columns named in ``keep`` (customer text, names) are left untouched;
+        every header is translated.
+        """
+        if self.language == "en":
+            return df
+        out = df.copy()
+        for col in out.columns:
+            if col in keep or not (out[col].dtype == object or pd.api.types.is_string_dtype(out[col])):
+                continue
+            out[col] = out[col].map(self._cell)
+        out.columns = [self.term(str(c)) for c in out.columns]
+        return out

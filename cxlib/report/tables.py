@@ -1,0 +1,443 @@
+"""Reader-facing versions of the result frames: named columns, formatted numbers, flags.
+
+Analyses return tidy numeric frames (written as CSV beside the report); these functions turn
+them into the tables a stakeholder reads. Numbers become text here, nowhere earlier.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from cxlib.report.display import fmt_ci, fmt_int, fmt_num, fmt_pct
+from cxlib.voice.coding import code_label
+
+SMALL = "⚠ small base"
+SECTION_NAMES = {"sec-metrics": "Quantitative CX", "sec-voice": "Voice of the customer",
+                 "sec-journey": "Journey and touchpoint gaps", "sec-customers": "Who the customers are",
+                 "sec-churn": "Churn and at-risk customers"}
+
+
+LABELS = {"nps_group": "NPS group", "nps": "NPS", "csat": "CSAT", "ces": "CES",
+          "preferred_channel": "Preferred channel", "payment_method": "Payment method"}
+
+
+def label(column: str) -> str:
+    """Reader-facing name of a column: 'nps_group' -> 'NPS group', 'region' -> 'Region'."""
+    return LABELS.get(column, str(column).replace("_", " ").capitalize())
+
+
+def _sig(flag, p) -> str:
+    if pd.isna(p):
+        return "–"
+    return ("yes" if bool(flag) else "no") + (" (p < 0.001)" if p < 0.001 else f" (p = {p:.3f})")
+
+
+def _value(unit: str, x, digits=1) -> str:
+    if unit == "points":
+        return "–" if pd.isna(x) else f"{x:+.{digits}f}"
+    if unit == "%":
+        return "–" if pd.isna(x) else f"{x:.{digits}f}%"
+    return fmt_num(x, 2)
+
+
+def kpi_table(kpis: pd.DataFrame) -> pd.DataFrame:
+    """KPI tiles as a table: value with interval, previous value, change and significance."""
+    rows = []
+    for _, r in kpis.iterrows():
+        u = r["unit"]
+        rows.append({
+            "KPI": r["label"],
+            "This period": _value(u, r["value"]),
+            "95% CI": fmt_ci(r["ci_low"], r["ci_high"], 2 if u == "score" else 1),
+            "Base (n)": fmt_int(r["n"]) + (f" {SMALL}" if r["small_base"] else ""),
+            "Last period": _value(u, r["previous_value"]),
+            "Change": _value("points" if u != "score" else "score", r["change"]) if u != "score"
+            else ("–" if pd.isna(r["change"]) else f"{r['change']:+.2f}"),
+            "Significant?": _sig(r["significant"], r["p_value"]),
+        })
+    return pd.DataFrame(rows)
+
+
+
+def change_table(df: pd.DataFrame, by: str, label: str, metric: str = "NPS", unit: str = "points",
+                 names: dict | None = None, adjusted: bool = False, alpha: float = 0.05) -> pd.DataFrame:
+    """breakdown_change as a table (one row per group); ``unit`` "points", "%" or "score".
+
+    ``adjusted`` judges significance on the Holm-adjusted p-value (``p_holm``): use it when
+    many groups are compared at once (e.g. every touchpoint), so chance moves are not flagged.
+    """
+    d = 0 if unit == "points" else 2 if unit == "score" else 1
+
+    def val(x):
+        return _value(unit, x, d) if unit != "score" else fmt_num(x, 2)
+
+    def chg(x):
+        return "–" if pd.isna(x) else (f"{x:+.{d}f}" if unit != "score" else f"{x:+.2f}")
+
+    groups = df[by].map(names).fillna(df[by]) if names else df[by]
+    return pd.DataFrame({
+        label: groups,
+        f"{metric} now": [val(v) for v in df["value"]],
+        "n": [fmt_int(n) for n in df["n"]],
+        f"{metric} before": [val(v) for v in df["previous_value"]],
+        "n before": [fmt_int(n) for n in df["n_previous"]],
+        "Change": [chg(v) for v in df["change"]],
+        "95% CI of change": [fmt_ci(lo, hi, d) for lo, hi in zip(df["change_ci_low"], df["change_ci_high"],
+                                                                 strict=True)],
+        ("Significant? (Holm)" if adjusted else "Significant?"): [
+            SMALL if s else (_sig(p < alpha, p) if adjusted else _sig(f, p)) for f, p, s in
+            zip(df["significant"], df["p_holm"] if adjusted else df["p_value"], df["small_base"], strict=True)],
+    })
+
+
+def touchpoint_table(ipa: pd.DataFrame) -> pd.DataFrame:
+    """Touchpoint performance, importance, gap, quadrant and fix-first rank."""
+    return pd.DataFrame({
+        "Stage": ipa["stage_label"], "Touchpoint": ipa["label"], "Owner": ipa["owner"],
+        "CSAT (1-5)": [fmt_num(v, 2) for v in ipa["performance"]],
+        "95% CI": [fmt_ci(lo, hi, 2) for lo, hi in zip(ipa["perf_ci_low"], ipa["perf_ci_high"], strict=True)],
+        "Importance (1-5)": [fmt_num(v, 2) for v in ipa["importance"]],
+        "n": [fmt_int(n) + (f" {SMALL}" if s else "") for n, s in zip(ipa["n"], ipa["small_base"], strict=True)],
+        "Gap": [fmt_num(v, 0) for v in ipa["gap"]],
+        "Quadrant": ipa["quadrant"].fillna("–"),
+    })
+
+
+def fix_first_table(ff: pd.DataFrame) -> pd.DataFrame:
+    """journey.fix_first as a table (with the NPS uplift when it was merged in)."""
+    out = pd.DataFrame({
+        "Rank": ff["rank"].astype(int), "Touchpoint": ff["label"], "Owner": ff["owner"],
+        "CSAT now": [fmt_num(v, 2) for v in ff["performance"]],
+        "Target": [fmt_num(v, 1) for v in ff["target_csat"]],
+        "Gap to target": [fmt_num(v, 2) for v in ff["gap_to_target"]],
+        "Importance": [fmt_num(v, 2) for v in ff["importance"]],
+        "Quadrant": ff["quadrant"],
+    })
+    if "uplift" in ff:
+        out["NPS uplift [95% CI]"] = [
+            "–" if pd.isna(u) else f"{u:+.1f} {fmt_ci(lo, hi, 1)}"
+            for u, lo, hi in zip(ff["uplift"], ff["uplift_ci_low"], ff["uplift_ci_high"], strict=True)]
+    return out
+
+
+def themes_table(t: pd.DataFrame, top: int = 10, flags: dict | None = None) -> pd.DataFrame:
+    """detractor_themes as a table, most over-represented among detractors first.
+
+    ``flags`` (code -> reliability flag) adds the coding reliability of each code, so an
+    unreliable code's result carries its flag.
+    """
+    t = t.sort_values("rank").head(top)
+    out = pd.DataFrame({
+        "Rank": t["rank"].astype("Int64"), "Code": t["label"], "Theme": t["theme"],
+        "Detractors mentioning": [fmt_pct(v) for v in t["share_detractors"]],
+        "Promoters mentioning": [fmt_pct(v) for v in t["share_promoters"]],
+        "Difference (pp)": [fmt_num(v, 0) for v in t["difference"]],
+        "p (Fisher)": ["< 0.001" if p < 0.001 else f"{p:.3f}" for p in t["p_value"]],
+    })
+    if flags is not None:
+        out["Coding reliability"] = [flags.get(c, "not measured") for c in t["code"]]
+    return out
+
+
+def share_table(share: pd.DataFrame) -> pd.DataFrame:
+    """mention_share in wide form: brands as columns, one row per period."""
+    w = share.pivot_table(index="period", columns="brand", values="share").sort_index()
+    out = w.map(lambda v: fmt_pct(v))
+    totals = share.groupby("period")["total"].first().reindex(w.index)
+    out.insert(0, "Mentions", [fmt_int(v) for v in totals])
+    return out.reset_index().rename(columns={"period": "Quarter"})
+
+
+def funnel_table(f: pd.DataFrame, by: str = "device") -> pd.DataFrame:
+    w = f.pivot_table(index=["step_order", "label"], columns=by, values="share_of_start")
+    out = w.map(lambda v: fmt_pct(v)).reset_index().drop(columns="step_order")
+    return out.rename(columns={"label": "Funnel step"})
+
+
+def abandonment_table(a: pd.DataFrame, by: str = "device") -> pd.DataFrame:
+    return pd.DataFrame({
+        by.capitalize(): a[by], "Reached checkout": [fmt_int(v) for v in a["started"]],
+        "Abandoned": [fmt_int(v) for v in a["abandoned"]], "Rate": [fmt_pct(v) for v in a["rate"]],
+        "95% CI": [f"{fmt_pct(lo)}–{fmt_pct(hi)}" for lo, hi in zip(a["ci_low"], a["ci_high"], strict=True)],
+    })
+
+
+def churn_table(lift: pd.DataFrame, names: dict | None = None) -> pd.DataFrame:
+    """retention.churn_lift as a table: churn with and without each signal, risk ratio and test."""
+    names = names or {}
+    return pd.DataFrame({
+        "Signal": lift["signal"].map(names).fillna(lift["signal"]),
+        "Churn with": [f"{fmt_pct(r)} of {fmt_int(n)}" for r, n in zip(lift["rate_with"], lift["customers_with"], strict=True)],
+        "Churn without": [f"{fmt_pct(r)} of {fmt_int(n)}" for r, n in
+                          zip(lift["rate_without"], lift["customers_without"], strict=True)],
+        "Risk ratio [95% CI]": [f"{fmt_num(v, 2)} {fmt_ci(lo, hi, 2)}" for v, lo, hi in
+                                zip(lift["risk_ratio"], lift["rr_ci_low"], lift["rr_ci_high"], strict=True)],
+        "Significant?": [_sig(s, p) for s, p in zip(lift["significant"], lift["p_value"], strict=True)],
+    })
+
+
+def churn_note(lift: pd.DataFrame, names: dict | None = None) -> str | None:
+    """Says how many customers each signal could not be known for (left out, not counted as no)."""
+    names = names or {}
+    parts = [f"{names.get(r['signal'], r['signal']).lower()}: {fmt_int(r['missing'])}"
+             for _, r in lift.iterrows() if r["missing"]]
+    return ("Customers for whom a signal is unknown are left out of that comparison (" + "; ".join(parts) + ")."
+            if parts else None)
+
+
+def churn_period_table(c: pd.DataFrame) -> pd.DataFrame:
+    """retention.churn_by_period as a table."""
+    return pd.DataFrame({
+        "Quarter": c["period"], "Active at start": [fmt_int(v) for v in c["active_start"]],
+        "Churned": [fmt_int(v) for v in c["churned"]], "Churn rate": [fmt_pct(v, 1) for v in c["rate"]],
+        "95% CI": [f"{fmt_pct(lo, 1)}–{fmt_pct(hi, 1)}" for lo, hi in zip(c["ci_low"], c["ci_high"], strict=True)],
+        "New customers": [fmt_int(v) for v in c["new_customers"]],
+    })
+
+
+def swot_table(s: pd.DataFrame) -> pd.DataFrame:
+    origin = {"data": "Data", "staff": "Staff input", "analyst": "Analyst", "analyst (reworded)": "Data, reworded"}
+    return pd.DataFrame({
+        "": s["quadrant"].astype(str).str.capitalize(), "Item": s["text"], "Evidence": s["evidence"],
+        "Source": s["origin"].map(origin).fillna(s["origin"]),
+        "See section": ["–" if pd.isna(x) or not x else SECTION_NAMES.get(x, x) for x in s["section"]],
+    })
+
+
+def breakdown_table(b: pd.DataFrame, by: str) -> pd.DataFrame:
+    """metrics.breakdown as a table (rank only for adequate bases)."""
+    return pd.DataFrame({
+        by.replace("_", " ").capitalize(): b[by],
+        "NPS": [_value("points", v, 0) for v in b["value"]],
+        "95% CI": [fmt_ci(lo, hi, 0) for lo, hi in zip(b["ci_low"], b["ci_high"], strict=True)],
+        "n": [fmt_int(n) + (f" {SMALL}" if s else "") for n, s in zip(b["n"], b["small_base"], strict=True)],
+        "Rank": ["–" if pd.isna(r) else str(int(r)) for r in b["rank"]],
+    })
+
+
+def frequency_table(freq: pd.DataFrame, by: str) -> pd.DataFrame:
+    """theme_frequency (level theme) in wide form: themes as rows, groups as columns (share)."""
+    w = freq.pivot_table(index="theme", columns=by, values="share", aggfunc="first").fillna(0.0)
+    w = w.loc[w.max(axis=1).sort_values(ascending=False).index]
+    bases = freq.groupby(by)["base"].first()
+    out = w.map(lambda v: fmt_pct(v))
+    out.columns = [f"{c} (n = {fmt_int(bases.get(c))})" for c in out.columns]
+    return out.reset_index().rename(columns={"theme": "Theme"})
+
+
+
+def quotes_markdown(codes: list[str], quotes_for, book, none_text: str = "No quotable comment this period.") -> str:
+    """Markdown block quotes per code (customer text escaped; already redacted by ``quotes_for``)."""
+    from cxlib.report.display import md_escape
+
+    labels = dict(zip(book.table["code"], book.table["description"], strict=False)) if hasattr(book, "table") else {}
+    parts = []
+    for code in codes:
+        q = quotes_for(code)
+        parts.append(f"**{md_escape(code.replace('_', ' ').capitalize())}**"
+                     + (f": {md_escape(labels[code])}" if labels.get(code) else ""))
+        if q.empty:
+            parts.append(f"\n*{none_text}*\n")
+        for _, r in q.iterrows():
+            rtl = ' dir="rtl"' if r["language"] == "ar" else ""
+            src = md_escape(f"{r['source']}" + (f", {r['touchpoint']}" if pd.notna(r["touchpoint"]) else ""))
+            parts.append(f"\n::: {{.quote lang=\"{r['language']}\"{rtl}}}\n> {md_escape(r['text'])}\n>\n"
+                         f"> — *{src}*\n:::\n")
+    return "\n".join(parts)
+
+
+def quality_table(q: pd.DataFrame) -> pd.DataFrame:
+    """engine.data_quality as a table."""
+    return pd.DataFrame({
+        "File": q["file"], "Rows": [fmt_int(v) for v in q["rows"]],
+        "From": q["first"].fillna("–"), "To": q["last"].fillna("–"),
+        "Future dates": [fmt_int(v) for v in q["future_dated"]],
+        "Unknown customer id": [fmt_int(v) for v in q["unmatched_customer"]],
+        "No customer id": [fmt_int(v) for v in q["no_customer"]],
+    })
+
+
+def weighted_kpi_table(wk: pd.DataFrame) -> pd.DataFrame:
+    """weighting.weighted_kpis as a table: weighted value and interval beside the unweighted one."""
+    return pd.DataFrame({
+        "KPI": wk["label"],
+        "Weighted": [_value(u, v) for u, v in zip(wk["unit"], wk["weighted_value"], strict=True)],
+        "95% CI": [fmt_ci(lo, hi, 2 if u == "score" else 1) for u, lo, hi in
+                   zip(wk["unit"], wk["ci_low"], wk["ci_high"], strict=True)],
+        "Unweighted": [_value(u, v) for u, v in zip(wk["unit"], wk["unweighted_value"], strict=True)],
+        "n": [fmt_int(v) for v in wk["n"]],
+        "Effective n": [fmt_int(round(v)) + (f" {SMALL}" if s else "") for v, s in
+                        zip(wk["n_effective"], wk["small_base"], strict=True)],
+        "Design effect": [fmt_num(v, 2) for v in wk["design_effect"]],
+    })
+
+
+def codebook_table(book: pd.DataFrame) -> pd.DataFrame:
+    """The codebook for the appendix: theme, code, valence and description (patterns omitted)."""
+    b = book.sort_values(["theme", "code"])
+    return pd.DataFrame({"Theme": b["theme"], "Code": b["code"].map(code_label),
+                         "Valence": b["valence"], "Description": b["description"]})
+
+
+def reliability_table(per_code: pd.DataFrame) -> pd.DataFrame:
+    """Per-code reliability for the appendix: kappa, alpha and flag, auto-coding P/R/F1."""
+    has_truth = "f1_truth" in per_code
+    out = pd.DataFrame({
+        "Code": per_code["code"].map(code_label),
+        "Kappa": [fmt_num(v, 2) for v in per_code["kappa"]],
+        "Alpha": [fmt_num(v, 2) for v in per_code["alpha"]],
+        "Reliability": [f + (" (few uses)" if s else "") for f, s in zip(per_code["flag"], per_code["small_base"], strict=True)],
+        "Auto precision": [fmt_num(v, 2) for v in per_code["precision"]],
+        "Auto recall": [fmt_num(v, 2) for v in per_code["recall"]],
+        "Auto F1": [fmt_num(v, 2) for v in per_code["f1"]],
+    })
+    if has_truth:
+        out["F1 vs true codes"] = [fmt_num(v, 2) for v in per_code["f1_truth"]]
+    return out
+
+
+def assist_table(cv: pd.DataFrame) -> pd.DataFrame:
+    """assist.cross_validate as a table (codes with too few examples say so)."""
+    return pd.DataFrame({
+        "Code": [("All codes (micro)" if c == "micro" else code_label(c)) for c in cv["code"]],
+        "Precision": [fmt_num(v, 2) for v in cv["precision"]], "Recall": [fmt_num(v, 2) for v in cv["recall"]],
+        "F1": [fmt_num(v, 2) for v in cv["f1"]], "Examples": [fmt_int(v) for v in cv["support"]],
+        "Note": cv["note"].fillna(""),
+    })
+
+
+def sentiment_validation_table(val: pd.DataFrame) -> pd.DataFrame:
+    """sentiment.validate as a table: rank correlation with the score that came with the text."""
+    v = val[val["n_scored"] > 0]
+    return pd.DataFrame({
+        "Source": v["source"], "Language": v["language"], "Scale": v["scale"],
+        "Texts": [fmt_int(x) for x in v["n_scored"]],
+        "Spearman rho": [fmt_num(x, 2) for x in v["rho"]],
+        "p": ["< 0.001" if p < 0.001 else f"{p:.3f}" for p in v["p_value"]],
+        "Polarity agreement": [fmt_pct(x) for x in v["agreement"]],
+    })
+
+
+def nps_mention_table(t: pd.DataFrame, min_n: int = 30, top: int = 8) -> pd.DataFrame:
+    """coding.nps_by_mention: NPS of respondents who mention a code vs those who do not."""
+    t = t[t["n_mention"] >= min_n].head(top)
+    return pd.DataFrame({
+        "Code": t["code"].map(code_label), "NPS if mentioned": [_value("points", v, 0) for v in t["nps_mention"]],
+        "n": [fmt_int(v) for v in t["n_mention"]],
+        "NPS if not": [_value("points", v, 0) for v in t["nps_no_mention"]],
+        "n not": [fmt_int(v) for v in t["n_no_mention"]],
+        "Difference": [_value("points", v, 0) for v in t["difference"]],
+    })
+
+
+def cooccurrence_table(c: pd.DataFrame, top: int = 8) -> pd.DataFrame:
+    """coding.cooccurrence: the theme pairs mentioned together most often."""
+    c = c.head(top)
+    return pd.DataFrame({
+        "Theme": c["a"], "With": c["b"], "Texts with both": [fmt_int(v) for v in c["n_both"]],
+        "Jaccard": [fmt_num(v, 2) for v in c["jaccard"]], "Lift": [fmt_num(v, 2) for v in c["lift"]],
+    })
+
+
+def conversation_table(conv: pd.DataFrame, n_conversations: int, top: int = 8) -> pd.DataFrame:
+    """coding.conversation_themes: share of call/chat conversations raising each theme."""
+    per = (conv.groupby(["source", "theme"])["conversation_id"].nunique().rename("n").reset_index())
+    totals = conv.groupby("source")["conversation_id"].nunique()
+    w = per.pivot_table(index="theme", columns="source", values="n", fill_value=0)
+    w = w.loc[w.sum(axis=1).sort_values(ascending=False).index].head(top)
+    out = pd.DataFrame({"Theme": w.index})
+    for src in w.columns:
+        base = int(totals.get(src, 0))
+        out[f"{src} (n = {fmt_int(base)})"] = [fmt_pct(v / base) if base else "–" for v in w[src]]
+    return out
+
+
+def drivers_table(d: pd.DataFrame, labels: dict | None = None) -> pd.DataFrame:
+    """drivers.key_drivers(...).table: coefficient and share of R² per touchpoint."""
+    d = d.sort_values("share_of_r2", ascending=False)
+    labels = labels or {}
+    return pd.DataFrame({
+        "Touchpoint": d["touchpoint"].map(labels).fillna(d["touchpoint"]),
+        "Effect on 0-10 score per CSAT point": [f"{b:+.2f} {fmt_ci(lo, hi, 2)}" for b, lo, hi in
+                                                zip(d["beta"], d["beta_ci_low"], d["beta_ci_high"], strict=True)],
+        "p": ["< 0.001" if p < 0.001 else f"{p:.3f}" for p in d["p_value"]],
+        "Share of explained variance": [f"{fmt_pct(v / d['share_of_r2'].sum())}" for v in d["share_of_r2"]],
+        "Share of R² [95% CI]": [f"{v:.3f} {fmt_ci(lo, hi, 3)}" for v, lo, hi in
+                                 zip(d["share_of_r2"], d["share_ci_low"], d["share_ci_high"], strict=True)],
+        "Customers rating it": [fmt_int(v) for v in d["n_rated"]],
+    })
+
+
+def operations_table(ops: pd.DataFrame, perf: pd.DataFrame) -> pd.DataFrame:
+    """Operational metrics beside the customer score, one row per touchpoint (– = not measured)."""
+    csat = perf.set_index("touchpoint")["performance"]
+    return pd.DataFrame({
+        "Touchpoint": ops["label"],
+        "CSAT": [fmt_num(csat.get(t), 2) for t in ops["touchpoint"]],
+        "Contacts": [fmt_int(v) for v in ops["contacts"]],
+        "Resolved": [fmt_pct(v) for v in ops["resolution_rate"]],
+        "Handling (min)": [fmt_num(v, 1) for v in ops["handling_minutes"]],
+        "Delivery days": [fmt_num(v, 1) for v in ops["delivery_days"]],
+        "Late": [fmt_pct(v) for v in ops["late_rate"]],
+        "Funnel drop-off": [fmt_pct(v) for v in ops["drop_off"]],
+    })
+
+
+def segments_table(p: pd.DataFrame) -> pd.DataFrame:
+    """segments.segment_profiles as a table."""
+    return pd.DataFrame({
+        "Segment": p["segment"], "Customers": [fmt_int(v) for v in p["customers"]],
+        "Share": [fmt_pct(v) for v in p["share"]],
+        "Revenue per customer": [fmt_int(v) for v in p["revenue_per_customer"]],
+        "Revenue share": [fmt_pct(v) for v in p["revenue_share"]],
+        "NPS (latest)": [_value("points", v, 0) for v in p["nps"]],
+        "95% CI": [fmt_ci(lo, hi, 0) for lo, hi in zip(p["nps_ci_low"], p["nps_ci_high"], strict=True)],
+        "Churn rate": [fmt_pct(v) for v in p["churn_rate"]],
+        "Top channel": [f"{c} ({fmt_pct(s)})" for c, s in zip(p["top_channel"], p["top_channel_share"], strict=True)],
+    })
+
+
+def usefulness_table(u: pd.DataFrame) -> pd.DataFrame:
+    """segments.usefulness: each segment against the four tests of a useful segment."""
+    w = u.pivot_table(index="segment", columns="criterion", values="passed", aggfunc="first")
+    out = pd.DataFrame({"Segment": w.index})
+    for crit in ["identifiable", "reachable", "measurable", "worth its cost"]:
+        if crit in w:
+            out[crit.capitalize()] = ["yes" if v else "no" for v in w[crit]]
+    return out
+
+
+def odds_table(o: pd.DataFrame) -> pd.DataFrame:
+    """churn_model odds ratios as a table."""
+    return pd.DataFrame({
+        "Signal": o["label"], "Odds ratio [95% CI]": [f"{fmt_num(v, 2)} {fmt_ci(lo, hi, 2)}" for v, lo, hi in
+                                                       zip(o["odds_ratio"], o["ci_low"], o["ci_high"], strict=True)],
+        "p": ["< 0.001" if p < 0.001 else f"{p:.3f}" for p in o["p_value"]],
+    })
+
+
+def model_checks_table(m: pd.DataFrame) -> pd.DataFrame:
+    """ChurnModel.summary(): AUCs with intervals, calibration, sample size."""
+    return pd.DataFrame({
+        "Check": m["check"],
+        "Value": [fmt_int(v) if float(v).is_integer() else fmt_num(v, 3) for v in m["value"]],
+        "95% CI": [fmt_ci(lo, hi, 3) for lo, hi in zip(m["ci_low"], m["ci_high"], strict=True)],
+    })
+
+
+def at_risk_table(a: pd.DataFrame, top: int = 15) -> pd.DataFrame:
+    """The stakeholder at-risk list (pseudonymous references only, never customer ids)."""
+    a = a.head(top)
+    return pd.DataFrame({
+        "Rank": a["rank"], "Customer ref": a["customer_ref"], "Segment": a["segment"],
+        "Risk": [fmt_pct(v) for v in a["risk"]], "Main risk driver": a["main_driver"],
+        "Next best action": a["next_best_action"], "Owner": a["owner"],
+    })
+
+
+def recommendations_table(r: pd.DataFrame) -> pd.DataFrame:
+    """recommendations.rank as a table."""
+    return pd.DataFrame({
+        "Rank": r["rank"], "Action": r["action"], "Owner": r["owner"], "Kind": r["kind"],
+        "Impact": r["impact_text"], "Effort": r["effort"], "Evidence": r["evidence"],
+    })

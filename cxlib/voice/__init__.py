@@ -1,0 +1,1 @@
+"""Voice of the customer: coding, sentiment, assisted coding, reliability, coding sheets."""
