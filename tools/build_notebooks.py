@@ -53,7 +53,7 @@ def code(text, tags=None):
 
 
 def say(key, tags=None, **fmt):
-    """A cell that shows the text ``key`` of assets/strings.yml in the report's language."""
+    """A cell that shows the text ``key`` of assets/strings/ in the report's language."""
     args = "".join(f", {k}={v}" for k, v in fmt.items())
     return code(f'show_text(tr("{key}"{args}))', tags)
 
@@ -62,7 +62,7 @@ def notebook(cells):
     nb = nbf.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "cxlib", "display_name": "Python (cxlib)", "language": "python"}
     nb.metadata["language_info"] = {"name": "python"}
-    title = md(f"# {cells[0]}\n\nThe report text comes from `cxlib/assets/strings.yml` (English and Arabic); "
+    title = md(f"# {cells[0]}\n\nThe report text comes from `cxlib/assets/strings/` (English and Arabic); "
                "the analysis from `cxlib`. Run top to bottom; the runner injects the parameters.", ["remove-cell"])
     nb.cells = [title, code(PARAMS, ["parameters"]), code(SETUP), *cells[1:]]
     return nb

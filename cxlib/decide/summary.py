@@ -1,6 +1,6 @@
 """Executive-summary sentences generated from the results, never claiming an unsupported change.
 
-Every sentence comes from a template of ``assets/strings.yml`` in the report's language.
+Every sentence comes from a template of ``assets/strings/`` in the report's language.
 """
 
 from __future__ import annotations

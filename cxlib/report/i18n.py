@@ -1,7 +1,7 @@
 """The report's words in English and Arabic.
 
 Every sentence, heading and caption the notebooks show, every column header and label the
-tables and charts use, lives in ``assets/strings.yml`` with an English and an Arabic
+tables and charts use, lives in ``assets/strings/*.yml`` with an English and an Arabic
 version. A :class:`Translator` for the client's language turns keys into text
 (``tr("h.metrics")``) and relabels reader tables (``tr.table(df)``); numbers are left as
 they are (Western digits), isolated so that right-to-left text never reorders them.
@@ -19,7 +19,7 @@ import yaml
 from cxlib import paths
 
 LANGUAGES = ("en", "ar")
-STRINGS = paths.ASSETS_DIR / "strings.yml"
+STRINGS = paths.ASSETS_DIR / "strings"
 _ARABIC = re.compile(r"[\u0600-\u06FF]")
 # a left-to-right run inside Arabic text: Latin words, numbers and the symbols between them
 # ("p = 0.003", "n = 740", "+12.4", "2026Q3", "Late delivery"), never parentheses or Arabic
@@ -29,12 +29,24 @@ LRI, PDI = "\u2066", "\u2069"  # left-to-right isolate / pop directional isolate
 
 @lru_cache(maxsize=4)
 def _load(path: str) -> dict:
-    data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    for section in ("text", "terms"):
-        for key, val in data.get(section, {}).items():
-            missing = [lang for lang in LANGUAGES if not (isinstance(val, dict) and val.get(lang))]
-            if missing:
-                raise ValueError(f"{path}: {section}.{key} has no {', '.join(missing)} text")
+    """The strings in ``path``: one YAML file, or every ``*.yml`` of a folder merged (a key may
+    be defined in one file only, so files can be added side by side without clashes)."""
+    root = Path(path)
+    files = sorted(root.glob("*.yml")) if root.is_dir() else [root]
+    data: dict = {"text": {}, "terms": {}, "fragments": []}
+    seen: dict[str, Path] = {}
+    for f in files:
+        part = yaml.safe_load(f.read_text(encoding="utf-8")) or {}
+        for section in ("text", "terms"):
+            for key, val in (part.get(section) or {}).items():
+                missing = [lang for lang in LANGUAGES if not (isinstance(val, dict) and val.get(lang))]
+                if missing:
+                    raise ValueError(f"{f}: {section}.{key} has no {', '.join(missing)} text")
+                if f"{section}.{key}" in seen:
+                    raise ValueError(f"{f}: {section}.{key} is already defined in {seen[f'{section}.{key}'].name}")
+                seen[f"{section}.{key}"] = f
+                data[section][key] = val
+        data["fragments"].extend(part.get("fragments") or [])
     return data
 
 
@@ -75,7 +87,7 @@ class Translator:
         try:
             template = self._text[key]
         except KeyError:
-            raise KeyError(f"no text {key!r} in {STRINGS.name}; add it with en and ar versions") from None
+            raise KeyError(f"no text {key!r} in {STRINGS.name}; add it with en and ar versions to a file in {STRINGS}") from None
         out = template.format(**values)
         return isolate_numbers(out) if self.rtl else out
 
