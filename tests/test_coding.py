@@ -376,7 +376,8 @@ def demo_book():
         [(c, th, d, va, en, ar) for c, (th, va, d, en, ar) in CODEBOOK.items()],
         columns=["code", "theme", "description", "valence", "patterns_en", "patterns_ar"],
     )
-    return coding.compile_codebook(cb)
+    # the demo's Arabic stems (تاخر inside متاخر, يتاخر) were written for substring matching
+    return coding.compile_codebook(cb, clitics=False)
 
 
 def _codes(text, book, **kw):

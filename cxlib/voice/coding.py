@@ -32,7 +32,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from cxlib import paths
 from cxlib.exceptions import DataValidationError
+from cxlib.voice import arabic
 
 # --- constants ---------------------------------------------------------------------------
 
@@ -170,7 +172,8 @@ class CompiledCodebook:
     Attributes
     ----------
     table : DataFrame
-        code, theme, description, valence, pattern (the combined regex source), in file order.
+        code, theme, description, valence, pattern (the combined regex source), examples
+        (tuple of example sentences, empty when none), in file order.
     regexes : dict[str, re.Pattern]
         code -> compiled regex, matched with ``re.search`` on normalized text.
     source : str
@@ -193,7 +196,7 @@ def _blank(v) -> bool:
     return v is None or (not isinstance(v, str) and pd.isna(v)) or not str(v).strip()
 
 
-def compile_codebook(codebook: pd.DataFrame, source: str = "codebook") -> CompiledCodebook:
+def compile_codebook(codebook: pd.DataFrame, source: str = "codebook", *, clitics: bool = True) -> CompiledCodebook:
     """Validate a codebook table and compile one regular expression per code.
 
     Each code's regex is ``(?:patterns_en)|(?:patterns_ar)`` (blank cells skipped), compiled
@@ -201,12 +204,23 @@ def compile_codebook(codebook: pd.DataFrame, source: str = "codebook") -> Compil
     :func:`normalize_text`); Arabic letters in patterns are folded the same way as the text
     (no regex metacharacter is affected), so ``تأخر`` in the codebook matches ``تاخر``.
 
+    Arabic patterns are clitic-aware (``clitics=True``, :func:`cxlib.voice.arabic.clitic_pattern`):
+    they match whole words with their attached prefixes (و ف ب ك ل ال وال بال فال لل ...)
+    and endings (ه ها هم كم نا ي ك ات ين ون ت وا ...), and a stem never matches inside an
+    unrelated longer word. ``clitics=False`` keeps the plain substring matching of earlier
+    versions. English patterns are used as written (write ``\b`` where a word boundary is
+    meant).
+
     Parameters
     ----------
     codebook : DataFrame
-        Columns code, theme, valence, patterns_en, patterns_ar (description optional).
+        Columns code, theme, valence, patterns_en, patterns_ar (description optional;
+        ``examples`` optional: example sentences of the code separated by `` || ``, used by
+        assisted coding as extra training texts).
     source : str
         The file name, quoted in error messages.
+    clitics : bool, default True
+        Wrap Arabic patterns with clitic-aware word boundaries.
 
     Raises
     ------
@@ -256,6 +270,8 @@ def compile_codebook(codebook: pd.DataFrame, source: str = "codebook") -> Compil
             pat = str(pat).strip().translate(ARABIC_FOLD)
             try:
                 re.compile(pat, re.IGNORECASE)
+                if clitics and col == "patterns_ar":
+                    pat = arabic.clitic_pattern(pat)
             except re.error as e:
                 fail(i, code, col, f"invalid regular expression {pat!r}: {e}",
                      r"fix the pattern; escape special characters ( ) [ ] . ? * + | with a backslash")
@@ -289,9 +305,44 @@ def compile_codebook(codebook: pd.DataFrame, source: str = "codebook") -> Compil
             "description": df["description"].to_numpy() if "description" in df else np.nan,
             "valence": df["valence"].astype("str").to_numpy(),
             "pattern": combined,
+            "examples": [_examples(v) for v in df["examples"]] if "examples" in df else [()] * len(df),
         }
     )
     return CompiledCodebook(table=table, regexes=regexes, source=source)
+
+
+#: separator of example sentences in a codebook's ``examples`` cell
+EXAMPLE_SEPARATOR = "||"
+
+
+def _examples(cell) -> tuple[str, ...]:
+    if _blank(cell):
+        return ()
+    return tuple(e.strip() for e in str(cell).split(EXAMPLE_SEPARATOR) if e.strip())
+
+
+def code_examples(codebook: CompiledCodebook) -> pd.DataFrame:
+    """The codebook's example sentences, one row each: code, text (empty when none are given)."""
+    rows = [(c, e) for c, ex in zip(codebook.table["code"], codebook.table["examples"], strict=True) for e in ex]
+    return pd.DataFrame(rows, columns=["code", "text"]).astype({"code": "str", "text": "str"})
+
+
+#: the generic bilingual CX codebook shipped with the template (used when a client has none)
+GENERIC_CODEBOOK_PATH = paths.ASSETS_DIR / "codebook_generic.csv"
+
+
+def load_generic_codebook(*, clitics: bool = True) -> CompiledCodebook:
+    """The generic bilingual CX codebook (``assets/codebook_generic.csv``), compiled.
+
+    Written for this template from general CX practice (not from any client's or public
+    data set's text): the themes most customer text raises (delivery and waiting, price and
+    value, staff, product and food quality, app and website, payment and billing, refunds
+    and returns, communication, cleanliness, ...), English and Arabic (MSA, Gulf, Egyptian,
+    Levantine) patterns, and example sentences. Label it as generic wherever it is used: it
+    is a starting point, not the client's own codebook. See ``codebook_generic.md``.
+    """
+    df = pd.read_csv(GENERIC_CODEBOOK_PATH, dtype="str", keep_default_na=False)
+    return compile_codebook(df, source=f"{GENERIC_CODEBOOK_PATH.name} (generic)", clitics=clitics)
 
 
 # --- negation ----------------------------------------------------------------------------
@@ -401,6 +452,53 @@ def _speaker_keep(verbatims: pd.DataFrame, speakers: Sequence[str] | None) -> np
     return (sp.isna() | sp.astype("str").str.strip().str.lower().isin(wanted)).to_numpy(dtype=bool)
 
 
+def match_matrix(
+    texts: pd.Series,
+    codebook: CompiledCodebook,
+    *,
+    negation: bool = True,
+    negation_window: int = NEGATION_WINDOW,
+) -> pd.DataFrame:
+    """Which codes' patterns match each text: a boolean frame (texts' index x codes).
+
+    The matching rule of :func:`auto_code` (normalized text, clitic-aware Arabic patterns,
+    a match dropped when negated) without the verbatim bookkeeping, for any Series of raw
+    texts; assisted coding uses it as features. Each distinct normalized text is matched
+    once. Empty or missing texts match nothing.
+
+    Returns
+    -------
+    DataFrame
+        bool, one column per code in codebook order. ``attrs``: n_negated (texts whose
+        code was dropped because every match was negated, counted per text and code),
+        has_text (bool array: the text is not empty).
+    """
+    norm_all = normalize_series(texts).fillna("")
+    # codes depend on the normalized text only: code each distinct text once
+    inverse, uniq = pd.factorize(norm_all, use_na_sentinel=False)
+    norm = pd.Series(np.asarray(uniq, dtype=object), dtype="str")
+    has_text = norm.str.len().to_numpy() > 0
+    codes = codebook.codes
+    masks = np.zeros((len(norm), len(codes)), dtype=bool)
+    n_negated = 0
+    has_neg = _contains(norm, _NEG_ANY_RE) if (negation and codes) else None
+    for j, code in enumerate(codes):
+        regex = codebook.regexes[code]
+        mask = _contains(norm, regex) & has_text
+        if negation:
+            check = np.flatnonzero(mask & has_neg)
+            if len(check):
+                values = norm.to_numpy()[check]
+                ok = np.fromiter((_any_unnegated(t, regex, negation_window) for t in values),
+                                 dtype=bool, count=len(check))
+                mask[check[~ok]] = False
+                n_negated += int(np.isin(inverse, check[~ok]).sum())
+        masks[:, j] = mask
+    out = pd.DataFrame(masks[inverse], index=texts.index, columns=list(codes))
+    out.attrs.update(n_negated=n_negated, has_text=has_text[inverse])
+    return out
+
+
 def auto_code(
     verbatims: pd.DataFrame,
     codebook: CompiledCodebook,
@@ -448,30 +546,11 @@ def auto_code(
             raise DataValidationError(f"verbatims: column {col!r} is missing; auto_code needs verbatim_id and {text_col}.")
     keep = _speaker_keep(verbatims, speakers)
     v = verbatims[keep] if not keep.all() else verbatims
-    norm_all = normalize_series(v[text_col]).fillna("")
-    # codes depend on the normalized text only: code each distinct text once
-    inverse, uniq = pd.factorize(norm_all, use_na_sentinel=False)
-    norm = pd.Series(np.asarray(uniq, dtype=object), dtype="str")
-    has_text = norm.str.len().to_numpy() > 0
     ids = v["verbatim_id"].to_numpy()
-    codes = codebook.codes
-    masks = np.zeros((len(norm), len(codes)), dtype=bool)
-    n_negated = 0
-    has_neg = _contains(norm, _NEG_ANY_RE) if (negation and codes) else None
-    for j, code in enumerate(codes):
-        regex = codebook.regexes[code]
-        mask = _contains(norm, regex) & has_text
-        if negation:
-            check = np.flatnonzero(mask & has_neg)
-            if len(check):
-                texts = norm.to_numpy()[check]
-                ok = np.fromiter((_any_unnegated(t, regex, negation_window) for t in texts),
-                                 dtype=bool, count=len(check))
-                mask[check[~ok]] = False
-                n_negated += int(np.isin(inverse, check[~ok]).sum())
-        masks[:, j] = mask
-    masks = masks[inverse]
-    has_text = has_text[inverse]
+    masks = match_matrix(v[text_col], codebook, negation=negation, negation_window=negation_window)
+    n_negated = masks.attrs["n_negated"]
+    has_text = masks.attrs["has_text"]
+    masks = masks.to_numpy()
     rows, cols = np.nonzero(masks)  # row-major: verbatim order, then codebook order
     tab = codebook.table
     out = pd.DataFrame(
