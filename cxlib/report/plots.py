@@ -26,6 +26,7 @@ from matplotlib.patches import Patch
 from matplotlib.transforms import Bbox
 
 __all__ = [
+    "figure_svg",
     "shape_text",
     "native_text_layout",
     "brand_palette",
@@ -182,6 +183,25 @@ def set_theme(branding=None, translator=None) -> list[str]:
     palette = brand_palette(branding)
     sns.set_theme(context="notebook", style="whitegrid", palette=palette, rc=_rc())
     return palette
+
+
+def figure_svg(fig) -> str:
+    """Render a figure to SVG text for the HTML report (sharp at any zoom, e.g. on a phone).
+
+    Text is drawn as outlines (``svg.fonttype = "path"``), so the SVG looks the same without
+    the fonts and Arabic stays shaped; ids are stable (``svg.hashsalt``) and no date is
+    written, so the same figure gives the same file. The PNG path
+    (:func:`cxlib.report.display.figure_png`) stays for notebooks; publish both with
+    ``{"image/png": ..., "image/svg+xml": figure_svg(fig)}`` and the report uses the SVG.
+    """
+    import io
+
+    import matplotlib as mpl
+
+    buf = io.StringIO()
+    with mpl.rc_context({"svg.fonttype": "path", "svg.hashsalt": "cxlib", "svg.image_inline": True}):
+        fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
+    return buf.getvalue()
 
 
 def _figure(height: float) -> tuple[Figure, object]:
