@@ -26,6 +26,8 @@
 * ``manual_codes.csv`` (200 verbatims stratified over sources and languages, coded by
   ``coder_a`` and ``coder_b``, each right ~90 % of the time),
 * ``swot_inputs.csv`` (nine staff-workshop items),
+* ``map_feedback.csv`` (eight staff and focus-group remarks on the drawn journey map: stage,
+  touchpoint, agrees, an optional ``exists``, comment, role, source),
 * ``verbatim_truth.csv`` (the true codes of every verbatim; an empty code = none applies)
   and ``truth.yml`` (planted parameters and the values measured on the files). The report
   never reads these two.
@@ -54,6 +56,30 @@ Planted findings (``truth.yml`` -> ``findings`` holds the measured values):
    to 35 % (2026Q3), with a significant jump from 2026Q2 (25 %).
 7. **store_strength** - the in-store touchpoint has the highest mean CSAT (~4.6) and
    above-average importance.
+
+The journey method's evidence (issue 15; drawn from a second random stream after the main one,
+so the seven findings above keep their values except where noted):
+
+8. **repeat_order_status** - every contact has a ``reason``; a contact about ``order_status``
+   is followed by another within 0.5-6 days ~45 % of the time, so ~43 % of order-status
+   contacts are repeated within 7 days against ~9 % for other reasons (the customer lacks
+   the right information at the right time).
+9. **transfer_heavy_support** - contacts carry ``department`` and ``transfers``; from
+   2026-07-01 (a new phone menu) 55 % of phone-support contacts are transferred between
+   departments (12 % before; other touchpoints 3-8 %): all contacts ~9 % in 2026Q2, ~24 %
+   in 2026Q3 (the customer does not know whom to contact; many departments confuse).
+10. **checkout_information** - ~20 % of checkout sessions leave for the help or returns page
+    right after checkout starts (5 % desktop, 20 % mobile, 12 % tablet beyond chance), and
+    40 % of those stop there: abandonment ~0.61 after such a detour against ~0.36 (too
+    little information at checkout). Desktop checkout abandonment rises ~0.02.
+11. **churn_path** - 75 % of the churners whose churn an unresolved contact triggered got a
+    late delivery 2-20 days after it: "an unresolved contact, then a late delivery within
+    30 days" (in the 180 days before churn) churns ~84 % of customers, lift ~3.5.
+12. **map_feedback** - staff name a WhatsApp touchpoint the data never sees, say e-mail is
+    not a touchpoint although the data sees it, and dispute phone support (transfers "are
+    rare") and checkout ("explains fees and returns clearly") where the data says otherwise.
+
+The codebook's ``question`` column tags negative codes with the method's question they bear on.
 
 Relationship NPS depends on latent per-customer experience of each touchpoint (delivery
 weighs most, then store), so a key-driver analysis of NPS on touchpoint CSAT finds
@@ -477,6 +503,68 @@ SWOT_ITEMS = [
     ("T2", "threat", "Price-sensitive customers compare our basket prices with MegaMart promotions every week.", "Category manager"),
 ]
 
+# --- the journey method's evidence (issue 15) --------------------------------------------------
+#: the mapping method's questions (cxlib.journey.questions) each negative code bears on
+CODE_QUESTIONS = {
+    "late_delivery": "knows_what_to_expect", "damaged_item": "works_as_intended",
+    "long_wait": "efficient", "issue_unresolved": "efficient;organised",
+    "app_crash": "works_as_intended", "checkout_problem": "works_as_intended;easy_to_follow",
+    "product_quality_bad": "works_as_intended",
+}
+#: contact reasons per support touchpoint (weights) and the department that answers each reason
+CONTACT_REASONS = {
+    "phone_support": {"order_status": 0.30, "delivery_problem": 0.12, "refund": 0.15, "product_question": 0.13,
+                      "payment": 0.10, "account": 0.12, "complaint": 0.08},
+    "chat": {"order_status": 0.30, "delivery_problem": 0.10, "refund": 0.15, "product_question": 0.17,
+             "payment": 0.10, "account": 0.12, "complaint": 0.06},
+    "delivery": {"order_status": 0.55, "delivery_problem": 0.45},
+    "store": {"product_question": 0.35, "refund": 0.30, "payment": 0.15, "complaint": 0.20},
+    "email": {"refund": 0.30, "account": 0.30, "complaint": 0.20, "order_status": 0.20},
+}
+REASON_DEPARTMENT = {"order_status": "Logistics", "delivery_problem": "Logistics", "refund": "Finance",
+                     "payment": "Finance", "product_question": "Merchandising", "account": "Customer service",
+                     "complaint": "Customer service"}
+#: a contact about order status is followed by another one 0.5-6 days later with these chances
+#: (a first and a second follow-up): customers chase orders they have no news of
+ORDER_STATUS_FOLLOW_UP = (0.45, 0.25)
+FOLLOW_UP_DAYS = (0.5, 6.0)
+#: share of contacts transferred between departments: before, and from TRANSFER_CHANGE (a new
+#: phone menu sends callers to the wrong team)
+TRANSFER_SHARE = {"phone_support": (0.12, 0.55), "chat": (0.06, 0.06), "store": (0.03, 0.03),
+                  "email": (0.08, 0.08), "delivery": (0.08, 0.08)}
+TRANSFER_CHANGE = pd.Timestamp("2026-07-01")
+#: most churners whose churn an unresolved contact triggered got a late delivery 2-20 days after it
+LATE_AFTER_UNRESOLVED = {"share": 0.75, "days": (2, 20), "delivery_days": (5, 9)}
+#: some checkout sessions leave for a help or returns page right after checkout starts (the
+#: checkout, above all on a phone's small screen, does not say enough about fees and returns),
+#: and many of those never pay
+CHECKOUT_DETOUR = {"share": {"desktop": 0.05, "mobile": 0.20, "tablet": 0.12},
+                   "pages": {"help_page": 0.6, "returns_policy": 0.4}, "abandon": 0.4}
+#: staff and focus-group feedback on the drawn map (method step 6): item, stage, touchpoint,
+#: agrees with the map, says the touchpoint exists, comment, role, source
+MAP_FEEDBACK = [
+    ("F1", "receive", "delivery", True, None, "Matches what we hear every day: couriers miss the promised slot.",
+     "Logistics supervisor", "Staff workshop 2026-09"),
+    ("F2", "buy", "store", True, None, "Customers like the new branch layout; the map is right about the stores.",
+     "Store manager", "Staff workshop 2026-09"),
+    ("F3", "support", "phone_support", False, None,
+     "Transfers are rare: the new phone menu sends callers straight to the right team.",
+     "Contact centre team lead", "Staff workshop 2026-09"),
+    ("F4", "buy", "checkout", False, None,
+     "Checkout explains delivery fees and returns clearly; customers do not need help there.",
+     "Digital product owner", "Staff workshop 2026-09"),
+    ("F5", "support", "whatsapp", False, True,
+     "Many customers message us on WhatsApp every day, and the map does not show it.",
+     "Contact centre agent", "Staff workshop 2026-09"),
+    ("F6", "renew", "email", False, False,
+     "Customers no longer read our e-mails; it is not a real touchpoint any more.",
+     "CRM analyst", "Staff workshop 2026-09"),
+    ("F7", "research", None, True, None, "Customers compare products on the app and the website, as the map shows.",
+     "Focus group: Young Professionals", "Focus group 2026-09"),
+    ("F8", "receive", "delivery", True, None, "المندوب ما يلتزم بالموعد، والعملاء يتصلون يسألون وين طلباتهم.",
+     "مشرف التوصيل", "Staff workshop 2026-09"),
+]
+
 _AR_STRIP = re.compile("[\u064b-\u0652\u0640]")
 _AR_FOLD = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ة": "ه", "ى": "ي"})
 _WS = re.compile(r"\s+")
@@ -622,14 +710,15 @@ def _customers(rng: np.random.Generator) -> tuple[pd.DataFrame, np.ndarray]:
 
 
 def _churn(rng: np.random.Generator, cust: pd.DataFrame, seg: np.ndarray, flagged: np.ndarray,
-           z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+           z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Churn flag and date, and the windows that drive every other table.
 
-    Returns ``(start, end, quiet, t_unresolved)`` in epoch seconds per customer: the active
-    window ``[start, end)`` (``end`` = churn date, or the end of the span), the moment
+    Returns ``(start, end, quiet, t_unresolved, triggered)``: in epoch seconds per customer the
+    active window ``[start, end)`` (``end`` = churn date, or the end of the span), the moment
     ``quiet`` from which a churner stops ordering and visiting (their
     activity thins over the ``CHURN_TAPER_DAYS`` before it), and the time of each flagged
-    customer's first unresolved interaction (0 for the others). See the module notes.
+    customer's first unresolved interaction (0 for the others); ``triggered`` marks the
+    churners whose churn that interaction triggered. See the module notes.
     """
     n = len(cust)
     day = 86400
@@ -670,7 +759,7 @@ def _churn(rng: np.random.Generator, cust: pd.DataFrame, seg: np.ndarray, flagge
     cust["churned"] = churned
     cust["churn_date"] = pd.Series(churn_day.astype("datetime64[s]"))
     cust.loc[~churned, "churn_date"] = pd.NaT
-    return start, end, quiet, t_u.astype("int64")
+    return start, end, quiet, t_u.astype("int64"), churned & trig & (t_trig <= t_base)
 
 
 def _times_in(rng: np.random.Generator, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
@@ -1114,6 +1203,125 @@ def _verbatims(rng: np.random.Generator, responses: pd.DataFrame, survey_truth: 
     return df, truth
 
 
+# --- the journey method's evidence (issue 15) ------------------------------------------------
+# Drawn from their own random stream after the main one, so every other table keeps its values.
+
+
+def _plant_contacts(rng: np.random.Generator, inter: pd.DataFrame, cust: pd.DataFrame,
+                    end: np.ndarray) -> pd.DataFrame:
+    """Contact reasons, departments and transfers, and repeat contacts about order status.
+
+    Every contact gets a ``reason`` (CONTACT_REASONS of its touchpoint), the ``department``
+    that answers it and its number of ``transfers`` between departments (TRANSFER_SHARE:
+    phone support transfers jump from TRANSFER_CHANGE). A contact about order status is
+    followed 0.5-6 days later by another one about it (ORDER_STATUS_FOLLOW_UP), resolved, by
+    phone or chat, before the customer leaves; the follow-ups get the next interaction ids.
+    """
+    day = 86400
+    tp = inter["touchpoint"].to_numpy()
+    reason = np.empty(len(inter), dtype=object)
+    for name, weights in CONTACT_REASONS.items():
+        ix = np.flatnonzero(tp == name)
+        keys = np.array(list(weights), dtype=object)
+        pr = np.array(list(weights.values()))
+        reason[ix] = keys[rng.choice(len(keys), size=len(ix), p=pr / pr.sum())]
+    inter = inter.assign(reason=reason)
+    end_of = dict(zip(cust["customer_id"], end, strict=True))
+    mean_min = {"phone": 9.0, "chat": 13.0}
+    parts, chase = [], inter[inter["reason"] == "order_status"]
+    for p_follow in ORDER_STATUS_FOLLOW_UP:
+        chase = chase[rng.random(len(chase)) < p_follow]
+        t = (chase["interaction_time"].to_numpy().astype("datetime64[s]").astype("int64")
+             + (rng.uniform(*FOLLOW_UP_DAYS, len(chase)) * day).astype("int64"))
+        limit = np.minimum(chase["customer_id"].map(end_of).to_numpy(dtype="int64"), _secs(SPAN_END)) - 3600
+        phone = rng.random(len(chase)) < 0.6
+        minutes = np.where(phone, mean_min["phone"], mean_min["chat"]) * rng.lognormal(0, 0.5, len(chase))
+        chase = pd.DataFrame({
+            "customer_id": chase["customer_id"].to_numpy(), "interaction_time": _to_dt(t).to_numpy(),
+            "touchpoint": np.where(phone, "phone_support", "chat"), "channel": np.where(phone, "phone", "chat"),
+            "resolved": True, "handling_minutes": np.round(minutes, 1), "reason": "order_status",
+        })[t < limit]
+        parts.append(chase)
+    follow = pd.concat(parts, ignore_index=True).sort_values(["interaction_time", "customer_id"], kind="stable")
+    follow.insert(0, "interaction_id", [f"I{len(inter) + i + 1:06d}" for i in range(len(follow))])
+    out = pd.concat([inter, follow], ignore_index=True)
+    out = out.sort_values(["interaction_time", "customer_id"], kind="stable").reset_index(drop=True)
+    after = (out["interaction_time"] >= TRANSFER_CHANGE).to_numpy()
+    p_tr = np.array([TRANSFER_SHARE[t][int(a)] for t, a in zip(out["touchpoint"], after, strict=True)])
+    moved = rng.random(len(out)) < p_tr
+    out["department"] = out["reason"].map(REASON_DEPARTMENT)
+    out["transfers"] = pd.array(np.where(moved, 1 + rng.poisson(0.5, len(out)), 0), dtype="Int64")
+    return out[["interaction_id", "customer_id", "interaction_time", "touchpoint", "channel", "resolved",
+                "handling_minutes", "department", "transfers", "reason"]]
+
+
+def _plant_late_after_unresolved(rng: np.random.Generator, orders: pd.DataFrame, cust: pd.DataFrame,
+                                 t_unresolved: np.ndarray, triggered: np.ndarray,
+                                 end: np.ndarray) -> pd.DataFrame:
+    """A late delivery 2-20 days after the unresolved contact that triggered a churn.
+
+    For LATE_AFTER_UNRESOLVED["share"] of the churners whose churn an unresolved contact
+    triggered: one web or app order (the app for app-first customers) delivered in 5-9 days,
+    so late, before the churn date. The new orders get the next order ids.
+    """
+    day = 86400
+    ix = np.flatnonzero(triggered)
+    ix = ix[rng.random(len(ix)) < LATE_AFTER_UNRESOLVED["share"]]
+    t = t_unresolved[ix] + (rng.uniform(*LATE_AFTER_UNRESOLVED["days"], len(ix)) * day).astype("int64")
+    keep = t < np.minimum(end[ix] - day, _secs(SPAN_END))
+    ix, t = ix[keep], t[keep]
+    products = ["Groceries", "Electronics", "Home", "Fashion", "Beauty", "Toys"]
+    prod = rng.choice(6, size=len(ix), p=[0.35, 0.12, 0.15, 0.18, 0.12, 0.08])
+    amount = np.round(np.array([120, 900, 300, 250, 150, 180])[prod] * rng.lognormal(-0.1, 0.45, len(ix)), 2)
+    lo, hi = LATE_AFTER_UNRESOLVED["delivery_days"]
+    late = pd.DataFrame({
+        "customer_id": cust["customer_id"].to_numpy()[ix], "order_time": _to_dt(t).to_numpy(),
+        "amount": amount, "channel": np.where(cust["preferred_channel"].to_numpy()[ix] == "app", "app", "web"),
+        "product": np.array(products)[prod], "delivery_days": rng.integers(lo, hi + 1, len(ix)).astype(float),
+        "late": True,
+    }).sort_values(["order_time", "customer_id"], kind="stable")
+    late.insert(0, "order_id", [f"O{len(orders) + i + 1:06d}" for i in range(len(late))])
+    out = pd.concat([orders, late], ignore_index=True)
+    return out.sort_values(["order_time", "customer_id"], kind="stable").reset_index(drop=True)
+
+
+def _plant_checkout_detours(rng: np.random.Generator, web: pd.DataFrame) -> pd.DataFrame:
+    """A help or returns page right after checkout_start in some sessions, many of which then leave.
+
+    CHECKOUT_DETOUR["share"] (by device) of the sessions reaching checkout_start get a help or returns page
+    visit halfway between checkout_start and the next event (20 s after it when it ends the
+    session); CHECKOUT_DETOUR["abandon"] of those lose their payment and purchase events.
+    """
+    web = web.reset_index(drop=True)
+    start = np.flatnonzero((web["event"] == "checkout_start").to_numpy())
+    share = web["device"].map(CHECKOUT_DETOUR["share"]).to_numpy(dtype=float)[start]
+    pick = start[rng.random(len(start)) < share]
+    sess = web["session_id"].to_numpy()
+    times = web["event_time"].to_numpy()
+    has_next = (pick + 1 < len(web)) & (sess[np.minimum(pick + 1, len(web) - 1)] == sess[pick])
+    nxt = np.where(has_next, times[np.minimum(pick + 1, len(web) - 1)], times[pick] + np.timedelta64(40, "s"))
+    pages = CHECKOUT_DETOUR["pages"]
+    page = np.array(list(pages), dtype=object)[
+        rng.choice(len(pages), size=len(pick), p=np.array(list(pages.values())))]
+    detour = web.iloc[pick].copy()
+    detour["event_time"] = times[pick] + (nxt - times[pick]) / 2
+    detour["event"] = page
+    leave = set(sess[pick][rng.random(len(pick)) < CHECKOUT_DETOUR["abandon"]])
+    drop = web["session_id"].isin(leave) & web["event"].isin(["payment", "purchase"])
+    out = pd.concat([web[~drop], detour], ignore_index=True)
+    out = out.sort_values(["session_id", "event_time"], kind="stable").reset_index(drop=True)
+    out["event_time"] = out["event_time"].astype("datetime64[ms]")
+    return out
+
+
+def _map_feedback() -> pd.DataFrame:
+    """Staff and focus-group feedback on the drawn journey map (method step 6)."""
+    cols = ["item_id", "stage", "touchpoint", "agrees", "exists", "comment", "role", "source"]
+    df = pd.DataFrame(MAP_FEEDBACK, columns=cols)
+    df["exists"] = df["exists"].astype("boolean")
+    return df
+
+
 # --- codebook, manual coding, SWOT --------------------------------------------------------
 
 
@@ -1121,7 +1329,8 @@ def _codebook() -> pd.DataFrame:
     """The codebook table."""
     return pd.DataFrame(
         [{"code": c, "theme": v[0], "description": v[2], "valence": v[1],
-          "patterns_en": v[3], "patterns_ar": v[4]} for c, v in CODEBOOK.items()]
+          "patterns_en": v[3], "patterns_ar": v[4], "question": CODE_QUESTIONS.get(c)}
+         for c, v in CODEBOOK.items()]
     )
 
 
@@ -1258,7 +1467,77 @@ def _measure(t: dict[str, pd.DataFrame], vtruth: pd.DataFrame) -> dict:
           "importance": r4(overall.loc["store", "imp"]), "mean_importance": r4(overall["imp"].mean()),
           "csat_2026Q3": r4(g.loc[("2026Q3", "store"), "csat"])}
     return {"weak_important_touchpoint": f1, "detractor_theme": f2, "segment_nps_drop": f3,
-            "device_abandonment": f4, "churn_signal": f5, "competitor_threat": f6, "store_strength": f7}
+            "device_abandonment": f4, "churn_signal": f5, "competitor_threat": f6, "store_strength": f7,
+            **_measure_journey(t)}
+
+
+def repeat_contacts(inter: pd.DataFrame, days: float = 7.0) -> pd.Series:
+    """Whether each contact is followed by another from the same customer within ``days``
+    (NaN when the data ends before ``days`` have passed), aligned on ``inter``'s index."""
+    i = inter.assign(t=pd.to_datetime(inter["interaction_time"])).sort_values(["customer_id", "t"], kind="stable")
+    gap = i.groupby("customer_id")["t"].shift(-1) - i["t"]
+    out = (gap <= pd.Timedelta(days=days)).astype(float)
+    out[i["t"] > i["t"].max() - pd.Timedelta(days=days)] = np.nan
+    return out.reindex(inter.index)
+
+
+def unresolved_then_late(cust: pd.DataFrame, inter: pd.DataFrame, orders: pd.DataFrame,
+                         within_days: float = 30.0, lookback_days: float = 180.0) -> pd.Series:
+    """Per customer: an unresolved contact followed by a late delivery within ``within_days``, both
+    in the ``lookback_days`` before the customer's churn date (or the end of the data)."""
+    end = pd.to_datetime(inter["interaction_time"]).max()
+    anchor = pd.to_datetime(cust["churn_date"]).where(cust["churned"].astype(bool), end)
+    anchor = pd.Series(anchor.to_numpy(), index=cust["customer_id"])
+    u = inter.loc[~inter["resolved"].astype(bool), ["customer_id", "interaction_time"]]
+    late = orders.loc[orders["late"].astype(bool), ["customer_id", "order_time"]]
+    pairs = u.merge(late, on="customer_id")
+    tu, to = pd.to_datetime(pairs["interaction_time"]), pd.to_datetime(pairs["order_time"])
+    a = pairs["customer_id"].map(anchor)
+    ok = (to > tu) & (to - tu <= pd.Timedelta(days=within_days)) & (to < a) \
+        & (tu >= a - pd.Timedelta(days=lookback_days))
+    return cust["customer_id"].isin(pairs.loc[ok, "customer_id"]).set_axis(cust.index)
+
+
+def _measure_journey(t: dict[str, pd.DataFrame]) -> dict:
+    """Measure the journey method's plants on the generated tables (issue 15)."""
+    r4 = lambda x: round(float(x), 4)  # noqa: E731
+    inter = t["interactions"].copy()
+    inter["quarter"] = _quarter(inter["interaction_time"])
+    inter["repeat"] = repeat_contacts(inter)
+    rep = inter.dropna(subset=["repeat"]).groupby(inter["reason"] == "order_status")["repeat"].agg(["mean", "size"])
+    f8 = {"reason": "order_status", "question": "right_information", "within_days": 7,
+          "repeat_rate": r4(rep.loc[True, "mean"]), "n": int(rep.loc[True, "size"]),
+          "repeat_rate_other_reasons": r4(rep.loc[False, "mean"]), "n_other": int(rep.loc[False, "size"]),
+          "planted_follow_up": list(ORDER_STATUS_FOLLOW_UP)}
+    moved = inter["transfers"].fillna(0) > 0
+    by_q = moved.groupby([inter["quarter"], inter["touchpoint"]]).mean()
+    all_q = moved.groupby(inter["quarter"]).mean()
+    f9 = {"touchpoint": "phone_support", "questions": ["knows_whom_to_contact", "not_confusing"],
+          "transfer_rate": {q: r4(by_q.loc[(q, "phone_support")]) for q in ("2026Q2", "2026Q3")},
+          "transfer_rate_all": {q: r4(all_q.loc[q]) for q in ("2026Q2", "2026Q3")},
+          "planted_share": {k: list(v) for k, v in TRANSFER_SHARE.items()}, "change": str(TRANSFER_CHANGE.date())}
+    w = t["web_events"].sort_values(["session_id", "event_time"], kind="stable")
+    nxt = w.groupby("session_id")["event"].shift(-1)
+    cs = w.loc[w["event"] == "checkout_start", ["session_id"]].assign(detour=nxt.isin(list(CHECKOUT_DETOUR["pages"])))
+    bought = set(w.loc[w["event"] == "purchase", "session_id"])
+    cs["abandoned"] = ~cs["session_id"].isin(bought)
+    ab = cs.groupby("detour")["abandoned"].mean()
+    f10 = {"touchpoint": "checkout", "question": "right_amount_of_information",
+           "detour_share": r4(cs["detour"].mean()), "n_checkout_sessions": len(cs),
+           "abandonment_with_detour": r4(ab.loc[True]), "abandonment_without": r4(ab.loc[False]),
+           "planted": {k: v for k, v in CHECKOUT_DETOUR.items() if k != "pages"}}
+    cu = t["customers"]
+    rule = unresolved_then_late(cu, t["interactions"], t["orders"])
+    churned = cu["churned"].astype(bool)
+    conf, base = churned[rule].mean(), churned.mean()
+    f11 = {"rule": "unresolved contact, then a late delivery within 30 days (180 days before churn)",
+           "customers_with": int(rule.sum()), "churn_with": r4(conf), "churn_without": r4(churned[~rule].mean()),
+           "churn_all": r4(base), "lift": r4(conf / base), "support": r4((rule & churned).mean()),
+           "planted": {"share": LATE_AFTER_UNRESOLVED["share"], "days": list(LATE_AFTER_UNRESOLVED["days"])}}
+    f12 = {"staff_only": ["whatsapp"], "staff_deny": ["email"], "disputed": ["phone_support", "checkout"],
+           "confirmed": ["delivery", "store"]}
+    return {"repeat_order_status": f8, "transfer_heavy_support": f9, "checkout_information": f10,
+            "churn_path": f11, "map_feedback": f12}
 
 
 def checkout_abandonment(events: pd.DataFrame) -> pd.DataFrame:
@@ -1332,18 +1611,23 @@ def build(seed: int = 20261122) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
     cust, seg = _customers(rng)
     z = rng.normal(size=(len(cust), len(TOUCHPOINTS)))
     flagged = rng.random(len(cust)) < 0.30
-    start, end, quiet, t_unresolved = _churn(rng, cust, seg, flagged, z)
+    start, end, quiet, t_unresolved, triggered = _churn(rng, cust, seg, flagged, z)
     inter = _interactions(rng, cust, flagged, start, end, t_unresolved)
     orders = _orders(rng, cust, seg, z[:, TOUCHPOINTS.index("delivery")], start, end, quiet)
+    plant = np.random.default_rng([seed, 15])  # the journey method's evidence: its own stream
+    orders = _plant_late_after_unresolved(plant, orders, cust, t_unresolved, triggered, end)
     revenue = orders.groupby("customer_id")["amount"].sum().round(2)
     cust.insert(len(cust.columns) - 2, "revenue", cust["customer_id"].map(revenue).fillna(0.0).round(2))
     web = _web_events(rng, cust, start, end, quiet)
     responses, survey_truth = _surveys(rng, cust, seg, z, start, end)
     verb, vtruth = _verbatims(rng, responses, survey_truth, inter, cust)
+    inter = _plant_contacts(plant, inter, cust, end)
+    web = _plant_checkout_detours(plant, web)
     tables = {
         "customers": cust, "orders": orders, "web_events": web, "interactions": inter,
         "survey_responses": responses, "verbatims": verb, "codebook": _codebook(),
         "manual_codes": _manual_codes(rng, verb, vtruth), "swot_inputs": _swot(),
+        "map_feedback": _map_feedback(),
     }
     return tables, vtruth
 
