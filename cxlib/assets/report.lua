@@ -136,6 +136,7 @@ local typst_span = {
   ["persona-role"] = { "#text(fill: luma(95), style: \"italic\")[", "]" },
   ["kpi-label"] = { "#text(size: 9pt, weight: \"bold\", fill: luma(60))[", "]" },
   ["kpi-value"] = { "#text(size: 20pt, weight: \"bold\", fill: primary)[", "]" },
+  ["kpi-na"] = { "#text(size: 14pt, weight: \"bold\", fill: luma(95))[", "]" },
   ["kpi-ci"] = { "#text(size: 7.5pt, fill: luma(95))[", "]" },
   ["kpi-change"] = { "#text(size: 8.5pt, weight: \"bold\", fill: cxtrend)[", "]" },
   ["kpi-badge"] = {
@@ -155,7 +156,7 @@ local typst_span = {
   ["action-why"] = { "#text(size: 8pt, fill: luma(95))[", "]" },
   ["swot-title"] = { "#text(size: 11pt, weight: \"bold\", fill: primary)[", "]" },
   ["swot-hint"] = { "#text(size: 7.5pt, fill: luma(95), style: \"italic\")[", "]" },
-  ["swot-evidence"] = { "#text(size: 7.5pt, fill: luma(95))[", "]" },
+  ["swot-evidence"] = { "#linebreak()#text(size: 7.5pt, fill: luma(95))[", "]" },
   ["swot-empty"] = { "#text(size: 8.5pt, fill: luma(95), style: \"italic\")[", "]" },
   ["note-title"] = { "#text(weight: \"bold\")[", "]" },
 }
@@ -175,19 +176,24 @@ local function children_with(d, cls)
   return kids
 end
 
--- A grid of framed cells, one per child div; `cell(child)` gives the cell's opening code.
+-- A grid of framed cells, one per child div (cells of a row share its height);
+-- `cell(child)` gives the cell's top-border colour and the code that opens its content.
 local function typst_grid(kids, columns, cell)
   local cols = {}
   for _ = 1, columns do
     cols[#cols + 1] = "1fr"
   end
-  local out = pandoc.Blocks({ raw("#grid(columns: (" .. table.concat(cols, ", ") .. "), gutter: 8pt,") })
+  local out = pandoc.Blocks({
+    raw("#block(width: 100%, breakable: false, above: 8pt, below: 12pt)[#grid(columns: ("
+      .. table.concat(cols, ", ") .. "), column-gutter: 8pt, row-gutter: 8pt, inset: (x: 8pt, y: 7pt),"),
+  })
   for _, k in ipairs(kids) do
-    out:insert(raw(cell(k)))
+    local top, prelude = cell(k)
+    out:insert(raw("grid.cell(stroke: (top: 3pt + " .. top .. ", rest: 0.6pt + luma(200)))[\n" .. prelude))
     out:extend(k.content)
     out:insert(raw("],"))
   end
-  out:insert(raw(")"))
+  out:insert(raw(")]"))
   return out
 end
 
@@ -196,28 +202,36 @@ local function kpis_typst(d)
   local n = #kids
   local columns = n <= 4 and math.max(n, 1) or 3
   return typst_grid(kids, columns, function(k)
-    local trend = "luma(95)"
+    local trend, top = "luma(95)", "primary"
     for cls, colour in pairs(TREND) do
       if k.classes:includes(cls) then
-        trend = colour
+        trend, top = colour, colour
       end
     end
-    return "block(width: 100%, height: 100%, breakable: false, inset: (x: 8pt, y: 7pt), radius: 3pt, "
-      .. "stroke: (top: 3pt + primary, rest: 0.6pt + luma(200)))[\n#let cxtrend = " .. trend
-      .. "\n#set par(spacing: 0.55em, leading: 0.5em)\n"
+    if k.classes:includes("kpi-missing") then
+      top = "luma(200)"
+    end
+    return top, "#let cxtrend = " .. trend .. "\n#set par(spacing: 0.55em, leading: 0.5em)\n"
   end)
 end
 
+local SWOT_COLOURS = {
+  ["swot-strengths"] = "rgb(\"#0072B2\")",
+  ["swot-weaknesses"] = "rgb(\"#D55E00\")",
+  ["swot-opportunities"] = "rgb(\"#56B4E9\")",
+  ["swot-threats"] = "rgb(\"#CC79A7\")",
+}
+
 local function swot_typst(d)
-  local kids = children_with(d, "swot-q")
-  local out = pandoc.Blocks({ raw("#block(width: 100%, breakable: false, above: 8pt, below: 12pt)[") })
-  out:extend(typst_grid(kids, 2, function(_)
-    return "block(width: 100%, height: 100%, breakable: false, inset: 8pt, radius: 3pt, "
-      .. "stroke: (top: 3pt + primary, rest: 0.6pt + luma(200)))[\n#set text(size: 9pt)\n"
-      .. "#set par(spacing: 0.6em)\n"
-  end))
-  out:insert(raw("]"))
-  return out
+  return typst_grid(children_with(d, "swot-q"), 2, function(k)
+    local top = "primary"
+    for cls, colour in pairs(SWOT_COLOURS) do
+      if k.classes:includes(cls) then
+        top = colour
+      end
+    end
+    return top, "#set text(size: 9pt)\n#set par(spacing: 0.6em)\n"
+  end)
 end
 
 local function div_typst(d)

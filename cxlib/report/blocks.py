@@ -154,7 +154,7 @@ class Tile:
 def _tile(t: Tile, tr: Translator) -> str:
     label = f"[{_text(t.label, tr)}]{{.kpi-label}}"
     if not t.measured:
-        parts = [label, f"[{tr('pres.tile.not_measured')}]{{.kpi-value .kpi-na}}"]
+        parts = [label, f"[{tr('pres.tile.not_measured')}]{{.kpi-na}}"]
         if t.reason:
             parts.append(f"[{_text(t.reason, tr)}]{{.kpi-reason}}")
         return "::: {.kpi .kpi-missing}\n" + "\n\n".join(parts) + "\n:::"
