@@ -1,15 +1,19 @@
-"""Data contracts: every table rejects a broken file with file, column, lines and the fix."""
+"""Loading exports as delivered: contracts, read settings, encodings, dates, exclusions counted."""
 
 from __future__ import annotations
 
+import codecs
+
+import numpy as np
 import pandas as pd
 import pytest
 
 from cxlib.data import engine
-from cxlib.data.io import load_store, read_raw, validate_table
+from cxlib.data.io import detect_encoding, load_store
+from cxlib.data.params import Params
 from cxlib.data.schemas import TABLES
-from cxlib.exceptions import DataValidationError
-from tests.helpers import copy_demo, demo_params_dict, params_for
+from cxlib.exceptions import DataValidationError, ParameterError
+from tests.helpers import copy_demo, params_for
 
 FILES = {
     "customers": "customers.csv", "orders": "orders.csv", "web_events": "web_events.parquet",
@@ -23,88 +27,244 @@ BREAKS = {
     "customers": ("revenue", "-5", "greater_than_or_equal_to(0)"),
     "orders": ("order_time", "31/31/2026", "not a date"),
     "web_events": ("event_time", "yesterday", "not a date"),
-    "interactions": ("resolved", "maybe", "not a boolean"),
+    "interactions": ("resolved", "maybe", "not true/false"),
     "survey_responses": ("nps", "11", "less_than_or_equal_to(10)"),
     "verbatims": ("source", "fax", "isin"),
     "codebook": ("valence", "angry", "isin"),
-    "manual_codes": ("coder", None, "not_nullable"),
+    "manual_codes": ("coder", "", "not_nullable"),
     "swot_inputs": ("quadrant", "risk", "isin"),
 }
 
 
-@pytest.mark.parametrize("table", list(TABLES))
-def test_each_contract_rejects_a_broken_file(demo_dir, table):
-    path = demo_dir / FILES[table]
-    df = read_raw(path)
-    validate_table(df, table, path)  # the clean file passes
+def client(tmp_path, monkeypatch, tables: dict, **extra) -> Params:
+    """Params for a client folder of ``tables``: name -> (frame | bytes, file name, settings)."""
+    from cxlib import paths
+
+    data = tmp_path / "data" / "acme"
+    data.mkdir(parents=True, exist_ok=True)
+    monkeypatch.setattr(paths, "DATA_DIR", tmp_path / "data")
+    spec = {}
+    for name, (content, file, settings) in tables.items():
+        path = data / file
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        elif file.endswith(".parquet"):
+            content.to_parquet(path, index=False)
+        elif file.endswith(".xlsx"):
+            content.to_excel(path, index=False)
+        else:
+            content.to_csv(path, index=False)
+        spec[name] = {"file": file, **settings}
+    raw = {"client": "acme", "name": "Acme", "data_dir": str(data), "tables": spec, **extra}
+    return Params.model_validate(raw)
+
+
+def survey(n=40, seed=1) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({"Date": pd.date_range("2026-01-03", periods=n, freq="2D").strftime("%d/%m/%Y %H:%M"),
+                         "Score": rng.integers(0, 11, n).astype(str), "Stage": rng.choice(["Buy", "Use"], n),
+                         "Comment": rng.choice(["great service", "late again", ""], n)})
+
+
+@pytest.mark.parametrize("table", list(FILES))
+def test_each_contract_rejects_a_broken_file(demo_dir, tmp_path, monkeypatch, table):
+    data = copy_demo(demo_dir, tmp_path / "client")
+    path = data / FILES[table]
+    df = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path, dtype=str, keep_default_na=False)
     column, bad, expected = BREAKS[table]
-    broken = df.copy()
-    broken[column] = broken[column].astype(object)
-    broken.loc[[1, 4], column] = bad
+    df[column] = df[column].astype(str)
+    df.loc[[1, 4], column] = bad
+    df.to_parquet(path, index=False) if path.suffix == ".parquet" else df.to_csv(path, index=False)
+    only = {table: {"file": FILES[table]}}
+    if table in ("codebook", "manual_codes", "swot_inputs"):
+        only["verbatims"] = {"file": "verbatims.csv"}
     with pytest.raises(DataValidationError) as e:
-        validate_table(broken, table, path)
+        load_store(params_for(data, monkeypatch, tables=only))
     msg = str(e.value)
-    assert str(path) in msg and f"column '{column}'" in msg and expected in msg and "Fix:" in msg
+    assert FILES[table] in msg and f"column '{column}'" in msg and expected in msg and "Fix:" in msg, msg
     where = "lines 3, 6" if path.suffix == ".csv" else "rows 2, 5"
     assert where in msg, msg
-    assert e.value.failures["rows"].iloc[0] == [2, 5]
+    assert e.value.failures["lines"].iloc[0] == ([3, 6] if path.suffix == ".csv" else [2, 5])
 
 
-def test_every_problem_reported_at_once(demo_dir):
-    path = demo_dir / "survey_responses.csv"
-    df = read_raw(path)
-    df.loc[0, "nps"] = "abc"          # not a number
-    df.loc[1, "nps"] = "11"           # out of range (still checked although row 0 is not a number)
-    df.loc[2, "response_id"] = df.loc[3, "response_id"]  # duplicate id
-    df = df.drop(columns=["csat"])    # missing column
+def test_every_problem_reported_at_once(tmp_path, monkeypatch):
+    df = pd.DataFrame({"response_id": ["a", "b", "c", "c"], "nps": ["abc", "11", "5", "inf"],
+                       "survey_type": ["relationship"] * 4, "response_time": ["2026-01-01"] * 4})
+    p = client(tmp_path, monkeypatch, {"survey_responses": (df, "s.csv", {}),
+                                       "customers": (pd.DataFrame({"id": ["1"]}), "c.csv", {})})
     with pytest.raises(DataValidationError) as e:
-        validate_table(df, "survey_responses", path)
+        load_store(p)
     msg = str(e.value)
     assert "column 'nps', line 2: not a number (e.g. 'abc')" in msg
     assert "column 'nps', line 3: less_than_or_equal_to(10)" in msg
+    assert "column 'nps', line 5: not a finite number" in msg
     assert "column 'response_id', lines 4, 5: field_uniqueness" in msg and "duplicate" in msg
-    assert "column 'csat' is missing" in msg and "tables.survey_responses.columns" in msg
+    # the customers file of the same run is reported too: no customer_id column
+    assert "c.csv" in msg and "column 'customer_id' is missing" in msg and "tables.customers.columns" in msg
 
 
-def test_transactional_needs_touchpoint_reported_once(demo_dir):
-    path = demo_dir / "survey_responses.csv"
-    df = read_raw(path)
-    i = df.index[df["survey_type"] == "transactional"][0]
-    df.loc[i, "touchpoint"] = None
+def test_read_settings_mapping_constants_values_and_two_targets(tmp_path, monkeypatch):
+    reviews = pd.DataFrame({"Stars": ["5", "1", "4"], "Review": ["love it", "broken", "ok"],
+                            "Would recommend?": ["Yes", "No", "yes "], "Branch": ["Riyadh", "Jeddah", "Riyadh"]})
+    p = client(tmp_path, monkeypatch, {"survey_responses": (reviews, "r.csv", {
+        "columns": {"Stars": ["csat", "importance"], "Review": "comment", "Would recommend?": "recommend"},
+        "constants": {"survey_type": "transactional", "touchpoint": "store"},
+        "values": {"recommend": {"Yes": True, "No": False}}})})
+    s = load_store(p)
+    got = s.df("survey_responses")
+    assert got["csat"].tolist() == [5, 1, 4] and got["importance"].tolist() == [5, 1, 4]
+    assert got["recommend"].tolist() == [True, False, True]
+    assert set(got["touchpoint"]) == {"store"} and set(got["survey_type"]) == {"transactional"}
+    assert got["Branch"].tolist() == ["Riyadh", "Jeddah", "Riyadh"]  # extra column kept under its name
+    assert got["response_id"].tolist() == ["r2", "r3", "r4"]  # generated from the lines
+    assert any(n.kind == "key_generated" for n in s.notes)
+
+
+def test_unknown_mapping_column_is_named_with_a_suggestion(tmp_path, monkeypatch):
+    p = client(tmp_path, monkeypatch, {"survey_responses": (survey(), "s.csv", {
+        "columns": {"Scores": "nps", "Date": "response_time"}, "dates": {"response_time": "dayfirst"}})})
     with pytest.raises(DataValidationError) as e:
-        validate_table(df, "survey_responses", path)
-    assert str(e.value).count("a transactional response needs a touchpoint") == 1
-    assert f"line {i + 2}:" in str(e.value)
+        load_store(p)
+    assert "maps 'Scores', which the file does not have (did you mean 'Score'?)" in str(e.value)
 
 
-def test_column_mapping_and_excel(demo_dir, tmp_path, monkeypatch):
-    data = copy_demo(demo_dir, tmp_path / "client")
-    cust = pd.read_csv(data / "customers.csv").rename(columns={"customer_id": "CustID", "segment": "Segment Name"})
-    cust.to_excel(data / "crm.xlsx", index=False)
-    tables = demo_params_dict()["tables"]
-    tables["customers"] = {"file": "crm.xlsx", "columns": {"CustID": "customer_id", "Segment Name": "segment"}}
-    params = params_for(data, monkeypatch, tables=tables)
-    store = load_store(params)
-    seg = store.db.execute("SELECT count(DISTINCT segment) FROM customers").fetchone()[0]
-    assert seg == 4
-    assert {i.table for i in store.inputs} == set(TABLES)
-    assert all(len(i.sha256) == 64 for i in store.inputs)
-
-
-def test_load_store_collects_errors_from_all_tables(demo_dir, tmp_path, monkeypatch):
-    data = copy_demo(demo_dir, tmp_path / "client")
-    for name, col, val in [("orders.csv", "amount", "lots"), ("interactions.csv", "handling_minutes", "-3")]:
-        df = pd.read_csv(data / name, dtype=str)
-        df.loc[0, col] = val
-        df.to_csv(data / name, index=False)
+def test_dayfirst_declared_detected_and_ambiguous_refused(tmp_path, monkeypatch):
+    df = survey()
+    p = client(tmp_path, monkeypatch, {"survey_responses": (df, "s.csv", {
+        "columns": {"Date": "response_time", "Score": "nps", "Comment": "comment"}})})
+    s = load_store(p)  # 17/01/2026 etc. show the day comes first
+    got = s.df("survey_responses")["response_time"]
+    assert (got == pd.to_datetime(df["Date"], format="%d/%m/%Y %H:%M")).all()
+    assert [n.kind for n in s.notes if n.column == "response_time"] == ["dates_dayfirst"]
+    # every date with day and month <= 12: refused, never guessed
+    amb = df.head(5).assign(Date=["01/02/2026 10:00", "03/04/2026 11:00", "05/06/2026 09:00",
+                                  "07/08/2026 10:00", "09/10/2026 10:00"])
+    p2 = client(tmp_path, monkeypatch, {"survey_responses": (amb, "s.csv", {
+        "columns": {"Date": "response_time", "Score": "nps"}})})
     with pytest.raises(DataValidationError) as e:
-        load_store(params_for(data, monkeypatch))
-    msg = str(e.value)
-    assert "orders.csv" in msg and "interactions.csv" in msg
-    assert set(e.value.failures["table"]) == {"orders", "interactions"}
+        load_store(p2)
+    assert "could be day-first or month-first" in str(e.value) and "dayfirst" in str(e.value)
+    # declared: read as said
+    p3 = client(tmp_path, monkeypatch, {"survey_responses": (amb, "s.csv", {
+        "columns": {"Date": "response_time", "Score": "nps"}, "dates": {"response_time": "monthfirst"}})})
+    assert load_store(p3).df("survey_responses")["response_time"].iloc[0] == pd.Timestamp("2026-01-02 10:00")
+    p4 = client(tmp_path, monkeypatch, {"survey_responses": (amb, "s.csv", {
+        "columns": {"Date": "response_time", "Score": "nps"}, "dates": {"response_time": "%d/%m/%Y %H:%M"}})})
+    assert load_store(p4).df("survey_responses")["response_time"].iloc[0] == pd.Timestamp("2026-02-01 10:00")
 
 
-def test_engine_views(demo_dir, tmp_path, monkeypatch):
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16", "cp1256", "latin-1"])
+def test_encodings_detected(tmp_path, monkeypatch, encoding):
+    text = "الخدمة ممتازة" if encoding != "latin-1" else "très bien café"
+    csv = f"id,comment,nps\n1,{text},9\n2,second,3\n".encode(encoding)
+    p = client(tmp_path, monkeypatch, {"survey_responses": (csv, "s.csv", {"columns": {"id": "response_id"}})})
+    s = load_store(p)
+    got = s.df("survey_responses")
+    assert got["comment"].iloc[0] == text and got["nps"].tolist() == [9, 3]
+
+
+def test_declared_encoding_wrong_names_line_and_fix(tmp_path, monkeypatch):
+    csv = "id,comment\n1,ok\n2,الخدمة\n".encode("cp1256")
+    p = client(tmp_path, monkeypatch, {"survey_responses": (csv, "s.csv", {"encoding": "utf-8"})})
+    with pytest.raises(DataValidationError) as e:
+        load_store(p)
+    assert "line 3" in str(e.value) and "encoding" in str(e.value) and "cp1256" in str(e.value)
+
+
+def test_zip_saved_as_csv_is_named(tmp_path, monkeypatch):
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("x.csv", "a,b\n1,2\n")
+    p = client(tmp_path, monkeypatch, {"survey_responses": (buf.getvalue(), "s.csv", {})})
+    with pytest.raises(DataValidationError) as e:
+        load_store(p)
+    assert "zip archive" in str(e.value) and "Fix" in str(e.value)
+
+
+def test_detect_encoding_reports_bom_and_detection(tmp_path):
+    f = tmp_path / "a.csv"
+    f.write_bytes(codecs.BOM_UTF8 + b"a\n1\n")
+    assert detect_encoding(f) == ("utf-8-sig", "bom")
+    f.write_bytes("a\nالخدمة ممتازة جدا والتوصيل سريع\n".encode("cp1256"))
+    enc, how = detect_encoding(f)
+    assert how == "detected" and "1256" in enc
+
+
+def test_future_dated_rows_excluded_and_counted(tmp_path, monkeypatch):
+    df = survey(10).assign(Date=["2026-01-01 10:00"] * 8 + ["2031-01-01 10:00", "2030-05-05 09:00"])
+    p = client(tmp_path, monkeypatch, {"survey_responses": (df, "s.csv", {
+        "columns": {"Date": "response_time", "Score": "nps"}})})
+    s = load_store(p, now=pd.Timestamp("2026-11-22"))
+    assert len(s.df("survey_responses")) == 8
+    note = [n for n in s.notes if n.kind == "future_dated"][0]
+    assert note.rows == 2 and note.excluded and note.column == "response_time"
+    q = engine.data_quality(s).set_index("table")
+    assert q.loc["survey_responses", "excluded"] == 2 and q.loc["survey_responses", "rows"] == 8
+
+
+def test_invalid_rows_excluded_when_asked_and_counted(tmp_path, monkeypatch):
+    df = pd.DataFrame({"nps": ["5", "x", "12", "9"], "when": ["2026-01-01"] * 4})
+    p = client(tmp_path, monkeypatch, {"survey_responses": (df, "s.csv", {
+        "columns": {"when": "response_time"}, "invalid_rows": "exclude"})})
+    s = load_store(p)
+    assert s.df("survey_responses")["nps"].tolist() == [5, 9]
+    kinds = {(n.column, n.rows) for n in s.notes if n.kind == "invalid_excluded"}
+    assert kinds == {("nps", 1)} | {("nps", 1)} and sum(i.excluded for i in s.inputs) == 2
+
+
+def test_timezone_offsets_converted_and_stated(tmp_path, monkeypatch):
+    df = pd.DataFrame({"nps": ["5", "9"], "when": ["2026-01-01T10:00:00+03:00", "2026-01-01T10:00:00Z"]})
+    p = client(tmp_path, monkeypatch, {"survey_responses": (df, "s.csv", {"columns": {"when": "response_time"}})})
+    s = load_store(p)
+    got = s.df("survey_responses")["response_time"].tolist()
+    assert got == [pd.Timestamp("2026-01-01 07:00"), pd.Timestamp("2026-01-01 10:00")]
+    assert any(n.kind == "timezone_utc" and n.rows == 2 for n in s.notes)
+
+
+def test_language_detected_and_values_beyond_en_ar(tmp_path, monkeypatch):
+    df = pd.DataFrame({"text": ["good", "ممتاز", "good جدا", "👍👍", "ok"], "lang": ["en", "ar", "mixed", "none", None]})
+    p = client(tmp_path, monkeypatch, {"verbatims": (df, "v.csv", {"columns": {"lang": "language"}})})
+    got = load_store(p).df("verbatims")
+    assert got["language"].tolist() == ["en", "ar", "mixed", "none", "en"]
+    p2 = client(tmp_path, monkeypatch, {"verbatims": (df[["text"]], "v.csv", {})})
+    assert load_store(p2).df("verbatims")["language"].tolist() == ["en", "ar", "mixed", "none", "en"]
+
+
+def test_excel_and_parquet_with_typed_columns(tmp_path, monkeypatch):
+    cust = pd.DataFrame({"CustID": ["a", "b"], "Joined": pd.to_datetime(["2025-01-02", "2025-03-04"]),
+                         "Monthly Charges": [29.5, 70.0], "Churn": ["Yes", "No"]})
+    p = client(tmp_path, monkeypatch, {"customers": (cust, "crm.xlsx", {
+        "columns": {"CustID": "customer_id", "Joined": "signup_date", "Churn": "churned"}})})
+    got = load_store(p).df("customers")
+    assert got["churned"].tolist() == [True, False]
+    assert got["signup_date"].tolist() == list(cust["Joined"])
+    assert got["Monthly Charges"].tolist() == [29.5, 70.0]
+    p2 = client(tmp_path, monkeypatch, {"customers": (cust, "crm.parquet", {
+        "columns": {"CustID": "customer_id", "Joined": "signup_date", "Churn": "churned"}})})
+    got2 = load_store(p2).df("customers")
+    assert got2["churned"].tolist() == [True, False] and got2["Monthly Charges"].dtype.kind == "f"
+
+
+def test_a_params_file_with_one_table_is_enough_but_not_zero(tmp_path, monkeypatch):
+    p = client(tmp_path, monkeypatch, {"verbatims": (pd.DataFrame({"text": ["hi"]}), "v.csv", {})})
+    assert load_store(p).has("texts")
+    with pytest.raises(Exception) as e:
+        client(tmp_path, monkeypatch, {"codebook": (pd.DataFrame({"code": ["x"], "patterns_en": ["x"]}),
+                                                    "c.csv", {})})
+    assert "no data table" in str(e.value)
+
+
+def test_bad_date_format_spec_in_params():
+    with pytest.raises(Exception) as e:
+        Params.model_validate({"client": "x", "name": "x", "data_dir": "data/x",
+                               "tables": {"verbatims": {"file": "v.csv", "dates": {"verbatim_time": "weird"}}}})
+    assert "dayfirst, monthfirst, iso or a strptime format" in str(e.value)
+
+
+def test_engine_views_on_demo(demo_dir, monkeypatch):
     params = params_for(demo_dir, monkeypatch)
     store = load_store(params)
     cur, prev = engine.resolve_period(store, None)
@@ -113,30 +273,35 @@ def test_engine_views(demo_dir, tmp_path, monkeypatch):
     cv = engine.customer_view(store)
     customers = pd.read_csv(demo_dir / "customers.csv")
     assert len(cv) == len(customers) and cv["customer_id"].is_unique
-    # independent check of one aggregate: unresolved interactions per customer
     inter = pd.read_csv(demo_dir / "interactions.csv", parse_dates=["interaction_time"])
     inter = inter[inter["interaction_time"] < cur.end]
     unresolved = (~inter["resolved"].astype(str).str.lower().eq("true")).groupby(inter["customer_id"]).sum()
     got = cv.set_index("customer_id")["unresolved"]
     assert (got.reindex(unresolved.index) == unresolved).all()
-    # funnel: sessions reaching each step never increase along the funnel
     f = engine.funnel(store, params, cur)
     assert set(f["device"]) >= {"desktop", "mobile"}
     assert (f.groupby("device")["sessions"].diff().dropna() <= 0).all()
     ab = engine.abandonment(f, "checkout_start", "purchase").set_index("device")
     assert ab.loc["mobile", "rate"] >= 2 * ab.loc["desktop", "rate"]
-    r = engine.responses(store, [cur.label])
+    r = engine.responses(store, [cur])
     assert set(r["period"]) == {cur.label} and r["segment"].notna().mean() > 0.9
+    assert set(TABLES) - {i.table for i in store.inputs} == {"map_feedback"}
 
 
-def test_data_quality_counts_future_and_unknown_customers(demo_dir, tmp_path, monkeypatch):
-    data = copy_demo(demo_dir, tmp_path / "client")
-    df = pd.read_csv(data / "orders.csv", dtype=str)
-    df.loc[0, "order_time"] = "2031-01-01 10:00:00"
-    df.loc[1, "customer_id"] = "C99999"
-    df.to_csv(data / "orders.csv", index=False)
-    store = load_store(params_for(data, monkeypatch))
-    q = engine.data_quality(store, now=pd.Timestamp("2026-11-22")).set_index("table")
-    assert q.loc["orders", "future_dated"] == 1 and q.loc["orders", "unmatched_customer"] == 1
-    assert q.loc["orders", "rows"] == len(df)  # reported, not dropped
-    assert q.loc["survey_responses", "future_dated"] == 0
+def test_unknown_funnel_step_is_undefined_not_full_conversion(demo_dir, monkeypatch):
+    raw = __import__("tests.helpers", fromlist=["demo_params_dict"]).demo_params_dict()
+    funnel = raw["funnel"][:3] + [{"event": "never_happens", "label": "Ghost"}] + raw["funnel"][3:]
+    params = params_for(demo_dir, monkeypatch, funnel=funnel)
+    store = load_store(params)
+    cur, _ = engine.resolve_period(store, None)
+    f = engine.funnel(store, params, cur)
+    ghost = f[f["event"] == "never_happens"]
+    after = f[f["step_order"] == ghost["step_order"].iloc[0] + 1]
+    assert (ghost["sessions"] == 0).all() and after["step_conversion"].isna().all()
+    assert engine.funnel_unseen(f) == ["never_happens"]
+
+
+def test_weighting_variables_checked(demo_dir, monkeypatch):
+    store = load_store(params_for(demo_dir, monkeypatch))
+    with pytest.raises(ParameterError):
+        engine.population_counts(store, ["segment", "shoe_size"])

@@ -43,12 +43,18 @@ def test_nested_unknown_and_wrong_type_both_reported(tmp_path):
     assert "client.yml" in msg
 
 
-def test_missing_required_table_and_unknown_table(tmp_path):
+def test_unknown_table_refused_and_one_data_table_enough(tmp_path):
     raw = demo_params_dict()
-    del raw["tables"]["orders"]
     raw["tables"]["tweets"] = {"file": "x.csv"}
     with pytest.raises(ParameterError, match=r"unknown table\(s\) \['tweets'\]"):
         load_params(write(tmp_path, raw), check_files=False)
+    minimal = {"client": "acme", "name": "Acme", "data_dir": "data/acme",
+               "tables": {"survey_responses": {"file": "export.csv"}}}
+    p = load_params(write(tmp_path, minimal), check_files=False)
+    assert p.journey == [] and p.funnel == [] and p.breakdowns is None and p.period_unit == "quarter"
+    minimal["tables"] = {"codebook": {"file": "codebook.csv"}}
+    with pytest.raises(ParameterError, match="no data table"):
+        load_params(write(tmp_path, minimal), check_files=False)
 
 
 def test_missing_input_file_named(tmp_path, monkeypatch):

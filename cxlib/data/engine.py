@@ -2,7 +2,8 @@
 
 Large tables (web events, orders, interactions) never come into pandas whole: each function
 here builds an Ibis expression, runs it in the database, and returns a small tidy frame.
-The same expressions run unchanged on any Ibis backend (Spark, a warehouse).
+Every function copes with the tables a client did not give: it works from what exists, and
+says so (an empty frame or ``None``), never inventing the rest.
 """
 
 from __future__ import annotations
@@ -11,62 +12,200 @@ import ibis
 import pandas as pd
 from statsmodels.stats.proportion import proportion_confint
 
-from cxlib.quant import metrics
 from cxlib.data import periods
-from cxlib.exceptions import PeriodError
-from cxlib.data.io import Store
+from cxlib.data.io import Store, quote
 from cxlib.data.params import Params
+from cxlib.data.schemas import TABLES
+from cxlib.exceptions import ParameterError, PeriodError
 
-#: customer attributes joined onto survey responses for breakdowns
-CUSTOMER_COLUMNS = ["segment", "region", "city", "plan", "preferred_channel", "payment_method"]
+#: customer attributes joined onto survey responses and texts for breakdowns
+CUSTOMER_COLUMNS = ["segment", "region", "city", "plan", "preferred_channel", "payment_method", "gender",
+                    "age", "income_band"]
+#: the table whose dates choose the reporting period, in order of preference
+PERIOD_SOURCES = ("survey_responses", "verbatims", "orders", "interactions", "web_events", "customers")
+
+
+def nps_group(scores: pd.Series) -> pd.Series:
+    """promoter (9-10), passive (7-8), detractor (0-6); missing stays missing (Reichheld 2003)."""
+    s = pd.to_numeric(scores, errors="coerce")
+    out = pd.Series(pd.NA, index=s.index, dtype="object")
+    out[s >= 9] = "promoter"
+    out[(s >= 7) & (s < 9)] = "passive"
+    out[s < 7] = "detractor"
+    return out
+
+
+def unit_label(col: ibis.Column, unit: str = "quarter") -> ibis.Column:
+    """The period label of a timestamp column in ``unit`` (``2026Q3``, ``2026-07``, ``2026``), in the engine."""
+    year = col.year().cast("string")
+    if unit == "quarter":
+        return year + "Q" + col.quarter().cast("string")
+    if unit == "month":
+        return year + "-" + col.month().cast("string").lpad(2, "0")
+    return year
 
 
 def quarter_label(col: ibis.Column) -> ibis.Column:
     """``YYYYQn`` label of a timestamp column, computed in the engine."""
-    return col.year().cast("string") + "Q" + col.quarter().cast("string")
+    return unit_label(col, "quarter")
 
 
-def time_span(store: Store, table: str = "survey_responses", column: str = "response_time"):
-    """(first, last) timestamps of a table, from the engine."""
+def time_column(store: Store, table: str) -> str | None:
+    """The dating column of ``table`` when the client's export has it (None otherwise)."""
+    col = TABLES[table].time if table in TABLES else {"texts": "verbatim_time"}.get(table)
+    return col if col and store.has_column(table, col) else None
+
+
+def time_span(store: Store, table: str = "survey_responses", column: str | None = None):
+    """(first, last) timestamps of a table, from the engine (NaT, NaT when undated)."""
+    column = column or time_column(store, table)
+    if not column or not store.has(table):
+        return pd.NaT, pd.NaT
     t = store.table(table)
     row = t.aggregate(lo=t[column].min(), hi=t[column].max()).to_pandas().iloc[0]
     return pd.Timestamp(row["lo"]), pd.Timestamp(row["hi"])
 
 
-def resolve_period(store: Store, requested: str | None) -> tuple[periods.Period, periods.Period]:
-    """Reporting period (latest complete quarter of the survey data unless requested) and the previous one."""
-    lo, hi = time_span(store)
-    return periods.resolve(requested, lo, hi)
+def period_source(store: Store) -> str | None:
+    """The table whose dates set the reporting period: survey responses, then texts, then
+    orders, interactions, web events, customers; the first one with dates."""
+    for table in PERIOD_SOURCES:
+        if store.has(table) and time_column(store, table):
+            lo, _ = time_span(store, table)
+            if pd.notna(lo):
+                return table
+    return None
 
 
-def responses(store: Store, labels: list[str] | None = None) -> pd.DataFrame:
-    """Survey responses with their quarter (``period``), NPS group and the customer's attributes.
+def rows_in(store: Store, table: str, period: periods.Period) -> int:
+    """Rows of ``table`` dated inside ``period`` (all rows for the whole file)."""
+    t = store.table(table)
+    if period.is_all:
+        return int(t.count().to_pyarrow().as_py())
+    col = time_column(store, table)
+    if col is None:
+        return 0
+    return int(t.filter((t[col] >= period.start) & (t[col] < period.end)).count().to_pyarrow().as_py())
 
-    Responses whose customer is not in the CRM keep their scores with empty attributes
-    (counted by :func:`data_quality` as unmatched).
+
+def resolve_period(store: Store, requested: str | None,
+                   unit: str | None = None) -> tuple[periods.Period, periods.Period | None]:
+    """Reporting period and the previous one with data (None when there is none).
+
+    The period comes from the dates of :func:`period_source`; with no dated table it is the whole
+    file. ``unit`` defaults to the params ``period_unit``.
     """
+    unit = unit or store.params.period_unit
+    table = period_source(store)
+    if table is None:
+        return periods.resolve(requested, pd.NaT, pd.NaT, unit=unit)
+    lo, hi = time_span(store, table)
+    return periods.resolve(requested, lo, hi, unit=unit, has_rows=lambda p: rows_in(store, table, p) > 0)
+
+
+def _as_periods(window) -> list[periods.Period] | None:
+    if window is None:
+        return None
+    return [w if isinstance(w, periods.Period) else periods.parse(w) for w in window if w is not None]
+
+
+def _label_periods(t: ibis.Table, col: str, window: list[periods.Period] | None, unit: str) -> ibis.Table:
+    """Add ``period``: the window period each row falls in (rows outside are dropped), or the row's
+    ``unit`` label when no window is given."""
+    if window is None:
+        return t.mutate(period=unit_label(t[col], unit) if col else ibis.literal("all"))
+    if any(w.is_all for w in window):
+        return t.mutate(period=ibis.literal("all"))
+    if not col:
+        return t.filter(ibis.literal(False)).mutate(period=ibis.literal(""))
+    cases = [((t[col] >= w.start) & (t[col] < w.end), w.label) for w in window]
+    t = t.mutate(period=ibis.cases(*cases, else_=ibis.null("string")))
+    return t.filter(t.period.notnull())
+
+
+def responses(store: Store, window=None, unit: str | None = None) -> pd.DataFrame:
+    """Survey responses with ``period``, NPS group and the customer's attributes.
+
+    ``window`` None: every response, ``period`` = its ``unit`` label (for trends); a list of
+    periods (or labels): the responses in them, ``period`` = that period's label. Responses whose
+    customer is not in the CRM keep their scores with empty attributes (counted by
+    :func:`data_quality`). Attributes the response itself carries are never overwritten.
+    """
+    unit = unit or store.params.period_unit
     r = store.table("survey_responses")
-    c = store.table("customers")
-    keep = [col for col in CUSTOMER_COLUMNS if col in c.columns]
-    r = r.mutate(period=quarter_label(r.response_time))
-    if labels is not None:
-        r = r.filter(r.period.isin(labels))
-    joined = r.left_join(c.select("customer_id", *keep), r.customer_id == c.customer_id)
-    joined = joined.select(*r.columns, *keep)
-    out = joined.order_by("response_id").to_pandas()
-    out["nps_group"] = metrics.nps_group(out["nps"])
+    r = _label_periods(r, time_column(store, "survey_responses"), _as_periods(window), unit)
+    if store.has("customers") and "customer_id" in r.columns:
+        c = store.table("customers")
+        keep = [col for col in CUSTOMER_COLUMNS if col in c.columns and col not in r.columns]
+        if keep:
+            c = c.select("customer_id", *keep).rename(_cid="customer_id")
+            r = r.left_join(c, r.customer_id == c._cid).drop("_cid")
+    out = r.order_by("response_id").to_pandas()
+    out["nps_group"] = nps_group(out["nps"]) if "nps" in out else pd.Series(pd.NA, index=out.index, dtype="object")
     return out
 
 
-def verbatims(store: Store, labels: list[str] | None = None) -> pd.DataFrame:
-    """Verbatims with their quarter (``period``) and the speaking customer's segment."""
-    v = store.table("verbatims")
-    c = store.table("customers")
-    v = v.mutate(period=quarter_label(v.verbatim_time))
-    if labels is not None:
-        v = v.filter(v.period.isin(labels))
-    joined = v.left_join(c.select("customer_id", "segment"), v.customer_id == c.customer_id)
-    return joined.select(*v.columns, "segment").order_by("verbatim_id").to_pandas()
+def build_texts(store: Store) -> None:
+    """Create the ``texts`` view: every customer text, from verbatims and survey comments.
+
+    Survey comments already present in verbatims (same ``response_id``) come once. Each text
+    keeps the scores that came with it (``nps``, ``csat`` of its response; ``score`` of a
+    verbatim) so sentiment can be calibrated on them.
+    """
+    cols = {"verbatim_id": "VARCHAR", "source": "VARCHAR", "customer_id": "VARCHAR",
+            "verbatim_time": "TIMESTAMP", "touchpoint": "VARCHAR", "stage": "VARCHAR", "text": "VARCHAR",
+            "language": "VARCHAR", "response_id": "VARCHAR", "conversation_id": "VARCHAR",
+            "speaker": "VARCHAR", "brand": "VARCHAR", "score": "DOUBLE", "nps": "BIGINT", "csat": "BIGINT"}
+    parts = []
+    if store.has("verbatims"):
+        have = set(store.columns("verbatims"))
+        sel = []
+        for c, typ in cols.items():
+            if c == "source":
+                sel.append("COALESCE(source, 'other') AS source" if c in have else "'other' AS source")
+            elif c in have:
+                sel.append(quote(c))
+            else:
+                sel.append(f"CAST(NULL AS {typ}) AS {c}")
+        parts.append(f"SELECT {', '.join(sel)} FROM verbatims WHERE text IS NOT NULL")
+    if store.has("survey_responses") and store.has_column("survey_responses", "comment"):
+        have = set(store.columns("survey_responses"))
+        rename = {"verbatim_id": "'c' || response_id", "source": "'survey'", "verbatim_time": "response_time",
+                  "text": "comment", "speaker": "'customer'"}
+        sel = []
+        for c, typ in cols.items():
+            if c in rename and (c not in ("verbatim_time",) or "response_time" in have):
+                sel.append(f"{rename[c]} AS {c}")
+            elif c in have and c not in rename:
+                sel.append(quote(c))
+            else:
+                sel.append(f"CAST(NULL AS {typ}) AS {c}")
+        dup = ""
+        if store.has("verbatims") and store.has_column("verbatims", "response_id"):
+            dup = " AND response_id NOT IN (SELECT response_id FROM verbatims WHERE response_id IS NOT NULL)"
+        parts.append(f"SELECT {', '.join(sel)} FROM survey_responses WHERE comment IS NOT NULL{dup}")
+    if not parts:
+        return
+    store.db.execute("CREATE OR REPLACE VIEW texts AS " + " UNION ALL ".join(parts))
+
+
+def verbatims(store: Store, window=None, unit: str | None = None) -> pd.DataFrame:
+    """Customer texts (verbatims and survey comments) with ``period`` and the customer's segment.
+
+    ``window`` as in :func:`responses`. Empty frame (with the columns) when the client gave no text.
+    """
+    unit = unit or store.params.period_unit
+    if not store.has("texts"):
+        return pd.DataFrame(columns=["verbatim_id", "source", "customer_id", "verbatim_time", "touchpoint",
+                                     "text", "language", "period", "segment"])
+    v = store.table("texts")
+    v = _label_periods(v, "verbatim_time", _as_periods(window), unit)
+    if store.has("customers") and store.has_column("customers", "segment"):
+        c = store.table("customers").select("customer_id", "segment").rename(_cid="customer_id")
+        v = v.left_join(c, v.customer_id == c._cid).drop("_cid")
+    else:
+        v = v.mutate(segment=ibis.null("string"))
+    return v.order_by("verbatim_id").to_pandas()
 
 
 def funnel(store: Store, params: Params, period: periods.Period, by: str = "device") -> pd.DataFrame:
@@ -74,29 +213,61 @@ def funnel(store: Store, params: Params, period: periods.Period, by: str = "devi
 
     A session's depth is the furthest params funnel step it reached; a step's ``sessions``
     counts sessions at that depth or deeper. ``share_of_start`` = sessions / sessions at the
-    first step; ``step_conversion`` = sessions / sessions at the previous step.
+    first step; ``step_conversion`` = sessions / sessions at the previous step, undefined (NaN)
+    when the previous step has no sessions (never drawn as 100 %). ``seen`` says whether the
+    step's event occurs at all in the period's events (a step never seen is counted by
+    :func:`funnel_unseen` and stated in the report).
     """
     steps = [s.event for s in params.funnel]
+    if not steps:
+        raise ParameterError("the funnel has no steps; declare them in params funnel.")
     w = store.table("web_events")
-    w = w.filter((w.event_time >= period.start) & (w.event_time < period.end) & w.event.isin(steps))
-    order = ibis.cases(*[(w.event == e, i + 1) for i, e in enumerate(steps)], else_=0)
+    if by not in w.columns:
+        raise ParameterError(f"web events have no column {by!r} to split the funnel by.")
+    if not period.is_all:
+        w = w.filter((w.event_time >= period.start) & (w.event_time < period.end))
+    w = w.filter(w.event.isin(steps))
+    order = ibis.cases(*[(w.event == e, i + 1) for i, e in enumerate(steps)], else_=0) if len(steps) > 1 \
+        else ibis.literal(1)
     per_session = w.group_by(["session_id", by]).aggregate(depth=order.max())
     counts = per_session.group_by([by, "depth"]).aggregate(n=per_session.count()).to_pandas()
     if counts.empty:
-        raise PeriodError(f"no web events in {period.label}: the funnel cannot be computed.")
+        raise PeriodError(f"no web events of the funnel's steps in {period.label}: the funnel cannot be computed.")
+    seen = set(w.select("event").distinct().to_pandas()["event"])
     rows = []
+    counts[by] = counts[by].fillna("(not recorded)")
     for group, g in counts.groupby(by):
         depth = g.set_index("depth")["n"]
         for i, step in enumerate(params.funnel, start=1):
             rows.append({by: group, "step_order": i, "event": step.event, "label": step.label,
-                         "sessions": int(depth[depth.index >= i].sum())})
+                         "sessions": int(depth[depth.index >= i].sum()), "seen": step.event in seen})
     out = pd.DataFrame(rows)
+    out.loc[~out["seen"], "sessions"] = 0  # a step nobody reached is not passed through by deeper sessions
     first = out.groupby(by)["sessions"].transform("first")
     prev = out.groupby(by)["sessions"].shift(1)
-    out["share_of_start"] = out["sessions"] / first
-    out["step_conversion"] = (out["sessions"] / prev).fillna(1.0)
+    out["share_of_start"] = out["sessions"] / first.where(first > 0)
+    out["step_conversion"] = (out["sessions"] / prev.where(prev > 0))
+    out.loc[out["step_order"] == 1, "step_conversion"] = 1.0
     out["drop_off"] = 1 - out["step_conversion"]
     return out
+
+
+def funnel_unseen(funnel_df: pd.DataFrame) -> list[str]:
+    """Funnel steps whose event never occurs in the period (their conversions are undefined)."""
+    return sorted(set(funnel_df.loc[~funnel_df["seen"], "event"])) if "seen" in funnel_df else []
+
+
+def abandonment_steps(params: Params) -> tuple[str, str] | None:
+    """(start, end) events of the abandonment measure: params ``abandonment``, else from the first
+    funnel step tied to a touchpoint (or the step before the last) to the last step."""
+    if params.abandonment is not None:
+        return params.abandonment.start, params.abandonment.end
+    steps = params.funnel
+    if len(steps) < 2:
+        return None
+    tied = [s for s in steps[:-1] if s.touchpoint]
+    start = tied[0] if tied else steps[-2]
+    return start.event, steps[-1].event
 
 
 def abandonment(funnel_df: pd.DataFrame, start_event: str, end_event: str, by: str = "device",
@@ -104,63 +275,92 @@ def abandonment(funnel_df: pd.DataFrame, start_event: str, end_event: str, by: s
     """Share of sessions reaching ``start_event`` that never reach ``end_event``, per group.
 
     Interval: Wilson score interval for a binomial proportion (Wilson 1927), via statsmodels.
+    Groups where no session reached ``start_event`` have an undefined rate (NaN), not 0.
     """
     s = funnel_df.pivot_table(index=by, columns="event", values="sessions", aggfunc="sum")
     started = s[start_event].astype(int)
     abandoned = (s[start_event] - s[end_event]).astype(int)
     lo, hi = proportion_confint(abandoned, started.clip(lower=1), alpha=1 - confidence, method="wilson")
+    rate = (abandoned / started).where(started > 0)
     out = pd.DataFrame({by: s.index, "started": started.values, "abandoned": abandoned.values,
-                        "rate": (abandoned / started.clip(lower=1)).values, "ci_low": lo.values,
-                        "ci_high": hi.values})
+                        "rate": rate.values, "ci_low": lo.where(started > 0).values,
+                        "ci_high": hi.where(started > 0).values})
     return out.reset_index(drop=True)
 
 
-def build_customer_view(store: Store, as_of: pd.Timestamp) -> None:
+def build_customer_view(store: Store, as_of: pd.Timestamp | None) -> bool:
     """Create the single customer view (one row per customer) as table ``customer_view``.
 
-    Joins CRM attributes with order, web, interaction and latest relationship-survey
-    aggregates, all computed in the engine up to ``as_of`` (exclusive).
+    Joins CRM attributes with order, web, interaction and latest relationship-survey aggregates,
+    each computed in the engine up to ``as_of`` (exclusive) from the tables the client gave.
+    Returns False (and creates nothing) when there is no customers table.
     """
+    if not store.has("customers"):
+        return False
     c = store.table("customers")
-    o = store.table("orders").filter(lambda t: t.order_time < as_of)
-    w = store.table("web_events").filter(lambda t: (t.event_time < as_of) & t.customer_id.notnull())
-    i = store.table("interactions").filter(lambda t: t.interaction_time < as_of)
-    r = store.table("survey_responses").filter(
-        lambda t: (t.response_time < as_of) & (t.survey_type == "relationship") & t.nps.notnull()
-    )
-    orders = o.group_by("customer_id").aggregate(
-        n_orders=o.count(), order_value=o.amount.sum(), late_orders=o.late.cast("int64").sum(),
-        last_order_time=o.order_time.max(),
-    )
-    web = w.group_by("customer_id").aggregate(n_sessions=w.session_id.nunique(),
-                                              last_visit_time=w.event_time.max())
-    inter = i.group_by("customer_id").aggregate(
-        n_interactions=i.count(), unresolved=(~i.resolved).cast("int64").sum(),
-        handling_minutes=i.handling_minutes.mean(),
-    )
-    latest = r.mutate(rn=ibis.row_number().over(group_by=r.customer_id, order_by=ibis.desc(r.response_time)))
-    latest = latest.filter(latest.rn == 0).select("customer_id", latest_nps="nps",
-                                                  latest_nps_time="response_time")
+    aggs = []
+
+    def before(t, col):
+        return t if as_of is None or col not in t.columns else t.filter(t[col] < as_of)
+
+    if store.has("orders"):
+        o = before(store.table("orders"), "order_time")
+        a = {"n_orders": o.count(), "last_order_time": o.order_time.max()}
+        if "amount" in o.columns:
+            a["order_value"] = o.amount.sum()
+        if "late" in o.columns:
+            a["late_orders"] = o.late.cast("int64").sum()
+        aggs.append(o.group_by("customer_id").aggregate(**a))
+    if store.has("web_events") and store.has_column("web_events", "customer_id"):
+        w = before(store.table("web_events"), "event_time")
+        w = w.filter(w.customer_id.notnull())
+        aggs.append(w.group_by("customer_id").aggregate(n_sessions=w.session_id.nunique(),
+                                                        last_visit_time=w.event_time.max()))
+    if store.has("interactions") and store.has_column("interactions", "customer_id"):
+        i = before(store.table("interactions"), "interaction_time")
+        i = i.filter(i.customer_id.notnull())
+        a = {"n_interactions": i.count()}
+        if "resolved" in i.columns:
+            a["unresolved"] = (~i.resolved.fill_null(True)).cast("int64").sum()
+        if "handling_minutes" in i.columns:
+            a["handling_minutes"] = i.handling_minutes.mean()
+        aggs.append(i.group_by("customer_id").aggregate(**a))
+    if store.has("survey_responses") and {"customer_id", "nps"} <= set(store.columns("survey_responses")):
+        r = before(store.table("survey_responses"), "response_time")
+        r = r.filter(r.nps.notnull() & r.customer_id.notnull())
+        if "survey_type" in r.columns:
+            r = r.filter(r.survey_type.isnull() | (r.survey_type == "relationship"))
+        order = ibis.desc(r.response_time) if "response_time" in r.columns else ibis.desc(r.response_id)
+        latest = r.mutate(rn=ibis.row_number().over(group_by=r.customer_id, order_by=order))
+        latest = latest.filter(latest.rn == 0)
+        extra = {"latest_nps_time": "response_time"} if "response_time" in r.columns else {}
+        aggs.append(latest.select("customer_id", latest_nps="nps", **extra))
     view = c
-    for agg in (orders, web, inter, latest):
-        view = view.left_join(agg, view.customer_id == agg.customer_id).drop("customer_id_right")
-    view = view.mutate(
-        n_orders=view.n_orders.fill_null(0), late_orders=view.late_orders.fill_null(0),
-        order_value=view.order_value.fill_null(0.0), n_sessions=view.n_sessions.fill_null(0),
-        n_interactions=view.n_interactions.fill_null(0), unresolved=view.unresolved.fill_null(0),
-        tenure_days=ibis.literal(pd.Timestamp(as_of).date()).delta(view.signup_date.cast("date"), unit="day"),
-    )
-    view = view.mutate(
-        has_unresolved=view.unresolved > 0, has_late_delivery=view.late_orders > 0,
-        nps_group=ibis.cases(
-            (view.latest_nps >= 9, "promoter"), (view.latest_nps >= 7, "passive"),
-            (view.latest_nps.notnull(), "detractor"), else_=None,
-        ),
-    )
-    view = view.mutate(is_detractor=ibis.cases((view.nps_group.isnull(), ibis.null("boolean")),
-                                               else_=view.nps_group == "detractor"))
+    for agg in aggs:
+        agg = agg.rename(_cid="customer_id")
+        view = view.left_join(agg, view.customer_id == agg._cid).drop("_cid")
+    fill = {k: v for k, v in {"n_orders": 0, "late_orders": 0, "order_value": 0.0, "n_sessions": 0,
+                               "n_interactions": 0, "unresolved": 0}.items() if k in view.columns}
+    view = view.mutate(**{k: view[k].fill_null(v) for k, v in fill.items()})
+    if as_of is not None and "signup_date" in view.columns:
+        view = view.mutate(tenure_days=ibis.literal(pd.Timestamp(as_of).date()).delta(
+            view.signup_date.cast("date"), unit="day"))
+    extra = {}
+    if "unresolved" in view.columns:
+        extra["has_unresolved"] = view.unresolved > 0
+    if "late_orders" in view.columns:
+        extra["has_late_delivery"] = view.late_orders > 0
+    if "latest_nps" in view.columns:
+        extra["nps_group"] = ibis.cases((view.latest_nps >= 9, "promoter"), (view.latest_nps >= 7, "passive"),
+                                        (view.latest_nps.notnull(), "detractor"), else_=ibis.null("string"))
+    if extra:
+        view = view.mutate(**extra)
+    if "nps_group" in view.columns:
+        view = view.mutate(is_detractor=ibis.cases((view.nps_group.isnull(), ibis.null("boolean")),
+                                                   else_=view.nps_group == "detractor"))
     sql = ibis.to_sql(view, dialect="duckdb")
     store.db.execute(f"CREATE OR REPLACE TABLE customer_view AS {sql}")
+    return True
 
 
 def customer_view(store: Store) -> pd.DataFrame:
@@ -168,51 +368,63 @@ def customer_view(store: Store) -> pd.DataFrame:
     return store.df("customer_view")
 
 
-def data_quality(store: Store, now: pd.Timestamp | None = None) -> pd.DataFrame:
-    """Per input table: rows, columns, date span, and key completeness checks, from the engine.
+def data_quality(store: Store) -> pd.DataFrame:
+    """Per input table: rows, columns, date span, rows left out, and links to known customers.
 
-    ``future_dated`` counts records dated after ``now`` (default: the run's clock), which
-    usually means a wrong time zone or date format in the export; they are kept and reported.
+    ``excluded`` counts rows left out at load (future-dated, or invalid with
+    ``invalid_rows: exclude``; each reason is in :func:`load_notes`); ``unmatched_customer``
+    counts rows naming a customer the CRM does not have (kept).
     """
-    now = pd.Timestamp.now() if now is None else pd.Timestamp(now)
-    from cxlib.data.schemas import TABLES
-
     rows = []
-    cust = store.table("customers")
+    has_customers = store.has("customers")
     for info in store.inputs:
         t = store.table(info.table)
-        time_col = TABLES[info.table][2]
+        time_col = time_column(store, info.table)
         aggs = {"rows": t.count()}
         if time_col:
             aggs.update(first=t[time_col].min().cast("date").cast("string"),
-                        last=t[time_col].max().cast("date").cast("string"),
-                        future_dated=(t[time_col] > now).cast("int64").sum())
-        if "customer_id" in t.columns and info.table != "customers":
-            known = t.customer_id.isin(cust.customer_id)
+                        last=t[time_col].max().cast("date").cast("string"))
+        if "customer_id" in t.columns and info.table != "customers" and has_customers:
+            known = t.customer_id.isin(store.table("customers").customer_id)
             aggs["unmatched_customer"] = (t.customer_id.notnull() & ~known).cast("int64").sum()
             aggs["no_customer"] = t.customer_id.isnull().cast("int64").sum()
         row = t.aggregate(**aggs).to_pandas().iloc[0].to_dict()
-        row.update(table=info.table, file=info.path.rsplit("/", 1)[-1], columns=info.columns)
+        row.update(table=info.table, file=info.path.rsplit("/", 1)[-1], columns=info.columns,
+                   excluded=info.excluded)
         rows.append(row)
     out = pd.DataFrame(rows)
-    cols = ["table", "file", "rows", "columns", "first", "last", "future_dated", "unmatched_customer",
-            "no_customer"]
+    cols = ["table", "file", "rows", "columns", "first", "last", "excluded", "unmatched_customer", "no_customer"]
     return out.reindex(columns=cols)
 
+
+def load_notes(store: Store) -> pd.DataFrame:
+    """What the loader left out or decided, one row per note (table, file, column, kind, rows, detail)."""
+    return pd.DataFrame([vars(n) for n in store.notes],
+                        columns=["table", "file", "column", "kind", "rows", "detail", "excluded"])
+
+
+def blank_scores(store: Store) -> pd.DataFrame:
+    """Survey rows with no answer for each score the export has (kept; they only shrink the base)."""
+    if not store.has("survey_responses"):
+        return pd.DataFrame(columns=["metric", "rows", "blank"])
+    cols = [c for c in ("nps", "csat", "ces", "importance", "comment") if store.has_column("survey_responses", c)]
+    if not cols:
+        return pd.DataFrame(columns=["metric", "rows", "blank"])
+    t = store.table("survey_responses")
+    row = t.aggregate(n=t.count(), **{c: t[c].isnull().cast("int64").sum() for c in cols}).to_pandas().iloc[0]
+    return pd.DataFrame([{"metric": c, "rows": int(row["n"]), "blank": int(row[c])} for c in cols])
 
 
 def population_counts(store: Store, variables: list[str]) -> pd.DataFrame:
     """Customers per cell of ``variables`` (CRM population for weighting), counted in the engine.
 
-    Only customers who have not churned before the data ends are the population a survey of
-    current customers represents; churned customers are kept out. Columns: variables, customers.
+    Only customers who have not churned are the population a survey of current customers
+    represents; churned customers are kept out. Columns: variables, customers.
     """
     c = store.table("customers")
     missing = [v for v in variables if v not in c.columns]
     if missing:
-        from cxlib.exceptions import ParameterError
-
         raise ParameterError(f"weighting.variables {missing} are not customers columns "
                              f"({', '.join(c.columns)}); fix params weighting.variables.")
-    active = c.filter(~c.churned)
+    active = c.filter(~c.churned.fill_null(False)) if "churned" in c.columns else c
     return active.group_by(variables).aggregate(customers=active.count()).order_by(variables).to_pandas()

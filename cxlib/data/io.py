@@ -1,38 +1,67 @@
-"""Load a client's exports, validate them against their contracts, and hold them in DuckDB.
+"""Load a client's exports as delivered into the engine, validate them, and hold them there.
 
-Each input (CSV, Parquet or Excel) is read, renamed through the params column mapping,
-checked against its pandera schema with every problem collected at once, and written into
-one embedded DuckDB database for the run. Large tables stay in the engine: analyses reach
-them through Ibis expressions (:mod:`cxlib.data.engine`) and pull only aggregates into pandas.
+Each input (CSV, Parquet or Excel) is read by DuckDB itself: no input table ever exists whole in
+pandas. The read settings of the params file (:class:`cxlib.data.params.TableSource`) are applied
+as one query per table: the column mapping (one export column may fill several canonical ones),
+constants, value labels (``Yes`` -> true), date formats (day-first, month-first or explicit;
+an ambiguous column is refused, never guessed), encodings (detected or declared; anything DuckDB
+cannot read natively is transcoded to UTF-8 in a streaming pass). The checks of the data contracts
+(:mod:`cxlib.data.schemas`: types, ranges, allowed values, uniqueness, required values) run as
+queries in the engine, and every problem of every table is reported at once with the file, the
+column, the lines, example values and the fix.
+
+What the loader leaves out is counted, never silent: future-dated rows (excluded before the
+period is chosen), rows breaking the contract when ``invalid_rows: exclude`` is set. What it
+decides is stated: dates read day-first because a value above 12 shows it, an encoding detected,
+time-zone offsets converted to UTC, languages detected from the script. These notes and counts
+are kept in the database (``_load_notes``) for the data-and-method section and the manifest.
 """
 
 from __future__ import annotations
 
+import codecs
+import difflib
 import hashlib
-from dataclasses import dataclass, field
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import duckdb
 import ibis
 import pandas as pd
-import pandera.errors as pa_errors
 
+from cxlib import paths
+from cxlib.data.params import DateFormat, Params, TableSource
+from cxlib.data.schemas import TABLES, column_checks, column_kind
 from cxlib.exceptions import DataValidationError, ParameterError
-from cxlib.data.params import Params
-from cxlib.data.schemas import TABLES
 
-_TRUE = {"true", "t", "yes", "y", "1", "1.0"}
-_FALSE = {"false", "f", "no", "n", "0", "0.0"}
+#: cell texts that mean "no value" (compared after trimming, ignoring case)
+NA_TOKENS = ("", "na", "n/a", "null", "nan", "#n/a", "-", "—", "none")
+_TRUE = ("true", "t", "yes", "y", "1", "1.0", "نعم")
+_FALSE = ("false", "f", "no", "n", "0", "0.0", "لا")
+#: common spellings of the canonical language codes
+_LANGUAGE_SYNONYMS = {"english": "en", "eng": "en", "e": "en", "arabic": "ar", "ara": "ar", "a": "ar",
+                      "عربي": "ar", "العربية": "ar", "انجليزي": "en", "both": "mixed", "mix": "mixed",
+                      "ar-en": "mixed", "en-ar": "mixed", "ar_en": "mixed", "code-switched": "mixed"}
+_DIGITS = ("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹٫", "01234567890123456789.")
+_SEPS = ("/", "-", ".")
+_TIMES = (" %H:%M:%S", " %H:%M", " %I:%M %p", " %I:%M:%S %p", "")
 
 _FIXES = {
     "missing": "add the column to the export, or map your column onto it in params "
     "(tables.{table}.columns: {{your_name: {column}}})",
     "number": "the value must be a number; correct it or leave the cell empty",
-    "date": "the value must be a date such as 2026-07-31 (ISO 8601); correct it or leave it empty",
-    "boolean": "use true/false (or yes/no, 1/0)",
+    "integer": "the value must be a whole number; correct it or leave the cell empty",
+    "finite": "the value must be a finite number (not inf or nan); correct it or leave the cell empty",
+    "date": "the value must be a date; correct it, or declare the column's format in params "
+    "(tables.{table}.dates: {{{column}: dayfirst}} or {{{column}: '%d/%m/%Y %H:%M'}})",
+    "boolean": "use true/false, yes/no or 1/0, or map your labels in params "
+    "(tables.{table}.values: {{{column}: {{'Churned': true, 'Stayed': false}}}})",
     "unique": "ids must be unique; remove or renumber the duplicate rows",
     "range": "the value is outside the allowed range; correct it or leave the cell empty",
-    "isin": "use one of the allowed values",
+    "isin": "use one of the allowed values, or map your labels onto them in params "
+    "(tables.{table}.values: {{{column}: {{'your label': allowed value}}}})",
     "nullable": "the column must have a value in every row; fill it in",
     "row": "fix the row so it meets the rule",
 }
@@ -40,13 +69,29 @@ _FIXES = {
 
 @dataclass(frozen=True)
 class InputFile:
-    """One input file as loaded: where it came from, its hash and its size."""
+    """One input file as loaded: where it came from, its hash, its size and what was left out."""
 
     table: str
-    path: str
+    path: str          # relative to the project root when inside it
     sha256: str
-    rows: int
+    rows: int          # rows loaded
     columns: int
+    encoding: str = ""
+    excluded: int = 0  # rows left out (future-dated, or invalid with invalid_rows: exclude)
+
+
+@dataclass(frozen=True)
+class LoadNote:
+    """Something the loader did that the report must state (an exclusion, a detection)."""
+
+    table: str
+    file: str
+    column: str
+    kind: str     # future_dated | invalid_excluded | dates_dayfirst | dates_monthfirst | encoding |
+    #               timezone_utc | language_detected | key_generated | undated | blank
+    rows: int
+    detail: str = ""
+    excluded: bool = False
 
 
 @dataclass
@@ -56,6 +101,7 @@ class Store:
     db: duckdb.DuckDBPyConnection
     params: Params
     inputs: list[InputFile] = field(default_factory=list)
+    notes: list[LoadNote] = field(default_factory=list)
 
     @property
     def con(self) -> ibis.BaseBackend:
@@ -69,20 +115,59 @@ class Store:
         return self.con.table(name)
 
     def has(self, name: str) -> bool:
-        return name in self.db.execute("SELECT table_name FROM information_schema.tables").df()[
-            "table_name"
-        ].tolist()
+        """Whether the table or view ``name`` exists (a table the client gave, or a derived one)."""
+        rows = self.db.execute(
+            "SELECT 1 FROM information_schema.tables WHERE table_name = ? LIMIT 1", [name]).fetchall()
+        return bool(rows)
+
+    def columns(self, name: str) -> list[str]:
+        """Column names of a table ([] when it does not exist)."""
+        if not self.has(name):
+            return []
+        return [r[0] for r in self.db.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = ? ORDER BY ordinal_position",
+            [name]).fetchall()]
+
+    def has_column(self, name: str, column: str) -> bool:
+        return column in self.columns(name)
 
     def df(self, name: str) -> pd.DataFrame:
         """A whole table as pandas (for the small tables only: codebook, swot inputs...)."""
-        return self.db.execute(f'SELECT * FROM "{name}"').df()
+        return self.db.execute(f"SELECT * FROM {quote(name)}").df()
 
     def close(self) -> None:
         self.db.close()
 
 
+# --- SQL helpers ---------------------------------------------------------------------------
+
+
+def quote(name: str) -> str:
+    """A DuckDB identifier, quoted."""
+    return '"' + str(name).replace('"', '""') + '"'
+
+
+def literal(value) -> str:
+    """A DuckDB literal for a Python scalar."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int | float):
+        return repr(value)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _display(path: Path) -> str:
+    """A path as messages and the manifest show it: relative to the project root when inside."""
+    try:
+        return str(Path(path).resolve().relative_to(paths.ROOT))
+    except ValueError:
+        return str(path)
+
+
 def sha256_file(path: Path) -> str:
-    """Hex SHA-256 of a file's bytes (for the run manifest)."""
+    """Hex SHA-256 of a file's bytes, read in 1 MiB chunks (for the run manifest)."""
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
@@ -90,209 +175,791 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def read_raw(path: Path, sheet: str | int | None = None) -> pd.DataFrame:
-    """Read a CSV, Parquet or Excel file as it is (CSV cells as text; parsing comes later)."""
+# --- reading files -------------------------------------------------------------------------
+
+_ENCODING_HINT = ("cp1256 for Arabic Windows exports, latin-1 or cp1252 for Western European ones, "
+                  "utf-16 for Excel's 'Unicode text'")
+
+
+def _line_of_offset(path: Path, offset: int) -> int:
+    with open(path, "rb") as f:
+        return f.read(offset).count(b"\n") + 1
+
+
+def detect_encoding(path: Path, declared: str = "auto") -> tuple[str, str]:
+    """The text encoding of a CSV export and how it was decided (``declared``, ``bom``, ``utf-8``,
+    ``detected``).
+
+    A byte-order mark decides (UTF-8, UTF-16); otherwise the whole file is checked as UTF-8 in a
+    streaming pass; a file that is not UTF-8 is identified by ``charset_normalizer`` on its first
+    megabyte. A zip archive or workbook saved as ``.csv`` is refused with the fix.
+    """
+    with open(path, "rb") as f:
+        head = f.read(1 << 20)
+    if head.startswith(b"PK\x03\x04"):
+        raise DataValidationError(
+            f"{_display(path)}: this is a zip archive (an Excel workbook or a zipped export) saved with a "
+            f"{path.suffix} name. Fix: unzip it, or save the sheet as CSV, or rename it .xlsx and point "
+            "params at it.")
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        raise DataValidationError(
+            f"{_display(path)}: this is an old Excel (.xls) workbook saved with a {path.suffix} name. "
+            "Fix: save it as .xlsx or CSV (UTF-8).")
+    declared = (declared or "auto").lower()
+    if declared != "auto":
+        try:
+            codecs.lookup(declared)
+        except LookupError:
+            raise ParameterError(f"encoding {declared!r} is not known; use e.g. {_ENCODING_HINT}.") from None
+        if codecs.lookup(declared).name not in ("utf-8", "utf-8-sig"):
+            return declared, "declared"
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig", "bom"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16", "bom"
+    if declared == "auto" and head[:2000].count(b"\x00") > 100:  # UTF-16 without a byte-order mark
+        return ("utf-16-le" if head[1:2] == b"\x00" else "utf-16-be"), "detected"
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    offset = 0
+    try:
+        with open(path, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 22), b""):
+                decoder.decode(chunk)
+                offset += len(chunk)
+            decoder.decode(b"", final=True)
+        return ("utf-8", "declared") if declared != "auto" else ("utf-8", "utf-8")
+    except UnicodeDecodeError as e:
+        bad = offset + e.start
+    guess = guess_single_byte(head)
+    line = _line_of_offset(path, bad)
+    if declared != "auto":
+        raise DataValidationError(
+            f"{_display(path)}: line {line} is not valid {declared} (byte offset {bad}); the file looks like "
+            f"{guess or 'another encoding'}. Fix: declare the file's encoding in params "
+            f"(tables.<table>.encoding: {guess or '...'}; {_ENCODING_HINT}), or save it as CSV UTF-8.")
+    if guess is None:
+        raise DataValidationError(
+            f"{_display(path)}: line {line} is not valid UTF-8 (byte offset {bad}) and the encoding could not be "
+            f"identified. Fix: save the file as CSV UTF-8, or declare its encoding in params "
+            f"(tables.<table>.encoding: ...; {_ENCODING_HINT}).")
+    return guess, "detected"
+
+
+def guess_single_byte(sample: bytes) -> str | None:
+    """The single-byte encoding a non-UTF-8 sample is most likely written in.
+
+    Arabic Windows (cp1256) when most of its non-ASCII bytes decode to Arabic letters; else
+    cp1252 (Western European, a superset of Latin-1's printable characters); the report says the
+    encoding was detected, so that an analyst can declare another (cp1250, iso-8859-6...).
+    """
+    high = [b for b in sample if b >= 0x80]
+    if not high:
+        return None
+    text = sample.decode("cp1256", errors="replace")
+    non_ascii = [ch for ch in text if ord(ch) >= 0x80]
+    arabic = sum(1 for ch in non_ascii if "\u0600" <= ch <= "\u06ff")
+    if non_ascii and arabic / len(non_ascii) >= 0.6:
+        return "cp1256"
+    try:
+        sample.decode("cp1252")
+        return "cp1252"
+    except UnicodeDecodeError:
+        return "latin-1"
+
+
+def _transcode(path: Path, encoding: str, tmp_dir: Path) -> Path:
+    """Stream ``path`` from ``encoding`` into a UTF-8 temporary file (1 MiB at a time)."""
+    fd, out = tempfile.mkstemp(suffix=".csv", dir=tmp_dir)
+    decoder = codecs.getincrementaldecoder(encoding)()
+    offset = 0
+    try:
+        with open(path, "rb") as src, os.fdopen(fd, "w", encoding="utf-8", newline="") as dst:
+            for chunk in iter(lambda: src.read(1 << 20), b""):
+                dst.write(decoder.decode(chunk))
+                offset += len(chunk)
+            dst.write(decoder.decode(b"", final=True))
+    except UnicodeDecodeError as e:
+        Path(out).unlink(missing_ok=True)
+        bad = offset + e.start
+        raise DataValidationError(
+            f"{_display(path)}: line {_line_of_offset(path, bad)} cannot be read as {encoding} (byte offset {bad}). "
+            f"Fix: declare the file's real encoding in params (tables.<table>.encoding: ...; {_ENCODING_HINT}), "
+            "or save it as CSV UTF-8.") from None
+    return Path(out)
+
+
+def _excel_to_parquet(path: Path, sheet, tmp_dir: Path) -> Path:
+    """Stream a workbook sheet (openpyxl, read-only) into a Parquet file of text columns."""
+    import openpyxl
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as e:  # noqa: BLE001 - any unreadable workbook
+        raise DataValidationError(f"{_display(path)}: could not be opened as an Excel workbook ({e}).") from None
+    try:
+        ws = wb[sheet] if isinstance(sheet, str) else wb.worksheets[sheet or 0]
+    except (KeyError, IndexError):
+        raise ParameterError(f"{_display(path)}: sheet {sheet!r} not found; sheets are {wb.sheetnames}.") from None
+    rows = ws.iter_rows(values_only=True)
+    header = next(rows, None)
+    if header is None:
+        raise DataValidationError(f"{_display(path)}: the sheet is empty.")
+    names = [str(h).strip() if h is not None else f"column_{i + 1}" for i, h in enumerate(header)]
+
+    def cell(v):
+        if v is None:
+            return None
+        if isinstance(v, float) and v.is_integer():
+            return str(int(v))
+        if hasattr(v, "isoformat"):
+            return v.isoformat(sep=" ") if hasattr(v, "hour") else v.isoformat()
+        return str(v)
+
+    fd, out = tempfile.mkstemp(suffix=".parquet", dir=tmp_dir)
+    os.close(fd)
+    schema = pa.schema([(n, pa.string()) for n in ["_line", *names]])
+    line = 1
+    with pq.ParquetWriter(out, schema) as writer:
+        batch: list[list] = []
+        for values in rows:
+            line += 1
+            if values is None or all(v is None for v in values):
+                continue
+            batch.append([str(line), *[cell(v) for v in list(values)[:len(names)]]
+                          + [None] * (len(names) - len(values))])
+            if len(batch) >= 50_000:
+                writer.write_table(pa.Table.from_pylist([dict(zip(schema.names, r, strict=True)) for r in batch],
+                                                        schema=schema))
+                batch = []
+        if batch:
+            writer.write_table(pa.Table.from_pylist([dict(zip(schema.names, r, strict=True)) for r in batch],
+                                                    schema=schema))
+    wb.close()
+    return Path(out)
+
+
+def read_raw(db: duckdb.DuckDBPyConnection, table: str, path: Path, source: TableSource,
+             tmp_dir: Path) -> tuple[str, str, str]:
+    """Read one export into the raw relation ``_raw_<table>`` with a ``_line`` column.
+
+    Returns (relation name, encoding used, how the encoding was decided). CSV cells stay text
+    (typing comes next, with every bad cell reported); Parquet keeps its own types.
+    """
+    rel = f"_raw_{table}"
     suffix = path.suffix.lower()
     try:
-        if suffix in (".csv", ".txt"):
-            return pd.read_csv(path, dtype=str, keep_default_na=True, encoding="utf-8-sig")
+        if suffix in (".csv", ".txt", ".tsv"):
+            encoding, how = detect_encoding(path, source.encoding)
+            src = path if encoding in ("utf-8", "ascii") else _transcode(path, encoding, tmp_dir)
+            opts = ["header = true", "all_varchar = true", "null_padding = true"]
+            if source.delimiter:
+                opts.append(f"delim = {literal(source.delimiter)}")
+            elif suffix == ".tsv":
+                opts.append("delim = '\t'")
+            db.execute(f"CREATE OR REPLACE TABLE {quote(rel)} AS SELECT row_number() OVER () + 1 AS _line, * "
+                       f"FROM read_csv({literal(str(src))}, {', '.join(opts)})")
+            if src != path:
+                src.unlink(missing_ok=True)
+            return rel, encoding, how
         if suffix in (".parquet", ".pq"):
-            return pd.read_parquet(path)
-        if suffix in (".xlsx", ".xlsm", ".xls"):
-            return pd.read_excel(path, sheet_name=0 if sheet is None else sheet, dtype=object)
-    except (OSError, ValueError, UnicodeDecodeError) as e:
-        raise DataValidationError(f"{path}: could not be read ({e}).") from None
-    raise ParameterError(
-        f"{path}: unsupported file type {suffix!r}; use .csv, .parquet or .xlsx."
-    )
-
-
-def _row_label(path: Path, index: list) -> str:
-    """Rows as the user sees them: data row numbers, and file lines for CSV/Excel."""
-    idx = sorted({int(i) for i in index if pd.notna(i)})
-    shown = idx[:8]
-    more = f" and {len(idx) - len(shown)} more" if len(idx) > len(shown) else ""
-    if path.suffix.lower() in (".csv", ".txt", ".xlsx", ".xlsm", ".xls"):
-        lines = ", ".join(str(i + 2) for i in shown)
-        return f"line{'s' if len(idx) > 1 else ''} {lines}{more}"
-    return f"row{'s' if len(idx) > 1 else ''} {', '.join(str(i + 1) for i in shown)}{more}"
-
-
-def _precoerce(df: pd.DataFrame, schema, table: str) -> tuple[pd.DataFrame, list[dict]]:
-    """Parse numbers, dates and booleans ourselves so every bad cell is reported with its row.
-
-    pandera's own coercion stops at the first bad cell of a column and then cannot check
-    ranges; here unparseable cells become failures and the rest of the column is checked.
-    """
-    failures: list[dict] = []
-    out = df.copy()
-    for name, col in schema.columns.items():
-        if name not in out.columns:
-            continue
-        dtype = str(col.dtype)
-        s = out[name]
-        if isinstance(s.dtype, pd.StringDtype) or s.dtype == object:
-            s = s.where(~s.astype("string").str.strip().isin(["", "NA", "N/A", "null", "None"]))
-        if dtype.startswith(("Int", "int", "float", "Float")):
-            parsed = pd.to_numeric(s, errors="coerce")
-            bad = s.notna() & parsed.isna()
-            kind = "number"
-            if dtype.startswith(("Int", "int")):
-                frac = parsed.notna() & (parsed % 1 != 0)
-                bad = bad | frac
-                parsed = parsed.where(~frac)
-        elif dtype.startswith("datetime"):
-            parsed = pd.to_datetime(s, errors="coerce", format="mixed") if s.dtype == object or isinstance(
-                s.dtype, pd.StringDtype
-            ) else pd.to_datetime(s, errors="coerce")
-            if getattr(parsed.dt, "tz", None) is not None:
-                parsed = parsed.dt.tz_convert(None)
-            bad = s.notna() & parsed.isna()
-            kind = "date"
-        elif dtype == "bool":
-            if s.dtype == bool:
-                continue
-            text = s.astype("string").str.strip().str.lower()
-            parsed = pd.Series(pd.NA, index=s.index, dtype="boolean")
-            parsed[text.isin(_TRUE).fillna(False)] = True
-            parsed[text.isin(_FALSE).fillna(False)] = False
-            bad = s.notna() & parsed.isna()
-            kind = "boolean"
-        else:
-            out[name] = s.astype("string").str.strip() if s.notna().any() else s.astype("string")
-            continue
-        if bad.any():
-            failures.append(
-                {"column": name, "check": f"not a {kind}", "kind": kind,
-                 "index": list(s.index[bad]), "examples": list(s[bad].astype(str).unique()[:3])}
-            )
-        out[name] = parsed
-    return out, failures
-
-
-def _classify(check: str) -> str:
-    check = str(check)
-    if check.startswith("greater_than") or check.startswith("less_than") or check.startswith("in_range"):
-        return "range"
-    if check.startswith("isin"):
-        return "isin"
-    if check == "field_uniqueness" or check.startswith("unique"):
-        return "unique"
-    if check == "not_nullable":
-        return "nullable"
-    if check == "column_in_dataframe":
-        return "missing"
-    if check.startswith(("coerce_dtype", "dtype")):
-        return "number"
-    return "row"
-
-
-def validate_table(df: pd.DataFrame, table: str, path: Path) -> pd.DataFrame:
-    """Validate one table against its contract; return it typed, or raise with every problem.
-
-    The message names the file, each failing column and check, the file lines, example bad
-    values and the fix. ``DataValidationError.failures`` holds the same as a tidy frame.
-    """
-    model = TABLES[table][0]
-    schema = model.to_schema()
-    df = df.reset_index(drop=True)
-    typed, failures = _precoerce(df, schema, table)
-    try:
-        typed = model.validate(typed, lazy=True)
-    except pa_errors.SchemaErrors as err:
-        fc = err.failure_cases
-        for (column, check), grp in fc.groupby(["column", "check"], dropna=False, sort=False):
-            kind = _classify(check)
-            if str(grp["schema_context"].iloc[0]) == "DataFrameSchema" and kind == "row":
-                # a row-level rule reports every column of each failing row; say it once
-                if any(f["check"] == check for f in failures):
-                    continue
-                column = "(row)"
-            if kind == "missing":
-                column = str(grp["failure_case"].iloc[0])
-            failures.append(
-                {"column": column, "check": str(check), "kind": kind,
-                 "index": [i for i in grp["index"].tolist() if pd.notna(i)],
-                 "examples": [str(v) for v in grp["failure_case"].dropna().unique()[:3]]}
-            )
-    except pa_errors.SchemaError as err:  # pragma: no cover - lazy=True collects instead
-        failures.append({"column": "?", "check": str(err), "kind": "row", "index": [], "examples": []})
-    if failures:
-        lines = [f"{path}: the {table} table breaks its contract ({len(failures)} problem(s)):"]
-        rows = []
-        for f in failures:
-            fix = _FIXES[f["kind"]].format(table=table, column=f["column"])
-            if f["kind"] == "missing":
-                where = f"columns found: {', '.join(map(str, df.columns[:12]))}"
-                lines.append(f"  - column '{f['column']}' is missing ({where}). Fix: {fix}.")
-            else:
-                ex = ", ".join(repr(e) for e in f["examples"])
-                lines.append(
-                    f"  - column '{f['column']}', {_row_label(path, f['index'])}: {f['check']}"
-                    f" (e.g. {ex}). Fix: {fix}."
-                )
-            rows.append({"table": table, "file": str(path), "column": f["column"],
-                         "check": f["check"], "rows": [int(i) + 1 for i in f["index"]], "fix": fix})
-        raise DataValidationError("\n".join(lines), failures=pd.DataFrame(rows))
-    return typed
-
-
-def load_table(params: Params, table: str) -> tuple[pd.DataFrame, InputFile]:
-    """Read, rename (params column mapping) and validate one table."""
-    source = params.tables[table]
-    path = params.table_path(table)
-    raw = read_raw(path, source.sheet)
-    raw.columns = [str(c).strip() for c in raw.columns]
-    if source.columns:
-        unknown = [c for c in source.columns if c not in raw.columns]
-        if unknown:
-            raise DataValidationError(
-                f"{path}: params tables.{table}.columns maps {unknown}, which the file does not have "
-                f"(columns found: {', '.join(raw.columns[:15])}). Fix the mapping in {params.source}."
-            )
-        raw = raw.rename(columns=source.columns)
-    typed = validate_table(raw, table, path)
-    info = InputFile(table, str(path), sha256_file(path), len(typed), typed.shape[1])
-    return typed, info
-
-
-def load_store(params: Params, db_path: Path | str | None = None) -> Store:
-    """Load and validate every table named in params into a DuckDB database.
-
-    All tables are validated before anything fails, so the error lists every bad file at once.
-    ``db_path`` None keeps the database in memory.
-    """
-    db = duckdb.connect(str(db_path) if db_path else ":memory:")
-    store = Store(db=db, params=params)
-    errors: list[DataValidationError] = []
-    for table in TABLES:
-        if table not in params.tables:
-            continue
-        try:
-            frame, info = load_table(params, table)
-        except DataValidationError as e:
-            errors.append(e)
-            continue
-        db.register("_incoming", frame)
-        db.execute(f'CREATE OR REPLACE TABLE "{table}" AS SELECT * FROM _incoming')
-        db.unregister("_incoming")
-        store.inputs.append(info)
-    if not errors:
-        db.register("_inputs_df", pd.DataFrame([vars(i) for i in store.inputs]))
-        db.execute("CREATE OR REPLACE TABLE _inputs AS SELECT * FROM _inputs_df")
-        db.unregister("_inputs_df")
-    if errors:
-        db.close()
-        failures = [e.failures for e in errors if e.failures is not None]
+            db.execute(f"CREATE OR REPLACE VIEW {quote(rel)} AS SELECT file_row_number + 1 AS _line, * EXCLUDE (file_row_number) "
+                       f"FROM read_parquet({literal(str(path))}, file_row_number = true)")
+            return rel, "parquet", "binary"
+        if suffix in (".xlsx", ".xlsm"):
+            pq_path = _excel_to_parquet(path, source.sheet, tmp_dir)
+            db.execute(f"CREATE OR REPLACE TABLE {quote(rel)} AS SELECT CAST(_line AS BIGINT) AS _line, * EXCLUDE (_line) "
+                       f"FROM read_parquet({literal(str(pq_path))})")
+            pq_path.unlink(missing_ok=True)
+            return rel, "xlsx", "binary"
+    except duckdb.Error as e:
+        msg = str(e).split("\n")[0]
         raise DataValidationError(
-            "\n\n".join(str(e) for e in errors),
-            failures=pd.concat(failures, ignore_index=True) if failures else None,
-        )
+            f"{_display(path)}: could not be read as {suffix[1:].upper()} ({msg}). Fix: check that every line has "
+            "the same number of columns and that quotes are closed, or declare the delimiter/encoding in params "
+            "(tables.<table>.delimiter / encoding).") from None
+    raise ParameterError(f"{_display(path)}: unsupported file type {suffix!r}; use .csv, .parquet or .xlsx.")
+
+
+# --- mapping, typing and checking ----------------------------------------------------------
+
+
+@dataclass
+class _Problem:
+    column: str
+    check: str
+    kind: str
+    count: int = 0
+    lines: list[int] = field(default_factory=list)
+    examples: list[str] = field(default_factory=list)
+    message: str | None = None  # a whole message (mapping problems)
+
+
+def _lines_label(lines: list[int], count: int, binary: bool) -> str:
+    word = "row" if binary else "line"
+    shown = ", ".join(str(i) for i in lines[:8])
+    count = max(count, len(lines))
+    more = f" and {count - min(len(lines), 8):,} more" if count > min(len(lines), 8) else ""
+    return f"{word}{'s' if count > 1 else ''} {shown}{more}"
+
+
+def _clean_text(expr: str, na: list[str]) -> str:
+    """Trimmed text, with the 'no value' tokens as NULL."""
+    tokens = ", ".join(literal(t) for t in sorted(set(NA_TOKENS) | {x.strip().lower() for x in na}))
+    t = f"NULLIF(TRIM(CAST({expr} AS VARCHAR)), '')"
+    return f"(CASE WHEN lower({t}) IN ({tokens}) THEN NULL ELSE {t} END)"
+
+
+def _as_text(value) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _date_formats(dayfirst: bool) -> list[str]:
+    out = []
+    for sep in _SEPS:
+        for year in ("%Y", "%y"):
+            d = f"%d{sep}%m{sep}{year}" if dayfirst else f"%m{sep}%d{sep}{year}"
+            out += [d + t for t in _TIMES]
+    return out
+
+
+class _TableLoader:
+    """Load one table: map, type, check, exclude, and create it in the database."""
+
+    def __init__(self, db, params: Params, table: str, now: pd.Timestamp, tmp_dir: Path):
+        self.db, self.params, self.table, self.now, self.tmp_dir = db, params, table, now, tmp_dir
+        self.source = params.tables[table]
+        self.contract = TABLES[table]
+        self.path = params.table_path(table)
+        self.shown = _display(self.path)
+        self.problems: list[_Problem] = []
+        self.notes: list[LoadNote] = []
+
+    # -- steps ----------------------------------------------------------------------------
+    def load(self) -> InputFile | None:
+        rel, encoding, how = read_raw(self.db, self.table, self.path, self.source, self.tmp_dir)
+        self.binary = self.path.suffix.lower() in (".parquet", ".pq")
+        if how == "detected" and encoding not in ("utf-8",):
+            self.note("", "encoding", 0, f"read as {encoding} (detected; declare tables.{self.table}.encoding to be sure)")
+        raw_types = dict(self.db.execute(
+            "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ? "
+            "ORDER BY ordinal_position", [rel]).fetchall())
+        raw_types.pop("_line", None)
+        sources = self.map_columns(list(raw_types))
+        if any(p.message for p in self.problems):
+            return None
+        exprs = self.text_exprs(sources, raw_types)
+        mapped = f"_mapped_{self.table}"
+        select = ", ".join(["_line"] + [f"{e} AS {quote(c)}" for c, e in exprs.items()])
+        self.db.execute(f"CREATE OR REPLACE TEMP VIEW {quote(mapped)} AS SELECT {select} FROM {quote(rel)}")
+        typed, fails = self.typed_exprs(mapped, exprs, raw_types, sources)
+        if any(p.message for p in self.problems):
+            return None
+        checked = f"_checked_{self.table}"
+        cols = ", ".join(f"{e} AS {quote(c)}" for c, e in typed.items())
+        flags = "".join(f", ({' OR '.join(f'({p})' for _, p in lst)}) AS {quote('__bad__' + c)}"
+                        for c, lst in fails.items())
+        self.db.execute(f"CREATE OR REPLACE TEMP TABLE {quote(checked)} AS SELECT _line, {cols}{flags} "
+                        f"FROM {quote(mapped)}")
+        self._typed_fails = set(fails)
+        self.check_types(checked, mapped, fails)
+        self.check_values(checked, list(typed))
+        keep = self.exclusions(checked, list(typed))
+        if self.problems:
+            return None
+        self.create(checked, list(typed), keep)
+        rows = self.db.execute(f"SELECT count(*) FROM {quote(self.table)}").fetchone()[0]
+        total = self.db.execute(f"SELECT count(*) FROM {quote(checked)}").fetchone()[0]
+        self._drop(checked, mapped, rel)
+        ncols = len(self.db.execute(f"SELECT * FROM {quote(self.table)} LIMIT 0").description)
+        return InputFile(self.table, self.shown, sha256_file(self.path), int(rows), ncols, encoding,
+                         int(total - rows))
+
+    def _drop(self, *names: str) -> None:
+        kinds = dict(self.db.execute("SELECT table_name, table_type FROM information_schema.tables").fetchall())
+        for name in names:
+            if name in kinds:
+                what = "VIEW" if kinds[name] == "VIEW" else "TABLE"
+                self.db.execute(f"DROP {what} IF EXISTS {quote(name)}")
+
+    def note(self, column: str, kind: str, rows: int, detail: str = "", excluded: bool = False) -> None:
+        self.notes.append(LoadNote(self.table, self.shown, column, kind, int(rows), detail, excluded))
+
+    def problem(self, **kw) -> None:
+        self.problems.append(_Problem(**kw))
+
+    def map_columns(self, raw: list[str]) -> dict[str, tuple[str, str]]:
+        """Canonical or extra column -> ("raw", export column) or ("const", value)."""
+        src = self.source
+        canonical = list(self.contract.schema.columns)
+        out: dict[str, tuple[str, str]] = {}
+        targets = src.targets()
+        unknown = [c for c in targets if c not in raw]
+        for c in unknown:
+            close = difflib.get_close_matches(c, raw, n=3, cutoff=0.6)
+            hint = f" (did you mean {', '.join(repr(x) for x in close)}?)" if close else ""
+            self.problem(column=c, check="mapping", kind="missing", message=(
+                f"  - params tables.{self.table}.columns maps {c!r}, which the file does not have{hint}. "
+                f"Columns found: {', '.join(raw[:25])}{' ...' if len(raw) > 25 else ''}."))
+        for export, names in targets.items():
+            if export not in raw:
+                continue
+            for name in names:
+                if name in out:
+                    self.problem(column=name, check="mapping", kind="missing", message=(
+                        f"  - column {name!r} is filled twice (from {out[name][1]!r} and {export!r}) in params "
+                        f"tables.{self.table}.columns; keep one."))
+                out[name] = ("raw", export)
+        for name, value in src.constants.items():
+            if name in out:
+                self.problem(column=name, check="mapping", kind="missing", message=(
+                    f"  - column {name!r} is both mapped from the file and set as a constant in params "
+                    f"tables.{self.table}; keep one."))
+            out[name] = ("const", value)
+        mapped_exports = set(targets)
+        lower_canon = {c.lower(): c for c in canonical}
+        for col in raw:
+            if col in mapped_exports:
+                continue
+            name = lower_canon.get(col.strip().lower(), col.strip())
+            if name in out:
+                if name in canonical and out[name][1] != col:
+                    continue  # the params mapping wins over a same-named export column
+                name = f"{name} (export)"
+            out[name] = ("raw", col)
+        for col in src.values:
+            if col not in out:
+                self.problem(column=col, check="mapping", kind="missing", message=(
+                    f"  - params tables.{self.table}.values names column {col!r}, which this table does not have "
+                    f"after mapping ({', '.join(list(out)[:20])})."))
+        for col in src.dates:
+            if col not in out:
+                self.problem(column=col, check="mapping", kind="missing", message=(
+                    f"  - params tables.{self.table}.dates names column {col!r}, which this table does not have "
+                    f"after mapping ({', '.join(list(out)[:20])})."))
+        seen: dict[str, str] = {}
+        for name in out:
+            if name.lower() in seen:
+                self.problem(column=name, check="mapping", kind="missing", message=(
+                    f"  - columns {seen[name.lower()]!r} and {name!r} differ only in case; rename one in params "
+                    f"tables.{self.table}.columns."))
+            seen[name.lower()] = name
+        missing = [c for c in self.contract.required if c not in out]
+        for c in missing:
+            self.problem(column=c, check="column_in_dataframe", kind="missing")
+        if self.contract.one_of and not any(c in out for c in self.contract.one_of):
+            self.problem(column=" / ".join(self.contract.one_of), check="one_of", kind="missing", message=(
+                f"  - the {self.table} table needs at least one of the columns {list(self.contract.one_of)}; "
+                f"none is mapped (columns found: {', '.join(raw[:20])}). Fix: map your columns in params "
+                f"tables.{self.table}.columns."))
+        return out
+
+    def text_exprs(self, sources, raw_types) -> dict[str, str]:
+        """Each column as cleaned text (or its native value for typed Parquet columns)."""
+        exprs = {}
+        for name, (kind, ref) in sources.items():
+            if kind == "const":
+                exprs[name] = f"CAST({literal(_as_text(ref))} AS VARCHAR)"
+                continue
+            rtype = raw_types[ref].upper()
+            if rtype != "VARCHAR" and name not in self.source.values:
+                exprs[name] = quote(ref)  # typed Parquet column: kept as it is, cast later
+                continue
+            e = _clean_text(quote(ref), self.source.na_values)
+            mapping = self.source.values.get(name)
+            if mapping:
+                cases = " ".join(f"WHEN {literal(str(k).strip().lower())} THEN {literal(_as_text(v))}"
+                                 for k, v in mapping.items())
+                e = f"(CASE lower({e}) {cases} ELSE {e} END)"
+            exprs[name] = e
+        return exprs
+
+    def _date_spec(self, mapped: str, col: str) -> tuple[str, list[str] | None]:
+        """('iso'|'dayfirst'|'monthfirst'|'format', formats) for a text date column, detecting
+        day-first/month-first from the data when undeclared; refuses an ambiguous column."""
+        spec = self.source.dates.get(col)
+        if isinstance(spec, DateFormat) and spec.format:
+            fmts = [spec.format] if isinstance(spec.format, str) else list(spec.format)
+            return "format", fmts
+        if isinstance(spec, DateFormat) and spec.dayfirst is not None:
+            return ("dayfirst" if spec.dayfirst else "monthfirst"), _date_formats(bool(spec.dayfirst))
+        c = quote(col)
+        rx = r"^\s*(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{2,4})"
+        p1 = f"TRY_CAST(regexp_extract({c}, {literal(rx)}, 1) AS INT)"
+        p2 = f"TRY_CAST(regexp_extract({c}, {literal(rx)}, 2) AS INT)"
+        slashed, day_first, month_first, either, first_d, first_m = self.db.execute(
+            f"SELECT count(*) FILTER (WHERE regexp_matches({c}, {literal(rx)})), "
+            f"count(*) FILTER (WHERE {p1} BETWEEN 13 AND 31 AND {p2} BETWEEN 1 AND 12), "
+            f"count(*) FILTER (WHERE {p2} BETWEEN 13 AND 31 AND {p1} BETWEEN 1 AND 12), "
+            f"count(*) FILTER (WHERE {p1} BETWEEN 1 AND 12 AND {p2} BETWEEN 1 AND 12), "
+            f"min(_line) FILTER (WHERE {p1} BETWEEN 13 AND 31 AND {p2} BETWEEN 1 AND 12), "
+            f"min(_line) FILTER (WHERE {p2} BETWEEN 13 AND 31 AND {p1} BETWEEN 1 AND 12) "
+            f"FROM {quote(mapped)}").fetchone()
+        if not slashed:
+            return "iso", None
+        if day_first and month_first:
+            self.problem(column=col, check="mixed date formats", kind="date", message=(
+                f"  - column {col!r}: some dates put the day first ({_lines_label([first_d], 1, self.binary)}) and "
+                f"others the month first ({_lines_label([first_m], 1, self.binary)}). Fix: export one format, or "
+                f"declare it in params (tables.{self.table}.dates: {{{col}: '%d/%m/%Y'}})."))
+            return "iso", None
+        if day_first:
+            self.note(col, "dates_dayfirst", slashed, "day before month (a day above 12 appears first)")
+            return "dayfirst", _date_formats(True)
+        if month_first:
+            self.note(col, "dates_monthfirst", slashed, "month before day (a day above 12 appears second)")
+            return "monthfirst", _date_formats(False)
+        if not either:
+            return "iso", None  # no readable nn/nn/yyyy date: those cells fail as "not a date"
+        ex = self.db.execute(f"SELECT {c} FROM {quote(mapped)} WHERE regexp_matches({c}, {literal(rx)}) "
+                             f"ORDER BY _line LIMIT 3").fetchall()
+        self.problem(column=col, check="ambiguous dates", kind="date", message=(
+            f"  - column {col!r}: {slashed:,} dates such as {', '.join(repr(r[0]) for r in ex)} could be day-first or "
+            f"month-first (day and month are both 12 or less in every row), so they are not guessed. Fix: say which "
+            f"in params: tables.{self.table}.dates: {{{col}: dayfirst}} (31/01/2026) or {{{col}: monthfirst}} "
+            f"(01/31/2026)."))
+        return "iso", None
+
+    def typed_exprs(self, mapped, exprs, raw_types, sources):
+        """Typed expression per column over the mapped view, and each column's failure predicate."""
+        typed, fails = {}, {}
+        extras = [c for c in exprs if column_kind(self.table, c) is None]
+        extra_kinds = self._extra_kinds(mapped, extras, raw_types, sources)
+        for col in exprs:
+            kind = column_kind(self.table, col) or extra_kinds[col]
+            c = quote(col)
+            native = sources[col][0] == "raw" and raw_types[sources[col][1]].upper() != "VARCHAR" \
+                and col not in self.source.values
+            if kind == "string":
+                expr = f"CAST({c} AS VARCHAR)" if native else c
+                checks = column_checks(self.table, col) if column_kind(self.table, col) else {}
+                if "isin" in checks:
+                    low = f"lower({expr})"
+                    if col == "language":
+                        cases = " ".join(f"WHEN {literal(k)} THEN {literal(v)}" for k, v in _LANGUAGE_SYNONYMS.items())
+                        low = f"(CASE {low} {cases} ELSE {low} END)"
+                    expr = low
+                typed[col] = expr
+            elif kind in ("int", "float"):
+                if native:
+                    typed[col] = f"TRY_CAST({c} AS DOUBLE)"
+                    fails[col] = [("number", f"{c} IS NOT NULL AND TRY_CAST({c} AS DOUBLE) IS NULL")]
+                else:
+                    s = f"translate({c}, {literal(_DIGITS[0])}, {literal(_DIGITS[1])})"
+                    plain = f"TRY_CAST({s} AS DOUBLE)"
+                    grouped = (f"CASE WHEN regexp_full_match({s}, '[+-]?\\d{{1,3}}(,\\d{{3}})+(\\.\\d+)?') "
+                               f"THEN TRY_CAST(replace({s}, ',', '') AS DOUBLE) END")
+                    typed[col] = f"COALESCE({plain}, {grouped})"
+                    fails[col] = [("number", f"{c} IS NOT NULL AND COALESCE({plain}, {grouped}) IS NULL")]
+                v = typed[col]
+                fails[col].append(("finite", f"{v} IS NOT NULL AND (isinf({v}) OR isnan({v}))"))
+                typed[col] = f"CASE WHEN isinf({v}) OR isnan({v}) THEN NULL ELSE {v} END"
+                if kind == "int":
+                    v = typed[col]
+                    fails[col].append(("integer", f"{v} IS NOT NULL AND {v} <> round({v})"))
+                    typed[col] = f"CAST(CASE WHEN {v} = round({v}) THEN {v} END AS BIGINT)"
+                else:
+                    typed[col] = f"CAST({typed[col]} AS DOUBLE)"
+            elif kind == "bool":
+                if native and raw_types[sources[col][1]].upper() == "BOOLEAN":
+                    typed[col] = c
+                else:
+                    low = f"lower(CAST({c} AS VARCHAR))"
+                    typed[col] = (f"CASE WHEN {low} IN ({', '.join(map(literal, _TRUE))}) THEN TRUE "
+                                  f"WHEN {low} IN ({', '.join(map(literal, _FALSE))}) THEN FALSE END")
+                    fails[col] = [("boolean", f"{c} IS NOT NULL AND ({typed[col]}) IS NULL")]
+            elif kind == "timestamp":
+                if native and raw_types[sources[col][1]].upper().startswith(("TIMESTAMP", "DATE")):
+                    rt = raw_types[sources[col][1]].upper()
+                    typed[col] = (f"CAST(timezone('UTC', {c}) AS TIMESTAMP)" if "TIME ZONE" in rt
+                                  else f"CAST({c} AS TIMESTAMP)")
+                    continue
+                how, fmts = self._date_spec(mapped, col)
+                iso = f"CAST(timezone('UTC', TRY_CAST({c} AS TIMESTAMPTZ)) AS TIMESTAMP)"
+                if fmts:
+                    fl = "[" + ", ".join(literal(f) for f in fmts) + "]"
+                    expr = f"COALESCE(try_strptime({c}, {fl}), {iso})" if how != "format" else \
+                        f"try_strptime({c}, {fl})"
+                else:
+                    expr = iso
+                typed[col] = expr
+                fails[col] = [("date", f"{c} IS NOT NULL AND ({expr}) IS NULL")]
+                tz = self.db.execute(
+                    f"SELECT count(*) FROM {quote(mapped)} WHERE regexp_matches({c}, '(Z|[+-]\\d\\d:?\\d\\d)$') "
+                    f"AND regexp_matches({c}, '\\d:\\d\\d')").fetchone()[0]
+                if tz:
+                    offsets = self.db.execute(
+                        f"SELECT DISTINCT regexp_extract({c}, '(Z|[+-]\\d\\d:?\\d\\d)$') FROM {quote(mapped)} "
+                        f"WHERE regexp_matches({c}, '(Z|[+-]\\d\\d:?\\d\\d)$') LIMIT 5").fetchall()
+                    self.note(col, "timezone_utc", tz, "time-zone offsets " + ", ".join(o[0] for o in offsets)
+                              + " converted to UTC")
+        return typed, fails
+
+    def _extra_kinds(self, mapped, extras, raw_types, sources) -> dict[str, str]:
+        """Extra (non-canonical) columns: numbers when every value is a number, else text."""
+        out = {}
+        text_cols = []
+        for col in extras:
+            kind, ref = sources[col]
+            rtype = raw_types.get(ref, "VARCHAR").upper() if kind == "raw" else "VARCHAR"
+            if rtype in ("BOOLEAN",):
+                out[col] = "bool"
+            elif rtype.startswith(("TIMESTAMP", "DATE")):
+                out[col] = "timestamp"
+            elif rtype != "VARCHAR":
+                out[col] = "float" if rtype in ("DOUBLE", "FLOAT", "REAL") or rtype.startswith("DECIMAL") else "int"
+            else:
+                text_cols.append(col)
+        if text_cols:
+            aggs = []
+            for col in text_cols:
+                c = quote(col)
+                aggs.append(f"count({c}), count(TRY_CAST({c} AS DOUBLE)), "
+                            f"count(*) FILTER (WHERE TRY_CAST({c} AS DOUBLE) = round(TRY_CAST({c} AS DOUBLE)))")
+            row = self.db.execute(f"SELECT {', '.join(aggs)} FROM {quote(mapped)}").fetchone()
+            for i, col in enumerate(text_cols):
+                n, num, whole = row[3 * i: 3 * i + 3]
+                out[col] = ("int" if whole == n else "float") if n and num == n else "string"
+        return out
+
+    def check_types(self, checked, mapped, fails) -> None:
+        """Count the cells that could not be typed, with their lines and examples."""
+        preds = [(col, kind, pred) for col, lst in fails.items() for kind, pred in lst]
+        self._type_preds = [p for _, _, p in preds]
+        if not preds:
+            return
+        aggs = ", ".join(f"count(*) FILTER (WHERE {p})" for _, _, p in preds)
+        counts = self.db.execute(f"SELECT {aggs} FROM {quote(mapped)}").fetchone()
+        for (col, kind, pred), n in zip(preds, counts, strict=True):
+            if not n:
+                continue
+            rows = self.db.execute(f"SELECT _line, CAST({quote(col)} AS VARCHAR) FROM {quote(mapped)} "
+                                   f"WHERE {pred} ORDER BY _line LIMIT 8").fetchall()
+            check = {"number": "not a number", "finite": "not a finite number", "integer": "not a whole number",
+                     "boolean": "not true/false", "date": "not a date"}[kind]
+            self.problem(column=col, check=check, kind=kind, count=int(n), lines=[r[0] for r in rows],
+                         examples=list(dict.fromkeys(str(r[1]) for r in rows))[:3])
+
+    def check_values(self, checked, cols) -> None:
+        """Ranges, allowed values, required values and uniqueness (the contract's checks)."""
+        preds: list[tuple[str, str, str, str]] = []  # column, check text, kind, predicate
+        for col in cols:
+            if column_kind(self.table, col) is None:
+                continue
+            ch = column_checks(self.table, col)
+            c = quote(col)
+            if "min" in ch:
+                preds.append((col, f"greater_than_or_equal_to({ch['min']})", "range", f"{c} < {ch['min']}"))
+            if "max" in ch:
+                preds.append((col, f"less_than_or_equal_to({ch['max']})", "range", f"{c} > {ch['max']}"))
+            if "isin" in ch:
+                allowed = ", ".join(map(literal, ch["isin"]))
+                preds.append((col, f"isin({ch['isin']})", "isin", f"{c} IS NOT NULL AND {c} NOT IN ({allowed})"))
+            if not ch["nullable"]:
+                bad = f" AND NOT coalesce({quote('__bad__' + col)}, FALSE)" if col in self._typed_fails else ""
+                preds.append((col, "not_nullable", "nullable", f"{c} IS NULL{bad}"))
+        if self.table == "survey_responses" and {"survey_type", "touchpoint"} <= set(cols):
+            preds.append(("(row)", "a transactional response needs a touchpoint", "row",
+                          "survey_type = 'transactional' AND touchpoint IS NULL"))
+        self._value_preds = [p for _, _, _, p in preds]
+        if preds:
+            aggs = ", ".join(f"count(*) FILTER (WHERE {p})" for *_, p in preds)
+            counts = self.db.execute(f"SELECT {aggs} FROM {quote(checked)}").fetchone()
+            for (col, check, kind, pred), n in zip(preds, counts, strict=True):
+                if not n:
+                    continue
+                shown = f"CAST({quote(col)} AS VARCHAR)" if col != "(row)" else "NULL"
+                rows = self.db.execute(f"SELECT _line, {shown} FROM {quote(checked)} WHERE {pred} "
+                                       f"ORDER BY _line LIMIT 8").fetchall()
+                self.problem(column=col, check=check, kind=kind, count=int(n), lines=[r[0] for r in rows],
+                             examples=[str(r[1]) for r in rows if r[1] is not None][:3])
+        for col in cols:
+            if column_kind(self.table, col) and column_checks(self.table, col)["unique"]:
+                c = quote(col)
+                n = self.db.execute(f"SELECT count(*) FROM {quote(checked)} WHERE {c} IN (SELECT {c} FROM "
+                                    f"{quote(checked)} GROUP BY {c} HAVING count(*) > 1)").fetchone()[0]
+                if n:
+                    rows = self.db.execute(
+                        f"SELECT _line, {c} FROM {quote(checked)} WHERE {c} IN (SELECT {c} FROM {quote(checked)} "
+                        f"GROUP BY {c} HAVING count(*) > 1) ORDER BY _line LIMIT 8").fetchall()
+                    self.problem(column=col, check="field_uniqueness", kind="unique", count=int(n),
+                                 lines=[r[0] for r in rows], examples=list(dict.fromkeys(str(r[1]) for r in rows))[:3])
+
+    def exclusions(self, checked, cols) -> str:
+        """The WHERE clause of the rows kept: future-dated rows always leave (counted);
+        rows with problems leave too when ``invalid_rows: exclude`` (counted per problem)."""
+        keep = ["TRUE"]
+        time = self.contract.time
+        if time in cols:
+            t = quote(time)
+            now = literal(pd.Timestamp(self.now).strftime("%Y-%m-%d %H:%M:%S"))
+            n, undated = self.db.execute(
+                f"SELECT count(*) FILTER (WHERE {t} > TIMESTAMP {now}), count(*) FILTER (WHERE {t} IS NULL) "
+                f"FROM {quote(checked)}").fetchone()
+            if n:
+                first = self.db.execute(f"SELECT min({t}) FROM {quote(checked)} WHERE {t} > TIMESTAMP {now}").fetchone()[0]
+                self.note(time, "future_dated", n, f"dated after the run ({pd.Timestamp(first):%Y-%m-%d} or later)",
+                          excluded=True)
+                keep.append(f"({t} IS NULL OR {t} <= TIMESTAMP {now})")
+            if undated and (self.table != "customers"):
+                self.note(time, "undated", undated, "no date: kept, but left out of period comparisons")
+        if self.source.invalid_rows == "exclude" and self.problems:
+            fatal = [p for p in self.problems if p.message or p.kind in ("missing", "unique")]
+            if not fatal:
+                type_preds = " OR ".join(f"({p})" for p in self._type_preds) or "FALSE"
+                value_preds = " OR ".join(f"({p})" for p in self._value_preds) or "FALSE"
+                bad = f"_bad_{self.table}"
+                self.db.execute(f"CREATE OR REPLACE TEMP TABLE {quote(bad)} AS "
+                                f"SELECT _line FROM _mapped_{self.table} WHERE {type_preds} "
+                                f"UNION SELECT _line FROM {quote(checked)} WHERE {value_preds}")
+                for p in self.problems:
+                    self.note(p.column, "invalid_excluded", p.count, f"{p.check}: left out (invalid_rows: exclude)",
+                              excluded=True)
+                keep.append(f"_line NOT IN (SELECT _line FROM {quote(bad)})")
+                self.problems = []
+        return " AND ".join(keep)
+
+    def create(self, checked, cols, keep) -> None:
+        """Create the canonical table: generated keys, detected languages, typed columns."""
+        select = []
+        key = self.contract.key
+        prefix = {"response_id": "r", "verbatim_id": "v", "order_id": "o", "interaction_id": "i",
+                  "item_id": "s"}.get(key or "", "")
+        if key and key not in cols:
+            select.append(f"'{prefix}' || CAST(_line AS VARCHAR) AS {quote(key)}")
+            self.note(key, "key_generated", 0, f"the export has no {key}: each row is identified by its line")
+        text_col = {"survey_responses": "comment", "verbatims": "text"}.get(self.table)
+        for col in cols:
+            c = quote(col)
+            if col == "language" and text_col in cols:
+                select.append(f"COALESCE({c}, {_language_sql(quote(text_col))}) AS {c}")
+            else:
+                select.append(c)
+        if text_col in cols and "language" not in cols:
+            select.append(f"{_language_sql(quote(text_col))} AS language")
+            self.note("language", "language_detected", 0, "language of each text detected from its script "
+                      "(Arabic letters: ar; Latin letters: en; both: mixed; neither: none)")
+        self.db.execute(f"CREATE OR REPLACE TABLE {quote(self.table)} AS SELECT {', '.join(select)} "
+                        f"FROM {quote(checked)} WHERE {keep} ORDER BY _line")
+
+    def message(self) -> str:
+        lines = [f"{self.shown}: the {self.table} table breaks its contract ({len(self.problems)} problem(s)):"]
+        for p in self.problems:
+            if p.message:
+                lines.append(p.message)
+                continue
+            fix = _FIXES[p.kind].format(table=self.table, column=p.column)
+            if p.kind == "missing":
+                lines.append(f"  - column '{p.column}' is missing. Fix: {fix}.")
+            else:
+                ex = ", ".join(repr(e) for e in p.examples)
+                lines.append(f"  - column '{p.column}', {_lines_label(p.lines, p.count, self.binary)}: {p.check}"
+                             f"{f' (e.g. {ex})' if ex else ''}. Fix: {fix}.")
+        return "\n".join(lines)
+
+    def failures(self) -> pd.DataFrame:
+        return pd.DataFrame([{"table": self.table, "file": self.shown, "column": p.column, "check": p.check,
+                              "rows": p.count or None, "lines": p.lines,
+                              "fix": p.message.strip() if p.message else
+                              _FIXES[p.kind].format(table=self.table, column=p.column)} for p in self.problems])
+
+
+def _language_sql(text: str) -> str:
+    """The language of a text from its script: ar, en, mixed, none (NULL when there is no text)."""
+    ar = f"regexp_matches({text}, '[\\x{{0600}}-\\x{{06FF}}\\x{{0750}}-\\x{{077F}}]')"
+    la = f"regexp_matches({text}, '[A-Za-z]')"
+    return (f"(CASE WHEN {text} IS NULL THEN NULL WHEN {ar} AND {la} THEN 'mixed' WHEN {ar} THEN 'ar' "
+            f"WHEN {la} THEN 'en' ELSE 'none' END)")
+
+
+def _connect(db_path: Path | str | None) -> duckdb.DuckDBPyConnection:
+    db = duckdb.connect(str(db_path) if db_path else ":memory:")
+    db.execute("SET TimeZone = 'UTC'")
+    return db
+
+
+def load_store(params: Params, db_path: Path | str | None = None, *, now: pd.Timestamp | None = None) -> Store:
+    """Load, map and validate every table named in params into a DuckDB database.
+
+    Every table is checked before anything fails, so the error lists every problem of every
+    file at once. ``now`` (default: the clock) is the date after which records are future-dated
+    and left out. ``db_path`` None keeps the database in memory.
+    """
+    now = pd.Timestamp.now() if now is None else pd.Timestamp(now)
+    db = _connect(db_path)
+    store = Store(db=db, params=params)
+    messages: list[str] = []
+    failures: list[pd.DataFrame] = []
+    tmp_dir = Path(tempfile.mkdtemp(prefix="cxlib-load-", dir=Path(db_path).parent if db_path else None))
+    try:
+        for table in TABLES:
+            if table not in params.tables:
+                continue
+            loader = _TableLoader(db, params, table, now, tmp_dir)
+            try:
+                info = loader.load()
+            except DataValidationError as e:
+                messages.append(str(e))
+                continue
+            if loader.problems:
+                messages.append(loader.message())
+                failures.append(loader.failures())
+                continue
+            store.inputs.append(info)
+            store.notes.extend(loader.notes)
+    finally:
+        for f in tmp_dir.glob("*"):
+            f.unlink(missing_ok=True)
+        tmp_dir.rmdir()
+    if messages:
+        db.close()
+        raise DataValidationError("\n\n".join(messages),
+                                  failures=pd.concat(failures, ignore_index=True) if failures else None)
+    _save_meta(store)
+    from cxlib.data import engine
+
+    engine.build_texts(store)
     return store
+
+
+def _save_meta(store: Store) -> None:
+    db = store.db
+    inputs = pd.DataFrame([asdict(i) for i in store.inputs],
+                          columns=list(InputFile.__dataclass_fields__))
+    notes = pd.DataFrame([asdict(n) for n in store.notes], columns=list(LoadNote.__dataclass_fields__))
+    for name, frame in (("_inputs", inputs), ("_load_notes", notes)):
+        db.register("_frame", frame.astype({c: "object" for c in frame.columns if frame[c].dtype == object}))
+        db.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM _frame")
+        db.unregister("_frame")
 
 
 def open_store(params: Params, db_path: Path | str) -> Store:
     """Open a database that :func:`load_store` already built (read-only)."""
     db = duckdb.connect(str(db_path), read_only=True)
-    rows = db.execute("SELECT * FROM _inputs").df().to_dict("records")
-    return Store(db=db, params=params, inputs=[InputFile(**r) for r in rows])
+    db.execute("SET TimeZone = 'UTC'")
+    inputs = [InputFile(**r) for r in db.execute("SELECT * FROM _inputs").df().to_dict("records")]
+    notes = [LoadNote(**r) for r in db.execute("SELECT * FROM _load_notes").df().to_dict("records")]
+    return Store(db=db, params=params, inputs=inputs, notes=notes)
+
+
+def read_small(path: Path, source: TableSource | None = None) -> pd.DataFrame:
+    """A small side file (an answer key, a coding sheet) as text columns, read through the engine."""
+    db = _connect(None)
+    tmp = Path(tempfile.mkdtemp(prefix="cxlib-small-"))
+    try:
+        rel, _, _ = read_raw(db, "small", Path(path), source or TableSource(file=Path(path).name), tmp)
+        return db.execute(f"SELECT * EXCLUDE (_line) FROM {quote(rel)} ORDER BY _line").df()
+    finally:
+        db.close()
+        for f in tmp.glob("*"):
+            f.unlink(missing_ok=True)
+        tmp.rmdir()
+
+
+__all__ = ["InputFile", "LoadNote", "Store", "detect_encoding", "literal", "load_store", "open_store",
+           "quote", "read_raw", "read_small", "sha256_file"]

@@ -14,20 +14,81 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from cxlib import paths
 from cxlib.exceptions import ParameterError
-from cxlib.data.schemas import TABLES
+from cxlib.data.schemas import DATA_TABLES, TABLES
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+#: a canonical value a label in the export stands for (``Yes`` -> true, ``Promoter`` -> ...)
+Scalar = str | int | float | bool | None
+
+
+class DateFormat(_Strict):
+    """How a date column of an export is written.
+
+    ``format``: one strptime format or a list tried in order (``"%d/%m/%Y %H:%M"``);
+    ``dayfirst``: true when the day comes before the month (``31/01/2026``), false when the
+    month comes first (``01/31/2026``). With neither, ISO dates are read and a column of
+    ``nn/nn/yyyy`` dates is read only when it shows which part is the day (a value above 12);
+    a column where every row could be either is refused, never guessed.
+    """
+
+    format: str | list[str] | None = None
+    dayfirst: bool | None = None
+
+
 class TableSource(_Strict):
-    """Where a canonical table comes from and how the export's columns map onto it."""
+    """Where a canonical table comes from and how to read the export as it is.
+
+    The settings are declarative (the engine applies them while loading): ``columns`` maps an
+    export column to a canonical one, or to several (``Stars: [csat, score]``); ``constants``
+    sets a canonical column to one value for every row (``source: social``); ``dates`` says how
+    a date column is written (``response_time: dayfirst``, or ``{format: "%d/%m/%Y %H:%M"}``);
+    ``values`` maps the labels of a column to canonical values (``churned: {"Yes": true,
+    "No": false}``, matched ignoring case and surrounding spaces); ``encoding`` is detected
+    (UTF-8 with or without BOM, UTF-16) unless declared (``cp1256``, ``latin-1``...).
+    """
 
     file: str
-    #: export column name -> canonical column name
-    columns: dict[str, str] = Field(default_factory=dict)
-    sheet: str | int | None = None  # Excel only
+    columns: dict[str, str | list[str]] = Field(default_factory=dict)
+    constants: dict[str, Scalar] = Field(default_factory=dict)
+    dates: dict[str, DateFormat | str] = Field(default_factory=dict)
+    values: dict[str, dict[str, Scalar]] = Field(default_factory=dict)
+    encoding: str = "auto"
+    delimiter: str | None = None     # CSV: None = detected
+    sheet: str | int | None = None   # Excel only
+    na_values: list[str] = Field(default_factory=list)  # more cell texts that mean "empty"
+    #: rows breaking the contract: stop the run (default) or leave them out, counted in the report
+    invalid_rows: Literal["stop", "exclude"] = "stop"
+
+    @field_validator("dates", mode="before")
+    @classmethod
+    def _dates(cls, v):
+        if not isinstance(v, dict):
+            return v
+        out = {}
+        for col, spec in v.items():
+            if isinstance(spec, str):
+                low = spec.strip().lower()
+                if low in ("dayfirst", "day_first", "day-first", "dmy"):
+                    spec = {"dayfirst": True}
+                elif low in ("monthfirst", "month_first", "month-first", "mdy"):
+                    spec = {"dayfirst": False}
+                elif low in ("iso", "auto"):
+                    spec = {}
+                elif "%" in spec:
+                    spec = {"format": spec}
+                else:
+                    raise ValueError(f"dates.{col}: {spec!r} is not dayfirst, monthfirst, iso or a strptime "
+                                     "format such as '%d/%m/%Y %H:%M'")
+            out[col] = spec
+        return out
+
+    def targets(self) -> dict[str, list[str]]:
+        """Export column -> the canonical column(s) it fills."""
+        return {k: ([v] if isinstance(v, str) else list(v)) for k, v in self.columns.items()}
 
 
 Effort = Literal["low", "medium", "high"]
@@ -93,6 +154,9 @@ class CodingOptions(_Strict):
     tentative: float = Field(0.667, gt=0, le=1)    # alpha at or above: tentative; below: unreliable
     #: a file in data_dir with the true codes (verbatim_id, code), e.g. the demo's; optional
     truth_file: str | None = None
+    #: with no codebook table, code the texts with the template's generic bilingual CX codebook
+    #: (labelled as such in the report); false leaves themes out
+    generic_codebook: bool = True
 
     @model_validator(mode="after")
     def _order(self) -> CodingOptions:
@@ -125,6 +189,31 @@ class CrosstabSpec(_Strict):
     banner: str
 
 
+class ChurnOptions(_Strict):
+    """The churn model: which customer columns predict churn, and which model ranks risk.
+
+    ``predictors`` None uses every usable customers column (ids, constant and leaking columns are
+    left out with a note); ``exclude`` names columns never to use (an id, a churn reason).
+    ``mode`` snapshot: a CRM snapshot without dates (churned flag and the customer's columns);
+    windowed: features measured before a cut-off from dated tables; auto picks windowed when
+    churn dates and dated activity exist.
+    """
+
+    predictors: list[str] | None = None
+    exclude: list[str] = Field(default_factory=list)
+    model: Literal["auto", "logistic", "boosting"] = "auto"
+    mode: Literal["auto", "snapshot", "windowed"] = "auto"
+    horizon_days: int = Field(90, ge=7)
+    sample_rows: int = Field(200_000, ge=1_000)  # fit on a stratified sample beyond this many rows
+
+
+class Abandonment(_Strict):
+    """The funnel steps between which abandonment is measured (events of params ``funnel``)."""
+
+    start: str
+    end: str
+
+
 class RunnerOptions(_Strict):
     cell_timeout: int = Field(600, ge=10)  # seconds per notebook cell
     workers: int = Field(0, ge=0)          # notebooks executed side by side; 0 = one per core
@@ -137,21 +226,29 @@ class Params(_Strict):
     language: Literal["en", "ar"] = "en"
     seed: int = 20261122
     data_dir: str
-    period: str | None = None  # e.g. 2026Q3; None = latest complete quarter
+    #: None = the latest complete period of the data (or the whole file when it has no dates);
+    #: a quarter 2026Q3, a month 2026-07, a year 2026, a range 2026-01-01..2026-03-31, or all
+    period: str | None = None
+    #: the unit of the default period and of trends
+    period_unit: Literal["quarter", "month", "year"] = "quarter"
     tables: dict[str, TableSource]
-    journey: list[Stage]
-    funnel: list[FunnelStep]
-    breakdowns: list[str] = Field(default_factory=lambda: ["segment", "region"])
-    brand: str = "Our brand"
+    journey: list[Stage] = Field(default_factory=list)
+    funnel: list[FunnelStep] = Field(default_factory=list)
+    abandonment: Abandonment | None = None
+    #: columns to break scores down by; None = every mapped attribute the data has
+    breakdowns: list[str] | None = None
+    brand: str | None = None
     competitors: list[str] = Field(default_factory=list)
+    currency: str | None = None  # e.g. SAR; shown with every amount
     thresholds: Thresholds = Thresholds()
     weighting: Weighting | None = None
     coding: CodingOptions = CodingOptions()
     segmentation: Segmentation = Segmentation()
+    churn: ChurnOptions = ChurnOptions()
     #: churn-risk driver (a customer-view signal or model term) -> next best action and owner
     next_best_actions: dict[str, NextAction] = Field(default_factory=dict)
     at_risk_top: int = Field(50, ge=1)  # customers listed in the at-risk table
-    crosstabs: list[CrosstabSpec] = Field(default_factory=lambda: [CrosstabSpec(row="nps_group", banner="segment")])
+    crosstabs: list[CrosstabSpec] = Field(default_factory=list)
     branding: Branding = Branding()
     swot: SwotEdits = SwotEdits()
     runner: RunnerOptions = RunnerOptions()
@@ -172,9 +269,9 @@ class Params(_Strict):
         unknown = sorted(set(v) - set(TABLES))
         if unknown:
             raise ValueError(f"unknown table(s) {unknown}; known tables are {sorted(TABLES)}")
-        missing = sorted(t for t, (_, required, _) in TABLES.items() if required and t not in v)
-        if missing:
-            raise ValueError(f"required table(s) {missing} have no entry")
+        if not set(v) & set(DATA_TABLES):
+            raise ValueError(f"no data table: give at least one of {list(DATA_TABLES)} (a survey export, a CRM "
+                             "snapshot, reviews, social posts...)")
         return v
 
     @model_validator(mode="after")
