@@ -13,8 +13,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from cxlib import paths
-from cxlib.exceptions import ParameterError
 from cxlib.data.schemas import DATA_TABLES, TABLES
+from cxlib.exceptions import ParameterError
 
 
 class _Strict(BaseModel):
