@@ -14,6 +14,7 @@ from scipy import stats
 from cxlib.data.params import load_params
 from cxlib.journey import gaps as journey
 from cxlib.journey import journey_map, operations
+from cxlib.report import journey_figure
 from tests.helpers import ROOT
 
 
@@ -104,7 +105,7 @@ def inputs(params):
 
 @pytest.fixture(scope="module")
 def fig(inputs, params):
-    f = journey_map.journey_map(*inputs, params)
+    f = journey_figure.journey_map(*inputs, params)
     f.canvas.draw()
     return f
 
@@ -211,6 +212,6 @@ def test_no_two_labels_or_tiles_overlap_and_labels_stay_in_the_map(fig):
 def test_map_needs_performance_columns(inputs, params):
     perf, ops, pains, emotion = inputs
     with pytest.raises(ValueError, match="performance"):
-        journey_map.journey_map(perf.drop(columns="performance"), ops, pains, emotion, params)
-    bare = journey_map.journey_map(perf, None, None, emotion, params)  # ops and pains optional
+        journey_figure.journey_map(perf.drop(columns="performance"), ops, pains, emotion, params)
+    bare = journey_figure.journey_map(perf, None, None, emotion, params)  # ops and pains optional
     assert len(_tiles(bare)) == 10

@@ -26,6 +26,14 @@ from matplotlib.patches import Patch
 from matplotlib.transforms import Bbox
 
 __all__ = [
+    "FIG_WIDTH",
+    "FONT_PT",
+    "OKABE_ITO",
+    "chart_rc",
+    "chart_text",
+    "chart_words",
+    "report_rtl",
+    "simulate_cvd",
     "figure_svg",
     "shape_text",
     "native_text_layout",
@@ -39,18 +47,60 @@ __all__ = [
     "QUADRANT_COLORS",
 ]
 
-#: fixed meaning colours of the importance-performance quadrants
-QUADRANT_COLORS: dict[str, str] = {
-    "Concentrate here": "#c0392b",
-    "Keep up the good work": "#2e7d32",
-    "Low priority": "#7f7f7f",
-    "Possible overkill": "#d9822b",
+#: Okabe & Ito's colour-blind-safe colours (2008), by name.
+OKABE_ITO: dict[str, str] = {
+    "orange": "#E69F00", "sky": "#56B4E9", "green": "#009E73", "yellow": "#F0E442",
+    "blue": "#0072B2", "vermillion": "#D55E00", "purple": "#CC79A7", "black": "#000000",
 }
+#: fixed meaning colours of the importance-performance quadrants: orange-red for "fix",
+#: blues for "doing well", grey for "low priority"; never red against green
+QUADRANT_COLORS: dict[str, str] = {
+    "Concentrate here": OKABE_ITO["vermillion"],
+    "Keep up the good work": OKABE_ITO["blue"],
+    "Low priority": "#8c8c8c",
+    "Possible overkill": OKABE_ITO["sky"],
+}
+#: "worse" and "better" in every chart that judges (journey tiles, KPI changes)
+WORSE, BETTER = OKABE_ITO["vermillion"], OKABE_ITO["blue"]
 
 _ARABIC = "[\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff]"
 _GREY = "#b3b3b3"
-_WIDTH = 7.5  # inches: A4 text width
-_FONT = 9  # pt: smallest text drawn
+FIG_WIDTH = 7.5  #: inches: A4 text width, the width of every report chart
+FONT_PT = 9  #: pt: the smallest text a chart draws
+_WIDTH, _FONT = FIG_WIDTH, FONT_PT
+
+# Machado, Oliveira & Fernandes (2009) colour-vision-deficiency matrices, severity 1.0,
+# applied to linear RGB.
+_CVD = {
+    "protan": np.array([[0.152286, 1.052583, -0.204868], [0.114503, 0.786281, 0.099216],
+                        [-0.003882, -0.048116, 1.051998]]),
+    "deutan": np.array([[0.367322, 0.860646, -0.227968], [0.280085, 0.672501, 0.047413],
+                        [-0.011820, 0.042940, 0.968881]]),
+    "tritan": np.array([[1.255528, -0.076749, -0.178779], [-0.078411, 0.930809, 0.147602],
+                        [0.004733, 0.691367, 0.303900]]),
+}
+
+
+def simulate_cvd(color, kind: str = "deutan") -> tuple[float, float, float]:
+    """How ``color`` looks to someone with protanopia, deuteranopia or tritanopia (sRGB 0-1).
+
+    Machado et al. (2009) matrices at full severity, applied in linear RGB. Used to keep
+    the palette's colours apart for colour-blind readers.
+    """
+    if kind not in _CVD:
+        raise ValueError(f"kind {kind!r} must be one of {sorted(_CVD)}")
+    c = np.array(to_rgb(color))
+    lin = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    out = np.clip(_CVD[kind] @ lin, 0, 1)
+    srgb = np.where(out <= 0.0031308, 12.92 * out, 1.055 * out ** (1 / 2.4) - 0.055)
+    return tuple(float(v) for v in srgb)
+
+
+def _apart(a, b, min_dist: float = 0.2) -> bool:
+    """Whether two colours stay apart for normal, protan and deutan vision (sRGB distance)."""
+    pairs = [(np.array(to_rgb(a)), np.array(to_rgb(b)))]
+    pairs += [(np.array(simulate_cvd(a, k)), np.array(simulate_cvd(b, k))) for k in ("protan", "deutan")]
+    return all(np.linalg.norm(x - y) >= min_dist for x, y in pairs)
 
 
 def native_text_layout() -> bool:
@@ -108,6 +158,36 @@ def shape_text(s, *, native: bool | None = None) -> str:
 _TRANSLATOR = None
 
 
+def chart_text(s) -> str:
+    """A chart text in the report's language (set by :func:`set_theme`), shaped for
+    matplotlib, with a literal '$' (not mathtext)."""
+    return _t(s)
+
+
+def chart_words(key: str, **values) -> str:
+    """A whole sentence of ``assets/strings`` in the report's language, for a chart.
+
+    Values are filled in before anything is translated (no word-by-word translation); the
+    direction isolates the translator puts round numbers are dropped (matplotlib lays the
+    line out itself, and DejaVu Sans has no glyph for them); the result is shaped.
+    """
+    from cxlib.report.i18n import Translator
+
+    tr = _TRANSLATOR if _TRANSLATOR is not None else Translator("en")
+    text = tr(key, **values)
+    return shape_text(re.sub("[\u2066-\u2069]", "", text)).replace("$", r"\$")
+
+
+def chart_rc() -> dict:
+    """The rcParams of every report chart (fonts >= 9 pt, DejaVu Sans for Latin and Arabic)."""
+    return _rc()
+
+
+def report_rtl() -> bool:
+    """Whether the report language set by :func:`set_theme` reads right to left."""
+    return _TRANSLATOR is not None and bool(getattr(_TRANSLATOR, "rtl", False))
+
+
 def _t(s) -> str:
     """A chart text in the report's language, shaped, with a literal '$' (not mathtext)."""
     if _TRANSLATOR is not None and isinstance(s, str):
@@ -150,14 +230,24 @@ def brand_palette(branding=None, n: int = 8) -> list[str]:
         from cxlib.data.params import Branding
 
         branding = Branding()
-    base = [branding.primary_color, branding.accent_color]
-    rgb = [np.array(to_rgb(c)) for c in base]
-    # seaborn's colour-blind-safe colours, most distinct hues first, skipping any too close
-    # to the brand colours
-    cb = sns.color_palette("colorblind", 10).as_hex()
-    order = [cb[i] for i in (2, 4, 7, 9, 5, 8, 0, 1, 3, 6)]  # green, purple, grey, sky, brown, ...
-    extra = [c for c in order if min(np.abs(np.array(to_rgb(c)) - b).sum() for b in rgb) > 0.35]
-    return (base + extra)[: max(n, 2)]
+    out = [branding.primary_color, branding.accent_color]
+    # Okabe-Ito colours (no green: a line never has to be told from a red one), then darker
+    # and lighter greys; each kept only if it stays apart from those already chosen for
+    # normal, protan and deutan vision.
+    o = OKABE_ITO
+    candidates = [o["sky"], o["purple"], o["vermillion"], o["blue"], o["orange"], "#7a7a7a",
+                  o["black"], "#b8b8b8", "#8a5a00", "#3d8fbf"]
+    for c in candidates:
+        if len(out) >= max(n, 2):
+            break
+        if all(_apart(c, d) for d in out):
+            out.append(c)
+    for c in candidates:  # a brand that crowds the palette: fill up with what is left
+        if len(out) >= max(n, 2):
+            break
+        if c not in out:
+            out.append(c)
+    return out[: max(n, 2)]
 
 
 def set_theme(branding=None, translator=None) -> list[str]:
@@ -413,51 +503,72 @@ def breakdown_chart(breakdown_df: pd.DataFrame, by: str, metric_label: str, *,
 
 
 # --------------------------------------------------------------------------------------
+def _box_gap(box: Bbox, px: float, py: float, r: float) -> float:
+    """Distance (pixels) from a text box to the edge of a round marker at (px, py), radius r."""
+    dx = max(box.x0 - px, 0.0, px - box.x1)
+    dy = max(box.y0 - py, 0.0, py - box.y1)
+    return max(math.hypot(dx, dy) - r, 0.0)
+
+
 def _place_labels(fig: Figure, ax, xs, ys, labels, sizes) -> list:
-    """Greedy label placement: for each point (largest first), try offsets around it and
-    keep the first whose box hits no placed label, no marker and stays inside the axes."""
+    """Direct labels for a scatter, repelled from each other and from every marker.
+
+    Each point (largest first) tries positions on rings of growing distance in 16 directions
+    and takes the nearest one whose box hits no placed label, no marker and stays inside the
+    axes. A label that is not right beside its point, or that sits nearer another point than
+    its own, gets a thin leader line to its point (an ``arrow_patch`` with gid
+    ``"leader:<label>"``), so no label can be read as naming the wrong dot.
+    """
     fig.get_layout_engine().execute(fig)  # freeze the final axes position first
     renderer = fig.canvas.get_renderer()
     to_px = fig.dpi / 72.0
     axbox = ax.get_window_extent(renderer)
     pts = ax.transData.transform(np.column_stack([xs, ys]))
-    obstacles = []
-    for (px, py), s in zip(pts, sizes, strict=True):
-        r = math.sqrt(s) / 2 * to_px
-        obstacles.append(Bbox.from_extents(px - r, py - r, px + r, py + r))
-    base = [(7, 5, "left", "bottom"), (7, -5, "left", "top"), (-7, 5, "right", "bottom"),
-            (-7, -5, "right", "top"), (9, 0, "left", "center"), (-9, 0, "right", "center"),
-            (0, 9, "center", "bottom"), (0, -9, "center", "top")]
+    radii = [math.sqrt(s) / 2 * to_px for s in sizes]
+    obstacles = [Bbox.from_extents(px - r, py - r, px + r, py + r)
+                 for (px, py), r in zip(pts, radii, strict=True)]
+    angles = [k * math.pi / 8 for k in (0, 2, 6, 4, 1, 3, 5, 7, 15, 13, 11, 9, 8, 10, 12, 14)]
     texts = [None] * len(labels)
     for i in np.argsort(-np.asarray(sizes), kind="stable"):
         r_pt = math.sqrt(sizes[i]) / 2
         chosen = None
-        for mult in (1.0, 2.2, 3.6, 5.0):
-            for dx, dy, ha, va in base:
-                ox = dx * mult + math.copysign(r_pt, dx) * (dx != 0)
-                oy = dy * mult + math.copysign(r_pt, dy) * (dy != 0)
+        for dist in (4, 10, 18, 28, 40, 54, 70):
+            for a in angles:
+                ox = math.cos(a) * (r_pt + dist)
+                oy = math.sin(a) * (r_pt + dist)
+                ha = "left" if ox > 1 else "right" if ox < -1 else "center"
+                va = "bottom" if oy > 1 else "top" if oy < -1 else "center"
                 t = ax.annotate(_t(labels[i]), (xs[i], ys[i]), xytext=(ox, oy),
                                 textcoords="offset points", ha=ha, va=va, fontsize=_FONT,
-                                color="#222222", zorder=4)
-                bb = t.get_window_extent(renderer).expanded(1.04, 1.10)
+                                color="#222222", zorder=4, gid=f"label:{labels[i]}")
+                bb = t.get_window_extent(renderer).expanded(1.04, 1.12)
                 inside = (bb.x0 >= axbox.x0 and bb.x1 <= axbox.x1 and bb.y0 >= axbox.y0
                           and bb.y1 <= axbox.y1)
                 if inside and not any(bb.overlaps(o) for o in obstacles):
-                    chosen = t
+                    chosen = (t, dist, ox, oy)
                     break
                 t.remove()
             if chosen is not None:
                 break
-        if chosen is None:  # nothing free: first position
-            mult = 1.0
-            chosen = ax.annotate(_t(labels[i]), (xs[i], ys[i]), xytext=(10, 10),
-                                 textcoords="offset points", fontsize=_FONT, color="#222222")
-        if mult > 1.0:  # far from its point: a thin leader line shows which point it names
-            ax.annotate("", (xs[i], ys[i]), xytext=(ox, oy), textcoords="offset points",
-                        arrowprops=dict(arrowstyle="-", color="#999999", lw=0.6,
-                                        shrinkA=0, shrinkB=r_pt), zorder=2)
-        obstacles.append(chosen.get_window_extent(renderer))
-        texts[i] = chosen
+        if chosen is None:  # nothing free: above-right, with a leader line
+            ox, oy = r_pt + 12, r_pt + 12
+            t = ax.annotate(_t(labels[i]), (xs[i], ys[i]), xytext=(ox, oy), textcoords="offset points",
+                            fontsize=_FONT, color="#222222", zorder=4, gid=f"label:{labels[i]}")
+            chosen = (t, 99, ox, oy)
+        t, dist, ox, oy = chosen
+        box = t.get_window_extent(renderer)
+        own = _box_gap(box, *pts[i], radii[i])
+        nearer = any(_box_gap(box, *pts[j], radii[j]) < own + 2 for j in range(len(labels)) if j != i)
+        if dist > 4 or nearer:
+            t.remove()
+            t = ax.annotate(_t(labels[i]), (xs[i], ys[i]), xytext=(ox, oy), textcoords="offset points",
+                            ha=t.get_ha(), va=t.get_va(), fontsize=_FONT, color="#222222", zorder=4,
+                            gid=f"label:{labels[i]}",
+                            arrowprops=dict(arrowstyle="-", color="#666666", lw=0.7,
+                                            shrinkA=1, shrinkB=r_pt + 1))
+            t.arrow_patch.set_gid(f"leader:{labels[i]}")
+        obstacles.append(box)
+        texts[i] = t
     fig.set_layout_engine("none")  # keep the positions the labels were checked against
     return texts
 
@@ -653,12 +764,15 @@ def mention_share_chart(share_df: pd.DataFrame, *, min_base: int = 30, palette=N
 
 # --------------------------------------------------------------------------------------
 def retention_chart(curves_df: pd.DataFrame, *, palette=None, max_cohorts: int = 6,
-                    title: str = "Retention by signup cohort") -> Figure:
+                    title: str = "Retention by signup cohort", layout: str = "auto") -> Figure:
     """Share of a signup cohort still a customer, by months since signup, with bands.
 
-    One line per cohort (the ``max_cohorts`` largest when there are more, drawn in
-    chronological order; the legend title says so), each with its confidence band. Hollow
-    markers show months whose at-risk base is small (``small_base``).
+    One curve per cohort (the ``max_cohorts`` largest when there are more, in chronological
+    order; the legend title says so), each with its confidence band. Hollow markers show
+    months whose at-risk base is small (``small_base``). ``layout="panels"`` (the default
+    ``"auto"`` above three cohorts) draws small multiples, one panel per cohort with the
+    others in grey behind it, so the bands never overlap into one smear; ``"overlay"`` puts
+    every cohort on one chart.
 
     Parameters
     ----------
@@ -670,6 +784,7 @@ def retention_chart(curves_df: pd.DataFrame, *, palette=None, max_cohorts: int =
     palette : list of colours, optional
     max_cohorts : int, default 6
     title : str
+    layout : {"auto", "panels", "overlay"}
 
     Returns
     -------
@@ -697,42 +812,72 @@ def retention_chart(curves_df: pd.DataFrame, *, palette=None, max_cohorts: int =
     conf = curves_df.attrs.get("confidence", 0.95)
     min_base = curves_df.attrs.get("min_cohort", 30)
 
-    fig, ax = _figure(4.2)
+    months = d["month"].to_numpy(dtype=float)
+    low = float(np.nanmin(100 * d.loc[d["cohort"].isin(shown), "ci_low"].to_numpy(dtype=float)))
+    step = 3 if np.nanmax(months) > 12 else 1
+    panels = layout == "panels" or (layout == "auto" and len(shown) > 3)
+    if layout not in ("auto", "panels", "overlay"):
+        raise ValueError(f"retention_chart: layout {layout!r} must be 'auto', 'panels' or 'overlay'")
+    import matplotlib as mpl
+
+    ncols = min(3, len(shown)) if panels else 1
+    nrows = math.ceil(len(shown) / ncols) if panels else 1
+    with mpl.rc_context(_rc()), sns.axes_style("whitegrid"):
+        fig = Figure(figsize=(_WIDTH, 2.3 * nrows + 1.3 if panels else 4.2), layout="constrained")
+        FigureCanvasAgg(fig)
+        axes = fig.subplots(nrows, ncols, sharex=True, sharey=True, squeeze=False).ravel()
+    curves = {}
+    for c in shown:
+        g = d[d["cohort"] == c].sort_values("month")
+        curves[c] = (g["month"].to_numpy(dtype=float),
+                     *(100 * g[k].to_numpy(dtype=float) for k in ("retained", "ci_low", "ci_high")),
+                     g["small_base"].fillna(False).to_numpy(dtype=bool) if "small_base" in g.columns
+                     else np.zeros(len(g), dtype=bool))
     handles, any_small = [], False
     for i, c in enumerate(shown):
-        g = d[d["cohort"] == c].sort_values("month")
-        x = g["month"].to_numpy(dtype=float)
-        y, lo, hi = (100 * g[k].to_numpy(dtype=float) for k in ("retained", "ci_low", "ci_high"))
+        ax = axes[i] if panels else axes[0]
+        x, y, lo, hi, small = curves[c]
         color = palette[i % len(palette)]
-        ax.fill_between(x, lo, hi, color=color, alpha=0.12, linewidth=0)
-        ax.plot(x, y, color=color, linewidth=2)
-        if "small_base" in g.columns:
-            small = g["small_base"].fillna(False).to_numpy(dtype=bool)
-            if small.any():
-                any_small = True
-                ax.scatter(x[small], y[small], s=22, facecolors="white", edgecolors=color,
-                           linewidths=1.2, zorder=3)
+        if panels:  # the other cohorts, thin and grey, for comparison
+            for o in shown:
+                if o != c:
+                    ax.plot(curves[o][0], curves[o][1], color="#c4c4c4", linewidth=1, zorder=1)
+        ax.fill_between(x, lo, hi, color=color, alpha=0.18 if panels else 0.12, linewidth=0)
+        ax.plot(x, y, color=color, linewidth=2.2, zorder=3)
+        if small.any():
+            any_small = True
+            ax.scatter(x[small], y[small], s=22, facecolors="white", edgecolors=color,
+                       linewidths=1.2, zorder=4)
         n = sizes.get(c, np.nan)
         label = _t(c) + (f" (n={int(n):,})" if pd.notna(n) else "")
+        if panels:
+            ax.set_title(label, fontsize=_FONT + 1, color=color, fontweight="bold")
         handles.append(Line2D([], [], color=color, linewidth=2, label=label))
+    for ax in axes[len(shown):]:
+        ax.set_visible(False)
+    if panels:
+        handles.append(Line2D([], [], color="#c4c4c4", linewidth=1, label="other cohorts, for comparison"))
     handles.append(Patch(facecolor="#555555", alpha=0.15,
                          label=f"{conf:.0%} confidence interval"))
     if any_small:
         handles.append(Line2D([], [], color="#555555", marker="o", markerfacecolor="white",
                               linestyle="", label=f"at risk < {min_base} (small base)"))
-    months = d["month"].to_numpy(dtype=float)
-    ax.set_xlim(0, max(float(np.nanmax(months)), 1.0))
-    low = float(np.nanmin(100 * d.loc[d["cohort"].isin(shown), "ci_low"].to_numpy(dtype=float)))
-    ax.set_ylim(max(0.0, low - 5), 101)
-    step = 3 if np.nanmax(months) > 12 else 1
-    ax.set_xticks(np.arange(0, np.nanmax(months) + 1, step))
-    ax.set_xlabel(_t("Months since signup"))
-    ax.set_ylabel(_t("Customers retained (%)"))
-    ax.set_title(_t(title))
+    ax0 = axes[0]
+    ax0.set_xlim(0, max(float(np.nanmax(months)), 1.0))
+    ax0.set_ylim(max(0.0, low - 5), 101)
+    ax0.set_xticks(np.arange(0, np.nanmax(months) + 1, step))
+    if panels:
+        fig.supxlabel(_t("Months since signup"), fontsize=_FONT + 1)
+        fig.supylabel(_t("Customers retained (%)"), fontsize=_FONT + 1)
+        fig.suptitle(_t(title), fontsize=11)
+    else:
+        ax0.set_xlabel(_t("Months since signup"))
+        ax0.set_ylabel(_t("Customers retained (%)"))
+        ax0.set_title(_t(title))
     legend_title = "Signup cohort"
     if len(shown) < len(cohorts):
         legend_title += f" (largest {len(shown)} of {len(cohorts)})"
-    _legend_below(ax, handles, ncol=min(len(handles), 4), title=legend_title)
+    _legend_below(ax0, handles, ncol=min(len(handles), 4), title=legend_title)
     return fig
 
 
