@@ -88,6 +88,11 @@ def _cell(*outputs):
     return c
 
 
+def challenge(language: str, k: int) -> str:
+    """Persona k's challenge, ending in a number of its own (found again in the PDF text)."""
+    return f"{W[language]['chal']} {101 + k}"
+
+
 def headings(language: str) -> list[str]:
     w = W[language]
     out = []
@@ -104,7 +109,11 @@ def build_notebook(path: Path, language: str = "en") -> Path:
     rng = np.random.default_rng(4)
     tp = w["tp"]
     cells = []
+    t = pd.DataFrame({"period": ["2025Q4", "2026Q1", "2026Q2", "2026Q3"], "value": [20, 25, 31, 23.0],
+                      "small_base": False}).assign(ci_low=lambda d: d["value"] - 8, ci_high=lambda d: d["value"] + 8)
+    trend_fig = plots.kpi_trend_chart(t, "NPS (points)")
     for k, sec in enumerate(SECTIONS):
+        trend_out = _figure(trend_fig, f"trend-{sec}", "NPS by quarter")
         cells.append(new_markdown_cell(f"# {w[sec]} {{#sec-{sec}}}\n\n" + w["para"] * (1 + k % 3)))
         for j in (1, 2):
             outs = []
@@ -118,9 +127,9 @@ def build_notebook(path: Path, language: str = "en") -> Path:
             elif sec == "who" and j == 1:
                 outs.append(_md(blocks.persona_cards([
                     blocks.Persona(name=n, segment=s, role=r, demographics="35-44, SAR 15,000 a month",
-                                   goals=[w["goal"], w["goal"] + " 2"], challenges=[w["chal"]],
+                                   goals=[w["goal"], w["goal"] + " 2"], challenges=[challenge(language, i)],
                                    channels="App, WhatsApp", numbers="NPS +12 (n = 220)")
-                    for n, s, r in w["personas"]], tr=tr)))
+                    for i, (n, s, r) in enumerate(w["personas"])], tr=tr)))
             elif sec == "quant" and j == 1:
                 t = pd.DataFrame({"period": ["2025Q4", "2026Q1", "2026Q2", "2026Q3"] * 2,
                                   "segment": [w["personas"][0][1]] * 4 + [w["personas"][1][1]] * 4,
@@ -155,7 +164,11 @@ def build_notebook(path: Path, language: str = "en") -> Path:
                     [blocks.SwotItem(f"{tp[3]}: 31% late", "orders n = 5,120"), blocks.SwotItem(tp[2], "54% abandon")],
                     [blocks.SwotItem(w["a3"], "staff workshop")],
                     [blocks.SwotItem(w["f3"], "mentions n = 1,830")], tr=tr)))
-            cells.append(new_markdown_cell(f"## {w[sec]} {j}\n\n" + w["para"] * (1 + (k + j) % 4)))
+            if j == 1:
+                cells.append(new_markdown_cell(f"## {w[sec]} {j}\n\n" + w["para"] * (1 + k % 4)))
+            else:  # a heading right above a tall figure: where a heading is most easily stranded
+                cells.append(new_markdown_cell(w["para"] * (k % 4) + f"\n\n## {w[sec]} {j}"))
+                outs.insert(0, trend_out)
             if outs:
                 cells.append(_cell(*outs))
     tiles = [
