@@ -67,7 +67,9 @@ so the seven findings above keep their values except where noted):
 9. **transfer_heavy_support** - contacts carry ``department`` and ``transfers``; from
    2026-07-01 (a new phone menu) 55 % of phone-support contacts are transferred between
    departments (12 % before; other touchpoints 3-8 %): all contacts ~9 % in 2026Q2, ~24 %
-   in 2026Q3 (the customer does not know whom to contact; many departments confuse).
+   in 2026Q3 (the customer does not know whom to contact; many departments confuse). Half
+   of the phone-support survey responses from then score one CSAT point lower (~3.8 to
+   ~3.3, Welch p < 0.01): what the living map reports as changed since 2026Q2.
 10. **checkout_information** - ~20 % of checkout sessions leave for the help or returns page
     right after checkout starts (5 % desktop, 20 % mobile, 12 % tablet beyond chance), and
     40 % of those stop there: abandonment ~0.61 after such a detour against ~0.36 (too
@@ -533,6 +535,8 @@ FOLLOW_UP_DAYS = (0.5, 6.0)
 TRANSFER_SHARE = {"phone_support": (0.12, 0.55), "chat": (0.06, 0.06), "store": (0.03, 0.03),
                   "email": (0.08, 0.08), "delivery": (0.08, 0.08)}
 TRANSFER_CHANGE = pd.Timestamp("2026-07-01")
+#: from TRANSFER_CHANGE, this share of phone-support survey responses score one point lower (CSAT)
+PHONE_MENU_CSAT_DROP = 0.5
 #: most churners whose churn an unresolved contact triggered got a late delivery 2-20 days after it
 LATE_AFTER_UNRESOLVED = {"share": 0.75, "days": (2, 20), "delivery_days": (5, 9)}
 #: some checkout sessions leave for a help or returns page right after checkout starts (the
@@ -1314,6 +1318,21 @@ def _plant_checkout_detours(rng: np.random.Generator, web: pd.DataFrame) -> pd.D
     return out
 
 
+def _plant_phone_menu(rng: np.random.Generator, responses: pd.DataFrame,
+                      verb: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Phone-support CSAT falls from TRANSFER_CHANGE: PHONE_MENU_CSAT_DROP of those responses
+    score one point lower (not below 1); their survey verbatims carry the new score."""
+    responses, verb = responses.copy(), verb.copy()
+    hit = ((responses["touchpoint"] == "phone_support") & (responses["response_time"] >= TRANSFER_CHANGE)
+           & (responses["csat"] > 1)).to_numpy()
+    hit &= rng.random(len(responses)) < PHONE_MENU_CSAT_DROP
+    responses.loc[hit, "csat"] = responses.loc[hit, "csat"] - 1
+    new = responses.loc[hit].set_index("response_id")["csat"].astype(float)
+    survey = verb["response_id"].isin(new.index)
+    verb.loc[survey, "score"] = verb.loc[survey, "response_id"].map(new)
+    return responses, verb
+
+
 def _map_feedback() -> pd.DataFrame:
     """Staff and focus-group feedback on the drawn journey map (method step 6)."""
     cols = ["item_id", "stage", "touchpoint", "agrees", "exists", "comment", "role", "source"]
@@ -1512,7 +1531,13 @@ def _measure_journey(t: dict[str, pd.DataFrame]) -> dict:
     moved = inter["transfers"].fillna(0) > 0
     by_q = moved.groupby([inter["quarter"], inter["touchpoint"]]).mean()
     all_q = moved.groupby(inter["quarter"]).mean()
+    sr = t["survey_responses"]
+    phone = sr[sr["touchpoint"] == "phone_support"]
+    csat_q = phone.groupby(_quarter(phone["response_time"]))["csat"].agg(["mean", "std", "size"])
+    welch = stats.ttest_ind_from_stats(*csat_q.loc["2026Q3"], *csat_q.loc["2026Q2"], equal_var=False)
     f9 = {"touchpoint": "phone_support", "questions": ["knows_whom_to_contact", "not_confusing"],
+          "csat": {q: r4(csat_q.loc[q, "mean"]) for q in ("2026Q2", "2026Q3")},
+          "csat_welch_p": float(f"{welch.pvalue:.3g}"), "planted_csat_drop_share": PHONE_MENU_CSAT_DROP,
           "transfer_rate": {q: r4(by_q.loc[(q, "phone_support")]) for q in ("2026Q2", "2026Q3")},
           "transfer_rate_all": {q: r4(all_q.loc[q]) for q in ("2026Q2", "2026Q3")},
           "planted_share": {k: list(v) for k, v in TRANSFER_SHARE.items()}, "change": str(TRANSFER_CHANGE.date())}
@@ -1623,6 +1648,7 @@ def build(seed: int = 20261122) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
     verb, vtruth = _verbatims(rng, responses, survey_truth, inter, cust)
     inter = _plant_contacts(plant, inter, cust, end)
     web = _plant_checkout_detours(plant, web)
+    responses, verb = _plant_phone_menu(plant, responses, verb)
     tables = {
         "customers": cust, "orders": orders, "web_events": web, "interactions": inter,
         "survey_responses": responses, "verbatims": verb, "codebook": _codebook(),

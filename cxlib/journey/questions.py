@@ -276,7 +276,7 @@ def _rows(question_ids, metric: str, scope_kind: str, scope: str, k, n, *, setti
 
 
 def _in_period(t: ibis.Table, col: str, period) -> ibis.Table:
-    if period is None or col not in t.columns:
+    if period is None or getattr(period, "start", None) is None or col not in t.columns:
         return t
     return t.filter((t[col] >= period.start) & (t[col] < period.end))
 
@@ -499,7 +499,7 @@ def _texts(verbatims: pd.DataFrame, params: Params, period) -> pd.DataFrame:
         keep &= v["speaker"].isna() | (v["speaker"].astype("str").str.lower() == "customer")
     if "brand" in v and params.brand:
         keep &= v["brand"].isna() | (v["brand"].astype("str").str.casefold() == params.brand.casefold())
-    if period is not None and "verbatim_time" in v:
+    if period is not None and getattr(period, "start", None) is not None and "verbatim_time" in v:
         t = pd.to_datetime(v["verbatim_time"], errors="coerce")
         keep &= (t >= period.start) & (t < period.end)
     cols = ["verbatim_id"] + (["touchpoint"] if "touchpoint" in v else [])
