@@ -18,9 +18,11 @@ original is what gets redacted.
 =============  =================  ===============================================================
 kind           marker             rule
 =============  =================  ===============================================================
-email          ``[email]``        ``local@domain.tld``; and obfuscated ``at``/``[at]``/``(at)``/
-                                  ``على``/``آت`` with ``dot``/``[dot]``/``(dot)``/``نقطة``/``دوت``/``.``
-                                  ending in a known top-level domain (:data:`EMAIL_TLDS`)
+email          ``[email]``        ``local@domain.tld``; and obfuscated ``[at]``/``(at)``/``{at}``
+                                  with any dot, the bare word ``at``/``على``/``آت`` with
+                                  spelled-out dots (``dot``/``[dot]``/``نقطة``/``دوت``) or a mail
+                                  provider (``ahmed at gmail.com``), ending in a known
+                                  top-level domain (:data:`EMAIL_TLDS`)
 phone          ``[phone]``        Google's ``phonenumbers.PhoneNumberMatcher`` (leniency VALID)
                                   for each region of :data:`PHONE_REGIONS`, which also reads
                                   ``+cc``, ``00cc`` and ``cc`` without ``+`` for those regions; and
@@ -52,6 +54,12 @@ masked before the digit runs are read; times (``10:30``) are never joined into a
 Speed: a text without 7 digits in a row (separators allowed), without ``@`` and without a
 ``dot``/``نقطة``/``at <word>.`` hint skips every heavy matcher; only the customer-id lookup
 (a set lookup per token) runs on every text when ``ids`` is given.
+
+Known over-redaction, accepted because the same digits are a real phone number somewhere:
+8-digit numbers (``SKU 12345678``: a local number in Kuwait, Qatar, Bahrain or Oman),
+space-grouped amounts without a currency (``12 500 000 users``), bare version strings
+(``8.4.28.1104``) and other 9+ digit numbers (``[id]``). Digits with a single dot and no
+other separator (``5001200.0``) read as a decimal and are kept.
 
 Pattern-based redaction lowers the risk but cannot guarantee that nothing personal remains:
 names, street addresses, 7-digit local numbers without an area code and numbers spelled in
@@ -166,7 +174,7 @@ def _view(text: str) -> tuple[str, list[int] | None]:
 
 #: 7 digits with at most 4 non-word characters between each (any Unicode digit)
 _DIGITS_HINT = re.compile(r"\d(?:[^\w\n]{0,4}\d){6}")
-_EMAIL_HINT = re.compile(r"[@＠﹫]|dot|نقط|دوت|\bat\b\s*\S+\.", re.IGNORECASE)
+_EMAIL_HINT = re.compile(r"[@＠﹫]|dot|نقط|دوت|\bat\b[\])}>]?\s*[\w\-]+\.", re.IGNORECASE)
 
 # --- emails -------------------------------------------------------------------------------------
 
@@ -176,13 +184,20 @@ _AT_WORD = r"\s+(?:at|على|آت)\s+"
 _DOT_STRONG = (r"(?:\s*[\[({<]\s*(?:dot|\.|نقطة|نقطه|دوت)\s*[\])}>]\s*"
                r"|\s+(?:dot|نقطة|نقطه|دوت)\s+)")
 _DOT_ANY = rf"(?:{_DOT_STRONG}|\s+\.\s+|\.)"
+#: mail providers: "ahmed at gmail.com" is an email, "bought it at amazon.com" is not
+EMAIL_PROVIDERS: tuple[str, ...] = (
+    "gmail", "googlemail", "hotmail", "outlook", "live", "msn", "yahoo", "ymail", "icloud",
+    "me", "mac", "aol", "proton", "protonmail", "gmx", "zoho", "yandex", "mail",
+)
+_PROVIDER = "(?:" + "|".join(sorted(EMAIL_PROVIDERS, key=len, reverse=True)) + ")"
 _TLD = "(?:" + "|".join(sorted(EMAIL_TLDS, key=len, reverse=True)) + ")"
 #: obfuscated emails: a bracketed "at" with any dot, or the bare word "at" with spelled-out
 #: dots only (so "bought it at amazon.com" is not an email)
 _OBF_EMAIL_RE = re.compile(
     r"(?<![\w.%+\-])(?P<local>[\w.%+\-]*\w)(?:"
-    rf"{_AT_STRONG}[\w\-]+(?:{_DOT_ANY}[\w\-]+)*?{_DOT_ANY}"
-    rf"|(?P<word>{_AT_WORD})[\w\-]+(?:{_DOT_STRONG}[\w\-]+)*?{_DOT_STRONG}"
+    rf"{_AT_STRONG}[\w\-]+(?:{_DOT_ANY}[\w\-]+)*{_DOT_ANY}"
+    rf"|(?P<word>{_AT_WORD})[\w\-]+(?:{_DOT_STRONG}[\w\-]+)*{_DOT_STRONG}"
+    rf"|(?P<provider>{_AT_WORD}){_PROVIDER}\."
     rf"){_TLD}(?!\w)",
     re.IGNORECASE,
 )
@@ -201,7 +216,8 @@ def _obfuscated_emails(view: str) -> list[Hit]:
     hits = []
     for m in _OBF_EMAIL_RE.finditer(view):
         local = m.group("local")
-        if m.group("word") and (not local.isascii() or local.lower() in _NOT_LOCAL_PART):
+        spelled = m.group("word") or m.group("provider")
+        if spelled and (not local.isascii() or local.lower() in _NOT_LOCAL_PART):
             continue
         hits.append(Hit("email", m.start(), m.end()))
     return hits
@@ -229,13 +245,12 @@ _NOT_PERSONAL_RE = re.compile(
     r"|safari|edge|app|firmware|update|spotify|الإصدار|الاصدار|اصدار|إصدار|نسخة|النسخة)"
     r"\.?\s?[:#]?\s?\d+(?:\.\d+)+"  # Chrome 61.0.3163.100
     r"|(?<![^\W\d_])(?:v|ver|version|build|الإصدار|الاصدار|اصدار|إصدار)\.?\s?[:#]?\s?\d+"  # build 591448720
-    r"|(?<![\d.+])(?<!\d\s)[1-9]\d?\.\d{1,2}(?:\.\d+){1,3}(?!\.?\d)"  # 8.4.28.1104 (not 1.212.555.1234)
     r"|(?<![\w.])@\w+"  # @handles
     rf"|{_CURRENCY}\s?{_AMOUNT}"  # SAR 1,250.00
     rf"|(?<![\d+]){_AMOUNT}\s?{_CURRENCY}(?!\w)"  # 250 ريال
     r"|(?<![\d.,])\d{1,3}(?:,\d{3})+(?:\.\d+)?(?![\d.,])"  # 1,250,000
-    r"|(?<![\d.,])\d{1,8}[.,]\d{1,2}(?![\d.,])"  # 35.5
-    r"|(?<![\d.+])(?:0|[1-9]\d{0,7})\.\d{3,}(?:e[-+]?\d+)?(?![\d.])"  # 61.29032258064516
+    r"|(?<![\d.,])(?<!\d[ \-/])(?!0\d)\d{1,8}[.,]\d{1,2}(?![\d.,]|[ \-/]\d)"  # 35.5 (not the end of 055 123 45.67)
+    r"|(?<![\d.+])(?<!\d[ \-/])(?:0|[1-9]\d{0,7})\.\d{3,}(?:e[-+]?\d+)?(?![\d.]|[ \-/]\d)"  # 61.29032258064516
     r"|(?<!\d)\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?(?!\d)"  # 20:38:36.123+00:00
     r"|\d+(?:[.,]\d+)?\s?[%٪]"  # 45 %
     r"|\s+[-\u2013\u2014/|]\s+",  # " - " between two numbers is a list, not one number
@@ -311,6 +326,12 @@ def _number_windows(run: str, groups: list[tuple[int, int]], base: int, view: st
     """Cards and national ids: windows of whole digit groups of a run."""
     hits: list[Hit] = []
     context = None
+
+    def phone_like(i: int, j: int) -> bool:
+        """``+``/``(`` before or brackets inside: written as a phone, not a card or an id."""
+        window = run[groups[i][0]:groups[j][1]]
+        return "(" in window or ")" in window or run[:groups[i][0]].rstrip(" (").endswith("+")
+
     for i in range(len(groups)):
         digits = ""
         for j in range(i, len(groups)):
@@ -319,17 +340,19 @@ def _number_windows(run: str, groups: list[tuple[int, int]], base: int, view: st
             if n > 19:
                 break
             span = (base + groups[i][0], base + groups[j][1])
-            if n >= 13 and (
+            if phone_like(i, j):
+                continue
+            if n == 15 and digits.startswith("784") and 1900 <= int(digits[3:7]) <= 2099:
+                hits.append(Hit("national_id", *span))
+            elif n == 14 and _egyptian_id(digits):
+                hits.append(Hit("national_id", *span))
+            elif n == 10 and digits[0] in "12" and luhn.is_valid(digits):
+                hits.append(Hit("national_id", *span))
+            elif n >= 13 and (
                 luhn.is_valid(digits)
                 or (j - i == 3 and all(e - s == 4 for s, e in groups[i:j + 1]))
             ):
                 hits.append(Hit("card", *span))
-            elif n == 10 and digits[0] in "12" and luhn.is_valid(digits):
-                hits.append(Hit("national_id", *span))
-            elif n == 15 and digits.startswith("784") and 1900 <= int(digits[3:7]) <= 2099:
-                hits.append(Hit("national_id", *span))
-            elif n == 14 and _egyptian_id(digits):
-                hits.append(Hit("national_id", *span))
             elif i == 0 and 8 <= n <= 15:
                 if context is None:
                     context = bool(_ID_CONTEXT_RE.search(view[max(0, span[0] - 40):span[0]]))
@@ -405,6 +428,8 @@ def _is_iban(compact: str) -> bool:
 
 _ID_TOKEN_RE = re.compile(r"[A-Za-z0-9]+(?:[-_./:#][A-Za-z0-9]+)*")
 _ID_PIECE_RE = re.compile(r"[A-Za-z0-9]+")
+_DECIMAL_BEFORE = re.compile(r"\d\.$")
+_DECIMAL_AFTER = re.compile(r"\.\d")
 
 
 def id_is_matchable(customer_id: str) -> bool:
@@ -471,9 +496,12 @@ class CustomerIds:
                 continue
             for i in range(len(pieces)):
                 for j in range(i, len(pieces)):
-                    sub = text[pieces[i][0]:pieces[j][1]]
+                    a, b = pieces[i][0], pieces[j][1]
+                    if _DECIMAL_BEFORE.search(text, 0, a) or _DECIMAL_AFTER.match(text, b):
+                        continue  # the digits of 15634602.5 are a number, not an id
+                    sub = text[a:b]
                     if sub.upper() in self._keys:
-                        hits.append(Hit("customer_id", tok.start() + pieces[i][0], tok.start() + pieces[j][1]))
+                        hits.append(Hit("customer_id", tok.start() + a, tok.start() + b))
         return hits
 
 
