@@ -215,3 +215,23 @@ def test_map_needs_performance_columns(inputs, params):
         journey_figure.journey_map(perf.drop(columns="performance"), ops, pains, emotion, params)
     bare = journey_figure.journey_map(perf, None, None, emotion, params)  # ops and pains optional
     assert len(_tiles(bare)) == 10
+
+
+def test_rtl_map_runs_stages_right_to_left(inputs, params):
+    f = journey_figure.journey_map(*inputs, params, rtl=True)
+    f.canvas.draw()
+    n = len(params.journey)
+    tiles = _tiles(f)
+    b = tiles[params.journey[0].touchpoints[0].id].get_bbox()
+    assert b.x0 < n - 1 < b.x1  # the first stage's tiles are in the rightmost column
+    ax = _map_axes(f)
+    stage_x = [t.get_position()[0] for t in ax.get_xticklabels()]
+    assert stage_x == sorted(stage_x, reverse=True) and stage_x[0] == n - 1  # journey order: right to left
+    renderer = f.canvas.get_renderer()
+    lanes = [t for t in ax.get_yticklabels() if t.get_visible() and t.get_text()]
+    map_box = ax.get_window_extent(renderer)
+    assert lanes and all(t.get_window_extent(renderer).x0 >= map_box.x1 - 1 for t in lanes)  # lane labels right
+    line = next(ln for a in f.axes for ln in a.get_lines() if ln.get_gid() == "emotion")
+    assert list(line.get_xdata()) == sorted(line.get_xdata(), reverse=True)
+    ltr = journey_figure.journey_map(*inputs, params, rtl=False)
+    assert [t.get_position()[0] for t in _map_axes(ltr).get_xticklabels()] == list(range(n))

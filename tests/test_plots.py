@@ -158,6 +158,7 @@ def test_ipa_chart_quadrants_crosshairs_sizes_and_non_overlapping_labels():
     assert np.all(np.diff(pts.get_sizes()[order]) >= 0)  # bigger base, bigger point
     names = [a for a in ax.texts if a.get_text() in set(d["label"])]
     assert sorted(a.get_text() for a in names) == sorted(d["label"])
+    _check_leaders(fig, ax, d)
     r = fig.canvas.get_renderer()
     boxes = [a.get_window_extent(r) for a in names]
     for b1, b2 in itertools.combinations(boxes, 2):
@@ -166,6 +167,54 @@ def test_ipa_chart_quadrants_crosshairs_sizes_and_non_overlapping_labels():
     assert all(axbox.contains(b.x0, b.y0) and axbox.contains(b.x1, b.y1) for b in boxes)
     with pytest.raises(ValueError, match="unknown quadrant"):
         plots.ipa_chart(d.assign(quadrant="Fix"))
+
+
+def _gap(box, px, py, r) -> float:
+    dx = max(box.x0 - px, 0.0, px - box.x1)
+    dy = max(box.y0 - py, 0.0, py - box.y1)
+    return max(float(np.hypot(dx, dy)) - r, 0.0)
+
+
+def _check_leaders(fig, ax, d) -> int:
+    """Every label away from its point, or nearer another point than its own, has a leader
+    line (an arrow patch) to its point; returns how many labels have one."""
+    fig.canvas.draw()
+    r = fig.canvas.get_renderer()
+    scatter = ax.collections[0]
+    pts = ax.transData.transform(scatter.get_offsets())
+    radii = np.sqrt(scatter.get_sizes()) / 2 * fig.dpi / 72.0
+    labels = list(d["label"])
+    names = [a for a in ax.texts if a.get_text() in set(labels)]
+    led = 0
+    for a in names:
+        i = labels.index(a.get_text())
+        box = Text.get_window_extent(a, r)  # the text alone, not its leader line
+        gaps = [_gap(box, px, py, rr) for (px, py), rr in zip(pts, radii, strict=True)]
+        own, other = gaps[i], min(g for j, g in enumerate(gaps) if j != i)
+        if own > 12 or other <= own + 2:
+            assert a.arrow_patch is not None, f"{a.get_text()} is displaced without a leader line"
+        if a.arrow_patch is not None:
+            led += 1
+            assert a.arrow_patch.get_gid() == f"leader:{a.get_text()}"
+            assert a.xy == (d["performance"].iloc[i], d["importance"].iloc[i])  # drawn to its own point
+    return led
+
+
+def test_ipa_labels_in_a_crowd_get_leader_lines():
+    rng = np.random.default_rng(11)
+    k = 14
+    d = pd.DataFrame({"label": [f"Touchpoint {i}" for i in range(k)],
+                      "performance": 3.8 + rng.normal(0, 0.04, k), "importance": 4.0 + rng.normal(0, 0.04, k),
+                      "n": rng.integers(20, 400, k)})
+    d = d.assign(quadrant="Low priority", crosshair_performance=3.0, crosshair_importance=3.0)
+    fig = plots.ipa_chart(d)
+    ax = fig.axes[0]
+    assert _check_leaders(fig, ax, d) >= 3  # a crowd cannot be labelled in place
+    boxes = [Text.get_window_extent(a, fig.canvas.get_renderer()) for a in ax.texts
+             if a.get_text().startswith("Touch")]
+    assert len(boxes) == k
+    for b1, b2 in itertools.combinations(boxes, 2):
+        assert not b1.overlaps(b2)
 
 
 def test_theme_chart_grouped_bars_and_significance_marks():
@@ -278,3 +327,69 @@ def test_trend_grid_one_panel_per_facet_with_rings():
     assert [ax.get_title() for ax in visible] == ["Delivery", "store", "app", "chat"]
     assert len(visible[0].collections) == len(visible[1].collections) + 1  # the ring
     assert visible[1].get_lines()[0].get_ydata().tolist() == pytest.approx([4.6, 4.7, 4.3])
+
+
+# --------------------------------------------------------------------------------------
+def _hue(c) -> tuple[float, float]:
+    import colorsys
+
+    r, g, b = mpl.colors.to_rgb(c)
+    h, _, sat = colorsys.rgb_to_hls(r, g, b)
+    return h * 360, sat
+
+
+def _red(c) -> bool:
+    h, sat = _hue(c)
+    return sat > 0.3 and (h >= 345 or h <= 20)
+
+
+def _green(c) -> bool:
+    h, sat = _hue(c)
+    return sat > 0.3 and 75 <= h <= 170
+
+
+@pytest.mark.parametrize("colors", [
+    plots.brand_palette(), list(plots.QUADRANT_COLORS.values()),
+    [plots.WORSE, plots.BETTER],
+    plots.brand_palette(Branding(primary_color="#c0392b", accent_color="#1f4e79")),
+], ids=["default palette", "IPA quadrants", "worse/better", "red brand"])
+def test_palettes_never_pair_red_with_green_and_stay_apart_for_colour_blind_readers(colors):
+    assert not any(_red(a) and _green(b) or _green(a) and _red(b)
+                   for a, b in itertools.combinations(colors, 2)), colors
+    for a, b in itertools.combinations(colors, 2):
+        for kind in ("protan", "deutan"):
+            da, db = np.array(plots.simulate_cvd(a, kind)), np.array(plots.simulate_cvd(b, kind))
+            assert np.linalg.norm(da - db) > 0.12, (a, b, kind)
+
+
+def test_cvd_simulation_matches_reference_values():
+    # pure red and green look alike (olive/yellow) to a deuteranope; white and black do not change
+    r, g = np.array(plots.simulate_cvd("#ff0000", "deutan")), np.array(plots.simulate_cvd("#00ff00", "deutan"))
+    assert r[2] < 0.1 and g[2] < 0.3 and abs(r[0] - r[1]) < 0.35
+    assert plots.simulate_cvd("#ffffff", "protan") == pytest.approx((1, 1, 1), abs=0.02)
+    assert plots.simulate_cvd("#000000", "deutan") == pytest.approx((0, 0, 0), abs=1e-9)
+
+
+def test_retention_small_multiples_one_panel_per_cohort():
+    rows = []
+    for i, c in enumerate(["2025Q1", "2025Q2", "2025Q3", "2025Q4", "2026Q1"]):
+        for k in range(7):
+            s = (1 - 0.02 * (i + 1)) ** k
+            rows.append({"cohort": c, "month": k, "retained": s, "ci_low": s * 0.9, "ci_high": min(1.0, s * 1.05),
+                         "cohort_size": 100 + 10 * i})
+    fig = plots.retention_chart(pd.DataFrame(rows))
+    visible = [ax for ax in fig.axes if ax.get_visible()]
+    assert len(visible) == 5
+    assert [ax.get_title() for ax in visible][0] == "2025Q1 (n=100)"
+    assert len(visible[0].collections) == 1  # its own band only: bands never overlap
+    assert fig.get_supylabel() == "Customers retained (%)"
+    over = plots.retention_chart(pd.DataFrame(rows), layout="overlay")
+    assert len([ax for ax in over.axes if ax.get_visible()]) == 1
+
+
+def test_figure_svg_is_vector_and_stable():
+    fig = plots.kpi_trend_chart(pd.DataFrame({"period": ["Q1", "Q2"], "value": [1.0, 2.0], "ci_low": [0, 1.0],
+                                              "ci_high": [2, 3.0], "small_base": False}), "NPS (points)")
+    a, b = plots.figure_svg(fig), plots.figure_svg(fig)
+    assert a.lstrip().startswith("<?xml") and "<svg" in a and "<text" not in a  # text as outlines
+    assert a == b

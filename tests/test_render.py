@@ -91,8 +91,9 @@ def test_assemble_orders_and_filters(tmp_path):
     a = render.assemble_report([nb], tmp_path / "out", meta_for())
     md = a.path.read_text(encoding="utf-8")
     body = md.split("\n---\n", 1)[1]
-    assert body.lstrip().startswith("# Executive summary")
-    assert body.index("Executive summary") < body.index("# Touchpoints")
+    # cells tagged exec-summary move up, inside the .first-screen div the renderers draw first
+    assert body.lstrip().startswith("::::::: {.first-screen}\n\n# Executive summary")
+    assert body.index(":::::::\n\n# Touchpoints") > body.index("Headline NPS")
     for bad in (SECRET, "noise-print", "noise-warning", "noise-plain", "noise-html", "show_table", "conn ="):
         assert bad not in md
     assert "![NPS by quarter](figures/nps_trend.png){#fig-nps_trend fig-alt=" in md
@@ -160,6 +161,9 @@ def test_render_offline_english(tmp_path, monkeypatch):
     assert 'src="figures/' not in html and "<script" not in html.lower().replace("&lt;script", "")
     assert 'nav id="TOC"' in html
     assert "Headline NPS +23.4" in html
+    # the executive summary is drawn before the contents, and is no longer in the body
+    assert html.index('class="first-screen"') < html.index('nav id="TOC"')
+    assert "Headline NPS" not in html.split('<main id="content">', 1)[1]
     assert "&lt;script&gt;" in html and "<script>alert" not in html
     assert SECRET not in html and "noise-print" not in html
     assert 'alt="Line chart of NPS rising"' in html
