@@ -219,14 +219,19 @@ def _strip_data_uris(text: str, found: list[_Embedded]) -> str:
 
 
 class _MarkupText(HTMLParser):
-    """Text, comments and attribute values of HTML/SVG/XML with their line numbers."""
+    """Text, comments and attribute values of HTML/SVG/XML with their line numbers; ``data:``
+    URIs are taken out of each value and kept with the line they were on."""
 
     def __init__(self):
         super().__init__(convert_charrefs=True)
         self.segments: list[tuple[int, str]] = []
+        self.embedded: list[tuple[int, _Embedded]] = []
 
     def _add(self, text: str) -> None:
         line = self.getpos()[0]
+        found: list[_Embedded] = []
+        text = _strip_data_uris(text, found)
+        self.embedded += [(line, e) for e in found]
         for i, part in enumerate(text.split("\n")):
             if part.strip():
                 self.segments.append((line + i, part))
@@ -252,21 +257,20 @@ class _MarkupText(HTMLParser):
 
 
 def _markup_segments(text: str, where: str = "") -> Iterator[tuple[str, str]]:
-    embedded: list[_Embedded] = []
-    text = _strip_data_uris(text, embedded)
     parser = _MarkupText()
     parser.feed(text)
     parser.close()
     for line, seg in parser.segments:
         yield f"{where}line {line}", seg
-    yield from _embedded_segments(embedded, where)
+    for line, e in parser.embedded:
+        yield from _embedded_segments([e], f"{where}line {line}, ")
 
 
 def _embedded_segments(embedded: list[_Embedded], where: str) -> Iterator[tuple[str, str]]:
-    for k, e in enumerate(embedded, start=1):
+    for e in embedded:
         if e.text is None:
             continue
-        inner = f"{where}embedded {e.mime} #{k}, "
+        inner = f"{where}embedded {e.mime}, "
         if "svg" in e.mime or "html" in e.mime or "xml" in e.mime:
             yield from _markup_segments(e.text, inner)
         else:
@@ -274,14 +278,14 @@ def _embedded_segments(embedded: list[_Embedded], where: str) -> Iterator[tuple[
 
 
 def _line_segments(text: str, where: str = "", markdown: bool = False) -> Iterator[tuple[str, str]]:
-    embedded: list[_Embedded] = []
-    text = _strip_data_uris(text, embedded)
     for n, line in enumerate(text.splitlines(), start=1):
+        embedded: list[_Embedded] = []
+        line = _strip_data_uris(line, embedded)
         if markdown:
             line = re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", line)
         if line.strip():
             yield f"{where}line {n}", line
-    yield from _embedded_segments(embedded, where)
+        yield from _embedded_segments(embedded, f"{where}line {n}, ")
 
 
 _NOTEBOOK_CELL_ID = re.compile(r"(?:^|\.)cells\[\d+\]\.id$")
@@ -308,10 +312,7 @@ def _json_segments(obj, path: str = "") -> Iterator[tuple[str, str]]:
     elif isinstance(obj, str):
         if _is_base64_blob(obj) or _NOTEBOOK_CELL_ID.search(path):
             return
-        embedded: list[_Embedded] = []
-        text = _strip_data_uris(obj, embedded)
-        yield from _line_segments(text, f"{path or 'root'}, ")
-        yield from _embedded_segments(embedded, f"{path}, ")
+        yield from _line_segments(obj, f"{path or 'root'}, ")
     elif isinstance(obj, int | float) and not isinstance(obj, bool):
         yield path or "root", repr(obj) if isinstance(obj, float) else str(obj)
 
