@@ -624,9 +624,16 @@ def answer_questions(store: Store | None, params: Params, period, *, coded: pd.D
         })
     out = pd.DataFrame(answers, columns=ANSWER_COLUMNS)
     out["status"] = out["status"].astype("str")
+    out["verdict"] = _none_for_missing(out["verdict"])
+    evidence["verdict"] = _none_for_missing(evidence["verdict"])
     out.attrs.update(period=None if period is None else period.label, min_base=min_base, confidence=conf,
                      notes=notes)
     return QuestionAnswers(out, evidence)
+
+
+def _none_for_missing(s: pd.Series) -> pd.Series:
+    """An object column holding None (not NaN) where there is no value."""
+    return pd.Series([v if isinstance(v, str) else None for v in s], index=s.index, dtype=object)
 
 
 def touchpoint_verdicts(evidence: pd.DataFrame) -> pd.DataFrame:
