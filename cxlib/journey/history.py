@@ -111,8 +111,9 @@ class MapChanges(NamedTuple):
 
 
 class MapHistory(NamedTuple):
-    """Every saved run: ``touchpoints`` (label, period_start + :data:`SNAPSHOT_COLUMNS`) and
-    ``questions`` (label, period_start + :data:`QUESTION_COLUMNS`), oldest run first."""
+    """Every saved run: ``touchpoints`` (run, period_start + :data:`SNAPSHOT_COLUMNS`) and
+    ``questions`` (run, period_start + :data:`QUESTION_COLUMNS`), oldest run first; ``run`` is
+    the snapshot's label (the period)."""
 
     touchpoints: pd.DataFrame
     questions: pd.DataFrame
@@ -390,9 +391,9 @@ def history(folder: str | Path) -> MapHistory:
     tps, qs = [], []
     for r in runs.itertuples():
         snap = load_snapshot(r.path)
-        tps.append(snap.touchpoints.assign(label=snap.label, period_start=r.period_start))
-        qs.append(snap.questions.assign(label=snap.label, period_start=r.period_start))
-    lead = ["label", "period_start"]
+        tps.append(snap.touchpoints.assign(run=snap.label, period_start=r.period_start))
+        qs.append(snap.questions.assign(run=snap.label, period_start=r.period_start))
+    lead = ["run", "period_start"]
     if not tps:
         return MapHistory(pd.DataFrame(columns=lead + SNAPSHOT_COLUMNS), pd.DataFrame(columns=lead + QUESTION_COLUMNS))
     t = pd.concat(tps, ignore_index=True)
