@@ -15,12 +15,12 @@ from cxlib.exceptions import (
     RenderError,
     ReportError,
 )
-from cxlib.report.context import RunContext, open_run
+from cxlib.report.context import RunContext, open_run, start
 from cxlib.report.i18n import Translator
 
 __version__ = "0.1.0"
 
 __all__ = [
     "DataValidationError", "NotebookError", "ParameterError", "Params", "PeriodError", "RenderError",
-    "ReportError", "RunContext", "Translator", "load_params", "open_run",
+    "ReportError", "RunContext", "Translator", "load_params", "open_run", "start",
 ]

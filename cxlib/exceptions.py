@@ -30,3 +30,7 @@ class NotebookError(ReportError):
 
 class RenderError(ReportError):
     """The renderer (Quarto or the offline pandoc/typst path) could not produce an output."""
+
+
+class ReleaseGateError(ReportError):
+    """A file going to stakeholders holds personal data or a customer id; nothing was published."""

@@ -1,7 +1,11 @@
 """Write the report notebooks (without outputs) from the cell lists below.
 
-The notebooks are the source analysts edit; this script only (re)creates the shipped
-versions so their structure stays uniform. Run: .venv/bin/python tools/build_notebooks.py
+The notebooks are the source analysts edit; this script only (re)creates the shipped versions so
+their structure stays uniform. Every analysis cell is a guarded section: ``with
+ctx.section(name):`` shows the result of analysis ``name`` (computed once per run by
+``ctx.result``), is skipped when the client's data does not allow it (the data section lists it
+with what it would need), and shows a boxed note instead of failing the report.
+Run: .venv/bin/python tools/build_notebooks.py
 """
 
 from __future__ import annotations
@@ -18,24 +22,12 @@ period = None
 output_dir = None
 db_path = None'''
 
-SETUP = '''import pandas as pd
-
-import cxlib as cx
-from cxlib.data import engine
-from cxlib.decide import recommendations
-from cxlib.journey import drivers, journey_map, operations
-from cxlib.journey import gaps as journey
-from cxlib.quant import churn_model, crosstab, metrics, personas, retention, segments, weighting
+SETUP = '''import cxlib as cx
 from cxlib.report import plots, tables
-from cxlib.report.context import pseudonym_salt
-from cxlib.report.display import md_escape, show_figure, show_table, show_text
-from cxlib.voice import assist, coding, coding_sheet, reliability, sentiment
+from cxlib.report.display import md_escape, show_figure, show_note, show_table, show_text
 
-ctx = cx.open_run(params_file, period, output_dir, db_path)
-th = ctx.params.thresholds
-out = ctx.output_dir
-tr = cx.Translator(ctx.params.language)
-plots.set_theme(ctx.params.branding, tr);'''
+ctx = cx.start(params_file, period, output_dir, db_path)
+tr, out, th = ctx.tr, ctx.output_dir, ctx.params.thresholds'''
 
 
 def md(text, tags=None):
@@ -52,338 +44,369 @@ def code(text, tags=None):
     return c
 
 
-def say(key, tags=None, **fmt):
-    """A cell that shows the text ``key`` of assets/strings/ in the report's language."""
-    args = "".join(f", {k}={v}" for k, v in fmt.items())
-    return code(f'show_text(tr("{key}"{args}))', tags)
+def heading(section, key, tags=None):
+    """The section's heading and intro, shown when any of its analyses is in the report."""
+    return code(f'if ctx.shows("{section}"):\n    show_text(tr("{key}"))', tags)
 
 
-def notebook(cells):
+def notebook(cells, phase=1):
     nb = nbf.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "cxlib", "display_name": "Python (cxlib)", "language": "python"}
     nb.metadata["language_info"] = {"name": "python"}
+    nb.metadata["cxlib"] = {"phase": phase}
     title = md(f"# {cells[0]}\n\nThe report text comes from `cxlib/assets/strings/` (English and Arabic); "
-               "the analysis from `cxlib`. Run top to bottom; the runner injects the parameters.", ["remove-cell"])
+               "the analyses from `cxlib` (`ctx.result(name)`). Run top to bottom; the runner injects the "
+               "parameters.", ["remove-cell"])
     nb.cells = [title, code(PARAMS, ["parameters"]), code(SETUP), *cells[1:]]
     return nb
 
 
 NOTEBOOKS = {
-    "01_data_quality.ipynb": [
+    "01_data_quality.ipynb": (1, [
         "Data and method; who the customers are",
-        say("data.intro"),
-        code('''quality = engine.data_quality(ctx.store)
-show_table(tr.table(tables.quality_table(quality)), name="data_sources", caption=tr("cap.sources"), out_dir=out,
-           data=quality)'''),
-        code('''resp = engine.responses(ctx.store)
-cur = resp[resp["period"] == ctx.period.label]
-show_text(tr("data.period", period=ctx.period.label, span=ctx.period.iso_span if tr.rtl else ctx.period.span, previous=ctx.previous.label, n=len(cur),
-             n_rel=int((cur["survey_type"] == "relationship").sum()), n_tr=int((cur["survey_type"] == "transactional").sum()),
-             conf=th.confidence, alpha=th.alpha, min_base=th.min_base))'''),
-        say("customers.intro"),
-        code('''view = engine.customer_view(ctx.store)
-seg = segments.assign_segments(view, ctx.params.segmentation, seed=ctx.params.seed)
-profile = segments.segment_profiles(view, seg, responses=resp, confidence=th.confidence, min_base=th.min_base)
-show_table(tr.table(tables.segments_table(profile), keep=("Segment", "Top channel")), name="segment_profile",
-           caption=tr("cap.segment_profile"), out_dir=out, data=profile)
-fig = plots.breakdown_chart(profile.rename(columns={"nps": "value", "nps_ci_low": "ci_low", "nps_ci_high": "ci_high",
-                                                    "nps_n": "n"}), "segment", tr.term("NPS (latest)"),
-                            min_base=th.min_base)
-show_figure(fig, name="segment_nps", caption=tr("cap.segment_nps"), alt=tr("alt.segment_nps"), data=profile, out_dir=out)
-use = segments.usefulness(profile, view, seg, responses=resp)
-show_table(tr.table(tables.usefulness_table(use), keep=("Segment",)), name="segment_usefulness", out_dir=out, data=use,
-           caption=tr("cap.usefulness"))'''),
-        say("personas.h"),
-        code('''verb = engine.verbatims(ctx.store, [ctx.period.label])
-book = coding.compile_codebook(ctx.store.df("codebook"), source=str(ctx.params.table_path("codebook")))
-cards = personas.build_personas(
-    profile, view, seg, coding.auto_code(verb, book), verb,
-    personas.touchpoint_performance_by_segment(cur, ctx.params, view, seg), min_base=th.min_base,
-    influences=personas.traffic_sources(ctx.store, view, seg, as_of=ctx.period.end),
-    touchpoint_labels=ctx.params.touchpoint_labels())
-show_text(personas.personas_markdown(cards, ctx.params.language))'''),
-    ],
-    "02_metrics.ipynb": [
-        "Quantitative CX; churn",
-        say("metrics.intro"),
-        code('''resp = engine.responses(ctx.store)
-cur = resp[resp["period"] == ctx.period.label]
-kw = dict(confidence=th.confidence, min_base=th.min_base)
-kpis = metrics.kpi_tiles(resp, ctx.period.label, ctx.previous.label, alpha=th.alpha, **kw)
-show_table(tr.table(tables.kpi_table(kpis)), name="kpi_tiles", out_dir=out, data=kpis,
-           caption=tr("cap.kpis", period=ctx.period.label, previous=ctx.previous.label))'''),
-        say("weighting.intro"),
-        code('''weights = None
-if ctx.params.weighting:
-    spec = ctx.params.weighting
-    weights = weighting.survey_weights(cur, engine.population_counts(ctx.store, spec.variables), spec)
-    wk = weighting.weighted_kpis(cur, weights, confidence=th.confidence, min_base=th.min_base)
-    show_table(tr.table(tables.weighted_kpi_table(wk)), name="weighted_kpis", out_dir=out, data=wk,
-               caption=tr("cap.weighted", variables=", ".join(tr.terms([tables.label(v) for v in spec.variables])),
-                          method=spec.method, period=ctx.period.label))
-else:
-    show_text(tr("weighting.none"))'''),
-        say("crosstabs.intro"),
-        code('''for spec in ctx.params.crosstabs:
-    ct = crosstab.crosstab(cur[cur[spec.row].notna()], spec.row, spec.banner, alpha=th.alpha, min_base=th.min_base,
-                           weights=None if weights is None else weights[cur[spec.row].notna()])
-    show_table(tr.table(crosstab.format_crosstab(ct, tables.label(spec.row))), name=f"crosstab_{spec.row}_by_{spec.banner}",
-               note=None if tr.rtl else ct.note, out_dir=out, data=ct.cells,
-               caption=tr("cap.crosstab", row=tr.term(tables.label(spec.row)), banner=tr.term(tables.label(spec.banner)),
-                          period=ctx.period.label))'''),
-        say("trend.h"),
-        code('''labels = {"nps": tr.term("NPS (points)"), "csat": tr.term("CSAT top-2-box (%)"), "ces": tr.term("CES mean (1-7)")}
-trend = pd.concat([metrics.trend(resp, m, **kw).assign(kpi=label) for m, label in labels.items()])
-fig = plots.trend_grid(trend, "kpi", sharey=False, significant=set(kpis.loc[kpis["significant"], "metric"].map(labels)),
-                       **kw)
-show_figure(fig, name="kpi_trends", caption=tr("cap.kpi_trends"), alt=tr("alt.kpi_trends"), data=trend, out_dir=out)'''),
-        say("segments.h"),
-        code('''seg = metrics.breakdown_change(resp, "segment", ctx.period.label, ctx.previous.label, alpha=th.alpha, **kw)
-show_table(tr.table(tables.change_table(seg, "segment", "Segment"), keep=("Segment",)), name="nps_by_segment_change",
-           caption=tr("cap.segment_change"), out_dir=out, data=seg)
-seg_trend = metrics.trend(resp, "nps", by="segment", **kw)
-fig = plots.kpi_trend_chart(seg_trend, tr.term("NPS"), by="segment", significant=set(seg.loc[seg["significant"], "segment"]),
-                            **kw)
-show_figure(fig, name="nps_trend_segment", caption=tr("cap.segment_trend"), alt=tr("alt.segment_trend"),
-            data=seg_trend, out_dir=out)'''),
-        code('''for by in [b for b in ctx.params.breakdowns if b != "segment" and b in cur.columns]:
-    b = metrics.breakdown(cur, by, "nps", **kw)
-    show_table(tr.table(tables.breakdown_table(b, by)), name=f"nps_by_{by}", out_dir=out, data=b,
-               caption=tr("cap.breakdown", by=tr.term(tables.label(by)).lower(), period=ctx.period.label))'''),
-        say("funnel.h"),
-        code('''funnel = engine.funnel(ctx.store, ctx.params, ctx.period, by="device")
-fig = plots.funnel_chart(funnel)
-show_figure(fig, name="funnel_device", caption=tr("cap.funnel", period=ctx.period.label), alt=tr("alt.funnel"),
-            data=funnel, out_dir=out)
-steps = [s.event for s in ctx.params.funnel if s.touchpoint == "checkout"]
-aband = engine.abandonment(funnel, steps[0], ctx.params.funnel[-1].event, confidence=th.confidence)
-show_table(tr.table(tables.abandonment_table(aband)), name="checkout_abandonment", caption=tr("cap.abandonment"),
-           out_dir=out, data=aband)'''),
-        code('''by_source = engine.funnel(ctx.store, ctx.params, ctx.period, by="source")
-show_table(tr.table(tables.funnel_table(by_source, "source")), name="funnel_source", out_dir=out, data=by_source,
-           caption=tr("cap.funnel_source", period=ctx.period.label))'''),
-    ],
-    "03_journey.ipynb": [
+        code('show_text(tr("data.intro"))'),
+        code('''with ctx.section("sources"):
+    src = ctx.result("sources")
+    show_table(tr.table(tables.quality_table(src["quality"])), name="data_sources", caption=tr("cap.sources"),
+               out_dir=out, data=src["quality"])
+    show_text(tables.load_notes_markdown(src["notes"], src["blank"], ctx.warnings, tr))'''),
+        code('''with ctx.section("coverage"):
+    show_text(tables.period_markdown(ctx, ctx.result("coverage"), tr))
+show_text(tables.not_in_report_markdown(ctx.plan, tr))'''),
+        heading("customers", "customers.intro"),
+        code('''with ctx.section("customer_profile"):
+    prof = ctx.result("customer_profile")
+    show_table(tr.table(tables.profile_table(prof["table"]), keep=("Group",)), name="customer_profile", out_dir=out,
+               caption=tr("cap.customer_profile", n=prof["n"]), data=prof["table"])'''),
+        code('''with ctx.section("segments"):
+    seg = ctx.result("segments")
+    profile = seg["profile"]
+    show_table(tr.table(tables.segments_table(profile, ctx.params.currency), keep=("Segment", "Top channel")),
+               name="segment_profile", caption=tr("cap.segment_profile"), out_dir=out, data=profile)
+    if profile["nps"].notna().any():
+        fig = plots.breakdown_chart(profile.rename(columns={"nps": "value", "nps_ci_low": "ci_low",
+                                                            "nps_ci_high": "ci_high", "nps_n": "n"}),
+                                    "segment", tr.term("NPS (latest)"), min_base=th.min_base)
+        show_figure(fig, name="segment_nps", caption=tr("cap.segment_nps"), alt=tr("alt.segment_nps"), data=profile,
+                    out_dir=out)
+    show_table(tr.table(tables.usefulness_table(seg["usefulness"]), keep=("Segment",)), name="segment_usefulness",
+               out_dir=out, data=seg["usefulness"], caption=tr("cap.usefulness"))'''),
+        code('''with ctx.section("personas"):
+    cards = ctx.result("personas")
+    show_text(tr("personas.h"))
+    show_text(tables.personas_markdown(cards, tr))'''),
+    ]),
+    "02_metrics.ipynb": (1, [
+        "Quantitative CX",
+        heading("metrics", "metrics.intro"),
+        code('''with ctx.section("kpis"):
+    kpis = ctx.result("kpis")
+    show_table(tr.table(tables.kpi_table(kpis)), name="kpi_tiles", out_dir=out, data=kpis,
+               caption=tr("cap.kpis", period=ctx.period.label, previous=ctx.previous_label or "–"))'''),
+        code('''with ctx.section("recommend"):
+    rec = ctx.result("recommend")
+    show_table(tr.table(tables.flag_share_table(rec, tr.term("Would recommend"))), name="recommend_share",
+               out_dir=out, data=rec, caption=tr("cap.recommend", period=ctx.period.label))'''),
+        code('''with ctx.section("weighted_kpis"):
+    w = ctx.result("weighted_kpis")
+    show_text(tr("weighting.intro"))
+    show_table(tr.table(tables.weighted_kpi_table(w["kpis"])), name="weighted_kpis", out_dir=out, data=w["kpis"],
+               caption=tr("cap.weighted", variables=", ".join(tr.terms([tables.label(v) for v in w["spec"].variables])),
+                          method=w["spec"].method, period=ctx.period.label))'''),
+        code('''with ctx.section("crosstabs"):
+    cts = ctx.result("crosstabs")
+    show_text(tr("crosstabs.intro"))
+    for spec, ct in cts:
+        show_table(tr.table(tables.crosstab_table(ct, tables.label(spec.row))), name=f"crosstab_{spec.row}_by_{spec.banner}",
+                   note=tables.crosstab_note(ct, tr), out_dir=out, data=ct.cells,
+                   caption=tr("cap.crosstab", row=tr.term(tables.label(spec.row)), banner=tr.term(tables.label(spec.banner)),
+                              period=ctx.period.label))'''),
+        code('''with ctx.section("kpi_trends"):
+    trend = ctx.result("kpi_trends")
+    show_text(tr("trend.h"))
+    names = {"nps": tr.term("NPS (points)"), "csat": tr.term("CSAT top-2-box (%)"), "ces": tr.term("CES mean (1-7)")}
+    sig = set()
+    if ctx.maybe("kpis") is not None:
+        k = ctx.result("kpis")
+        sig = set(k.loc[k["significant"], "metric"].map(names))
+    fig = plots.trend_grid(trend.assign(kpi=trend["metric"].map(names)), "kpi", sharey=False, significant=sig,
+                           confidence=th.confidence, min_base=th.min_base)
+    show_figure(fig, name="kpi_trends", caption=tr("cap.kpi_trends"), alt=tr("alt.kpi_trends"), data=trend, out_dir=out)'''),
+        code('''with ctx.section("segment_change"):
+    sc = ctx.result("segment_change")
+    show_text(tr("segments.h"))
+    show_table(tr.table(tables.change_table(sc["change"], "segment", "Segment"), keep=("Segment",)),
+               name="nps_by_segment_change", caption=tr("cap.segment_change"), out_dir=out, data=sc["change"])
+    fig = plots.kpi_trend_chart(sc["trend"], tr.term("NPS"), by="segment",
+                                significant=set(sc["change"].loc[sc["change"]["significant"], "segment"]),
+                                confidence=th.confidence, min_base=th.min_base)
+    show_figure(fig, name="nps_trend_segment", caption=tr("cap.segment_trend"), alt=tr("alt.segment_trend"),
+                data=sc["trend"], out_dir=out)'''),
+        code('''with ctx.section("breakdowns"):
+    bd = ctx.result("breakdowns")
+    show_text(tr("breakdowns.h"))
+    for by, b in bd.items():
+        show_table(tr.table(tables.scores_table(b, by), keep=(tables.label(by),)), name=f"scores_by_{tables.slug(by)}",
+                   out_dir=out, data=b, caption=tr("cap.breakdown", by=tr.term(tables.label(by)).lower(),
+                                                   period=ctx.period.label))'''),
+    ]),
+    "03_journey.ipynb": (1, [
         "The journey and touchpoint gaps",
-        say("journey.intro"),
-        code('''resp = engine.responses(ctx.store, [ctx.period.label])
-perf, unmapped = journey.touchpoint_performance(resp, ctx.params)
-ipa = journey.ipa(perf)
-show_table(tr.table(tables.touchpoint_table(ipa), keep=("Touchpoint", "Owner")), name="touchpoints", out_dir=out,
-           data=ipa, caption=tr("cap.touchpoints", period=ctx.period.label))
-if unmapped:
-    show_text(tr("journey.unmapped", items=", ".join(md_escape(u) for u in unmapped)))'''),
-        code('''fig = plots.ipa_chart(ipa)
-show_figure(fig, name="ipa", caption=tr("cap.ipa"), alt=tr("alt.ipa"), data=ipa, out_dir=out)'''),
-        say("map.h"),
-        code('''ops = operations.touchpoint_operations(ctx.store, ctx.params, ctx.period)
-verb = engine.verbatims(ctx.store, [ctx.period.label])
-book = coding.compile_codebook(ctx.store.df("codebook"), source=str(ctx.params.table_path("codebook")))
-pains = operations.pain_points(coding.auto_code(verb, book), verb, ctx.params)
-customer = verb[verb["speaker"].fillna("customer") == "customer"] if "speaker" in verb else verb
-emotion = journey_map.emotion_by_stage(customer, ctx.params,
-                                       sentiment.score(customer["text"], customer["language"])["sentiment"])
-fig = journey_map.journey_map(ipa, ops, pains, emotion, ctx.params)
-show_figure(fig, name="journey_map", caption=tr("cap.journey_map", period=ctx.period.label), alt=tr("alt.journey_map"),
-            data=ipa, out_dir=out)'''),
-        say("ops.h"),
-        code('''show_table(tr.table(tables.operations_table(ops, perf), keep=("Touchpoint",)), name="touchpoint_operations",
-           out_dir=out, data=ops, caption=tr("cap.ops", period=ctx.period.label))
-if ops.attrs.get("unmapped_interactions"):
-    show_text(tr("ops.unmapped", items=", ".join(f"{md_escape(k)} ({v:,})"
-                                                 for k, v in ops.attrs["unmapped_interactions"].items())))'''),
-        say("tp_time.h"),
-        code('''tp_change = metrics.breakdown_change(engine.responses(ctx.store, ctx.labels), "touchpoint", ctx.period.label,
-                                     ctx.previous.label, "csat_mean", alpha=th.alpha, confidence=th.confidence,
-                                     min_base=th.min_base)
-show_table(tr.table(tables.change_table(tp_change, "touchpoint", "Touchpoint", "CSAT", "score",
-                                        ctx.params.touchpoint_labels(), adjusted=True, alpha=th.alpha),
-                    keep=("Touchpoint",)),
-           name="touchpoint_csat_change", caption=tr("cap.tp_change"), out_dir=out, data=tp_change,
-           note=tr("note.tp_change", n=len(tp_change)))'''),
-        code('''tp_trend = metrics.trend(engine.responses(ctx.store), "csat_mean", by="touchpoint", confidence=th.confidence,
-                         min_base=th.min_base)
-fig = plots.trend_grid(tp_trend, "touchpoint", value_label=tr.term("Mean CSAT (1-5)"), min_base=th.min_base,
-                       significant=set(tp_change.loc[tp_change["p_holm"] < th.alpha, "touchpoint"]),
-                       facet_labels=ctx.params.touchpoint_labels())
-show_figure(fig, name="touchpoint_trends", caption=tr("cap.tp_trends"), alt=tr("alt.tp_trends"), data=tp_trend,
-            out_dir=out)'''),
-        say("drivers.h"),
-        code('''window = drivers.trailing_window(ctx.period.label, 4)
-frame = drivers.driver_frame(engine.responses(ctx.store, window), ctx.params, window=window)
-kd = drivers.key_drivers(frame, frame.attrs["touchpoints"], confidence=th.confidence, seed=ctx.params.seed)
-show_table(tr.table(tables.drivers_table(kd.table, ctx.params.touchpoint_labels()), keep=("Touchpoint",)),
-           name="key_drivers", out_dir=out, data=kd.table, caption=tr("cap.drivers", n=kd.n, r2=kd.r_squared),
-           note=tr("note.drivers"))
-uplift = drivers.uplift_table(frame, kd, ctx.params, perf=perf, seed=ctx.params.seed)'''),
-        say("fix.h"),
-        code('''ff = journey.fix_first(ipa, uplift=uplift)
-show_table(tr.table(tables.fix_first_table(ff), keep=("Touchpoint", "Owner")), name="fix_first",
-           caption=tr("cap.fix_first"), out_dir=out, data=ff, note=tr("note.fix_first"))'''),
-    ],
-    "04_voice.ipynb": [
+        heading("journey", "journey.intro"),
+        code('''with ctx.section("funnel"):
+    f = ctx.result("funnel")
+    show_text(tr("funnel.h"))
+    fig = plots.funnel_chart(f["funnel"].rename(columns={f["by"]: "device"}))
+    show_figure(fig, name="funnel", caption=tr("cap.funnel", period=ctx.period.label), alt=tr("alt.funnel"),
+                data=f["funnel"], out_dir=out)
+    if f["unseen"]:
+        show_note(tr("funnel.unseen", steps=", ".join(md_escape(s) for s in f["unseen"])), "warning")'''),
+        code('''with ctx.section("abandonment"):
+    ab = ctx.result("abandonment")
+    show_table(tr.table(tables.abandonment_table(ab["table"], ab["by"])), name="abandonment",
+               caption=tr("cap.abandonment", start=md_escape(ab["steps"][0]), end=md_escape(ab["steps"][1])),
+               out_dir=out, data=ab["table"])'''),
+        code('''with ctx.section("funnel_by_source"):
+    fs = ctx.result("funnel_by_source")
+    show_table(tr.table(tables.funnel_table(fs, "source")), name="funnel_source", out_dir=out, data=fs,
+               caption=tr("cap.funnel_source", period=ctx.period.label))'''),
+        code('''with ctx.section("touchpoints"):
+    tp = ctx.result("touchpoints")
+    if tp["ipa"] is not None:
+        show_table(tr.table(tables.touchpoint_table(tp["ipa"]), keep=("Touchpoint", "Owner")), name="touchpoints",
+                   out_dir=out, data=tp["ipa"], caption=tr("cap.touchpoints", period=ctx.period.label))
+        show_figure(plots.ipa_chart(tp["ipa"]), name="ipa", caption=tr("cap.ipa"), alt=tr("alt.ipa"), data=tp["ipa"],
+                    out_dir=out)
+    else:
+        show_table(tr.table(tables.performance_table(tp["perf"]), keep=("Touchpoint",)), name="touchpoints",
+                   out_dir=out, data=tp["perf"], caption=tr("cap.touchpoints_csat", period=ctx.period.label))
+    if tp["unmapped"]:
+        show_text(tr("journey.unmapped", items=", ".join(md_escape(u) for u in tp["unmapped"])))'''),
+        code('''with ctx.section("journey_map"):
+    jm = ctx.result("journey_map")
+    show_text(tr("map.h"))
+    from cxlib.report import journey_figure
+
+    fig = journey_figure.journey_map(jm["ipa"], jm["ops"], jm["pains"], jm["emotion"], ctx.params)
+    show_figure(fig, name="journey_map", caption=tr("cap.journey_map", period=ctx.period.label),
+                alt=tr("alt.journey_map"), data=jm["ipa"], out_dir=out)'''),
+        code('''with ctx.section("operations"):
+    ops = ctx.result("operations")
+    show_text(tr("ops.h"))
+    show_table(tr.table(tables.operations_table(ops, ctx.result("touchpoints")["perf"]), keep=("Touchpoint",)),
+               name="touchpoint_operations", out_dir=out, data=ops, caption=tr("cap.ops", period=ctx.period.label))
+    if ops.attrs.get("unmapped_interactions"):
+        show_text(tr("ops.unmapped", items=", ".join(f"{md_escape(k)} ({v:,})"
+                                                     for k, v in ops.attrs["unmapped_interactions"].items())))'''),
+        code('''with ctx.section("touchpoint_change"):
+    tc = ctx.result("touchpoint_change")
+    show_text(tr("tp_time.h"))
+    show_table(tr.table(tables.change_table(tc, "touchpoint", "Touchpoint", "CSAT", "score",
+                                            ctx.params.touchpoint_labels(), adjusted=True, alpha=th.alpha),
+                        keep=("Touchpoint",)),
+               name="touchpoint_csat_change", caption=tr("cap.tp_change"), out_dir=out, data=tc,
+               note=tr("note.tp_change", n=len(tc)))'''),
+        code('''with ctx.section("touchpoint_trends"):
+    tt = ctx.result("touchpoint_trends")
+    sig = set()
+    if ctx.maybe("touchpoint_change") is not None:
+        tc = ctx.result("touchpoint_change")
+        sig = set(tc.loc[tc["p_holm"] < th.alpha, "touchpoint"])
+    fig = plots.trend_grid(tt, "touchpoint", value_label=tr.term("Mean CSAT (1-5)"), min_base=th.min_base,
+                           significant=sig, facet_labels=ctx.params.touchpoint_labels())
+    show_figure(fig, name="touchpoint_trends", caption=tr("cap.tp_trends"), alt=tr("alt.tp_trends"), data=tt,
+                out_dir=out)'''),
+        code('''with ctx.section("key_drivers"):
+    kd = ctx.result("key_drivers")
+    show_text(tr("drivers.h"))
+    show_table(tr.table(tables.drivers_table(kd["drivers"].table, ctx.params.touchpoint_labels()), keep=("Touchpoint",)),
+               name="key_drivers", out_dir=out, data=kd["drivers"].table,
+               caption=tr("cap.drivers", n=kd["drivers"].n, r2=kd["drivers"].r_squared), note=tr("note.drivers"))'''),
+        code('''with ctx.section("fix_first"):
+    ff = ctx.result("fix_first")
+    show_text(tr("fix.h"))
+    show_table(tr.table(tables.fix_first_table(ff), keep=("Touchpoint", "Owner")), name="fix_first",
+               caption=tr("cap.fix_first"), out_dir=out, data=ff, note=tr("note.fix_first"))'''),
+    ]),
+    "04_voice.ipynb": (1, [
         "Voice of the customer",
-        say("voice.intro"),
-        code('''verb = engine.verbatims(ctx.store)
-resp = engine.responses(ctx.store, [ctx.period.label])
-book = coding.compile_codebook(ctx.store.df("codebook"), source=str(ctx.params.table_path("codebook")))
-cur_verb = verb[verb["period"] == ctx.period.label]
-coded = coding.auto_code(cur_verb, book)
-freq = coding.theme_frequency(coded, cur_verb, by="source", level="theme")
-show_table(tr.table(tables.frequency_table(freq, "source")), name="theme_frequency_by_source", out_dir=out, data=freq,
-           caption=tr("cap.theme_source", period=ctx.period.label))'''),
-        code('''seg_freq = coding.theme_frequency(coded, cur_verb, by="segment", level="theme")
-show_table(tr.table(tables.frequency_table(seg_freq, "segment")), name="theme_frequency_by_segment", out_dir=out,
-           data=seg_freq, caption=tr("cap.theme_segment", period=ctx.period.label))'''),
-        say("detractors.h"),
-        code('''themes = coding.detractor_themes(coded, cur_verb, resp, alpha=th.alpha)
-rel = reliability.for_run(ctx.store, ctx.params, book)
-show_table(tr.table(tables.themes_table(themes, flags=rel.flags() if rel else None)), name="detractor_themes",
-           caption=tr("cap.detractor_themes"), out_dir=out, data=themes)
-fig = plots.theme_chart(themes.sort_values("rank").head(8))
-show_figure(fig, name="detractor_themes", caption=tr("cap.detractor_chart"), alt=tr("alt.detractor_chart"),
-            data=themes, out_dir=out)'''),
-        code('''mention = coding.nps_by_mention(coded, cur_verb, resp)
-show_table(tr.table(tables.nps_mention_table(mention, min_n=th.min_base)), name="nps_by_mention", out_dir=out,
-           data=mention, caption=tr("cap.nps_mention", min_base=th.min_base))
-pairs = coding.cooccurrence(coded, level="theme")
-show_table(tr.table(tables.cooccurrence_table(pairs)), name="theme_cooccurrence", out_dir=out, data=pairs,
-           caption=tr("cap.cooccurrence"))'''),
-        say("themes_time.h"),
-        code('''coded_all = coding.auto_code(verb, book)
-by_period = coding.theme_by_period(coded_all, verb, level="theme", confidence=th.confidence, min_base=th.min_base)
-fig = plots.trend_grid(by_period.assign(value=by_period["share"] * 100, ci_low=by_period["ci_low"] * 100,
-                                        ci_high=by_period["ci_high"] * 100), "theme",
-                       value_label=tr.term("Texts mentioning the theme (%)"), min_base=th.min_base)
-show_figure(fig, name="theme_trends", caption=tr("cap.theme_trends"), alt=tr("alt.theme_trends"), data=by_period,
-            out_dir=out)'''),
-        say("calls.h"),
-        code('''conv = coding.conversation_themes(coded, cur_verb)
-show_table(tr.table(tables.conversation_table(conv, conv.attrs["n_conversations"])), name="conversation_themes",
-           out_dir=out, data=conv, caption=tr("cap.conversations", period=ctx.period.label))'''),
-        say("quotes.h"),
-        code('''top_codes = themes.sort_values("rank")["code"].head(3).tolist()
-show_text(tables.quotes_markdown(top_codes, lambda c: coding.representative_quotes(cur_verb, coded, c, n=2), book,
-                                 none_text=tr("quotes.none")))'''),
-        say("social.h"),
-        code('''share = coding.mention_share(verb, [ctx.params.brand, *ctx.params.competitors], confidence=th.confidence)
-show_table(tr.table(tables.share_table(share)), name="mention_share", caption=tr("cap.share_table"), out_dir=out,
-           data=share)
-fig = plots.mention_share_chart(share, min_base=th.min_base)
-show_figure(fig, name="mention_share", caption=tr("cap.share_chart"), alt=tr("alt.share_chart"), data=share, out_dir=out)'''),
-        code('''social = verb[verb["source"] == "social"]
-tone = coding.mention_sentiment(social, [ctx.params.brand, *ctx.params.competitors],
-                                sentiment.score(social["text"], social["language"])["sentiment"],
-                                confidence=th.confidence, min_n=th.min_base)
-fig = plots.kpi_trend_chart(tone.rename(columns={"mean": "value"}), tr.term("Mean sentiment (-1 to 1)"), by="brand",
-                            min_base=th.min_base, confidence=th.confidence)
-show_figure(fig, name="mention_sentiment", caption=tr("cap.social_tone"), alt=tr("alt.social_tone"), data=tone,
-            out_dir=out)'''),
-    ],
-    "05_churn.ipynb": [
+        heading("voice", "voice.intro"),
+        code('''with ctx.section("coding"):
+    c = ctx.result("coding")
+    if c.generic:
+        show_note(tr("coding.generic"), "info")'''),
+        code('''with ctx.section("themes"):
+    th_ = ctx.result("themes")
+    show_table(tr.table(tables.frequency_table(th_["by_source"], "source")), name="theme_frequency_by_source",
+               out_dir=out, data=th_["by_source"], caption=tr("cap.theme_source", period=ctx.period.label))
+    if "by_segment" in th_:
+        show_table(tr.table(tables.frequency_table(th_["by_segment"], "segment")), name="theme_frequency_by_segment",
+                   out_dir=out, data=th_["by_segment"], caption=tr("cap.theme_segment", period=ctx.period.label))'''),
+        code('''with ctx.section("detractor_themes"):
+    dt = ctx.result("detractor_themes")
+    show_text(tr("detractors.h"))
+    show_table(tr.table(tables.themes_table(dt["themes"], flags=dt["flags"] or None)), name="detractor_themes",
+               caption=tr("cap.detractor_themes"), out_dir=out, data=dt["themes"])
+    fig = plots.theme_chart(dt["themes"].sort_values("rank").head(8))
+    show_figure(fig, name="detractor_themes", caption=tr("cap.detractor_chart"), alt=tr("alt.detractor_chart"),
+                data=dt["themes"], out_dir=out)
+    show_table(tr.table(tables.nps_mention_table(dt["mention"], min_n=th.min_base)), name="nps_by_mention", out_dir=out,
+               data=dt["mention"], caption=tr("cap.nps_mention", min_base=th.min_base))'''),
+        code('''with ctx.section("cooccurrence"):
+    pairs = ctx.result("cooccurrence")
+    show_table(tr.table(tables.cooccurrence_table(pairs)), name="theme_cooccurrence", out_dir=out, data=pairs,
+               caption=tr("cap.cooccurrence"))'''),
+        code('''with ctx.section("theme_trends"):
+    tt = ctx.result("theme_trends")
+    show_text(tr("themes_time.h"))
+    fig = plots.trend_grid(tt.assign(value=tt["share"] * 100, ci_low=tt["ci_low"] * 100, ci_high=tt["ci_high"] * 100),
+                           "theme", value_label=tr.term("Texts mentioning the theme (%)"), min_base=th.min_base)
+    show_figure(fig, name="theme_trends", caption=tr("cap.theme_trends"), alt=tr("alt.theme_trends"), data=tt,
+                out_dir=out)'''),
+        code('''with ctx.section("conversations"):
+    conv = ctx.result("conversations")
+    show_text(tr("calls.h"))
+    show_table(tr.table(tables.conversation_table(conv, conv.attrs["n_conversations"])), name="conversation_themes",
+               out_dir=out, data=tables.without_ids(conv), caption=tr("cap.conversations", period=ctx.period.label))'''),
+        code('''with ctx.section("quotes"):
+    q = ctx.result("quotes")
+    show_text(tr("quotes.h"))
+    show_text(tables.quotes_markdown(q["codes"], q["quotes"].get, q["book"], none_text=tr("quotes.none")))'''),
+        code('''with ctx.section("mention_share"):
+    share = ctx.result("mention_share")
+    show_text(tr("social.h"))
+    show_table(tr.table(tables.share_table(share)), name="mention_share", caption=tr("cap.share_table"), out_dir=out,
+               data=share)
+    fig = plots.mention_share_chart(share, min_base=th.min_base)
+    show_figure(fig, name="mention_share", caption=tr("cap.share_chart"), alt=tr("alt.share_chart"), data=share,
+                out_dir=out)'''),
+        code('''with ctx.section("mention_sentiment"):
+    tone = ctx.result("mention_sentiment")
+    fig = plots.kpi_trend_chart(tone.rename(columns={"mean": "value"}), tr.term("Mean sentiment (-1 to 1)"), by="brand",
+                                min_base=th.min_base, confidence=th.confidence)
+    show_figure(fig, name="mention_sentiment", caption=tr("cap.social_tone"), alt=tr("alt.social_tone"), data=tone,
+                out_dir=out)'''),
+    ]),
+    "05_churn.ipynb": (1, [
         "Churn, at-risk customers and next best actions",
-        code('''resp = engine.responses(ctx.store)'''),
-        say("churn.intro"),
-        code('''quarters = sorted(resp["period"].unique())
-churn = retention.churn_by_period(ctx.store, quarters, confidence=th.confidence, min_base=th.min_base)
-show_table(tr.table(tables.churn_period_table(churn)), name="churn_by_quarter", caption=tr("cap.churn_quarter"),
-           out_dir=out, data=churn)
-fig = plots.churn_trend_chart(churn, min_base=th.min_base)
-show_figure(fig, name="churn_trend", caption=tr("cap.churn_trend"), alt=tr("alt.churn_trend"), data=churn, out_dir=out)'''),
-        code('''curves = retention.retention_curves(ctx.store, ctx.period.end, max_months=18, confidence=th.confidence)
-fig = plots.retention_chart(curves[(curves["cohort"] >= quarters[0]) & (curves["at_risk"] >= th.min_base)])
-show_figure(fig, name="retention", caption=tr("cap.retention", min_base=th.min_base), alt=tr("alt.retention"), data=curves, out_dir=out)'''),
-        code('''from cxlib.decide.swot import CHURN_SIGNALS
+        heading("churn", "churn.intro"),
+        code('''with ctx.section("churn_by_period"):
+    churn = ctx.result("churn_by_period")
+    show_table(tr.table(tables.churn_period_table(churn)), name="churn_by_quarter", caption=tr("cap.churn_quarter"),
+               out_dir=out, data=churn)
+    fig = plots.churn_trend_chart(churn, min_base=th.min_base)
+    show_figure(fig, name="churn_trend", caption=tr("cap.churn_trend"), alt=tr("alt.churn_trend"), data=churn,
+                out_dir=out)'''),
+        code('''with ctx.section("retention"):
+    curves = ctx.result("retention")
+    first = ctx.result("churn_by_period")["period"].min()
+    fig = plots.retention_chart(curves[(curves["cohort"] >= first) & (curves["at_risk"] >= th.min_base)])
+    show_figure(fig, name="retention", caption=tr("cap.retention", min_base=th.min_base), alt=tr("alt.retention"),
+                data=curves, out_dir=out)'''),
+        code('''with ctx.section("churn_signals"):
+    lift = ctx.result("churn_signals")
+    names = {k: tr.term(v.capitalize()) for k, v in tables.CHURN_SIGNALS.items()}
+    show_table(tr.table(tables.churn_table(lift, names)), name="churn_by_signal", caption=tr("cap.churn_signal"),
+               note=tables.churn_note(lift, names, tr), out_dir=out, data=lift)'''),
+        code('''with ctx.section("churn_by_attribute"):
+    by = ctx.result("churn_by_attribute")
+    show_table(tr.table(tables.churn_rate_table(by), keep=("Group",)), name="churn_by_attribute", out_dir=out,
+               data=by, caption=tr("cap.churn_attribute"))'''),
+        code('''with ctx.section("churn_model"):
+    cm = ctx.result("churn_model")
+    show_text(tr("churn_model.h"))
+    show_table(tr.table(tables.churn_drivers_table(cm)), name="churn_model", out_dir=out, data=tables.churn_drivers(cm),
+               caption=tr("cap.churn_model_" + cm["mode"], n=cm["model"].n, events=cm["model"].events))
+    show_table(tr.table(tables.model_checks_table(cm["model"].summary())), name="churn_model_checks", out_dir=out,
+               data=cm["model"].summary(), caption=tr("cap.churn_checks"))'''),
+        code('''with ctx.section("at_risk"):
+    ar = ctx.result("at_risk")
+    stake = ar["stakeholder"]
+    show_text(tr("at_risk.h"))
+    show_table(tr.table(tables.at_risk_summary(stake, ctx.params)), name="at_risk_by_driver", out_dir=out,
+               data=tables.at_risk_summary(stake, ctx.params), caption=tr("cap.at_risk", n=len(stake)),
+               note=tr("note.at_risk", review=stake.attrs.get("review_manually", 0)))
+    if out is not None:  # the identifiable list goes to the analyst folder only
+        (out / "analyst").mkdir(exist_ok=True)
+        ar["full"].to_csv(out / "analyst" / "at_risk_full.csv", index=False)'''),
+    ]),
+    "06_summary_swot.ipynb": (2, [
+        "Executive summary, SWOT and recommendations",
+        code('''from cxlib.report import blocks
 
-lift = retention.churn_lift(engine.customer_view(ctx.store), list(CHURN_SIGNALS), confidence=th.confidence)
-names = {k: tr.term(v.capitalize()) for k, v in CHURN_SIGNALS.items()}
-show_table(tr.table(tables.churn_table(lift, names)), name="churn_by_signal", caption=tr("cap.churn_signal"),
-           note=None if tr.rtl else tables.churn_note(lift, names), out_dir=out, data=lift)'''),
-        say("churn_model.h"),
-        code('''train, now = churn_model.churn_datasets(ctx.store, ctx.period.end)
-cm = churn_model.fit_churn_model(train, seed=ctx.params.seed)
-show_table(tr.table(tables.odds_table(cm.odds_ratios)), name="churn_model", out_dir=out, data=cm.odds_ratios,
-           caption=tr("cap.churn_model", n=cm.n, events=cm.events))
-show_table(tr.table(tables.model_checks_table(cm.summary())), name="churn_model_checks", out_dir=out,
-           data=cm.summary(), caption=tr("cap.churn_checks"))'''),
-        say("at_risk.h"),
-        code('''scored = churn_model.score_customers(cm, now)
-stake, full = churn_model.at_risk(scored, ctx.params, salt=pseudonym_salt(ctx.params.client))
-show_table(tr.table(tables.at_risk_table(stake), keep=("Customer ref", "Segment", "Next best action", "Owner")),
-           name="at_risk", out_dir=out, data=stake, caption=tr("cap.at_risk", n=len(stake)),
-           note=tr("note.at_risk", review=stake.attrs.get("review_manually", 0)))
-if out is not None:  # the identifiable list goes to the analyst folder only (moved out of the report)
-    (out / "analyst").mkdir(exist_ok=True)
-    full.to_csv(out / "analyst" / "at_risk_full.csv", index=False)'''),
-    ],
-    "06_summary_swot.ipynb": [
-        "SWOT and executive summary",
-        say("swot.h"),
-        code('''from cxlib.decide import summary, swot
-
-ev = swot.gather(ctx)
-items = swot.build(ev, ctx.params, ctx.store.df("swot_inputs") if ctx.store.has("swot_inputs") else None, tr=tr)
-show_table(tr.table(tables.swot_table(items), keep=("Item", "Evidence")), name="swot", caption=tr("cap.swot"),
-           out_dir=out, data=items)'''),
-        say("rec.h"),
-        code('''train, now = churn_model.churn_datasets(ctx.store, ctx.period.end)
-scored = churn_model.score_customers(churn_model.fit_churn_model(train, seed=ctx.params.seed), now)
-recs = recommendations.rank([recommendations.touchpoint_actions(ev.uplift, ctx.params, tr),
-                             recommendations.churn_actions(scored, engine.customer_view(ctx.store), ctx.params, tr)])
-show_table(tr.table(tables.recommendations_table(recs), keep=("Action", "Owner", "Impact", "Evidence")),
-           name="recommendations", caption=tr("cap.recommendations"), out_dir=out, data=recs)'''),
-        say("summary.h", ["exec-summary"]),
-        code('''show_table(tr.table(tables.kpi_table(ev.kpis)), name="summary_kpis",
-           caption=tr("cap.kpis", period=ev.period, previous=ev.previous))''', ["exec-summary"]),
-        say("findings.h", ["exec-summary"]),
-        code('''show_text("\\n".join(f"- {s}" for s in summary.findings(ev, tr=tr)))''', ["exec-summary"]),
-        say("actions.h", ["exec-summary"]),
-        code('''show_table(tr.table(tables.recommendations_table(recs.head(3)).drop(columns=["Evidence"]),
-                    keep=("Action", "Owner", "Impact")),
-           name="top_actions", caption=tr("cap.actions"), out_dir=out, data=recs.head(3))''', ["exec-summary"]),
-    ],
-    "07_appendix.ipynb": [
+with ctx.section("summary"):
+    found = ctx.result("summary")
+    kpis, recs = ctx.maybe("kpis"), ctx.maybe("recommendations")
+    tiles = blocks.kpi_tiles(blocks.tiles_from_kpis(kpis, tr=tr, previous=ctx.previous_label,
+                                                    confidence=th.confidence), tr=tr) if kpis is not None else ""
+    show_text(blocks.first_screen(
+        tiles,
+        blocks.top_findings([blocks.Finding(blocks.Md(tr.say(f.message)), section=tables.section_anchor(f.section))
+                             for f in found], tr=tr, limit=4),
+        blocks.top_actions(tables.top_actions(recs, tr) if recs is not None else [], tr=tr),
+        title=tr("summary.title"), tr=tr))'''),
+        code('''with ctx.section("swot"):
+    sw = ctx.result("swot")
+    show_text(tr("swot.h"))
+    show_text(blocks.swot_grid(*tables.swot_quadrants(sw["items"], tr), tr=tr))
+    if sw["items"].attrs.get("unknown_edits"):
+        show_note(tr("swot.unknown_edits", ids=", ".join(md_escape(i) for i in sw["items"].attrs["unknown_edits"])),
+                  "warning")'''),
+        code('''with ctx.section("recommendations"):
+    recs = ctx.result("recommendations")
+    show_text(tr("rec.h"))
+    if len(recs):
+        show_table(tr.table(tables.recommendations_table(recs, tr), keep=("Action", "Owner", "Impact", "Evidence")),
+                   name="recommendations", caption=tr("cap.recommendations"), out_dir=out, data=tables.plain(recs, tr))
+    else:
+        show_text(tr("rec.none"))'''),
+        code('''with ctx.section("swot"):
+    sw = ctx.result("swot")
+    show_text(tr("swot.table.h"))
+    show_table(tr.table(tables.swot_table(sw["items"], tr), keep=("Item", "Evidence")), name="swot",
+               caption=tr("cap.swot"), out_dir=out, data=tables.plain(sw["items"], tr))'''),
+    ]),
+    "07_appendix.ipynb": (1, [
         "Appendix: method, codebook, coding reliability, assisted coding, sentiment",
-        say("appendix.h"),
-        say("method"),
-        say("codebook.h"),
-        code('''book = coding.compile_codebook(ctx.store.df("codebook"), source=str(ctx.params.table_path("codebook")))
-show_table(tr.table(tables.codebook_table(book.table), keep=("Description",)), name="codebook",
-           caption=tr("cap.codebook"), out_dir=out, data=book.table)'''),
-        say("reliability.h"),
-        code('''rel = reliability.for_run(ctx.store, ctx.params, book)
-if rel is None:
-    show_text(tr("reliability.none"))
-else:
-    if not tr.rtl:
-        show_text(md_escape(rel.method_text()))
+        code('show_text(tr("appendix.h"))\nshow_text(tr("method"))'),
+        code('''with ctx.section("coding"):
+    c = ctx.result("coding")
+    show_text(tr("codebook.h"))
+    show_table(tr.table(tables.codebook_table(c.book.table), keep=("Description",)), name="codebook",
+               caption=tr("cap.codebook"), out_dir=out, data=c.book.table)'''),
+        code('''with ctx.section("reliability"):
+    rel = ctx.result("reliability")
+    show_text(tr("reliability.h"))
+    show_text(md_escape(rel.method_text()) if not tr.rtl else tr("reliability.method"))
     show_table(tr.table(tables.reliability_table(rel.per_code)), name="coding_reliability", out_dir=out,
                data=rel.per_code, caption=tr("cap.reliability"))'''),
-        say("assist.h"),
-        code('''ac = assist.for_run(ctx.store, book)
-if ac is None:
-    show_text(tr("assist.none"))
-else:
+        code('''with ctx.section("assisted_coding"):
+    ac = ctx.result("assisted_coding")
+    show_text(tr("assist.h"))
     show_table(tr.table(tables.assist_table(ac.cv)), name="assisted_coding_cv", out_dir=out, data=ac.cv,
                caption=tr("cap.assist", n=ac.n_training))
     if out is not None:
-        coding_sheet.export_sheet(ac.next_to_code, book.table, out / "analyst" / "coding" / "code_next.xlsx")
+        from cxlib.voice import coding_sheet
+
+        coding_sheet.export_sheet(ac.next_to_code, ctx.result("coding").book.table,
+                                  out / "analyst" / "coding" / "code_next.xlsx")
         ac.suggestions.to_csv(out / "analyst" / "coding" / "suggestions.csv", index=False)
     show_text(tr("assist.files", n=len(ac.next_to_code), k=len(ac.suggestions)))'''),
-        say("sentiment.h"),
-        code('''verb = engine.verbatims(ctx.store)
-scored = sentiment.score(verb["text"], verb["language"])
-val = sentiment.validate(scored, verb, responses=engine.responses(ctx.store))
-show_table(tr.table(tables.sentiment_validation_table(val)), name="sentiment_validation", out_dir=out, data=val,
-           caption=tr("cap.sentiment"))'''),
-    ],
+        code('''with ctx.section("sentiment"):
+    sent = ctx.result("sentiment")
+    show_text(tr("sentiment.h"))
+    show_text(tr("sentiment.method." + sent.method))
+    if len(sent.validation):
+        show_table(tr.table(tables.sentiment_validation_table(sent.validation)), name="sentiment_validation",
+                   out_dir=out, data=sent.validation, caption=tr("cap.sentiment"))'''),
+    ]),
 }
 
 
 def main() -> None:
     NB_DIR.mkdir(exist_ok=True)
-    for name, cells in NOTEBOOKS.items():
-        nbf.write(notebook(cells), NB_DIR / name)
+    for name, (phase, cells) in NOTEBOOKS.items():
+        nbf.write(notebook(cells, phase), NB_DIR / name)
         print("wrote", NB_DIR / name)
 
 

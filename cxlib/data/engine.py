@@ -159,15 +159,22 @@ def build_texts(store: Store) -> None:
     parts = []
     if store.has("verbatims"):
         have = set(store.columns("verbatims"))
+        link = ("response_id" in have and store.has("survey_responses")
+                and store.has_column("survey_responses", "response_id"))
+        scores = [c for c in ("nps", "csat") if link and store.has_column("survey_responses", c)]
         sel = []
         for c, typ in cols.items():
             if c == "source":
-                sel.append("COALESCE(source, 'other') AS source" if c in have else "'other' AS source")
+                sel.append("COALESCE(v.source, 'other') AS source" if c in have else "'other' AS source")
+            elif c in scores and c not in have:
+                sel.append(f"r.{c} AS {c}")  # the score of the survey response the comment belongs to
             elif c in have:
-                sel.append(quote(c))
+                sel.append(f"v.{quote(c)}")
             else:
                 sel.append(f"CAST(NULL AS {typ}) AS {c}")
-        parts.append(f"SELECT {', '.join(sel)} FROM verbatims WHERE text IS NOT NULL")
+        join = (" LEFT JOIN (SELECT response_id, " + ", ".join(scores) + " FROM survey_responses) r "
+                "ON v.response_id = r.response_id") if scores else ""
+        parts.append(f"SELECT {', '.join(sel)} FROM verbatims v{join} WHERE v.text IS NOT NULL")
     if store.has("survey_responses") and store.has_column("survey_responses", "comment"):
         have = set(store.columns("survey_responses"))
         rename = {"verbatim_id": "'c' || response_id", "source": "'survey'", "verbatim_time": "response_time",
@@ -208,7 +215,7 @@ def verbatims(store: Store, window=None, unit: str | None = None) -> pd.DataFram
     return v.order_by("verbatim_id").to_pandas()
 
 
-def funnel(store: Store, params: Params, period: periods.Period, by: str = "device") -> pd.DataFrame:
+def funnel(store: Store, params: Params, period: periods.Period, by: str | None = "device") -> pd.DataFrame:
     """Sessions reaching each funnel step, per ``by`` group, for one period.
 
     A session's depth is the furthest params funnel step it reached; a step's ``sessions``
@@ -216,12 +223,15 @@ def funnel(store: Store, params: Params, period: periods.Period, by: str = "devi
     first step; ``step_conversion`` = sessions / sessions at the previous step, undefined (NaN)
     when the previous step has no sessions (never drawn as 100 %). ``seen`` says whether the
     step's event occurs at all in the period's events (a step never seen is counted by
-    :func:`funnel_unseen` and stated in the report).
+    :func:`funnel_unseen` and stated in the report). ``by`` None: one group, ``"all"``.
     """
     steps = [s.event for s in params.funnel]
     if not steps:
         raise ParameterError("the funnel has no steps; declare them in params funnel.")
     w = store.table("web_events")
+    if by is None:
+        by = "group"
+        w = w.mutate(group=ibis.literal("all"))
     if by not in w.columns:
         raise ParameterError(f"web events have no column {by!r} to split the funnel by.")
     if not period.is_all:

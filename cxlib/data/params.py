@@ -235,6 +235,8 @@ class Params(_Strict):
     journey: list[Stage] = Field(default_factory=list)
     funnel: list[FunnelStep] = Field(default_factory=list)
     abandonment: Abandonment | None = None
+    #: the journey touchpoint that orders' delivery days and late flags describe (None: no such touchpoint)
+    delivery_touchpoint: str | None = None
     #: columns to break scores down by; None = every mapped attribute the data has
     breakdowns: list[str] | None = None
     brand: str | None = None
@@ -287,6 +289,13 @@ class Params(_Strict):
     def data_path(self) -> Path:
         """The client's data folder (always inside data/)."""
         return paths.inside(paths.DATA_DIR, paths.ROOT / self.data_dir, "data_dir")
+
+    @property
+    def logo_path(self) -> Path | None:
+        """The branding logo: a file inside the client's data folder (or None)."""
+        if not self.branding.logo:
+            return None
+        return paths.inside(self.data_path, self.data_path / self.branding.logo, "branding.logo")
 
     def table_path(self, table: str) -> Path:
         return paths.inside(self.data_path, self.data_path / self.tables[table].file, f"{table}.file")
@@ -344,6 +353,18 @@ def load_params(source: str | Path, *, check_files: bool = True) -> Params:
         params = Params.model_validate(raw)
     except ValidationError as e:
         raise ParameterError(_format_pydantic(e, path)) from None
+    escapes = []
+    for key, get in ([(f"tables.{t}.file", lambda t=t: params.table_path(t)) for t in params.tables]
+                     + [("branding.logo", lambda: params.logo_path),
+                        ("coding.truth_file", lambda: params.coding.truth_file and paths.inside(
+                            params.data_path, params.data_path / params.coding.truth_file, "coding.truth_file"))]):
+        try:
+            get()
+        except ParameterError as e:
+            escapes.append(f"  - {key}: {e}")
+    if escapes:
+        raise ParameterError(f"{path}: path(s) outside the client's data folder:\n" + "\n".join(escapes)
+                             + "\nEvery file a params file names must be inside its data_dir.")
     if check_files:
         missing = [
             f"  - tables.{t}.file: {params.table_path(t)} not found"

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import ibis
 import numpy as np
 import pandas as pd
 from scipy import stats
@@ -76,20 +77,27 @@ def _journey_frame(params: Params) -> pd.DataFrame:
 # --- the three operational sources, each aggregated in the engine ----------------------------
 def _interaction_stats(store: Store, period: periods.Period) -> pd.DataFrame:
     """Per touchpoint in the period: contacts, resolved contacts, mean handling minutes."""
+    if not store.has("interactions") or "touchpoint" not in store.columns("interactions"):
+        return pd.DataFrame(columns=["contacts", "resolved", "handling_minutes"])
     i = store.table("interactions")
-    i = i.filter((i.interaction_time >= period.start) & (i.interaction_time < period.end))
-    agg = i.group_by("touchpoint").aggregate(
-        contacts=i.count(), resolved=i.resolved.cast("int64").sum(),
-        handling_minutes=i.handling_minutes.mean(),
-    )
+    if not period.is_all:
+        i = i.filter((i.interaction_time >= period.start) & (i.interaction_time < period.end))
+    aggs = {"contacts": i.count()}
+    aggs["resolved"] = i.resolved.cast("int64").sum() if "resolved" in i.columns else ibis.null("int64")
+    aggs["handling_minutes"] = (i.handling_minutes.mean() if "handling_minutes" in i.columns
+                                else ibis.null("float64"))
+    agg = i.group_by("touchpoint").aggregate(**aggs)
     return agg.to_pandas().set_index("touchpoint")
 
 
 def _delivery_stats(store: Store, period: periods.Period) -> dict:
     """Orders delivered in the period (with delivery_days): count, mean days, late count."""
     o = store.table("orders")
-    o = o.filter((o.order_time >= period.start) & (o.order_time < period.end)
-                 & o.delivery_days.notnull())
+    if not {"delivery_days", "late"} <= set(o.columns):
+        return {"orders": 0, "delivery_days": float("nan"), "late": 0}
+    if not period.is_all:
+        o = o.filter((o.order_time >= period.start) & (o.order_time < period.end))
+    o = o.filter(o.delivery_days.notnull())
     row = o.aggregate(orders=o.count(), delivery_days=o.delivery_days.mean(),
                       late=o.late.cast("int64").sum()).to_pandas().iloc[0]
     return {k: row[k] for k in ("orders", "delivery_days", "late")}
@@ -104,9 +112,9 @@ def _funnel_stats(store: Store, params: Params, period: periods.Period) -> pd.Da
     """
     steps = params.funnel
     mapped = [s.touchpoint for s in steps if s.touchpoint]
-    if not mapped:
+    if not mapped or not store.has("web_events"):
         return pd.DataFrame()
-    f = engine.funnel(store, params, period, by="device")
+    f = engine.funnel(store, params, period, by=None)
     sessions = f.groupby("step_order")["sessions"].sum()
     rows = {}
     for tp in dict.fromkeys(mapped):
@@ -137,7 +145,7 @@ def _sources(out: pd.DataFrame) -> pd.Series:
 
 
 def touchpoint_operations(store: Store, params: Params, period, *,
-                          delivery_touchpoint: str | None = "delivery") -> pd.DataFrame:
+                          delivery_touchpoint: str | None = None) -> pd.DataFrame:
     """Operational metrics of every journey touchpoint for one period, computed in the engine.
 
     Sources and definitions (a metric that does not apply to a touchpoint, or that the data
@@ -172,7 +180,7 @@ def touchpoint_operations(store: Store, params: Params, period, *,
         The journey, the funnel steps and ``thresholds.confidence``.
     period : Period or str
         The reporting quarter (e.g. ``ctx.period`` or ``"2026Q3"``).
-    delivery_touchpoint : str or None, default "delivery"
+    delivery_touchpoint : str or None, default None (params ``delivery_touchpoint``)
         The journey touchpoint that order deliveries describe; None for no delivery metrics.
 
     Returns
@@ -193,7 +201,7 @@ def touchpoint_operations(store: Store, params: Params, period, *,
     for col in ("orders", "delivery_days", "late", "sessions", "sessions_through"):
         out[col] = np.nan
     out["funnel_steps"] = pd.Series(None, index=out.index, dtype="object")
-    if delivery_touchpoint in out.index:
+    if delivery_touchpoint in out.index and store.has("orders"):
         d = _delivery_stats(store, period)
         if d["orders"] > 0:
             out.loc[delivery_touchpoint, ["orders", "delivery_days", "late"]] = [

@@ -942,3 +942,41 @@ def nps_group(scores) -> pd.Series:
     cat = pd.Categorical(np.where(x.isna(), None, labels),
                          categories=["promoter", "passive", "detractor"], ordered=True)
     return pd.Series(cat, index=s.index, name="nps_group")
+
+
+def flag_share(responses: pd.DataFrame, column: str, period, previous_period, *, confidence: float = 0.95,
+               alpha: float = 0.05, min_base: int = 30) -> pd.DataFrame:
+    """Share of rows where a yes/no flag (e.g. "would recommend") is true, with its change.
+
+    ``value`` = 100 * yes / answered (rows with the flag missing are excluded and counted); the
+    interval is Wilson's score interval (Wilson 1927; statsmodels ``proportion_confint``,
+    ``method="wilson"``); the change from ``previous_period`` is :func:`proportion_change`
+    (pooled two-proportion z-test, Wald interval, percentage points).
+
+    Returns
+    -------
+    DataFrame
+        One row: ``metric, value, ci_low, ci_high, n, excluded, previous_value, n_previous, change,
+        change_ci_low, change_ci_high, p_value, significant, small_base``.
+    """
+    confidence = _check_confidence(confidence)
+    _require(responses, [column, "period"], "flag_share")
+
+    def counts(rows):
+        flag = rows[column]
+        answered = flag.dropna().astype(bool)
+        return int(answered.sum()), int(answered.size), int(flag.isna().sum())
+
+    cur = _period_rows(responses, period, "flag_share")
+    x, n, excl = counts(cur)
+    lo, hi = proportion_confint(x, max(n, 1), alpha=1 - confidence, method="wilson") if n else (_NAN, _NAN)
+    row = dict(metric=column, value=100 * x / n if n else _NAN, ci_low=100 * lo, ci_high=100 * hi, n=n,
+               excluded=excl, previous_value=_NAN, n_previous=0, change=_NAN, change_ci_low=_NAN,
+               change_ci_high=_NAN, p_value=_NAN, significant=False, small_base=_small(n, min_base))
+    if previous_period is not None:
+        x2, n2, _ = counts(_period_rows(responses, previous_period, "flag_share"))
+        c = proportion_change(x, n, x2, n2, confidence)
+        row.update(previous_value=100 * x2 / n2 if n2 else _NAN, n_previous=n2, change=c.diff,
+                   change_ci_low=c.ci_low, change_ci_high=c.ci_high, p_value=c.p_value,
+                   significant=bool(c.p_value < alpha) and not (n < min_base or n2 < min_base))
+    return pd.DataFrame([row])

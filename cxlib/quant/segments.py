@@ -259,6 +259,8 @@ def _check_aligned(view: pd.DataFrame, segments: pd.Series) -> None:
 def _latest_scores(view: pd.DataFrame, segments: pd.Series, responses: pd.DataFrame | None) -> pd.DataFrame:
     """(segment, nps) per customer: each customer's latest relationship NPS."""
     if responses is None:
+        if "latest_nps" not in view:
+            return pd.DataFrame({"segment": pd.Series(dtype=object), "nps": pd.Series(dtype="float64")})
         s = pd.to_numeric(view["latest_nps"], errors="coerce").astype("float64")
         d = pd.DataFrame({"segment": segments.to_numpy(), "nps": s.to_numpy()})
         return d[d["nps"].notna()]
@@ -297,14 +299,16 @@ def segment_profiles(view: pd.DataFrame, segments: pd.Series, *, responses: pd.D
     """
     _check_aligned(view, segments)
     scores = _latest_scores(view, segments, responses)
-    total_rev = float(pd.to_numeric(view["revenue"]).sum())
+    revenue = (pd.to_numeric(view["revenue"], errors="coerce") if "revenue" in view
+               else pd.Series(np.nan, index=view.index))
+    total_rev = float(revenue.sum())
     rows = []
     for seg, g in view.groupby(segments.to_numpy(), sort=True):
         n = metrics.nps(scores.loc[scores["segment"] == seg, "nps"], confidence)
         churn = g["churned"].dropna().astype(bool) if "churned" in g else pd.Series(dtype=bool)
         ch, ch_share = _mode(g["preferred_channel"]) if "preferred_channel" in g else (None, float("nan"))
         rg, rg_share = _mode(g["region"]) if "region" in g else (None, float("nan"))
-        rev = pd.to_numeric(g["revenue"]).astype("float64")
+        rev = revenue.loc[g.index].astype("float64")
         rows.append({
             "segment": seg, "customers": len(g), "share": len(g) / len(view),
             "revenue_per_customer": float(rev.mean()),

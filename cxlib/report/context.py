@@ -1,16 +1,41 @@
-"""What a notebook opens first: validated params, the run's data store and the period."""
+"""What a notebook opens first: validated params, the run's data store, the period, the plan and
+the results of the run's analyses, computed once.
+
+``ctx.result(name)`` returns an analysis result: from the run's results folder when another
+notebook already computed it, else computed now (and saved for the others). ``with
+ctx.section(name):`` wraps the cell that shows it: an analysis the plan leaves out is skipped
+silently (the data-and-method section lists it with what it would need), and an analysis or
+presentation that fails on the data shows a boxed note in its place, is recorded for the run's
+log and exit code, and never takes the report down.
+"""
 
 from __future__ import annotations
 
+import json
 import os
+import pickle
 import secrets
-from dataclasses import dataclass
+import sys
+import time
+import traceback
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from cxlib import paths
-from cxlib.data import engine, periods
+from cxlib.data import engine
 from cxlib.data.io import Store, load_store, open_store
 from cxlib.data.params import Params, load_params
+from cxlib.data.periods import Period
+from cxlib.exceptions import ReportError
+
+
+class NotInReport(Exception):  # noqa: N818 - control flow, not an error
+    """The plan leaves this analysis out (the report lists it under "Not in this report")."""
+
+
+class AnalysisFailed(ReportError):
+    """An analysis could not be produced from the data (its section shows a boxed note)."""
 
 
 @dataclass
@@ -19,36 +44,227 @@ class RunContext:
 
     params: Params
     store: Store
-    period: periods.Period
-    previous: periods.Period
+    period: Period
+    previous: Period | None
     output_dir: Path | None
+    plan: object = None                       # cxlib.report.plan.Plan
+    catalog: object = None                    # cxlib.report.plan.Catalog
+    work_dir: Path | None = None              # the run's work folder (results, failures), None in JupyterLab
+    notebook: str = ""
+    _cache: dict = field(default_factory=dict)
+    _failed: dict = field(default_factory=dict)
+    _data: dict = field(default_factory=dict)
 
+    # --- periods ------------------------------------------------------------------------
     @property
     def labels(self) -> list[str]:
-        """The reporting period and the previous one, oldest first."""
-        return [self.previous.label, self.period.label]
+        """The reporting period and the previous one (when it has data), oldest first."""
+        return [p.label for p in self.window]
+
+    @property
+    def window(self) -> list[Period]:
+        """The previous period (when it has data) and the reporting period."""
+        return [p for p in (self.previous, self.period) if p is not None]
+
+    @property
+    def previous_label(self) -> str | None:
+        return self.previous.label if self.previous is not None else None
+
+    @property
+    def thresholds(self):
+        return self.params.thresholds
+
+    @property
+    def tr(self):
+        """The report's words in the client's language."""
+        from cxlib.report.i18n import Translator
+
+        if "_tr" not in self._data:
+            self._data["_tr"] = Translator(self.params.language)
+        return self._data["_tr"]
+
+    @property
+    def warnings(self) -> list:
+        """What the names in params point at that the data never shows (stated in the report)."""
+        return self._data.get("_warnings", [])
+
+    def shows(self, section: str) -> bool:
+        """Whether any analysis of ``section`` is in the report (its heading is shown then)."""
+        from cxlib.report import analyses
+
+        return any(a.section == section and self.runs(a.name) for a in analyses.REGISTRY.values())
+
+    # --- shared pulls (cached per kernel) -------------------------------------------------
+    def data(self, key: str, make):
+        """A frame several analyses use (responses, texts...), made once per kernel."""
+        if key not in self._data:
+            self._data[key] = make()
+        return self._data[key]
+
+    # --- results ---------------------------------------------------------------------------
+    def runs(self, name: str) -> bool:
+        """Whether the plan includes analysis ``name``."""
+        return self.plan is None or self.plan.runs(name)
+
+    def _results_dir(self) -> Path | None:
+        if self.work_dir is None:
+            return None
+        d = self.work_dir / "results"
+        d.mkdir(parents=True, exist_ok=True)
+        return d
+
+    def result(self, name: str):
+        """The result of analysis ``name``: computed once per run, shared between notebooks.
+
+        Raises :class:`NotInReport` when the plan leaves it out and :class:`AnalysisFailed` when it
+        failed (here or in another notebook of the run).
+        """
+        from cxlib.report import analyses
+
+        if name in self._cache:
+            return self._cache[name]
+        if name in self._failed:
+            raise AnalysisFailed(self._failed[name])
+        if not self.runs(name):
+            raise NotInReport(name)
+        d = self._results_dir()
+        if d is not None:
+            done, failed = d / f"{name}.pkl", d / f"{name}.failed.json"
+            if done.exists():
+                self._cache[name] = pickle.loads(done.read_bytes())
+                return self._cache[name]
+            if failed.exists():
+                self._failed[name] = json.loads(failed.read_text())["error"]
+                raise AnalysisFailed(self._failed[name])
+        t = time.perf_counter()
+        try:
+            value = analyses.REGISTRY[name].compute(self)
+        except (NotInReport, AnalysisFailed) as e:
+            if isinstance(e, NotInReport):
+                raise
+            self._record_failure(name, f"builds on a part that failed: {e}", "")
+            raise AnalysisFailed(self._failed[name]) from None
+        except Exception as e:  # noqa: BLE001 - any failure on the data is reported, not fatal
+            self._record_failure(name, f"{type(e).__name__}: {e}", traceback.format_exc())
+            raise AnalysisFailed(self._failed[name]) from None
+        self._cache[name] = value
+        if d is not None:
+            tmp = d / f".{name}.{os.getpid()}.tmp"
+            tmp.write_bytes(pickle.dumps(value))
+            tmp.replace(d / f"{name}.pkl")
+            self._log_timing(name, time.perf_counter() - t)
+        return value
+
+    def maybe(self, name: str):
+        """The result of ``name``, or None when it is not in the report or failed."""
+        try:
+            return self.result(name)
+        except (NotInReport, AnalysisFailed):
+            return None
+
+    def _record_failure(self, name: str, error: str, tb: str) -> None:
+        self._failed[name] = error
+        d = self._results_dir()
+        record = {"analysis": name, "notebook": self.notebook, "error": error, "traceback": tb}
+        if d is not None:
+            (d / f"{name}.failed.json").write_text(json.dumps(record, ensure_ascii=False))
+        if tb:
+            print(f"[cxlib] {name} failed:\n{tb}", file=sys.stderr)
+
+    def _log_timing(self, name: str, secs: float) -> None:
+        if self.work_dir is not None:
+            with open(self.work_dir / "timings.jsonl", "a", encoding="utf-8") as f:
+                f.write(json.dumps({"analysis": name, "seconds": round(secs, 3), "notebook": self.notebook}) + "\n")
+
+    @contextmanager
+    def section(self, name: str):
+        """Wrap the cell that shows analysis ``name``.
+
+        Skipped silently when the plan leaves it out; a failure (of the analysis or of showing
+        it) becomes a boxed note in the report, a line in the run log and exit code 5.
+        """
+        from cxlib.report.display import show_failure
+
+        try:
+            yield
+        except NotInReport:
+            return
+        except AnalysisFailed as e:
+            show_failure(name, str(e), self.params.language)
+        except Exception as e:  # noqa: BLE001 - showing a result failed: report it, go on
+            self._record_failure(f"{name}.show", f"{type(e).__name__}: {e}", traceback.format_exc())
+            show_failure(name, f"{type(e).__name__}: {e}", self.params.language)
+
+
+def _work_dir(db_path) -> Path | None:
+    return Path(db_path).parent if db_path else None
 
 
 def open_run(params_file: str | Path, period: str | None = None, output_dir: str | Path | None = None,
-             db_path: str | Path | None = None) -> RunContext:
+             db_path: str | Path | None = None, *, notebook: str = "") -> RunContext:
     """Open a run from a notebook's parameters.
 
-    Under the runner ``db_path`` names the DuckDB database it already loaded and validated;
-    in JupyterLab (no ``db_path``) the inputs are loaded and validated here, in memory.
-    ``period`` None means the latest complete quarter, compared with the quarter before.
+    Under the runner ``db_path`` names the DuckDB database it already loaded and validated, with
+    the plan and the results folder beside it; in JupyterLab (no ``db_path``) the inputs are
+    loaded and validated here, in memory, and the plan is built on the spot.
     """
+    from cxlib.report import analyses, plan
+
     params = load_params(params_file)
-    if db_path and Path(db_path).exists():
+    work = _work_dir(db_path) if db_path and Path(db_path).exists() else None
+    if work is not None:
         store = open_store(params, db_path)
+        meta = json.loads((work / "run.json").read_text())
+        current = _period(meta["period"])
+        previous = _period(meta["previous"]) if meta["previous"] else None
+        cat = plan.Catalog.from_json(meta["catalog"])
+        the_plan = plan.Plan.load(work / "plan.json")
     else:
         store = load_store(params)
-    current, previous = engine.resolve_period(store, period or params.period)
-    if not store.has("customer_view"):
-        engine.build_customer_view(store, current.end)
+        current, previous = engine.resolve_period(store, period or params.period)
+        engine.build_customer_view(store, None if current.is_all else current.end)
+        cat = plan.catalog(store, current, previous)
+        the_plan = plan.build_plan(analyses.REGISTRY.values(), cat)
+    from cxlib.decide.words import Message
+
+    if work is not None:
+        warnings = [Message(w["key"], w["values"]) for w in meta.get("warnings", [])]
+    else:
+        from cxlib.report.checks import check_names
+
+        warnings = check_names(store, params).warnings
     out = Path(output_dir) if output_dir else None
     if out is not None:
         (out / "tables").mkdir(parents=True, exist_ok=True)
-    return RunContext(params, store, current, previous, out)
+    ctx = RunContext(params, store, current, previous, out, the_plan, cat, work, notebook)
+    ctx._data["_warnings"] = warnings
+    return ctx
+
+
+def start(params_file: str | Path, period: str | None = None, output_dir: str | Path | None = None,
+          db_path: str | Path | None = None) -> RunContext:
+    """The one call a notebook makes after its parameters cell: open the run, set the chart theme
+    and the report language (``ctx.tr`` for words, ``ctx.output_dir`` for outputs)."""
+    from cxlib.report import display, plots
+
+    ctx = open_run(params_file, period, output_dir, db_path)
+    display._LANGUAGE[0] = ctx.params.language
+    plots.set_theme(ctx.params.branding, ctx.tr)
+    return ctx
+
+
+def _period(d: dict) -> Period:
+    import pandas as pd
+
+    return Period(d["label"], pd.Timestamp(d["start"]) if d["start"] else None,
+                  pd.Timestamp(d["end"]) if d["end"] else None, d["kind"])
+
+
+def period_json(p: Period | None) -> dict | None:
+    if p is None:
+        return None
+    return {"label": p.label, "kind": p.kind, "start": str(p.start) if p.start is not None else None,
+            "end": str(p.end) if p.end is not None else None}
 
 
 def pseudonym_salt(client: str) -> str:

@@ -302,16 +302,20 @@ def show_figure(fig, *, name: str, caption: str, alt: str, data=None,
                 out_dir: str | Path | None = None) -> None:
     """Show a matplotlib figure as a captioned report figure, then close it.
 
-    The PNG is rendered at 150 dpi; ``alt`` describes the figure for screen readers; ``data``
-    (the DataFrame plotted) is saved as ``out_dir/tables/{name}.csv`` when ``out_dir`` is given,
-    so every chart's numbers ship with the report.
+    The PNG is rendered at 150 dpi (JupyterLab shows it) and an SVG rides along (the report uses
+    it: vector text stays legible at phone width); ``alt`` describes the figure for screen readers;
+    ``data`` (the DataFrame plotted) is saved as ``out_dir/tables/{name}.csv`` when ``out_dir`` is
+    given, so every chart's numbers ship with the report.
     """
     import matplotlib.pyplot as plt
+
+    from cxlib.report.plots import figure_svg
 
     try:
         _check_name(name)
         png = figure_png(fig)
         bundle, meta = figure_bundle(png, name=name, caption=caption, alt=alt)
+        bundle["image/svg+xml"] = figure_svg(fig)
         _write_csv(data, out_dir, name)
     finally:
         plt.close(fig)
@@ -324,3 +328,39 @@ def show_text(markdown: str) -> None:
         raise TypeError("show_text takes a Markdown string; format numbers with fmt_* first")
     _publish({"text/markdown": markdown, "text/plain": markdown},
              {"cxlib": {"kind": "text"}})
+
+
+def note_markdown(text: str, kind: str = "info", language: str = "en") -> str:
+    """A boxed note (:func:`cxlib.report.blocks.note_box`): ``kind`` "failed" for a part that could
+    not be produced, "info" or "warning" for a neutral note. ``text`` is Markdown (escape customer
+    text first)."""
+    from cxlib.report.blocks import Md, note_box
+    from cxlib.report.i18n import Translator
+
+    if kind not in ("info", "failed", "warning"):
+        raise ValueError(f"note kind must be info, failed or warning, not {kind!r}")
+    return note_box(Md(text), kind="missing" if kind == "failed" else "info", tr=Translator(language))
+
+
+def show_note(text: str, kind: str = "info", language: str | None = None) -> None:
+    """Show a boxed note in the report (see :func:`note_markdown`); ``language`` defaults to the
+    language of the run open in this kernel."""
+    md = note_markdown(text, kind, language or _LANGUAGE[0])
+    _publish({"text/markdown": md, "text/plain": text}, {"cxlib": {"kind": "note"}})
+
+
+#: the report language of the run open in this kernel (set by cxlib.start)
+_LANGUAGE = ["en"]
+
+
+def show_failure(analysis: str, error: str, language: str = "en") -> None:
+    """The boxed note shown where an analysis could not be produced from the data.
+
+    The reader sees which part is missing and that the run log has the details; the error
+    itself (which may quote data) goes to the log, not the report.
+    """
+    from cxlib.report.i18n import Translator
+
+    tr = Translator(language)
+    title = tr("an." + analysis) if tr.has("an." + analysis) else md_escape(analysis)
+    show_note(tr("failed.note", what=title), "failed", language)

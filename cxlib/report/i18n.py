@@ -65,6 +65,12 @@ def isolate_numbers(text: str) -> str:
     return "".join(out)
 
 
+class _Raw(str):
+    """Already-rendered text inside a template (formats like a plain string)."""
+
+    __slots__ = ()
+
+
 class Translator:
     """Text in one language: ``tr(key, **values)``, ``tr.term(word)``, ``tr.table(df)``."""
 
@@ -88,8 +94,49 @@ class Translator:
             template = self._text[key]
         except KeyError:
             raise KeyError(f"no text {key!r} in {STRINGS.name}; add it with en and ar versions to a file in {STRINGS}") from None
-        out = template.format(**values)
-        return isolate_numbers(out) if self.rtl else out
+        if not self.rtl:
+            return template.format(**values)
+        # rendered parts (_Raw) are already isolated: keep them out of the second pass
+        raw = {k: v for k, v in values.items() if isinstance(v, _Raw)}
+        marks = {k: "\ue000" + chr(0xE100 + i) + "\ue001" for i, k in enumerate(raw)}
+        out = isolate_numbers(template.format(**{**values, **marks}))
+        for k, mark in marks.items():
+            out = out.replace(mark, raw[k])
+        return out
+
+    def has(self, key: str) -> bool:
+        """Whether the strings define ``key``."""
+        return key in self._text
+
+    def say(self, message, *, markdown: bool = True) -> str:
+        """Render a :class:`~cxlib.decide.words.Message` (or several, or a plain string) in this language.
+
+        Values that are Messages are rendered first; :class:`~cxlib.decide.words.Term` values are
+        translated with :meth:`term`; numbers are formatted by the template. With ``markdown`` (prose)
+        client data is Markdown-escaped; without (table cells, chart labels) it is left as text, for
+        the table layer escapes every cell itself.
+        """
+        from cxlib.decide.words import Message, Messages, Term
+        from cxlib.report.display import md_escape
+
+        esc = md_escape if markdown else str
+        if message is None:
+            return ""
+        if isinstance(message, Messages):
+            return "".join(self.say(m, markdown=markdown) for m in message.parts)
+        if isinstance(message, Term):
+            return esc(self.term(str(message)))
+        if not isinstance(message, Message):
+            return esc(message) if isinstance(message, str) else str(message)
+        values = {}
+        for k, v in message.values.items():
+            if isinstance(v, Message | Messages | Term):
+                values[k] = _Raw(self.say(v, markdown=markdown))
+            elif isinstance(v, str):
+                values[k] = _Raw(esc(v))
+            else:
+                values[k] = v
+        return self(message.key, **values)
 
     def term(self, word):
         """A label, header or category in this language (unknown words pass through,

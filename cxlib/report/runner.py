@@ -37,12 +37,13 @@ MANIFEST_PACKAGES = ("cxlib", "pandas", "numpy", "scipy", "statsmodels", "scikit
 
 @dataclass
 class RunResult:
-    """Where the report went and how long each step took."""
+    """Where the report went, how long each step took, and the parts that could not be produced."""
 
     output_dir: Path
     period: str
     renderer: str
     timings: dict[str, float] = field(default_factory=dict)
+    failed: list[dict] = field(default_factory=list)
 
 
 class _Log:
@@ -150,29 +151,43 @@ def _source_cell(executed: Path, index: int) -> tuple[int, str]:
     return index + 1, ""
 
 
-def execute_all(nbs: list[Path], out_dir: Path, parameters: dict, params: Params, log: _Log) -> dict[str, float]:
-    """Execute the notebooks, ``runner.workers`` at a time (0 = one per core).
+def notebook_phase(nb: Path) -> int:
+    """A notebook's phase: 1 (sections, run side by side) or 2 (read every section's results:
+    the summary and SWOT), from its metadata ``cxlib.phase``."""
+    try:
+        meta = nbformat.read(nb, as_version=4).metadata.get("cxlib", {})
+    except (OSError, ValueError):
+        return 1
+    return int(meta.get("phase", 1))
 
-    The notebooks only read the run's database, so they are independent and can run side by
-    side; the first failure stops the ones not yet started and is raised.
+
+def execute_all(nbs: list[Path], out_dir: Path, parameters: dict, params: Params, log: _Log) -> dict[str, float]:
+    """Execute the notebooks: phase 1 side by side (``runner.workers`` at a time, 0 = one per
+    core), then phase 2 (the notebooks that read the others' results).
+
+    Notebooks only read the run's database and share results through the run's results folder;
+    a notebook that crashes outside its guarded sections stops the run (exit 3).
     """
     from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 
-    workers = params.runner.workers or os.cpu_count() or 1
-    workers = max(1, min(workers, len(nbs)))
-    log(f"executing {len(nbs)} notebooks, {workers} at a time")
     timings: dict[str, float] = {}
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = {pool.submit(execute_notebook, nb, out_dir / nb.name, parameters, params, log): nb for nb in nbs}
-        done, pending = wait(futures, return_when=FIRST_EXCEPTION)
-        for f in pending:
-            f.cancel()
-        failed = [f for f in done if f.exception() is not None]
-        if failed:
-            wait(pending)
-            raise failed[0].exception()
-        for f, nb in futures.items():
-            timings[f"notebook:{nb.stem}"] = f.result()
+    for phase in sorted({notebook_phase(nb) for nb in nbs}):
+        batch = [nb for nb in nbs if notebook_phase(nb) == phase]
+        workers = max(1, min(params.runner.workers or os.cpu_count() or 1, len(batch)))
+        log(f"phase {phase}: {len(batch)} notebook(s), {workers} at a time")
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            futures = {pool.submit(execute_notebook, nb, out_dir / nb.name,
+                                   parameters, params, log): nb
+                       for nb in batch}
+            done, pending = wait(futures, return_when=FIRST_EXCEPTION)
+            for f in pending:
+                f.cancel()
+            failed = [f for f in done if f.exception() is not None]
+            if failed:
+                wait(pending)
+                raise failed[0].exception()
+            for f, nb in futures.items():
+                timings[f"notebook:{nb.stem}"] = f.result()
     return timings
 
 
@@ -214,41 +229,132 @@ def _git_commit() -> str | None:
 
 
 def ensure_demo_data(params: Params) -> None:
-    """Generate the demo data when a demo client's files are missing (fresh clone)."""
-    if params.client.startswith("demo") and not all(params.table_path(t).is_file() for t in params.tables):
-        from cxlib import demo
+    """Generate the demo data when a demo or example client's files are missing (fresh clone)."""
+    if not all(params.table_path(t).is_file() for t in params.tables):
+        from cxlib.demo import examples
 
-        demo.generate(params.data_path, seed=params.seed)
+        examples.ensure(params)
 
 
-def publish(tmp: Path, final: Path) -> None:
-    """Move the finished run into place, replacing the previous report only now."""
-    final.parent.mkdir(parents=True, exist_ok=True)
-    old = final.with_name(f".old-{final.name}-{os.getpid()}")
-    if final.exists():
-        final.rename(old)
+def prepare(params: Params, db_path: Path, period: str | None, log=print):
+    """Load and validate the inputs, choose the period, build the customer view, check the names
+    in params and plan the analyses; write what the notebooks need beside the database.
+
+    Raises a :class:`ReportError` (exit 2) for any data, params or period problem, before any
+    notebook runs, with the same message whatever would have run first.
+    """
+    from cxlib.report import analyses, checks, plan
+    from cxlib.report.context import period_json
+
+    store = load_store(params, db_path)
     try:
-        tmp.rename(final)
-    except OSError:
-        if old.exists():
-            old.rename(final)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
+        current, previous = engine.resolve_period(store, period or params.period)
+        engine.build_customer_view(store, None if current.is_all else current.end)
+        names = checks.check_names(store, params)
+        if names.errors:
+            raise ParameterError("params name(s) the data does not have:\n  - " + "\n  - ".join(names.errors))
+        cat = plan.catalog(store, current, previous)
+        the_plan = plan.build_plan(analyses.REGISTRY.values(), cat)
+        inputs, notes = store.inputs, store.notes
+    finally:
+        store.close()
+    work = db_path.parent
+    the_plan.save(work / "plan.json")
+    (work / "run.json").write_text(json.dumps({
+        "period": period_json(current), "previous": period_json(previous), "catalog": cat.to_json(),
+        "warnings": [{"key": w.key, "values": w.values} for w in names.warnings]}, ensure_ascii=False, default=str))
+    return current, previous, the_plan, names, inputs, notes
+
+
+def collect_failures(work: Path) -> list[dict]:
+    """The analyses (or their presentation) that failed during the run, with their tracebacks."""
+    out = []
+    for f in sorted((work / "results").glob("*.failed.json")) if (work / "results").exists() else []:
+        out.append(json.loads(f.read_text()))
+    return out
+
+
+def _link(target: Path, link: Path) -> None:
+    """Point ``link`` at ``target`` atomically (readers see the old report or the new one)."""
+    tmp = link.with_name(f".link-{link.name}-{os.getpid()}")
+    tmp.unlink(missing_ok=True)
+    os.symlink(os.path.relpath(target, link.parent), tmp)
+    if link.exists() and not link.is_symlink():  # a real folder from an older run: keep it, then switch
+        link.rename(link.parent / ".runs" / f"previous-{link.name}-{os.getpid()}")
+    os.replace(tmp, link)
+
+
+def publish(run_dir: Path, final: Path) -> None:
+    """Make ``run_dir/report`` the report of its period with one atomic switch of a symlink, then
+    remove the run folders no longer linked (old reports, abandoned runs)."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    (final.parent / ".runs").mkdir(exist_ok=True)
+    _link(run_dir / "report", final)
+    clean_runs(final.parent)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+        return True
+    except (ProcessLookupError, ValueError):
+        return False
+    except PermissionError:
+        return True
+
+
+def clean_runs(client_dir: Path, keep_seconds: float = 3600) -> list[Path]:
+    """Remove run folders that no period links to and whose process is gone (or that are older
+    than ``keep_seconds``): the debris of killed or superseded runs. Returns what was removed."""
+    runs = client_dir / ".runs"
+    if not runs.exists():
+        return []
+    linked = {Path(os.path.realpath(p)).parent for p in client_dir.iterdir() if p.is_symlink()}
+    removed = []
+    for d in runs.iterdir():
+        if not d.is_dir() or d.resolve() in {x.resolve() for x in linked}:
+            continue
+        pid = int(d.name.rsplit("-", 1)[-1]) if d.name.rsplit("-", 1)[-1].isdigit() else 0
+        old = time.time() - d.stat().st_mtime > keep_seconds
+        if not pid or not _alive(pid) or old:
+            shutil.rmtree(d, ignore_errors=True)
+            removed.append(d)
+    return removed
+
+
+def _relative(path: str | Path) -> str:
+    p = Path(path)
+    try:
+        return str(p.resolve().relative_to(paths.ROOT))
+    except ValueError:
+        return p.name
 
 
 def run_report(client: str, period: str | None = None, renderer: str = "auto", *,
                reports_dir: Path | None = None, nb_dir: Path | None = None, quiet: bool = False) -> RunResult:
-    """Produce ``reports/<client>/<period>/`` (report.html, report.pdf, notebooks, tables, manifest).
+    """Produce ``reports/<client>/<period>/`` (report.html, report.pdf, tables, figures, manifest)
+    and ``reports/<client>/analyst/<period>/`` (executed notebooks, run log, identifiable lists).
 
-    Raises a :class:`ReportError` subclass naming what failed; the previous report is untouched.
+    Raises a :class:`ReportError` subclass naming what failed; the previous report is untouched and
+    the failed run's log and partial outputs are kept in ``reports/<client>/last-failed-run/``.
+    Analyses that fail on the data do not stop the run: they show a boxed note in their section,
+    are listed in ``RunResult.failed`` and the manifest, and the CLI exits with 5.
     """
     from cxlib.report import render
+    from cxlib.report.plan import describe_needs
 
     paths.check_client_name(client)
     reports_dir = reports_dir or paths.REPORTS_DIR
     client_dir = paths.inside(reports_dir, reports_dir / client, "client report folder")
-    tmp = client_dir / f".tmp-{os.getpid()}-{int(time.time())}"
-    log = _Log(tmp / "run.log", quiet=quiet)
+    (client_dir / ".runs").mkdir(parents=True, exist_ok=True)
+    clean_runs(client_dir)
+    run_dir = client_dir / ".runs" / f"run-{int(time.time())}-{os.getpid()}"
+    out = run_dir / "report"
+    analyst = run_dir / "analyst"
+    work = run_dir / "work"
+    for d in (out, analyst, work):
+        d.mkdir(parents=True, exist_ok=True)
+    log = _Log(analyst / "run.log", quiet=quiet)
     timings: dict[str, float] = {}
     t_all = time.perf_counter()
     try:
@@ -260,25 +366,27 @@ def run_report(client: str, period: str | None = None, renderer: str = "auto", *
         if not nbs:
             raise ParameterError(f"no notebooks (NN_name.ipynb) in {nb_dir or paths.NOTEBOOKS_DIR}")
         check_notebook_parameters(nbs)
-        log(f"client {client}: params {params.source} valid; {len(nbs)} notebooks")
-        db_path = tmp / "work" / "cx.duckdb"
-        db_path.parent.mkdir(parents=True, exist_ok=True)
-        store = load_store(params, db_path)
-        current, previous = engine.resolve_period(store, period or params.period)
-        engine.build_customer_view(store, current.end)
-        inputs = store.inputs
-        store.close()
+        log(f"client {client}: params {_relative(params.source)} valid; {len(nbs)} notebooks")
+        db_path = work / "cx.duckdb"
+        current, previous, the_plan, names, inputs, notes = prepare(params, db_path, period, log)
         timings["load_and_validate"] = time.perf_counter() - t
-        log(f"inputs validated ({sum(i.rows for i in inputs):,} rows in {len(inputs)} tables); "
-            f"period {current.label} vs {previous.label}")
+        log(f"inputs validated ({sum(i.rows for i in inputs):,} rows in {len(inputs)} tables); period "
+            f"{current.label}" + (f" vs {previous.label}" if previous else " (no previous period with data)"))
+        for s in the_plan.skipped():
+            log(f"  not in this report: {s.name} (needs {describe_needs(s.reasons)})")
+        for w in names.warnings:
+            log(f"  warning: {w.key} {w.values}")
 
-        nb_out = tmp / "notebooks"
+        nb_out = analyst / "notebooks"
         nb_out.mkdir()
         parameters = {"params_file": str(params.source), "period": current.label,
-                      "output_dir": str(tmp), "db_path": str(db_path)}
+                      "output_dir": str(out), "db_path": str(db_path)}
         t = time.perf_counter()
         timings.update(execute_all(nbs, nb_out, parameters, params, log))
         timings["notebooks"] = time.perf_counter() - t
+        failed = collect_failures(work)
+        for f in failed:
+            log(f"  FAILED analysis {f['analysis']} ({f.get('notebook') or 'notebook'}): {f['error']}\n{f['traceback']}")
 
         t = time.perf_counter()
         from cxlib.report.i18n import Translator, isolate_numbers
@@ -286,68 +394,105 @@ def run_report(client: str, period: str | None = None, renderer: str = "auto", *
         tr = Translator(params.language)
         meta = render.ReportMeta(
             title=tr("title", name=params.name),
-            subtitle=tr("subtitle", period=current.label, previous=previous.label),
+            subtitle=(tr("subtitle", period=current.label, previous=previous.label) if previous
+                      else tr("subtitle.noprev", period=current.label)),
             date=(isolate_numbers if tr.rtl else str)(datetime.now(UTC).strftime("%Y-%m-%d")),
             language=params.language, primary_color=params.branding.primary_color,
             accent_color=params.branding.accent_color,
-            logo=str(params.data_path / params.branding.logo) if params.branding.logo else None,
+            logo=str(params.logo_path) if params.branding.logo else None,
         )
-        md = render.assemble([nb_out / nb.name for nb in nbs], tmp, meta)
+        md = render.assemble([nb_out / nb.name for nb in nbs], out, meta)
         timings["assemble"] = time.perf_counter() - t
         t = time.perf_counter()
         result = render.render(md, meta, renderer=renderer)
         timings["render"] = time.perf_counter() - t
         log(f"rendered with {result.renderer_used}: {result.html.name}, {result.pdf.name}")
-        shutil.rmtree(tmp / "work", ignore_errors=True)
+        if (out / "analyst").exists():  # identifiable lists written by notebooks go to the analyst side
+            for f in (out / "analyst").rglob("*"):
+                if f.is_file():
+                    dest = analyst / f.relative_to(out / "analyst")
+                    dest.parent.mkdir(parents=True, exist_ok=True)
+                    f.replace(dest)
+            shutil.rmtree(out / "analyst")
         timings["total"] = time.perf_counter() - t_all
         manifest = {
-            "client": client, "name": params.name, "period": current.label, "previous_period": previous.label,
+            "client": client, "name": params.name, "period": current.label,
+            "previous_period": previous.label if previous else None,
             "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
             "renderer": result.renderer_used, "seed": params.seed, "git_commit": _git_commit(),
-            "params_file": str(Path(params.source).relative_to(paths.ROOT)) if params.source else None,
-            "params": params.model_dump(mode="json", exclude={"source"}),
-            "inputs": [{"table": i.table, "path": str(Path(i.path).relative_to(paths.ROOT))
-                        if Path(i.path).is_relative_to(paths.ROOT) else i.path,
-                        "sha256": i.sha256, "rows": i.rows, "columns": i.columns} for i in inputs],
+            "params_file": _relative(params.source) if params.source else None,
+            "params": params.model_dump(mode="json", exclude={"source", "data_dir"}),
+            "inputs": [{"table": i.table, "path": _relative(i.path), "sha256": i.sha256, "rows": i.rows,
+                        "columns": i.columns, "encoding": i.encoding, "excluded": i.excluded} for i in inputs],
+            "load_notes": [{k: v for k, v in vars(n).items() if k != "file"} for n in notes],
+            "analyses": {name: ("failed" if any(f["analysis"] in (name, f"{name}.show") for f in failed) else
+                                "ran" if s.runs else "not in report")
+                         for name, s in the_plan.statuses.items()},
+            "not_in_report": {s.name: describe_needs(s.reasons) for s in the_plan.skipped()},
+            "failed": [{"analysis": f["analysis"], "error": f["error"]} for f in failed],
+            "warnings": [{"key": w.key, "values": w.values} for w in names.warnings],
             "notebooks": [nb.name for nb in nbs],
-            "outputs": sorted(str(p.relative_to(tmp)) for p in tmp.rglob("*") if p.is_file()),
+            "outputs": sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()),
             "versions": _versions(), "timings_seconds": {k: round(v, 2) for k, v in timings.items()},
             "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
         }
-        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
+        (out / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False, default=str))
         final = client_dir / current.label
-        log(f"done in {timings['total']:.1f}s -> {final}")
-        publish(tmp, final)
-        if (final / "analyst").exists():  # identifiable lists stay out of the stakeholder folder
-            dest = client_dir / "analyst" / current.label
+        shutil.rmtree(work, ignore_errors=True)
+        dest = client_dir / "analyst" / current.label
+        if dest.exists() or dest.is_symlink():
             shutil.rmtree(dest, ignore_errors=True)
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            (final / "analyst").rename(dest)
-        return RunResult(final, current.label, result.renderer_used, timings)
-    except ReportError as e:
-        log(f"FAILED: {e}")
-        failed = client_dir / "last-failed-run"
-        shutil.rmtree(failed, ignore_errors=True)
-        if tmp.exists():
-            shutil.rmtree(tmp / "work", ignore_errors=True)
-            tmp.rename(failed)
-        e.args = (str(e).replace(str(tmp), str(failed)) + f"\nRun log and partial outputs: {failed}",)
-        raise
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        log(f"done in {timings['total']:.1f}s -> {final.relative_to(paths.ROOT) if final.is_relative_to(paths.ROOT) else final}"
+            + (f"; {len(failed)} part(s) could not be produced (exit 5)" if failed else ""))
+        analyst.rename(dest)
+        publish(run_dir, final)
+        return RunResult(final, current.label, result.renderer_used, timings, failed=failed)
+    except BaseException as e:
+        if isinstance(e, KeyboardInterrupt | SystemExit) and not isinstance(e, ReportError):
+            _keep_failed(client_dir, run_dir, log, f"interrupted: {type(e).__name__}")
+            raise
+        import traceback
+
+        if not isinstance(e, ReportError):
+            log(f"FAILED (unexpected): {type(e).__name__}: {e}\n{traceback.format_exc()}")
+        failed_dir = _keep_failed(client_dir, run_dir, log, str(e) if isinstance(e, ReportError) else "")
+        note = f"\nRun log and partial outputs: {_relative(failed_dir)}"
+        if isinstance(e, ReportError):
+            e.args = (str(e).replace(str(run_dir), str(failed_dir)) + note,)
+            raise
+        raise ReportError(f"the run stopped unexpectedly: {type(e).__name__}: {e}{note}") from e
+
+
+def _keep_failed(client_dir: Path, run_dir: Path, log, message: str) -> Path:
+    """Keep a failed run's log and partial outputs in ``last-failed-run/`` (replacing the last one)."""
+    if message:
+        log(f"FAILED: {message}")
+    failed = client_dir / "last-failed-run"
+    shutil.rmtree(failed, ignore_errors=True)
+    if run_dir.exists():
+        shutil.rmtree(run_dir / "work", ignore_errors=True)
+        run_dir.rename(failed)
+    return failed
 
 
 def run_all(period: str | None = None, renderer: str = "auto", reports_dir: Path | None = None) -> dict[str, str]:
-    """Render every client in params/; one failing client does not stop the others."""
+    """Render every client in params/; one failing client does not stop the others.
+
+    Each value is ``"ok: <folder>"``, ``"exit 5: <folder> (parts ...)"`` or ``"exit N: <first line>"``.
+    """
+    from cxlib.__main__ import EXIT_CODES, EXIT_PARTIAL
+
     results: dict[str, str] = {}
     for f in sorted(paths.PARAMS_DIR.glob("*.yml")):
         client = f.stem
         try:
             r = run_report(client, period, renderer, reports_dir=reports_dir)
-            results[client] = f"ok: {r.output_dir}"
+            results[client] = (f"exit {EXIT_PARTIAL}: {r.output_dir} (could not produce: "
+                               f"{', '.join(x['analysis'] for x in r.failed)})" if r.failed else f"ok: {r.output_dir}")
         except ReportError as e:
-            results[client] = f"failed: {str(e).splitlines()[0]}"
+            code = next((c for cls, c in EXIT_CODES.items() if isinstance(e, cls)), 1)
+            results[client] = f"exit {code}: {str(e).splitlines()[0]}"
             print(f"{client}: FAILED\n{e}", file=sys.stderr)
     write_index(reports_dir or paths.REPORTS_DIR)
     return results
@@ -359,7 +504,8 @@ def write_index(reports_dir: Path) -> Path:
 
     items = []
     for client_dir in sorted(p for p in reports_dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        runs = sorted((p for p in client_dir.iterdir() if (p / "report.html").exists()), reverse=True)
+        runs = sorted((p for p in client_dir.iterdir() if not p.name.startswith(".")
+                       and p.name not in ("analyst", "last-failed-run") and (p / "report.html").exists()), reverse=True)
         if not runs:
             continue
         links = "".join(

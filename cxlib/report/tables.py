@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from cxlib.decide.swot import CHURN_SIGNALS  # noqa: F401 (re-exported for the notebooks)
 from cxlib.report.display import fmt_ci, fmt_int, fmt_num, fmt_pct
 from cxlib.voice.coding import code_label
 
@@ -176,13 +177,16 @@ def churn_table(lift: pd.DataFrame, names: dict | None = None) -> pd.DataFrame:
     })
 
 
-def churn_note(lift: pd.DataFrame, names: dict | None = None) -> str | None:
+def churn_note(lift: pd.DataFrame, names: dict | None = None, tr=None) -> str | None:
     """Says how many customers each signal could not be known for (left out, not counted as no)."""
     names = names or {}
     parts = [f"{names.get(r['signal'], r['signal']).lower()}: {fmt_int(r['missing'])}"
              for _, r in lift.iterrows() if r["missing"]]
-    return ("Customers for whom a signal is unknown are left out of that comparison (" + "; ".join(parts) + ")."
-            if parts else None)
+    if not parts:
+        return None
+    if tr is not None:
+        return tr("note.churn_unknown", items="; ".join(parts))
+    return "Customers for whom a signal is unknown are left out of that comparison (" + "; ".join(parts) + ")."
 
 
 def churn_period_table(c: pd.DataFrame) -> pd.DataFrame:
@@ -192,15 +196,6 @@ def churn_period_table(c: pd.DataFrame) -> pd.DataFrame:
         "Churned": [fmt_int(v) for v in c["churned"]], "Churn rate": [fmt_pct(v, 1) for v in c["rate"]],
         "95% CI": [f"{fmt_pct(lo, 1)}–{fmt_pct(hi, 1)}" for lo, hi in zip(c["ci_low"], c["ci_high"], strict=True)],
         "New customers": [fmt_int(v) for v in c["new_customers"]],
-    })
-
-
-def swot_table(s: pd.DataFrame) -> pd.DataFrame:
-    origin = {"data": "Data", "staff": "Staff input", "analyst": "Analyst", "analyst (reworded)": "Data, reworded"}
-    return pd.DataFrame({
-        "": s["quadrant"].astype(str).str.capitalize(), "Item": s["text"], "Evidence": s["evidence"],
-        "Source": s["origin"].map(origin).fillna(s["origin"]),
-        "See section": ["–" if pd.isna(x) or not x else SECTION_NAMES.get(x, x) for x in s["section"]],
     })
 
 
@@ -247,14 +242,19 @@ def quotes_markdown(codes: list[str], quotes_for, book, none_text: str = "No quo
 
 
 def quality_table(q: pd.DataFrame) -> pd.DataFrame:
-    """engine.data_quality as a table."""
-    return pd.DataFrame({
+    """engine.data_quality as a table (columns the client's data cannot have are left out)."""
+    out = pd.DataFrame({
         "File": q["file"], "Rows": [fmt_int(v) for v in q["rows"]],
         "From": q["first"].fillna("–"), "To": q["last"].fillna("–"),
-        "Future dates": [fmt_int(v) for v in q["future_dated"]],
+        "Left out": [fmt_int(v) for v in q["excluded"].fillna(0)],
         "Unknown customer id": [fmt_int(v) for v in q["unmatched_customer"]],
         "No customer id": [fmt_int(v) for v in q["no_customer"]],
     })
+    if q["first"].isna().all():
+        out = out.drop(columns=["From", "To"])
+    if q["unmatched_customer"].isna().all():
+        out = out.drop(columns=["Unknown customer id", "No customer id"])
+    return out
 
 
 def weighted_kpi_table(wk: pd.DataFrame) -> pd.DataFrame:
@@ -383,18 +383,20 @@ def operations_table(ops: pd.DataFrame, perf: pd.DataFrame) -> pd.DataFrame:
     })
 
 
-def segments_table(p: pd.DataFrame) -> pd.DataFrame:
-    """segments.segment_profiles as a table."""
-    return pd.DataFrame({
+def segments_table(p: pd.DataFrame, currency: str | None = None) -> pd.DataFrame:
+    """segments.segment_profiles as a table (revenue in the params currency)."""
+    unit = f" ({currency})" if currency else ""
+    out = pd.DataFrame({
         "Segment": p["segment"], "Customers": [fmt_int(v) for v in p["customers"]],
         "Share": [fmt_pct(v) for v in p["share"]],
-        "Revenue per customer": [fmt_int(v) for v in p["revenue_per_customer"]],
+        f"Revenue per customer{unit}": [fmt_int(v) for v in p["revenue_per_customer"]],
         "Revenue share": [fmt_pct(v) for v in p["revenue_share"]],
         "NPS (latest)": [_value("points", v, 0) for v in p["nps"]],
         "95% CI": [fmt_ci(lo, hi, 0) for lo, hi in zip(p["nps_ci_low"], p["nps_ci_high"], strict=True)],
         "Churn rate": [fmt_pct(v) for v in p["churn_rate"]],
         "Top channel": [f"{c} ({fmt_pct(s)})" for c, s in zip(p["top_channel"], p["top_channel_share"], strict=True)],
     })
+    return out.loc[:, [c for c in out.columns if not (out[c] == "–").all()]]
 
 
 def usefulness_table(u: pd.DataFrame) -> pd.DataFrame:
@@ -435,9 +437,275 @@ def at_risk_table(a: pd.DataFrame, top: int = 15) -> pd.DataFrame:
     })
 
 
-def recommendations_table(r: pd.DataFrame) -> pd.DataFrame:
-    """recommendations.rank as a table."""
+# --- helpers for the report flow -------------------------------------------------------------
+
+
+def slug(text: str) -> str:
+    """A file-name-safe fragment of a column name: 'Journey Stage' -> 'journey-stage'."""
+    import re
+
+    out = re.sub(r"[^a-z0-9]+", "-", str(text).lower()).strip("-")
+    return out or "x"
+
+
+_SECTION_OF = {"metrics": "sec-metrics", "voice": "sec-voice", "journey": "sec-journey", "customers": "sec-customers",
+               "churn": "sec-churn", "data": "sec-data"}
+
+
+def section_anchor(section: str) -> str | None:
+    """The heading id of a report section ('journey' -> 'sec-journey')."""
+    return _SECTION_OF.get(section)
+
+
+def load_notes_markdown(notes: pd.DataFrame, blank: pd.DataFrame, warnings: list, tr) -> str:
+    """What the loader left out or decided, blank answers, and the params warnings, as a list."""
+    from cxlib.report.display import md_escape
+
+    lines = []
+    for _, n in notes.iterrows():
+        key = f"load.{n['kind']}"
+        if not tr.has(key):
+            continue
+        lines.append("- " + tr(key, table=tr.term(label(n["table"])), column=md_escape(n["column"]),
+                               rows=int(n["rows"]), detail=md_escape(n["detail"])))
+    for _, b in blank.iterrows():
+        if b["blank"] and b["metric"] != "comment":
+            lines.append("- " + tr("load.blank", metric=tr.term(label(b["metric"])), n=int(b["blank"]),
+                                   rows=int(b["rows"])))
+    lines += ["- " + tr.say(w) for w in warnings]
+    return (tr("load.h") + "\n\n" + "\n".join(lines)) if lines else tr("load.none")
+
+
+def period_markdown(ctx, cov: dict, tr) -> str:
+    """The period, the comparison (or its absence), the bases and the statistical conventions."""
+    th = ctx.params.thresholds
+    p = ctx.period
+    if p.is_all:
+        head = tr("data.period_all")
+    else:
+        span = p.iso_span if tr.rtl else p.span
+        head = (tr("data.period_prev", period=p.label, span=span, previous=ctx.previous.label) if ctx.previous
+                else tr("data.period_noprev", period=p.label, span=span))
+    bases = tr("data.bases", n=cov["responses"], texts=cov["texts"])
+    conv = tr("data.conventions", conf=th.confidence, alpha=th.alpha, min_base=th.min_base)
+    return " ".join([head, bases, conv])
+
+
+def not_in_report_markdown(plan, tr) -> str:
+    """The "Not in this report" list: every analysis left out, with what it would need."""
+    from cxlib.report import blocks
+
+    skipped = [s for s in plan.skipped() if tr.has("an." + s.name)]
+    if not skipped:
+        return ""
+    items = [blocks.MissingAnalysis(blocks.Md(tr("an." + s.name)), blocks.Md(needs_text(s.reasons, tr)))
+             for s in skipped]
+    return blocks.not_in_report(items, tr=tr)
+
+
+def needs_text(reasons: list[dict], tr) -> str:
+    """What a left-out analysis would need, in the report's language."""
+    from cxlib.report.display import md_escape
+
+    parts = []
+    for r in reasons:
+        k = r["kind"]
+        if k == "table":
+            parts.append(tr("need.table", table=tr.term(label(r["table"]))))
+        elif k == "column":
+            parts.append(tr("need.column", table=tr.term(label(r["table"])), column=md_escape(r["column"])))
+        elif k == "any_column":
+            parts.append(tr("need.any_column", columns=", ".join(md_escape(c) for c in r["columns"])))
+        elif k == "param":
+            parts.append(tr("need.param." + r["param"]) if tr.has("need.param." + r["param"])
+                         else tr("need.param", param=md_escape(r["param"])))
+        elif k == "dated":
+            parts.append(tr("need.dated", table=tr.term(label(r["table"]))))
+        elif k == "periods":
+            parts.append(tr("need.periods", n=r["periods"]))
+        elif k == "previous":
+            parts.append(tr("need.previous"))
+        elif k == "rows":
+            parts.append(tr("need.rows", need=r["need"], have=r["have"], column=md_escape(r["column"])))
+        elif k == "codebook":
+            parts.append(tr("need.codebook"))
+        elif k == "result":
+            parts.append(tr("need.result", what=tr("an." + r["result"]) if tr.has("an." + r["result"])
+                            else md_escape(r["result"])))
+    return "; ".join(parts)
+
+
+def profile_table(t: pd.DataFrame) -> pd.DataFrame:
+    """Customers by attribute (long frame: attribute, level, customers, share)."""
+    return pd.DataFrame({"Attribute": [label(a) for a in t["attribute"]], "Group": t["level"],
+                         "Customers": [fmt_int(v) for v in t["customers"]], "Share": [fmt_pct(v) for v in t["share"]]})
+
+
+def churn_rate_table(t: pd.DataFrame) -> pd.DataFrame:
+    """Churn rate by each attribute's levels, with intervals and the test across levels."""
     return pd.DataFrame({
-        "Rank": r["rank"], "Action": r["action"], "Owner": r["owner"], "Kind": r["kind"],
-        "Impact": r["impact_text"], "Effort": r["effort"], "Evidence": r["evidence"],
+        "Attribute": [label(a) for a in t["attribute"]], "Group": t["level"].astype(str),
+        "Customers": [fmt_int(v) + (f" {SMALL}" if s else "") for v, s in zip(t["customers"], t["small_base"], strict=True)],
+        "Churn rate": [fmt_pct(v, 1) for v in t["rate"]],
+        "95% CI": [fmt_ci(lo * 100, hi * 100, 1) for lo, hi in zip(t["ci_low"], t["ci_high"], strict=True)],
+        "Groups differ?": [_sig(p < 0.05, p) for p in t["p_value"]],
     })
+
+
+def scores_table(b: pd.DataFrame, by: str) -> pd.DataFrame:
+    """metrics.breakdown of several metrics for one attribute: a row per group, a value and base per metric."""
+    names = {"nps": ("NPS", "points", 0), "csat": ("CSAT (% 4-5)", "%", 0), "csat_mean": ("Mean rating (1-5)", "score", 2),
+             "ces": ("CES (1-7)", "score", 2)}
+    groups = list(dict.fromkeys(b[by]))
+    out = pd.DataFrame({label(by): groups})
+    for metric in dict.fromkeys(b["metric"]):
+        m = b[b["metric"] == metric].set_index(by)
+        name, unit, d = names.get(metric, (metric, "score", 2))
+        vals = []
+        for g in groups:
+            if g not in m.index:
+                vals.append("–")
+                continue
+            r = m.loc[g]
+            v = _value(unit, r["value"], d) if unit != "score" else fmt_num(r["value"], d)
+            ci = fmt_ci(r["ci_low"], r["ci_high"], d)
+            vals.append(f"{v} {ci}")
+        out[name] = vals
+        n = m.reindex(groups)
+        out[f"n ({name.split(' ')[0]})"] = [fmt_int(x) + (f" {SMALL}" if s is True else "")
+                                            for x, s in zip(n["n"], n["small_base"], strict=True)]
+    return out
+
+
+def flag_share_table(f: pd.DataFrame, what: str) -> pd.DataFrame:
+    """metrics.flag_share as a one-row table."""
+    r = f.iloc[0]
+    return pd.DataFrame([{"": what, "This period": _value("%", r["value"]), "95% CI": fmt_ci(r["ci_low"], r["ci_high"], 1),
+                          "Base (n)": fmt_int(r["n"]), "Last period": _value("%", r["previous_value"]),
+                          "Change": _value("points", r["change"]), "Significant?": _sig(r["significant"], r["p_value"])}])
+
+
+def performance_table(perf: pd.DataFrame) -> pd.DataFrame:
+    """Touchpoint CSAT without stated importance (no IPA possible)."""
+    p = perf[perf["n"] > 0]
+    return pd.DataFrame({"Touchpoint": p["label"], "CSAT mean (1-5)": [fmt_num(v, 2) for v in p["performance"]],
+                         "95% CI": [fmt_ci(lo, hi, 2) for lo, hi in zip(p["perf_ci_low"], p["perf_ci_high"], strict=True)],
+                         "CSAT 4-5": [fmt_pct(v) for v in p["csat_t2b"]],
+                         "n": [fmt_int(n) + (f" {SMALL}" if s else "") for n, s in zip(p["n"], p["small_base"], strict=True)]})
+
+
+def crosstab_table(ct, row_label: str) -> pd.DataFrame:
+    """A crosstab with significance letters as a reader table."""
+    from cxlib.quant.crosstab import format_crosstab
+
+    return format_crosstab(ct, row_label)
+
+
+def crosstab_note(ct, tr) -> str:
+    """What the letters, the weights and the small-base mark mean, in the report's language."""
+    text = tr("note.crosstab", alpha=ct.alpha)
+    if ct.weighted:
+        text += " " + tr("note.crosstab_weighted")
+    if bool(ct.bases["small_base"].any()):
+        text += " " + tr("note.crosstab_small", min_base=ct.min_base)
+    return text
+
+
+def without_ids(df: pd.DataFrame) -> pd.DataFrame:
+    """A frame for a stakeholder CSV: columns that identify customers are dropped."""
+    return df.drop(columns=[c for c in df.columns if c in ("customer_id", "customer_ids", "conversation_id",
+                                                             "verbatim_id", "response_id")], errors="ignore")
+
+
+def churn_drivers(cm: dict) -> pd.DataFrame:
+    """The churn model's drivers: odds ratios (logistic) or permutation importance (boosting)."""
+    m = cm["model"]
+    if getattr(m, "odds_ratios", None) is not None:
+        return m.odds_ratios
+    return getattr(m, "drivers", pd.DataFrame())
+
+
+def churn_drivers_table(cm: dict) -> pd.DataFrame:
+    """The chosen churn model's drivers: odds ratios with intervals, or permutation importance."""
+    d = churn_drivers(cm)
+    if "odds_ratio" in d:
+        if "label" not in d:
+            d = d.assign(label=[f"{label(p)}: {lv} (vs {ref})" if isinstance(lv, str) and lv else label(p)
+                                for p, lv, ref in zip(d["predictor"], d.get("level", ""), d.get("reference", ""),
+                                                      strict=True)])
+        d = d.reindex(d["odds_ratio"].sub(1).abs().sort_values(ascending=False).index).head(12)
+        return odds_table(d)
+    d = d.sort_values("importance", ascending=False).head(12)
+    return pd.DataFrame({"Driver": [label(p) for p in d["predictor"]],
+                         "Importance (AUC drop)": [fmt_num(v, 3) for v in d["importance"]],
+                         "± sd": [fmt_num(v, 3) for v in d["std"]]})
+
+
+def at_risk_summary(stake: pd.DataFrame, params) -> pd.DataFrame:
+    """At-risk customers summarised by main driver and next best action (not a list of people)."""
+    if stake.empty:
+        return pd.DataFrame(columns=["Main risk driver", "Customers", "Mean risk", "Next best action", "Owner"])
+    g = stake.groupby(["main_driver", "next_best_action", "owner"], dropna=False)
+    out = g.agg(customers=("risk", "size"), risk=("risk", "mean")).reset_index().sort_values("customers", ascending=False)
+    return pd.DataFrame({"Main risk driver": out["main_driver"], "Customers": [fmt_int(v) for v in out["customers"]],
+                         "Mean risk": [fmt_pct(v) for v in out["risk"]], "Next best action": out["next_best_action"],
+                         "Owner": out["owner"]})
+
+
+def _said(x, tr):
+    from cxlib.decide.words import Message, Messages, Term
+
+    return tr.say(x, markdown=False) if isinstance(x, Message | Messages | Term) else x
+
+
+def plain(df: pd.DataFrame, tr) -> pd.DataFrame:
+    """A frame whose message cells are rendered as plain text (for CSVs)."""
+    return df.apply(lambda col: col.map(lambda x: _said(x, tr)) if col.dtype == object else col)
+
+
+def swot_table(s: pd.DataFrame, tr) -> pd.DataFrame:
+    """The full SWOT with its evidence (annex)."""
+    origin = {"data": "Data", "staff": "Staff input", "analyst": "Analyst", "analyst (reworded)": "Data, reworded"}
+    return pd.DataFrame({
+        "": s["quadrant"].astype(str).str.capitalize(), "Item": [_said(x, tr) for x in s["text"]],
+        "Evidence": [_said(x, tr) for x in s["evidence"]],
+        "Source": s["origin"].map(origin).fillna(s["origin"]),
+        "See section": ["–" if pd.isna(x) or not x else SECTION_NAMES.get(x, x) for x in s["section"]],
+    })
+
+
+def swot_quadrants(s: pd.DataFrame, tr) -> tuple[list, list, list, list]:
+    """The SWOT items per quadrant as grid items (text and evidence rendered)."""
+    from cxlib.report import blocks
+
+    out = []
+    for q in ("strength", "weakness", "opportunity", "threat"):
+        rows = s[s["quadrant"].astype(str) == q]
+        out.append([blocks.SwotItem(_said(r["text"], tr), _said(r["evidence"], tr)) for _, r in rows.iterrows()])
+    return tuple(out)
+
+
+def recommendations_table(r: pd.DataFrame, tr=None) -> pd.DataFrame:
+    """recommendations.rank as a table."""
+    kinds = {"touchpoint": "Fix a touchpoint", "touchpoint_gap": "Fix a touchpoint", "churn": "Keep customers",
+             "funnel": "Fix the funnel"}
+    say = (lambda x: _said(x, tr)) if tr is not None else (lambda x: x)
+    return pd.DataFrame({
+        "Rank": r["rank"], "Action": [say(x) for x in r["action"]], "Owner": [say(x) for x in r["owner"]],
+        "Kind": r["kind"].map(kinds).fillna(r["kind"]), "Impact": [say(x) for x in r["impact_text"]],
+        "Effort": r["effort"], "Evidence": [say(x) for x in r["evidence"]],
+    })
+
+
+def top_actions(recs: pd.DataFrame, tr) -> list:
+    """The first three recommendations as first-screen actions (with owner and impact)."""
+    from cxlib.report import blocks
+
+    return [blocks.Action(_said(r["action"], tr), owner=_said(r["owner"], tr), impact=_said(r["impact_text"], tr))
+            for _, r in recs.head(3).iterrows()]
+
+
+def personas_markdown(cards, tr) -> str:
+    from cxlib.quant import personas
+
+    return personas.personas_markdown(cards, tr.language)

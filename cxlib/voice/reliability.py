@@ -820,7 +820,7 @@ def for_run(store, params, codebook) -> ReliabilityReport | None:
     applies the params' reliability thresholds.
     """
     from cxlib.data import engine
-    from cxlib.data.io import read_raw
+    from cxlib.data.io import read_small
     from cxlib.voice import coding
 
     if not store.has("manual_codes"):
@@ -831,7 +831,7 @@ def for_run(store, params, codebook) -> ReliabilityReport | None:
         from cxlib import paths
 
         path = paths.inside(params.data_path, params.data_path / params.coding.truth_file, "coding.truth_file")
-        truth = read_raw(path)
+        truth = read_small(path)
     ids = set(manual["verbatim_id"]) | (set(truth["verbatim_id"]) if truth is not None else set())
     verb = engine.verbatims(store)
     coded = coding.auto_code(verb[verb["verbatim_id"].isin(ids)], codebook)

@@ -1,0 +1,108 @@
+"""Every name in params checked against the data: an error or a stated warning, never silence.
+
+Breakdowns, crosstabs, weighting variables, churn predictors, the delivery touchpoint and the
+abandonment steps must name columns or steps that exist (an error names the key, what it names,
+and what the data has). Funnel events that never occur, journey touchpoints the data never sees,
+brands that no text mentions, a segment column the CRM lacks: the run goes on, and the report
+states each one in its data-and-method section.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+
+from cxlib.data.io import Store, quote
+from cxlib.decide.words import Message
+
+
+@dataclass
+class NameCheck:
+    errors: list[str] = field(default_factory=list)
+    warnings: list[Message] = field(default_factory=list)
+
+
+def _hint(name: str, options) -> str:
+    close = difflib.get_close_matches(str(name), [str(o) for o in options], n=3, cutoff=0.6)
+    return f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
+
+
+def _distinct(store: Store, table: str, column: str, limit: int = 5000) -> list:
+    if not store.has_column(table, column):
+        return []
+    rows = store.db.execute(f"SELECT DISTINCT {quote(column)} FROM {quote(table)} WHERE {quote(column)} IS NOT NULL "
+                            f"LIMIT {limit}").fetchall()
+    return [r[0] for r in rows]
+
+
+def check_names(store: Store, params) -> NameCheck:
+    """Check every name params gives against the loaded data."""
+    out = NameCheck()
+    src = params.source or "params"
+    survey_cols = set(store.columns("survey_responses"))
+    customer_cols = set(store.columns("customers"))
+    response_cols = survey_cols | (customer_cols if "customer_id" in survey_cols else set()) | {"nps_group", "period"}
+    if params.breakdowns is not None:
+        for b in params.breakdowns:
+            if b not in response_cols:
+                out.errors.append(f"breakdowns: {b!r} is not a column of the survey responses or of the customers "
+                                  f"they link to{_hint(b, response_cols)}; columns: {', '.join(sorted(response_cols))}")
+    for i, ct in enumerate(params.crosstabs, start=1):
+        for key in ("row", "banner"):
+            name = getattr(ct, key)
+            if name not in response_cols:
+                out.errors.append(f"crosstabs[{i}].{key}: {name!r} is not a column of the survey responses"
+                                  f"{_hint(name, response_cols)}")
+    if params.weighting is not None:
+        for v in params.weighting.variables:
+            if v not in customer_cols:
+                out.errors.append(f"weighting.variables: {v!r} is not a customers column{_hint(v, customer_cols)}")
+    for key in ("predictors", "exclude"):
+        names = getattr(params.churn, key) or []
+        for v in names:
+            if v not in customer_cols:
+                out.errors.append(f"churn.{key}: {v!r} is not a customers column{_hint(v, customer_cols)}")
+    tp_ids = [tp.id for tp in params.touchpoints]
+    if params.delivery_touchpoint and params.delivery_touchpoint not in tp_ids:
+        out.errors.append(f"delivery_touchpoint: {params.delivery_touchpoint!r} is not a journey touchpoint"
+                          f"{_hint(params.delivery_touchpoint, tp_ids)}")
+    events = [s.event for s in params.funnel]
+    if params.abandonment is not None:
+        for key in ("start", "end"):
+            e = getattr(params.abandonment, key)
+            if e not in events:
+                out.errors.append(f"abandonment.{key}: {e!r} is not a funnel step{_hint(e, events)}")
+    for s in params.funnel:
+        if s.touchpoint and s.touchpoint not in tp_ids and tp_ids:
+            out.errors.append(f"funnel step {s.event!r}: touchpoint {s.touchpoint!r} is not in the journey"
+                              f"{_hint(s.touchpoint, tp_ids)}")
+    seg = params.segmentation
+    if store.has("customers") and seg.method == "rules" and seg.column not in customer_cols:
+        if seg.column != "segment":
+            out.errors.append(f"segmentation.column: {seg.column!r} is not a customers column"
+                              f"{_hint(seg.column, customer_cols)}")
+        else:
+            out.warnings.append(Message("warn.no_segment", {}))
+    # warnings: names the data never shows
+    if events and store.has("web_events"):
+        seen = set(_distinct(store, "web_events", "event"))
+        for e in events:
+            if e not in seen:
+                out.warnings.append(Message("warn.funnel_unseen", {"event": e}))
+    if tp_ids:
+        seen = set(_distinct(store, "survey_responses", "touchpoint")) | set(_distinct(store, "interactions", "touchpoint"))
+        if seen:
+            for tp in params.touchpoints:
+                if tp.id not in seen and not any(s.touchpoint == tp.id for s in params.funnel):
+                    out.warnings.append(Message("warn.touchpoint_unseen", {"touchpoint": tp.label}))
+    named = [b for b in [params.brand, *params.competitors] if b]
+    if named and store.has("texts"):
+        have = {str(b).lower() for b in _distinct(store, "texts", "brand")}
+        if have:
+            for b in named:
+                if b.lower() not in have:
+                    out.warnings.append(Message("warn.brand_unseen", {"brand": b,
+                                                                      "seen": ", ".join(sorted(have)[:8])}))
+    if out.errors:
+        out.errors = [f"{src}: {e}" for e in out.errors]
+    return out
