@@ -11,7 +11,7 @@ from sklearn.model_selection import StratifiedKFold
 
 from cxlib.exceptions import DataValidationError
 from cxlib.voice import assist
-from cxlib.voice.coding import normalize_series
+from cxlib.voice.features import prepare
 
 
 @pytest.fixture(scope="module")
@@ -137,7 +137,7 @@ def test_cross_validate_equals_manual_recomputation(manual_cv):
     texts, labels, cv = manual_cv
     assert list(cv["code"]) == [*labels.columns, "micro"]
     code = "late_delivery"
-    x = normalize_series(texts).to_numpy()
+    x = prepare(texts)
     y = labels[code].to_numpy()
     p = np.empty(len(y))
     for tr, te in StratifiedKFold(5, shuffle=True, random_state=0).split(x, y):

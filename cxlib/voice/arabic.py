@@ -95,14 +95,20 @@ def clitic_pattern(pattern: str) -> str:
     return rf"(?<!\w){PREFIX_RE}(?:{pattern}){SUFFIX_RE}(?!\w)"
 
 
+_PREFIX_SET = frozenset(PREFIXES)
+_SUFFIX_SET = frozenset(SUFFIXES)
+_PREFIX_LENS = sorted({len(p) for p in PREFIXES})            # shortest first
+_SUFFIX_LENS = sorted({len(x) for x in SUFFIXES})            # shortest first
+
+
 @functools.lru_cache(maxsize=200_000)
 def stems(token: str) -> tuple[str, ...]:
     """Forms ``token`` may stand for once clitics are removed, most literal first.
 
-    Order: the token; each prefix-stripped form (longest prefix last); each suffix-stripped
-    form of those (shortest suffix first). Every form keeps at least :data:`MIN_STEM`
-    letters. Lookups take the first form found in their dictionary, so a word that is itself
-    an entry is never read as a clitic + stem.
+    Order: the token; each prefix-stripped form (shortest prefix first); then each
+    suffix-stripped form of those (shortest suffix first). Every form keeps at least
+    :data:`MIN_STEM` letters. Lookups take the first form found in their dictionary, so a
+    word that is itself an entry is never read as a clitic + stem.
 
     Examples
     --------
@@ -111,16 +117,12 @@ def stems(token: str) -> tuple[str, ...]:
     >>> "ممتاز" in stems("ممتازين")
     True
     """
-    bases = [token] + [token[len(p):] for p in PREFIXES if token.startswith(p) and len(token) - len(p) >= MIN_STEM]
-    bases.sort(key=len, reverse=True)
-    out: list[str] = []
-    for b in bases:
-        if b not in out:
-            out.append(b)
-    for b in list(out):
-        for s in sorted(SUFFIXES, key=len):
-            if b.endswith(s) and len(b) - len(s) >= MIN_STEM:
-                c = b[: -len(s)]
-                if c not in out:
-                    out.append(c)
-    return tuple(out)
+    n = len(token)
+    bases = [token] + [token[k:] for k in _PREFIX_LENS if n - k >= MIN_STEM and token[:k] in _PREFIX_SET]
+    out = list(dict.fromkeys(bases))
+    for b in tuple(out):
+        m = len(b)
+        for k in _SUFFIX_LENS:
+            if m - k >= MIN_STEM and b[-k:] in _SUFFIX_SET:
+                out.append(b[:-k])
+    return tuple(dict.fromkeys(out))

@@ -11,13 +11,25 @@ Pipeline (each step a pure function; tidy frames in and out)::
 Model
 -----
 Features are TF-IDF weights (sublinear tf, l2-normalized) of word 1-2-grams and of character
-2-5-grams within word boundaries (``char_wb``), computed on :func:`cxlib.voice.coding.normalize_series`
-text and concatenated with a ``FeatureUnion``. Character n-grams catch Arabic clitics and
-inflections (``والتوصيل``, ``التوصيل``, ``توصيلهم`` share ``توصيل``) and English typos without a
-stemmer or any other language tool. Each code gets its own binary logistic regression
-(one-vs-rest, ``class_weight="balanced"`` so rare codes are not drowned by negatives,
-``liblinear`` solver, L2 penalty ``C=1``): ``p_k(x) = 1 / (1 + exp(-(w_k . x + b_k)))``.
-Codes are independent, so a verbatim can carry several (multi-label).
+2-5-grams within word boundaries (``char_wb``), computed on normalized text
+(:func:`cxlib.voice.features.prepare`, :func:`cxlib.voice.features.make_text_features`).
+Character n-grams catch Arabic clitics and inflections (``والتوصيل``, ``التوصيل``, ``توصيلهم``
+share ``توصيل``) and English typos without a stemmer or any other language tool.
+
+With a codebook (``train(..., codebook=book)``) two more sources of knowledge join, so the
+model learns from few coded texts:
+
+* **patterns as features**: one 0/1 column per code, whether the code's patterns match the
+  text (:func:`cxlib.voice.coding.match_matrix`, clitic-aware, negation as in auto-coding),
+  times :data:`PATTERN_WEIGHT`; the classifier learns how far to trust each pattern;
+* **examples**: the codebook's example sentences (column ``examples``) are added to the
+  training texts, positive for their code.
+
+Each code gets its own binary logistic regression (one-vs-rest, ``class_weight="balanced"``
+so rare codes are not drowned by negatives: class c weighs ``n / (2 n_c)``, ``liblinear``
+solver, L2 penalty ``C`` = :data:`C_DEFAULT`): ``p_k(x) = 1 / (1 + exp(-(w_k . x + b_k)))``.
+Codes are independent, so a verbatim can carry several (multi-label); where each text has
+exactly one code, :func:`predict_codes` with ``top1=True`` takes the most probable.
 
 A code needs at least ``min_positives`` positive *and* negative training verbatims to be
 trained; the others are not trained and are listed (``AssistModel.skipped``, ``attrs``).
@@ -35,26 +47,43 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 from sklearn.base import clone
-from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import precision_recall_fscore_support
 from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import FeatureUnion, Pipeline
 
 from cxlib.exceptions import DataValidationError
-from cxlib.voice.coding import normalize_series, redact_series
+from cxlib.voice import features as feats
+from cxlib.voice.coding import (
+    CompiledCodebook,
+    code_examples,
+    match_matrix,
+    normalize_series,
+    redact_series,
+)
 
 __all__ = [
     "AssistModel",
+    "make_features",
     "make_pipeline",
     "training_set",
     "train",
     "predict_proba",
+    "predict_codes",
     "cross_validate",
     "suggest",
     "code_next",
+    "uncertainty",
+    "baselines",
+    "for_run",
 ]
+
+#: weight of the codebook-pattern columns beside the l2-normalized TF-IDF blocks
+PATTERN_WEIGHT = 1.0
+#: inverse regularization of each code's logistic regression
+C_DEFAULT = 3.0
 
 SUGGEST_COLUMNS = ["verbatim_id", "code", "probability", "rank"]
 CODE_NEXT_COLUMNS = ["verbatim_id", "code", "probability", "uncertainty", "source", "language", "text",
@@ -66,29 +95,38 @@ CODE_NEXT_COLUMNS = ["verbatim_id", "code", "probability", "uncertainty", "sourc
 
 def make_features() -> FeatureUnion:
     """The text features: TF-IDF word 1-2-grams + character (``char_wb``) 2-5-grams."""
-    return FeatureUnion(
-        [
-            ("word", TfidfVectorizer(analyzer="word", ngram_range=(1, 2), sublinear_tf=True)),
-            ("char", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True)),
-        ]
-    )
+    return feats.make_text_features()
 
 
 def make_pipeline(random_state: int = 0) -> Pipeline:
-    """An unfitted single-code pipeline: features -> balanced logistic regression.
+    """An unfitted single-code pipeline: text features -> balanced logistic regression.
 
-    Input: *normalized* texts (:func:`cxlib.voice.coding.normalize_series`); output of
-    ``predict_proba(...)[:, 1]``: the probability that the code applies. :func:`train` fits one
-    per code; :func:`cross_validate` refits one per code and fold (the vocabulary and IDF are
-    learned on the training fold only).
+    Input: texts from :func:`cxlib.voice.features.prepare`; output of
+    ``predict_proba(...)[:, 1]``: the probability that the code applies. Without a codebook,
+    :func:`train` is this pipeline fitted once per code (the features shared).
     """
     return Pipeline(
         [
             ("features", make_features()),
-            ("clf", LogisticRegression(class_weight="balanced", solver="liblinear", C=1.0,
+            ("clf", LogisticRegression(class_weight="balanced", solver="liblinear", C=C_DEFAULT,
                                        random_state=random_state)),
         ]
     )
+
+
+def _pattern_block(codebook: CompiledCodebook | None, texts: pd.Series) -> sparse.csr_matrix | None:
+    if codebook is None or not len(codebook):
+        return None
+    m = match_matrix(pd.Series(list(texts)), codebook).to_numpy(dtype=float) * PATTERN_WEIGHT
+    return sparse.csr_matrix(m)
+
+
+def _design(features: FeatureUnion, codebook: CompiledCodebook | None, raw: pd.Series, fit: bool):
+    """Feature matrix of raw texts: TF-IDF blocks (+ pattern columns with a codebook)."""
+    prepared = feats.prepare(raw)
+    x = features.fit_transform(prepared) if fit else features.transform(prepared)
+    pat = _pattern_block(codebook, raw)
+    return x if pat is None else sparse.hstack([x, pat]).tocsr()
 
 
 @dataclass(frozen=True, eq=False)
@@ -114,6 +152,10 @@ class AssistModel:
         Index labels (verbatim ids) of the training texts; :func:`suggest` and
         :func:`code_next` leave them out.
     random_state : int
+    codebook : CompiledCodebook or None
+        The codebook whose patterns are features (None: text features only).
+    n_examples : int
+        Codebook example sentences added to the training texts.
     """
 
     features: FeatureUnion = field(repr=False)
@@ -123,6 +165,8 @@ class AssistModel:
     skipped: pd.DataFrame = field(repr=False)
     trained_ids: pd.Index = field(repr=False)
     random_state: int = 0
+    codebook: CompiledCodebook | None = field(default=None, repr=False)
+    n_examples: int = 0
 
     def __len__(self) -> int:
         return len(self.codes)
@@ -132,7 +176,7 @@ class AssistModel:
 
 
 def _check_xy(texts: pd.Series, labels: pd.DataFrame) -> tuple[pd.Series, pd.DataFrame]:
-    """Validate (texts, labels) and return normalized texts and labels aligned on texts' index."""
+    """Validate (texts, labels) and return the texts (str) and labels aligned on texts' index."""
     if not isinstance(texts, pd.Series):
         raise TypeError("texts must be a pandas Series (index = verbatim ids).")
     if not isinstance(labels, pd.DataFrame):
@@ -157,14 +201,14 @@ def _check_xy(texts: pd.Series, labels: pd.DataFrame) -> tuple[pd.Series, pd.Dat
             f"labels must be 0/1: column {labels.columns[c]!r}, row {labels.index[r]!r} holds "
             f"{vals[r, c]!r} ({int(bad.sum())} bad cell(s)); use 1 = code applies, 0 = does not."
         )
-    norm = normalize_series(texts.astype("object").where(texts.notna(), ""))
-    empty = norm.str.len().to_numpy() == 0
+    raw = texts.astype("object").where(texts.notna(), "").astype("str")
+    empty = normalize_series(raw).str.len().to_numpy() == 0
     if empty.any():
         raise DataValidationError(
             f"texts: {int(empty.sum())} empty text(s) (e.g. {texts.index[empty][:3].tolist()}); "
             "a model cannot learn from them, drop them (training_set() does and counts them)."
         )
-    return norm, labels.astype("int8")
+    return raw, labels.astype("int8")
 
 
 def _label_counts(labels: pd.DataFrame, min_positives: int) -> tuple[list[str], pd.DataFrame]:
@@ -283,29 +327,57 @@ def training_set(
 # --- training and prediction -------------------------------------------------------------
 
 
+def _with_examples(
+    raw: pd.Series, labels: pd.DataFrame, codebook: CompiledCodebook | None, use_examples: bool
+) -> tuple[pd.Series, pd.DataFrame, int]:
+    """Training texts plus the codebook's example sentences (positive for their code only)."""
+    if codebook is None or not use_examples:
+        return raw, labels, 0
+    ex = code_examples(codebook)
+    ex = ex[ex["code"].isin(labels.columns)]
+    if ex.empty:
+        return raw, labels, 0
+    ids = pd.Index([f"__example_{i}" for i in range(len(ex))])
+    ex_lab = pd.DataFrame(0, index=ids, columns=labels.columns, dtype="int8")
+    for i, code in enumerate(ex["code"]):
+        ex_lab.iat[i, labels.columns.get_loc(code)] = 1
+    return (pd.concat([raw, pd.Series(ex["text"].to_numpy(), index=ids)]),
+            pd.concat([labels, ex_lab]), len(ex))
+
+
 def train(
-    texts: pd.Series, labels: pd.DataFrame, *, min_positives: int = 5, random_state: int = 0
+    texts: pd.Series,
+    labels: pd.DataFrame,
+    *,
+    min_positives: int = 5,
+    random_state: int = 0,
+    codebook: CompiledCodebook | None = None,
+    use_examples: bool = True,
 ) -> AssistModel:
     """Fit one balanced logistic regression per code on TF-IDF word and character n-grams.
 
     Parameters
     ----------
     texts : Series
-        Raw texts, index = verbatim ids (normalized here with ``normalize_series``).
+        Raw texts, index = verbatim ids (normalized here with :func:`cxlib.voice.features.prepare`).
     labels : DataFrame
         0/1, one column per code, same index labels as ``texts`` (e.g. from
         :func:`training_set`, or from a truth table in tests).
     min_positives : int
         A code with fewer positive (or negative) examples is not trained; it is listed in
-        ``model.skipped`` with the reason, never silently dropped.
+        ``model.skipped`` with the reason, never silently dropped. Codebook examples count.
     random_state : int
         Seed of the liblinear solver (the fit is deterministic given the seed).
+    codebook : CompiledCodebook, optional
+        Its patterns become features (one 0/1 column per code) and, with ``use_examples``,
+        its example sentences join the training texts (module docstring).
 
     Returns
     -------
     AssistModel
     """
-    norm, labels = _check_xy(texts, labels)
+    raw, labels = _check_xy(texts, labels)
+    raw, labels, n_ex = _with_examples(raw, labels, codebook, use_examples)
     trainable, skipped = _label_counts(labels, min_positives)
     if not trainable:
         raise DataValidationError(
@@ -314,7 +386,7 @@ def train(
         )
     template = make_pipeline(random_state)
     features = clone(template.named_steps["features"])
-    x = features.fit_transform(norm.to_numpy())
+    x = _design(features, codebook, raw, fit=True)
     classifiers = {
         code: clone(template.named_steps["clf"]).fit(x, labels[code].to_numpy()) for code in trainable
     }
@@ -326,6 +398,8 @@ def train(
         skipped=skipped,
         trained_ids=pd.Index(texts.index),
         random_state=random_state,
+        codebook=codebook,
+        n_examples=n_ex,
     )
 
 
@@ -334,14 +408,38 @@ def predict_proba(model: AssistModel, texts: pd.Series) -> pd.DataFrame:
 
     Empty or missing texts get NaN (they carry no evidence).
     """
-    norm = normalize_series(texts.astype("object").where(texts.notna(), ""))
+    raw = texts.astype("object").where(texts.notna(), "")
+    norm = normalize_series(raw.astype("str"))
     ok = norm.str.len().to_numpy() > 0
     out = np.full((len(texts), len(model.codes)), np.nan)
     if ok.any():
-        x = model.features.transform(norm.to_numpy()[ok])
+        x = _design(model.features, model.codebook, raw[ok], fit=False)
         for j, code in enumerate(model.codes):
             out[ok, j] = model.classifiers[code].predict_proba(x)[:, 1]
     return pd.DataFrame(out, index=texts.index, columns=list(model.codes))
+
+
+def predict_codes(
+    model: AssistModel, texts: pd.Series, *, top1: bool = False, min_prob: float | None = 0.5
+) -> pd.DataFrame:
+    """0/1 code assignments from :func:`predict_proba`.
+
+    ``top1=False`` (multi-label): a code applies when ``p >= min_prob`` (``None``: the model's
+    per-code ``thresholds``). ``top1=True`` (each text has exactly one code): the code with
+    the highest probability, ``argmax_k p_k``. Empty texts get no code.
+    """
+    proba = predict_proba(model, texts)
+    p = proba.to_numpy()
+    ok = ~np.isnan(p).all(axis=1) if p.size else np.zeros(len(proba), bool)
+    out = np.zeros(p.shape, dtype="int8")
+    if top1:
+        j = np.nan_to_num(p, nan=-1).argmax(axis=1)
+        out[np.flatnonzero(ok), j[ok]] = 1
+    else:
+        thr = (np.array([model.thresholds[c] for c in model.codes]) if min_prob is None
+               else np.full(len(model.codes), float(min_prob)))
+        out = (np.nan_to_num(p, nan=-1) >= thr).astype("int8")
+    return pd.DataFrame(out, index=proba.index, columns=proba.columns)
 
 
 # --- cross-validation --------------------------------------------------------------------
@@ -354,12 +452,15 @@ def cross_validate(
     folds: int = 5,
     min_positives: int = 5,
     random_state: int = 0,
+    codebook: CompiledCodebook | None = None,
+    use_examples: bool = True,
 ) -> pd.DataFrame:
     """Out-of-fold precision, recall and F1 per code, and micro-averaged over codes.
 
     Method: per code, ``StratifiedKFold(folds, shuffle=True, random_state)`` on that code's
     0/1 labels (so every fold holds positives even for rare codes); for each fold a fresh
-    :func:`make_pipeline` (vocabulary, IDF and classifier) is fitted on the other folds and
+    model (vocabulary, IDF and classifier, as :func:`train` with the same ``codebook`` and
+    examples; examples only ever join the training folds) is fitted on the other folds and
     predicts the held-out fold; a code is predicted when ``p >= 0.5``. With the out-of-fold
     predictions of all texts::
 
@@ -386,8 +487,7 @@ def cross_validate(
     """
     if folds < 2:
         raise ValueError(f"folds={folds}; cross-validation needs at least 2 folds.")
-    norm, labels = _check_xy(texts, labels)
-    x = norm.to_numpy()
+    raw, labels = _check_xy(texts, labels)
     need = max(folds, min_positives)
     trainable, skipped = _label_counts(labels, need)
     reasons = dict(zip(skipped["code"], skipped["reason"], strict=True))
@@ -402,9 +502,12 @@ def cross_validate(
             continue
         p = np.empty(len(y))
         skf = StratifiedKFold(n_splits=folds, shuffle=True, random_state=random_state)
-        for tr, te in skf.split(x, y):
-            pipe = clone(make_pipeline(random_state)).fit(x[tr], y[tr])
-            p[te] = pipe.predict_proba(x[te])[:, 1]
+        for tr, te in skf.split(np.zeros(len(y)), y):
+            r_tr, l_tr, _ = _with_examples(raw.iloc[tr], labels.iloc[tr], codebook, use_examples)
+            template = make_pipeline(random_state)
+            fu = clone(template.named_steps["features"])
+            clf = clone(template.named_steps["clf"]).fit(_design(fu, codebook, r_tr, fit=True), l_tr[code].to_numpy())
+            p[te] = clf.predict_proba(_design(fu, codebook, raw.iloc[te], fit=False))[:, 1]
         pred = (p >= 0.5).astype(int)
         pr, rc, f1, _ = precision_recall_fscore_support(y, pred, average="binary", zero_division=0)
         tp += int(((pred == 1) & (y == 1)).sum())
@@ -501,16 +604,79 @@ def suggest(
     return out
 
 
+#: uncertainty measures :func:`uncertainty` and :func:`code_next` offer
+STRATEGIES = ("binary", "margin", "entropy")
+
+
+def uncertainty(proba: pd.DataFrame, strategy: str = "binary") -> pd.DataFrame:
+    """How unsure the model is about each text, and about which code.
+
+    With ``p_ik`` the probability of code ``k`` for text ``i`` (:func:`predict_proba`):
+
+    * "binary" (least confident, per code): ``u_ik = min(p_ik, 1 - p_ik)``, ``u_i = max_k u_ik``
+      (0 = certain, 0.5 = a coin flip on some code); ``code`` = arg-max (Lewis & Gale 1994).
+    * "margin": with ``p_(1) >= p_(2)`` the two highest probabilities,
+      ``u_i = 1 - (p_(1) - p_(2))``: a text whose two best codes are close (Scheffer,
+      Decomain & Wrobel 2001); ``code`` = the most probable code.
+    * "entropy": ``u_i = sum_k H(p_ik)``, ``H(p) = -p log2 p - (1 - p) log2 (1 - p)``, the
+      total binary entropy over the codes (Settles 2009, section 3.1); ``code`` = the code
+      with the highest ``H``.
+
+    Returns
+    -------
+    DataFrame
+        uncertainty, code, probability (of that code); proba's index. Rows with no
+        probability (empty text) get NaN and None.
+
+    References
+    ----------
+    Scheffer, T., Decomain, C. & Wrobel, S. (2001), Active hidden Markov models for
+    information extraction, IDA 2001. Settles, B. (2009), Active Learning Literature Survey,
+    University of Wisconsin-Madison CS TR 1648.
+    """
+    if strategy not in STRATEGIES:
+        raise ValueError(f"strategy={strategy!r}; choose one of {STRATEGIES}.")
+    p = proba.to_numpy(dtype=float)
+    codes = np.asarray(proba.columns, dtype=object)
+    n, k = p.shape
+    ok = ~np.isnan(p).any(axis=1) if k else np.zeros(n, bool)
+    pp = np.nan_to_num(p, nan=0.5)
+    rows = np.arange(n)
+    if strategy == "binary":
+        uk = np.minimum(pp, 1 - pp)
+        j = uk.argmax(axis=1) if k else np.zeros(n, int)
+        u = uk[rows, j] if k else np.zeros(n)
+    elif strategy == "margin":
+        order = np.argsort(-pp, axis=1)
+        j = order[:, 0]
+        second = pp[rows, order[:, 1]] if k > 1 else np.zeros(n)
+        u = 1 - (pp[rows, j] - second)
+    else:
+        q = np.clip(pp, 1e-12, 1 - 1e-12)
+        h = -(q * np.log2(q) + (1 - q) * np.log2(1 - q))
+        j = h.argmax(axis=1)
+        u = h.sum(axis=1)
+    out = pd.DataFrame({"uncertainty": np.where(ok, u, np.nan),
+                        "code": pd.Series(codes[j] if k else [None] * n, dtype="object").where(ok, None).to_numpy(),
+                        "probability": np.where(ok, pp[rows, j] if k else np.nan, np.nan)}, index=proba.index)
+    return out
+
+
 def code_next(
-    model: AssistModel, verbatims: pd.DataFrame, n: int = 50, *, text_col: str = "text"
+    model: AssistModel,
+    verbatims: pd.DataFrame,
+    n: int = 50,
+    *,
+    text_col: str = "text",
+    strategy: str = "binary",
 ) -> pd.DataFrame:
     """The ``n`` verbatims the model is least sure about: code these next (uncertainty sampling).
 
-    For verbatim ``i`` and code ``k`` with probability ``p_ik``, uncertainty
-    ``u_ik = min(p_ik, 1 - p_ik)`` (0 = certain, 0.5 = a coin flip); the verbatim's
-    uncertainty is ``u_i = max_k u_ik`` and its ``code`` the arg-max. Verbatims are ranked by
-    ``u_i`` descending (ties: verbatim_id). Coding the texts closest to the decision boundary
-    first improves a classifier fastest per coded text (Lewis & Gale 1994).
+    Uncertainty per verbatim and the code it concerns come from :func:`uncertainty` with
+    ``strategy`` ("binary", the default: ``u_i = max_k min(p_ik, 1 - p_ik)``; "margin";
+    "entropy"). Verbatims are ranked by ``u_i`` descending (ties: verbatim_id). Coding the
+    texts closest to the decision boundary first improves a classifier fastest per coded
+    text (Lewis & Gale 1994).
 
     Identical texts (after normalization) are listed once, under the first verbatim_id:
     coding one of them teaches the model as much as coding all; ``n_same_text`` says how many
@@ -527,20 +693,20 @@ def code_next(
     if n < 1:
         raise ValueError(f"n={n}; ask for at least 1 verbatim.")
     v, info = _candidates(model, verbatims, text_col)
-    proba = predict_proba(model, v[text_col].reset_index(drop=True)).to_numpy()
+    if strategy not in STRATEGIES:
+        raise ValueError(f"strategy={strategy!r}; choose one of {STRATEGIES}.")
+    proba = predict_proba(model, v[text_col].reset_index(drop=True))
     if len(v) == 0:
         out = pd.DataFrame({c: pd.Series(dtype="object") for c in CODE_NEXT_COLUMNS})
-        out.attrs.update(info, n=n)
+        out.attrs.update(info, n=n, strategy=strategy)
         return out
-    u = np.minimum(proba, 1 - proba)
-    j = np.argmax(u, axis=1)
-    rows = np.arange(len(v))
+    unc = uncertainty(proba, strategy)
     out = pd.DataFrame(
         {
             "verbatim_id": v["verbatim_id"].astype("str").to_numpy(),
-            "code": np.asarray(model.codes, dtype=object)[j],
-            "probability": proba[rows, j],
-            "uncertainty": u[rows, j],
+            "code": unc["code"].to_numpy(),
+            "probability": unc["probability"].to_numpy(),
+            "uncertainty": unc["uncertainty"].to_numpy(),
             "source": v["source"].to_numpy() if "source" in v else pd.NA,
             "language": v["language"].to_numpy() if "language" in v else pd.NA,
             "text": redact_series(v[text_col].astype("str")).to_numpy(),
@@ -552,7 +718,7 @@ def code_next(
     first = ~pd.Series(key[out.index.to_numpy()]).duplicated().to_numpy()
     info["n_duplicate_texts"] = int((~first).sum())
     out = out[first].head(n).reset_index(drop=True)
-    out.attrs.update(info, n=n)
+    out.attrs.update(info, n=n, strategy=strategy)
     return out
 
 
@@ -567,11 +733,23 @@ class AssistedCoding:
     n_disagreements: int
 
 
-def for_run(store, codebook, *, n_next: int = 50, random_state: int = 0) -> AssistedCoding | None:
+def for_run(
+    store,
+    codebook,
+    *,
+    n_next: int = 50,
+    random_state: int = 0,
+    use_codebook: bool = True,
+    strategy: str = "binary",
+) -> AssistedCoding | None:
     """Train on the run's manual codes (coder consensus) and apply to the uncoded verbatims.
 
     None when the client supplied no manual codes. Only customer turns and texts not used
-    for training receive suggestions.
+    for training receive suggestions. With ``use_codebook`` the codebook's patterns are
+    features and its examples extra training texts (module docstring); the cross-validation
+    table then also shows, per code, the F1 of the codebook's patterns alone (auto-coding,
+    the previous method) and of always applying the code (the trivial baseline), on the same
+    coded texts (:func:`baselines`).
     """
     from cxlib.data import engine
 
@@ -579,7 +757,43 @@ def for_run(store, codebook, *, n_next: int = 50, random_state: int = 0) -> Assi
         return None
     verb = engine.verbatims(store)
     texts, labels = training_set(store.df("manual_codes"), verb, list(codebook.codes))
-    cv = cross_validate(texts, labels, random_state=random_state)
-    model = train(texts, labels, random_state=random_state)
-    return AssistedCoding(cv, suggest(model, verb), code_next(model, verb, n=n_next), len(texts),
+    book = codebook if use_codebook else None
+    cv = cross_validate(texts, labels, random_state=random_state, codebook=book)
+    cv = cv.merge(baselines(texts, labels, codebook), on="code", how="left")
+    model = train(texts, labels, random_state=random_state, codebook=book)
+    return AssistedCoding(cv, suggest(model, verb), code_next(model, verb, n=n_next, strategy=strategy), len(texts),
                           int(labels.attrs.get("n_disagreements", 0)))
+
+
+def baselines(texts: pd.Series, labels: pd.DataFrame, codebook: CompiledCodebook | None = None) -> pd.DataFrame:
+    """Per-code F1 of the simple alternatives to a model, on the same coded texts.
+
+    * ``f1_always``: apply the code to every text, ``F1 = 2 s / (n + s)`` with ``s``
+      positives among ``n`` texts (precision ``s / n``, recall 1); never applying it (the
+      majority answer for every code) has F1 0.
+    * ``f1_patterns``: the codebook's patterns alone (:func:`cxlib.voice.coding.match_matrix`,
+      as auto-coding applies them), when ``codebook`` is given and holds the code.
+
+    Returns
+    -------
+    DataFrame
+        code, f1_always, f1_patterns; one row per label column, then ``micro`` (pooled).
+    """
+    raw, labels = _check_xy(texts, labels)
+    n = len(labels)
+    y = labels.to_numpy()
+    s = y.sum(axis=0)
+    mm = match_matrix(raw, codebook) if codebook is not None else None
+    rows, tp = [], np.zeros(3)
+    for j, code in enumerate(labels.columns):
+        f_pat = np.nan
+        if mm is not None and code in mm.columns:
+            pred = mm[code].to_numpy().astype(int)
+            f_pat = precision_recall_fscore_support(y[:, j], pred, average="binary", zero_division=0)[2]
+            tp += [int((pred & y[:, j]).sum()), int((pred & (1 - y[:, j])).sum()), int(((1 - pred) & y[:, j]).sum())]
+        rows.append({"code": code, "f1_always": 2 * s[j] / (n + s[j]) if n else np.nan, "f1_patterns": f_pat})
+    tot = s.sum()
+    micro_pat = 2 * tp[0] / (2 * tp[0] + tp[1] + tp[2]) if mm is not None and tp.sum() else np.nan
+    rows.append({"code": "micro", "f1_always": 2 * tot / (n * labels.shape[1] + tot) if n else np.nan,
+                 "f1_patterns": micro_pat})
+    return pd.DataFrame(rows)

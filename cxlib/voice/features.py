@@ -1,0 +1,162 @@
+"""Text features shared by the calibrated sentiment model and assisted coding.
+
+Two TF-IDF blocks on normalized text (:func:`cxlib.voice.coding.normalize_series`, then runs
+of 3+ identical characters cut to 2, ``ممتاااااز`` -> ``ممتاز``... ``رااائع`` -> ``راائع``):
+
+* word 1-2-grams (tokens: runs of word characters, and each other non-space character on
+  its own, so emoji and "!" are tokens);
+* character n-grams within word boundaries (scikit-learn's ``char_wb``: each
+  whitespace-separated word padded with one space, all its 2-5-grams). They carry Arabic
+  clitics (``والتوصيل`` and ``توصيلهم`` share ``توصي``), dialect spellings, typos and
+  code-switched text without a stemmer.
+
+:class:`WordCharNgrams` computes the ``char_wb`` counts exactly as scikit-learn does, but once
+per distinct word instead of once per word occurrence: with ``D`` the document x word count
+matrix and ``W`` the word x n-gram count matrix, the document x n-gram counts are
+``D @ W`` (a sparse product). Customer text repeats its words (Zipf's law), so this is
+several times faster than ``TfidfVectorizer(analyzer="char_wb")`` on the same input, with the
+same numbers (tested). TF-IDF weighting as in scikit-learn: ``tf' = 1 + log(tf)``
+(sublinear), ``idf = ln((1 + n) / (1 + df)) + 1`` (smooth), rows l2-normalized.
+
+References
+----------
+Pedregosa et al. (2011), Scikit-learn: Machine Learning in Python, JMLR 12.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer, TfidfVectorizer
+from sklearn.pipeline import FeatureUnion
+
+from cxlib.voice.coding import normalize_series
+
+__all__ = ["prepare", "WordCharNgrams", "make_text_features", "WORD_TOKEN_PATTERN"]
+
+#: word tokens: runs of word characters, or any single other non-space character (emoji, !, ?)
+WORD_TOKEN_PATTERN = r"(?u)\b\w+\b|[^\w\s]"
+
+_RUN3_RE = re.compile(r"(\w)\1{2,}")
+
+
+def prepare(texts: pd.Series | list | np.ndarray) -> np.ndarray:
+    """Normalized texts for the models: :func:`normalize_series`, runs of 3+ letters cut to 2.
+
+    Missing texts become ``""``. Returns an object array aligned with the input.
+    """
+    s = pd.Series(texts, dtype="object") if not isinstance(texts, pd.Series) else texts.astype("object")
+    s = s.where(s.notna(), "")
+    return normalize_series(s.astype("str")).str.replace(_RUN3_RE, r"\1\1", regex=True).to_numpy(dtype=object)
+
+
+@functools.lru_cache(maxsize=1_000_000)
+def _wb_ngrams(word: str, lo: int, hi: int) -> tuple[str, ...]:
+    """scikit-learn's ``_char_wb_ngrams`` for one word (padded with a space each side)."""
+    w = f" {word} "
+    size = len(w)
+    out: list[str] = []
+    for n in range(lo, hi + 1):
+        out.append(w[:n])
+        offset = 0
+        while offset + n < size:
+            offset += 1
+            out.append(w[offset:offset + n])
+        if offset == 0:  # a short word (size <= n) is counted once
+            break
+    return tuple(out)
+
+
+class _WordAnalyzer:
+    """Picklable analyzer: one word -> its char_wb n-grams."""
+
+    def __init__(self, lo: int, hi: int):
+        self.lo, self.hi = lo, hi
+
+    def __call__(self, word: str) -> tuple[str, ...]:
+        return _wb_ngrams(word, self.lo, self.hi)
+
+
+def _split(doc: str) -> list[str]:
+    return doc.split()
+
+
+class WordCharNgrams(TransformerMixin, BaseEstimator):
+    """TF-IDF of character n-grams within word boundaries, computed per distinct word.
+
+    Same features and weights as ``TfidfVectorizer(analyzer="char_wb",
+    ngram_range=ngram_range, min_df=min_df, sublinear_tf=sublinear_tf, lowercase=False)``.
+
+    Parameters
+    ----------
+    ngram_range : (int, int)
+        Smallest and largest n-gram length.
+    min_df : int
+        Keep n-grams found in at least this many training documents.
+    sublinear_tf : bool
+        ``1 + log(tf)`` instead of raw counts.
+    """
+
+    def __init__(self, ngram_range: tuple[int, int] = (2, 5), min_df: int = 1, sublinear_tf: bool = True):
+        self.ngram_range = ngram_range
+        self.min_df = min_df
+        self.sublinear_tf = sublinear_tf
+
+    def _counts(self, docs, fit: bool):
+        words = CountVectorizer(tokenizer=_split, token_pattern=None, lowercase=False, dtype=np.int64)
+        try:
+            d = words.fit_transform(docs)
+        except ValueError:  # every document empty: no words at all
+            n = len(docs)
+            width = len(self.keep_) if not fit else 0
+            from scipy import sparse
+
+            return sparse.csr_matrix((n, width), dtype=np.float64)
+        vocab = words.get_feature_names_out()
+        if fit:
+            self.char_ = CountVectorizer(analyzer=_WordAnalyzer(*self.ngram_range), dtype=np.int64)
+            w = self.char_.fit_transform(vocab)
+        else:
+            w = self.char_.transform(vocab)
+        c = (d @ w).tocsr()
+        if fit:
+            df = np.asarray((c > 0).sum(axis=0)).ravel()
+            self.keep_ = np.flatnonzero(df >= self.min_df)
+        return c[:, self.keep_].astype(np.float64)
+
+    def fit(self, X, y=None):
+        self.fit_transform(X)
+        return self
+
+    def fit_transform(self, X, y=None):
+        c = self._counts(list(X), fit=True)
+        self.tfidf_ = TfidfTransformer(sublinear_tf=self.sublinear_tf)
+        return self.tfidf_.fit_transform(c)
+
+    def transform(self, X):
+        return self.tfidf_.transform(self._counts(list(X), fit=False))
+
+    def get_feature_names_out(self, input_features=None):
+        return self.char_.get_feature_names_out()[self.keep_]
+
+
+def make_text_features(
+    *, word_ngrams: tuple[int, int] = (1, 2), char_ngrams: tuple[int, int] = (2, 5), min_df: int = 1
+) -> FeatureUnion:
+    """Unfitted word + character TF-IDF features for texts from :func:`prepare`.
+
+    ``FeatureUnion`` of ``TfidfVectorizer(ngram_range=word_ngrams, token_pattern=WORD_TOKEN_PATTERN,
+    sublinear_tf=True)`` and :class:`WordCharNgrams` (``char_ngrams``); each block is
+    l2-normalized, so both weigh alike.
+    """
+    return FeatureUnion(
+        [
+            ("word", TfidfVectorizer(ngram_range=word_ngrams, token_pattern=WORD_TOKEN_PATTERN,
+                                     sublinear_tf=True, min_df=min_df, lowercase=False)),
+            ("char", WordCharNgrams(ngram_range=char_ngrams, min_df=min_df)),
+        ]
+    )
