@@ -170,6 +170,19 @@ def test_clean_report_has_no_hit(tmp_path):
     assert gate.scan_outputs(folder, customer_ids=CUSTOMER_IDS, forbidden_paths=["/data/clients/acme"]) == []
 
 
+def test_pdf_metadata_is_read_but_its_dates_are_not(tmp_path):
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    writer.add_blank_page(width=100, height=100)
+    writer.add_metadata({"/Title": "Report for ahmed@example.com",
+                         "/ModDate": "D:20261123203939Z", "/CreationDate": "D:41111111111111Z"})
+    with open(tmp_path / "r.pdf", "wb") as f:
+        writer.write(f)
+    assert [(h.kind, h.location, h.excerpt) for h in gate.scan_outputs(tmp_path)] == [
+        ("email", "PDF metadata", "/Title Report for [email]")]
+
+
 def test_not_scannable_lists_binary_files_and_embedded_images(tmp_path):
     folder = _make_report(tmp_path / "clean", planted=False)
     (folder / "broken.pdf").write_bytes(b"%PDF-1.4 not really")

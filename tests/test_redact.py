@@ -197,6 +197,11 @@ def test_long_numbers_are_reported_only_when_asked():
     assert rd.find_personal_data(text, long_numbers=False) == []
 
 
+def test_version_words_do_not_hide_phone_numbers():
+    assert rd.redact("app support 055.123.4567, update: 966.55.123.4567, app 1.212.555.1234") == (
+        "app support [phone], update: [phone], app [phone]")
+
+
 def test_number_glued_to_letters():
     assert rd.redact("tel0551234567") == "tel[phone]"
     # a product code: digits glued to a letter without a trunk or + prefix
@@ -225,10 +230,13 @@ NEGATIVES = [
     "waited 45 minutes for ticket 4521",
     "ID C42 and room 1204",
     "iOS 11.1.2, Spotify 8.4.28.1104, Chrome 61.0.3163.100",  # a bare 8.4.28.1104 is a [phone]
+    "Version is 8.4.28.1104. On iOS it’s 8.4.28.1104, audio FW 1.27.96538.",
     "version 591448720",
     "timestamp 2026-11-23T20:38:36.123456+00:00",
     "p = 0.04739652870493992 and 61.29032258064516",
     "Top 100 200 300",
+    "sha256 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08 of 05512345670abc1234def5",
+    "run 123e4567-e89b-12d3-a456-426614174000",
     "bought it at amazon.com and souq.com",
     "المنتج على سوق دوت كوم",
     "@SpotifyCares @264944 help",

@@ -17,7 +17,7 @@ Every file under the folder, recursively, and every file *name*:
   :func:`not_scannable`. Located by line.
 - PDF: the text of each page (``pypdf`` in layout mode, NFKC-normalised so Arabic
   presentation forms read as letters; runs of 2+ spaces, which separate table cells, split
-  a line) and the document metadata. Located by page.
+  a line) and the document metadata but its dates. Located by page.
 - Markdown (backslash escapes removed), CSV, TSV, JSON (and notebooks: every string and
   number, wherever it is nested, located by its key path; base64 payloads such as image
   outputs and notebook cell ids are skipped), and any other file that is not
@@ -329,7 +329,8 @@ def _pdf_segments(path: Path) -> Iterator[tuple[str, str]]:
 
     reader = PdfReader(path)
     for key, value in (reader.metadata or {}).items():
-        yield "PDF metadata", f"{key} {value}"
+        if key not in ("/CreationDate", "/ModDate"):  # D:20261123203939Z is a timestamp
+            yield "PDF metadata", f"{key} {value}"
     for n, page in enumerate(reader.pages, start=1):
         text = unicodedata.normalize("NFKC", page.extract_text(extraction_mode="layout") or "")
         for line in text.splitlines():

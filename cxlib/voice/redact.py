@@ -30,8 +30,10 @@ phone          ``[phone]``        Google's ``phonenumbers.PhoneNumberMatcher`` (
 card           ``[card]``         13-19 digits in any grouping and separators, Luhn-valid
                                   (``stdnum.luhn``); or exactly four groups of four digits
 iban           ``[iban]``         two letters, two digits, then letters and digits in any
-                                  grouping, valid by ``stdnum.iban``; or of the right length
-                                  and structure for its country with a wrong check (a typo)
+                                  grouping, ending where its token ends, valid by
+                                  ``stdnum.iban``; or, with an upper-case country code, of the
+                                  right length and structure for its country with a wrong
+                                  check (a typo)
 national_id    ``[id]``           Saudi national id / iqama (10 digits starting 1 or 2,
                                   Luhn-valid), Emirati ID (``784-YYYY-NNNNNNN-N``), Egyptian
                                   national id (14 digits: century, birth date, governorate);
@@ -46,8 +48,9 @@ long_number    ``[id]``           any other 9+ digits in a row, or 9+ digits in 
 
 Digit detectors skip what is not personal data: ISO and day/month/year dates
 (``2026-05-12``, ``12/05/2026``), year ranges (``2019-2026``), amounts next to a currency
-(``SAR 1,250.00``, ``250 ريال``), decimals, comma-grouped thousands and percentages are
-masked before the digit runs are read; times (``10:30``) are never joined into a run because
+(``SAR 1,250.00``, ``250 ريال``), decimals, comma-grouped thousands, percentages, version
+strings after a product word (``iOS 11.1.2``, ``Chrome 61.0.3163.100``), social handles,
+hexadecimal hashes and UUIDs are masked before the digit runs are read; times (``10:30``) are never joined into a run because
 ``:`` is not a separator; and a run needs at least 7 digits, so years, prices, scores
 (``+14``), order counts and short numbers survive.
 
@@ -242,10 +245,13 @@ _NOT_PERSONAL_RE = re.compile(
     rf"|(?<!\d)(?:0?[1-9]|1[0-2])({_DATE_SEP})(?:0?[1-9]|[12]\d|3[01])\3{_YEAR}(?!\d)"  # 05/12/2026
     rf"|(?<!\d){_YEAR}\s?[-/\u2013\u2014]\s?{_YEAR}(?!\d)"  # 2019-2026, 1377-1466
     r"|(?<![^\W\d_])(?:v|ver|version|build|release|ios|android|macos|windows|os|chrome|firefox"
-    r"|safari|edge|app|firmware|update|spotify|الإصدار|الاصدار|اصدار|إصدار|نسخة|النسخة)"
-    r"\.?\s?[:#]?\s?\d+(?:\.\d+)+"  # Chrome 61.0.3163.100
+    r"|safari|edge|app|firmware|fw|update|updated|spotify|الإصدار|الاصدار|اصدار|إصدار|نسخة|النسخة)"
+    r"(?:\.?\s?[:#]?\s?|(?:\s+[\w'’]+){1,2}\s?[:#]?\s?)"  # "Chrome 61.0", "iOS it's 8.4"
+    r"[1-9]\d?\.\d{1,2}(?:\.\d+){0,2}(?!\.?\d)"  # 8.4.28.1104, not 055.123.4567 or 1.212.555.1234
     r"|(?<![^\W\d_])(?:v|ver|version|build|الإصدار|الاصدار|اصدار|إصدار)\.?\s?[:#]?\s?\d+"  # build 591448720
     r"|(?<![\w.])@\w+"  # @handles
+    r"|(?<![0-9A-Za-z])[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}(?![0-9A-Za-z])"  # UUIDs
+    r"|(?<![0-9A-Za-z])(?=[0-9]*[a-fA-F])[0-9a-fA-F]{8,}(?![0-9A-Za-z])"  # hashes: 9f86d081884c7d65...
     rf"|{_CURRENCY}\s?{_AMOUNT}"  # SAR 1,250.00
     rf"|(?<![\d+]){_AMOUNT}\s?{_CURRENCY}(?!\w)"  # 250 ريال
     r"|(?<![\d.,])\d{1,3}(?:,\d{3})+(?:\.\d+)?(?![\d.,])"  # 1,250,000
@@ -271,21 +277,49 @@ _EG_GOVERNORATES = frozenset(
 )
 
 
+def _matcher_spans(run: str, region: str) -> set[tuple[int, int]]:
+    spans = set()
+    for m in phonenumbers.PhoneNumberMatcher(run, region, leniency=phonenumbers.Leniency.VALID):
+        start, end = m.start, m.end
+        while start < end and run[start].isspace():
+            start += 1
+        spans.add((start, end))
+    return spans
+
+
 @lru_cache(maxsize=65536)
 def _phones_in_run(run: str) -> tuple[tuple[int, int], ...]:
-    """Spans of phone numbers inside one run of digits and separators (offsets in ``run``)."""
+    """Spans of phone numbers inside one run of digits and separators (offsets in ``run``).
+
+    ``PhoneNumberMatcher`` (leniency VALID) for every region of :data:`PHONE_REGIONS`. Two
+    shortcuts give the same answer faster: a run that parses as one valid number of a
+    region and that region's matcher takes whole needs no other region; a run without
+    separators that parses in no region holds no number (the matcher has nowhere to split
+    it)."""
+    lead = run.lstrip("( ")
+    digits = sum(c.isdigit() for c in run)
+    shape = (lead.startswith("+") and 8 <= digits <= 15) or (
+        lead.startswith("00") and lead[2:3] not in ("", "0") and 11 <= digits <= 17
+    )
+    whole = (len(run) - len(lead), len(run.rstrip(") ")))
+    first = next(i for i, c in enumerate(run) if c.isdigit())
+    any_valid = False
+    for region in PHONE_REGIONS:
+        try:
+            number = phonenumbers.parse(run, region)
+        except phonenumbers.NumberParseException:
+            continue
+        if phonenumbers.is_valid_number(number):
+            any_valid = True
+            for a, b in _matcher_spans(run, region):
+                if a <= first and b >= whole[1]:  # every digit of the run
+                    return ((a, b),)
+    if not any_valid and run.strip("()+ ").isdigit():
+        return (whole,) if shape else ()
     spans: set[tuple[int, int]] = set()
     for region in PHONE_REGIONS:
-        for m in phonenumbers.PhoneNumberMatcher(run, region, leniency=phonenumbers.Leniency.VALID):
-            start, end = m.start, m.end
-            while start < end and run[start].isspace():
-                start += 1
-            spans.add((start, end))
-    digits = sum(c.isdigit() for c in run)
-    lead = run.lstrip("( ")
-    if (lead.startswith("+") and 8 <= digits <= 15) or (
-        lead.startswith("00") and lead[2:3] not in ("", "0") and 11 <= digits <= 17
-    ):
+        spans |= _matcher_spans(run, region)
+    if shape:
         spans.add((0, len(run)))
     return tuple(sorted(spans))
 
@@ -304,13 +338,14 @@ def _digit_hits(view: str) -> list[Hit]:
         if n_digits < 7:
             continue
         base, text = run.start(), run.group()
-        phones = _phones_in_run(text)
-        if _latin_letter(view, base - 1):
+        found: list[Hit] = _number_windows(text, groups, base, masked)
+        covered = any(h.start <= base + groups[0][0] and base + groups[-1][1] <= h.end for h in found)
+        phones = () if covered else _phones_in_run(text)  # a card or an id taking the whole run
+        if _latin_letter(view, base - 1) or _latin_letter(view, run.end()):
             # glued to a Latin letter ("P7510 5100", "D5100"): a product code unless the
             # number starts with a trunk or international prefix ("tel0551234567")
             phones = tuple((s, e) for s, e in phones if text[s] in "+(0")
-        found: list[Hit] = [Hit("phone", base + s, base + e) for s, e in phones]
-        found += _number_windows(text, groups, base, masked)
+        found += [Hit("phone", base + s, base + e) for s, e in phones]
         hits += found
         end = run.end()
         if not (_latin_letter(view, base - 1) and _latin_letter(view, end)):
@@ -409,17 +444,20 @@ def _iban_hits(view: str) -> list[Hit]:
         raw = m.group()
         ends = [i + 1 for i, c in enumerate(raw) if c.isalnum()]  # end offset of each char
         for n in range(min(len(ends), 34), 14, -1):
+            end = m.start() + ends[n - 1]
+            if end < len(view) and view[end].isalnum():
+                continue  # an IBAN ends where its token ends, not inside a hash
             compact = re.sub(r"[ \-.]", "", raw[:ends[n - 1]]).upper()
-            if _is_iban(compact):
-                hits.append(Hit("iban", m.start(), m.start() + ends[n - 1]))
+            if stdnum_iban.is_valid(compact, check_country=False) or (
+                raw[:2].isupper() and _iban_shape(compact)
+            ):
+                hits.append(Hit("iban", m.start(), end))
                 break
     return hits
 
 
-def _is_iban(compact: str) -> bool:
-    """Valid IBAN, or one with the right structure for its country and a wrong check."""
-    if stdnum_iban.is_valid(compact, check_country=False):
-        return True
+def _iban_shape(compact: str) -> bool:
+    """The right length and structure for its country, with a wrong check (a typo)."""
     fixed = compact[:2] + stdnum_iban.calc_check_digits(compact) + compact[4:]
     return stdnum_iban.is_valid(fixed, check_country=False)
 
@@ -574,7 +612,14 @@ def find_personal_data(text: str, *, ids=None, long_numbers: bool = True) -> lis
         hits += _obfuscated_emails(view)
     if digits:
         hits += _iban_hits(view)
-        hits += [h for h in _digit_hits(view) if long_numbers or h.kind != "long_number"]
+        if hits:  # the digits of an IBAN or an email are not read again as phones or cards
+            chars = list(view)
+            for h in hits:
+                chars[h.start:h.end] = _MASK * (h.end - h.start)
+            masked = "".join(chars)
+        else:
+            masked = view
+        hits += [h for h in _digit_hits(masked) if long_numbers or h.kind != "long_number"]
     if prepared:
         hits += prepared.find(view)
     merged = _merge(hits)
