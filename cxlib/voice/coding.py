@@ -462,9 +462,11 @@ def match_matrix(
     """Which codes' patterns match each text: a boolean frame (texts' index x codes).
 
     The matching rule of :func:`auto_code` (normalized text, clitic-aware Arabic patterns,
-    a match dropped when negated) without the verbatim bookkeeping, for any Series of raw
-    texts; assisted coding uses it as features. Each distinct normalized text is matched
-    once. Empty or missing texts match nothing.
+    a match of a positive or negative code dropped when negated) without the verbatim
+    bookkeeping, for any Series of raw texts; assisted coding uses it as features. Codes of
+    valence "neutral" (a topic or aspect such as "ambience") are never negated: "not noisy"
+    is still about the ambience. Each distinct normalized text is matched once. Empty or
+    missing texts match nothing.
 
     Returns
     -------
@@ -482,10 +484,12 @@ def match_matrix(
     masks = np.zeros((len(norm), len(codes)), dtype=bool)
     n_negated = 0
     has_neg = _contains(norm, _NEG_ANY_RE) if (negation and codes) else None
+    neutral = dict(zip(codebook.table["code"], codebook.table["valence"].str.strip().str.lower() == "neutral",
+                       strict=True))
     for j, code in enumerate(codes):
         regex = codebook.regexes[code]
         mask = _contains(norm, regex) & has_text
-        if negation:
+        if negation and not neutral.get(code, False):
             check = np.flatnonzero(mask & has_neg)
             if len(check):
                 values = norm.to_numpy()[check]
@@ -520,7 +524,8 @@ def auto_code(
         Drop a match that is negated (:func:`is_negated`): a negator ("not", "no", "never",
         "without", any "n't" form; لا ما مو مش ليس لم لن غير بدون ابد) among the 3 content
         tokens before the matched text, in the same clause. "not late at all" is not
-        coded late, "it was late, not good" is. A code applies when *any* of its matches in
+        coded late, "it was late, not good" is. Codes of valence "neutral" (topics) are
+        never negated. A code applies when *any* of its matches in
         the text is not negated. Negators inside a pattern ("ما وصل", "not resolved") are
         part of the match and never block it. Only texts that match a code *and* contain a
         negator are checked one by one, so the cost stays close to the plain regex pass.
