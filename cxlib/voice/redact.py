@@ -246,7 +246,7 @@ _NOT_PERSONAL_RE = re.compile(
     rf"|(?<!\d){_YEAR}\s?[-/\u2013\u2014]\s?{_YEAR}(?!\d)"  # 2019-2026, 1377-1466
     r"|(?<![^\W\d_])(?:v|ver|version|build|release|ios|android|macos|windows|os|chrome|firefox"
     r"|safari|edge|app|firmware|fw|update|updated|spotify|الإصدار|الاصدار|اصدار|إصدار|نسخة|النسخة)"
-    r"(?:\.?\s?[:#]?\s?|(?:\s+[\w'’]+){1,2}\s?[:#]?\s?)"  # "Chrome 61.0", "iOS it's 8.4"
+    r"(?:\.?\s?[:#(]?\s?|(?:\s+[\w'’]+){1,2}\s?[:#(]?\s?)"  # "Chrome 61.0", "iOS it's 8.4"
     r"[1-9]\d?\.\d{1,2}(?:\.\d+){0,2}(?!\.?\d)"  # 8.4.28.1104, not 055.123.4567 or 1.212.555.1234
     r"|(?<![^\W\d_])(?:v|ver|version|build|الإصدار|الاصدار|اصدار|إصدار)\.?\s?[:#]?\s?\d+"  # build 591448720
     r"|(?<![\w.])@\w+"  # @handles
