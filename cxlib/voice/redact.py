@@ -47,12 +47,14 @@ long_number    ``[id]``           any other 9+ digits in a row, or 9+ digits in 
 =============  =================  ===============================================================
 
 Digit detectors skip what is not personal data: ISO and day/month/year dates
-(``2026-05-12``, ``12/05/2026``), year ranges (``2019-2026``), amounts next to a currency
-(``SAR 1,250.00``, ``250 ريال``), decimals, comma-grouped thousands, percentages, version
-strings after a product word (``iOS 11.1.2``, ``Chrome 61.0.3163.100``), social handles,
-hexadecimal hashes and UUIDs are masked before the digit runs are read; times (``10:30``) are never joined into a run because
-``:`` is not a separator; and a run needs at least 7 digits, so years, prices, scores
-(``+14``), order counts and short numbers survive.
+(``2026-05-12``, ``12/05/2026``), year ranges (``2019-2026``), times (``10:30:15``),
+amounts next to a currency (``SAR 1,250.00``, ``250 ريال``), decimals, comma-grouped
+thousands, percentages, version strings after a product word (``iOS 11.1.2``,
+``Chrome 61.0.3163.100``), social handles, hexadecimal hashes and UUIDs are masked before
+digit runs are read; the digits of an email or an IBAN are not read again; a number glued
+to a Latin letter (``P7510 5100``) is a phone only with a ``+``, ``00`` or trunk ``0``; and
+a run needs at least 7 digits, so years, prices, scores (``+14``), order counts and short
+numbers survive.
 
 Speed: a text without 7 digits in a row (separators allowed), without ``@`` and without a
 ``dot``/``نقطة``/``at <word>.`` hint skips every heavy matcher; only the customer-id lookup
@@ -287,8 +289,12 @@ def _matcher_spans(run: str, region: str) -> set[tuple[int, int]]:
     return spans
 
 
-@lru_cache(maxsize=65536)
 def _phones_in_run(run: str) -> tuple[tuple[int, int], ...]:
+    """:func:`_find_phones` with a cache for the short runs that repeat across texts."""
+    return _find_phones_cached(run) if len(run) <= 40 else _find_phones(run)
+
+
+def _find_phones(run: str) -> tuple[tuple[int, int], ...]:
     """Spans of phone numbers inside one run of digits and separators (offsets in ``run``).
 
     ``PhoneNumberMatcher`` (leniency VALID) for every region of :data:`PHONE_REGIONS`. Two
@@ -322,6 +328,9 @@ def _phones_in_run(run: str) -> tuple[tuple[int, int], ...]:
     if shape:
         spans.add((0, len(run)))
     return tuple(sorted(spans))
+
+
+_find_phones_cached = lru_cache(maxsize=65536)(_find_phones)
 
 
 def _year_like(g: str) -> bool:
