@@ -206,6 +206,7 @@ def test_notebook_outputs_images_and_cell_ids_are_not_read_as_numbers(tmp_path):
           "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
     (tmp_path / "a.ipynb").write_text(json.dumps(nb), encoding="utf-8")
     assert gate.scan_outputs(tmp_path) == []
+    assert gate.not_scannable(tmp_path) == ["a.ipynb (1 embedded binary image)"]
     nb["cells"][0]["source"] = ["# call 0551234567\n"]
     (tmp_path / "a.ipynb").write_text(json.dumps(nb), encoding="utf-8")
     assert [(h.kind, h.location) for h in gate.scan_outputs(tmp_path)] == [

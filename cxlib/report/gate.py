@@ -2,9 +2,10 @@
 
 Usage (in the runner, after rendering and before the publish switch)::
 
-    hits = scan_outputs(stakeholder_dir, customer_ids=customers["customer_id"])
-    if hits:
-        raise ReleaseGateError(format_hits(hits))   # and keep the last good report
+    hits = scan_outputs(stakeholder_dir, customer_ids=customers["customer_id"],
+                        forbidden_paths=[data_dir, tmp_dir])
+    if hits:   # stop the publish (its own exit code) and keep the last good report
+        raise ReleaseGateError(format_hits(hits))
     log(f"not scanned: {not_scannable(stakeholder_dir)}")
 
 What is read
@@ -339,6 +340,17 @@ def _pdf_segments(path: Path) -> Iterator[tuple[str, str]]:
                     yield f"page {n}", cell
 
 
+def _pdf_opens(path: Path) -> bool:
+    from pypdf import PdfReader
+
+    try:
+        for page in PdfReader(path).pages[:1]:
+            page.extract_text()
+        return True
+    except Exception:  # any pypdf failure means the file could not be read  # noqa: BLE001
+        return False
+
+
 def _read_text(path: Path) -> str | None:
     """The file as text, or None if it is binary."""
     data = path.read_bytes()
@@ -452,20 +464,24 @@ def not_scannable(folder: Path) -> list[str]:
             out.append(f"{rel} (binary)")
             continue
         if path.suffix.lower() == ".pdf":
-            if _segments(path) is None:
+            if not _pdf_opens(path):
                 out.append(f"{rel} (PDF text could not be extracted)")
             continue
+        text = _read_text(path) or ""
         embedded: list[_Embedded] = []
-        _strip_data_uris(_read_text(path) or "", embedded)
+        _strip_data_uris(text, embedded)
         n = sum(e.text is None for e in embedded)
+        if path.suffix.lower() in _JSON_SUFFIXES:  # notebook image outputs
+            n += sum(_is_base64_blob(m.group(1)) for m in re.finditer(r'"((?:[^"\\]|\\.)*)"', text))
         if n:
             out.append(f"{rel} ({n} embedded binary image{'s' if n > 1 else ''})")
     return out
 
 
 def format_hits(hits: list[GateHit], *, limit: int = 20) -> str:
-    """One readable message for the runner: ``report.html line 120: phone number ([phone]
-    in "call [phone] today"), ...``; at most ``limit`` hits, then a count of the rest."""
+    """One readable message for the runner: a head line (count, kinds, files), then one line
+    per hit such as ``report.html line 120: phone number ('call me on [phone] today')``; at
+    most ``limit`` hits, then ``... and N more``."""
     if not hits:
         return "no personal data, customer ids or absolute paths found"
     lines = [f"{h.file} {h.location}: {_LABELS.get(h.kind, h.kind)} ({h.excerpt!r})"
