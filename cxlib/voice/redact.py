@@ -255,7 +255,7 @@ _NOT_PERSONAL_RE = re.compile(
     r"|(?<![0-9A-Za-z])[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}(?![0-9A-Za-z])"  # UUIDs
     r"|(?<![0-9A-Za-z])(?=[0-9]*[a-fA-F])[0-9a-fA-F]{8,}(?![0-9A-Za-z])"  # hashes: 9f86d081884c7d65...
     rf"|{_CURRENCY}\s?{_AMOUNT}"  # SAR 1,250.00
-    rf"|(?<![\d+]){_AMOUNT}\s?{_CURRENCY}(?!\w)"  # 250 ريال
+    rf"|(?<![\d+])(?<!\d[\s.\-/]){_AMOUNT}\s?{_CURRENCY}(?!\w)"  # 250 ريال (not 055 123 4567 SAR 40)
     r"|(?<![\d.,])\d{1,3}(?:,\d{3})+(?:\.\d+)?(?![\d.,])"  # 1,250,000
     r"|(?<![\d.,])(?<!\d[ \-/])(?!0\d)\d{1,8}[.,]\d{1,2}(?![\d.,]|[ \-/]\d)"  # 35.5 (not the end of 055 123 45.67)
     r"|(?<![\d.+])(?<!\d[ \-/])(?:0|[1-9]\d{0,7})\.\d{3,}(?:e[-+]?\d+)?(?![\d.]|[ \-/]\d)"  # 61.29032258064516
@@ -308,7 +308,32 @@ def _find_phones(run: str) -> tuple[tuple[int, int], ...]:
         lead.startswith("00") and lead[2:3] not in ("", "0") and 11 <= digits <= 17
     )
     whole = (len(run) - len(lead), len(run.rstrip(") ")))
+    span, any_valid = _one_number(run)
+    if span:
+        return (span,)
+    if not any_valid and run.strip("()+ ").isdigit():
+        return (whole,) if shape else ()
+    spans: set[tuple[int, int]] = set()
+    for region in PHONE_REGIONS:
+        spans |= _matcher_spans(run, region)
+    if not spans:
+        # the matcher splits off a number's end, never its start: "1997 23 123276" holds
+        # "23 123276", so try the run from each of its next group starts
+        for g in list(_GROUP_RE.finditer(run))[1:5]:
+            span, _ = _one_number(run[g.start():])
+            if span:
+                spans.add((g.start() + span[0], g.start() + span[1]))
+                break
+    if shape:
+        spans.add((0, len(run)))
+    return tuple(sorted(spans))
+
+
+def _one_number(run: str) -> tuple[tuple[int, int] | None, bool]:
+    """The span of ``run`` if it is one valid number that a region's matcher takes whole,
+    and whether it parsed as a valid number in any region."""
     first = next(i for i, c in enumerate(run) if c.isdigit())
+    last = len(run.rstrip(") "))
     any_valid = False
     for region in PHONE_REGIONS:
         try:
@@ -318,16 +343,9 @@ def _find_phones(run: str) -> tuple[tuple[int, int], ...]:
         if phonenumbers.is_valid_number(number):
             any_valid = True
             for a, b in _matcher_spans(run, region):
-                if a <= first and b >= whole[1]:  # every digit of the run
-                    return ((a, b),)
-    if not any_valid and run.strip("()+ ").isdigit():
-        return (whole,) if shape else ()
-    spans: set[tuple[int, int]] = set()
-    for region in PHONE_REGIONS:
-        spans |= _matcher_spans(run, region)
-    if shape:
-        spans.add((0, len(run)))
-    return tuple(sorted(spans))
+                if a <= first and b >= last:  # every digit of the run
+                    return (a, b), True
+    return None, any_valid
 
 
 _find_phones_cached = lru_cache(maxsize=65536)(_find_phones)
