@@ -197,6 +197,12 @@ def test_long_numbers_are_reported_only_when_asked():
     assert rd.find_personal_data(text, long_numbers=False) == []
 
 
+def test_phone_next_to_other_numbers():
+    assert rd.redact("since 1997 23 123 276 was my number") == "since 1997 [phone] was my number"
+    assert rd.redact("call 050.123.4441 SAR 55,557.11 refund") == "call [phone] SAR 55,557.11 refund"
+    assert rd.redact("+20 2 34567421 SAR 97,700.88") == "[phone] SAR 97,700.88"
+
+
 def test_version_words_do_not_hide_phone_numbers():
     assert rd.redact("app support 055.123.4567, update: 966.55.123.4567, app 1.212.555.1234") == (
         "app support [phone], update: [phone], app [phone]")
