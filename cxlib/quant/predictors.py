@@ -250,14 +250,17 @@ class DesignEncoder(TransformerMixin, BaseEstimator):
         return self
 
     # ---- helpers used by transform and by the drivers ---------------------------------
-    def level_codes(self, X: pd.DataFrame, col: str) -> tuple[np.ndarray, int]:
-        """(index into ``levels_[col]`` of every row, rows whose value was not seen in fitting)."""
+    def level_codes(self, X: pd.DataFrame, col: str, *,
+                    count_unseen: bool = True) -> tuple[np.ndarray, int]:
+        """(index into ``levels_[col]`` of every row, rows whose value was not seen in fitting;
+        0 unless ``count_unseen``)."""
         levels = self.levels_[col]
         txt, na = as_text(X[col])
         real = [lv for lv in levels if lv not in (OTHER, MISSING)]
         codes = pd.Index(real, dtype=object).get_indexer(txt).astype(np.int64)
         unknown = (codes < 0) & ~na
-        unseen = int((unknown & ~pd.Series(txt).isin(self.pooled_[col]).to_numpy()).sum())
+        unseen = (int((unknown & ~pd.Series(txt).isin(self.pooled_[col]).to_numpy()).sum())
+                  if count_unseen and unknown.any() else 0)
         fallback = levels.index(OTHER) if OTHER in levels else levels.index(self.reference_[col])
         miss_code = levels.index(MISSING) if MISSING in levels else fallback
         codes[unknown] = fallback
@@ -279,30 +282,32 @@ class DesignEncoder(TransformerMixin, BaseEstimator):
         if self.output == "codes":
             out = np.empty((n, len(self.kinds)))
             for j, (col, kind) in enumerate(self.kinds.items()):
-                out[:, j] = self.level_codes(X, col)[0] if kind == "categorical" else self.numbers(X, col)
+                out[:, j] = (self.level_codes(X, col, count_unseen=False)[0]
+                             if kind == "categorical" else self.numbers(X, col))
             return out
-        blocks = []
+        data = np.zeros((n, len(self.design_)))
+        at = 0
         for col, kind in self.kinds.items():
             if kind == "categorical":
                 levels = self.levels_[col]
-                codes, _ = self.level_codes(X, col)
+                codes, _ = self.level_codes(X, col, count_unseen=False)
                 ref = levels.index(self.reference_[col])
-                keep = [i for i in range(len(levels)) if i != ref]
                 pos = np.full(len(levels), -1)
-                pos[keep] = np.arange(len(keep))
-                block = np.zeros((n, len(keep)))
+                keep = [i for i in range(len(levels)) if i != ref]
+                pos[keep] = at + np.arange(len(keep))
                 p = pos[codes]
                 hit = p >= 0
-                block[np.flatnonzero(hit), p[hit]] = 1.0
-                blocks.append(block)
+                data[np.flatnonzero(hit), p[hit]] = 1.0
+                at += len(keep)
             else:
                 x = self.numbers(X, col)
                 miss = np.isnan(x)
-                blocks.append(np.where(miss, self.medians_[col], x)[:, None])
+                data[:, at] = np.where(miss, self.medians_[col], x)
+                at += 1
                 if self.has_missing_[col]:
-                    blocks.append(miss.astype(float)[:, None])
-        data = np.hstack(blocks) if blocks else np.zeros((n, 0))
-        return pd.DataFrame(data, columns=self.design_["name"].tolist(), index=X.index)
+                    data[:, at] = miss
+                    at += 1
+        return pd.DataFrame(data, columns=self.design_["name"].tolist(), index=X.index, copy=False)
 
 
 # --------------------------------------------------------------------------------------
@@ -557,6 +562,16 @@ class LogitModel(ClassifierMixin, BaseEstimator):
     L2-penalised fit (sklearn ``LogisticRegression``, ``C = 1`` on standardised columns) and
     says so in ``method_ = "ridge"``; its odds ratios then have no intervals.
 
+    Parameters
+    ----------
+    tol : float, default 1e-7
+        Collinearity tolerance (:func:`dependent_columns`).
+    maxiter : int, default 100
+        Newton iterations.
+    start : Series, optional
+        Starting values by column name (e.g. the fit on all rows, to refit folds in a few
+        iterations; the maximum-likelihood estimate does not depend on them).
+
     Attributes
     ----------
     result_ : statsmodels ``LogitResults`` (None after the fallback)
@@ -569,9 +584,10 @@ class LogitModel(ClassifierMixin, BaseEstimator):
     method_ : ``"mle"`` or ``"ridge"``
     """
 
-    def __init__(self, tol: float = 1e-7, maxiter: int = 100):
+    def __init__(self, tol: float = 1e-7, maxiter: int = 100, start: pd.Series | None = None):
         self.tol = tol
         self.maxiter = maxiter
+        self.start = start
 
     def fit(self, X, y):
         names = list(X.columns) if isinstance(X, pd.DataFrame) else [f"x{i}" for i in range(X.shape[1])]
@@ -608,7 +624,12 @@ class LogitModel(ClassifierMixin, BaseEstimator):
                 warnings.simplefilter("error", PerfectSeparationWarning)
                 warnings.simplefilter("error", HessianInversionWarning)
                 warnings.simplefilter("ignore", RuntimeWarning)
-                res = sm.Logit(y, exog).fit(disp=0, maxiter=self.maxiter)
+                start = (None if self.start is None else
+                         self.start.reindex(exog.columns).fillna(0.0).to_numpy())
+                # full rank is ensured above, so statsmodels' own rank check (a QR of the
+                # whole design) is skipped
+                res = sm.Logit(y, exog, check_rank=False).fit(disp=0, maxiter=self.maxiter,
+                                                              start_params=start)
             if not (res.mle_retvals.get("converged", True) and np.all(np.isfinite(res.bse))):
                 raise np.linalg.LinAlgError("not converged")
             self.result_ = res
