@@ -1,4 +1,11 @@
 # CX analytics report template. `make` (or `make help`) lists the targets.
+#
+# CLIENT, PERIOD and RENDERER reach the commands only as environment variables, quoted by the
+# shell ("$$CLIENT"), never pasted into a command line: `make report CLIENT='x;rm -rf ~'` names a
+# client that does not exist, it runs nothing. The commands check them again (client names are
+# lower-case letters, digits, - and _). GNU make exits 2 whenever a command fails; the exact exit
+# code of the run (0, 2, 3, 4, 5, 6) is printed and kept in reports/<client>/last-exit-code, and
+# `.venv/bin/cxreport` gives it directly to a scheduler.
 .DEFAULT_GOAL := help
 SHELL := /bin/bash
 
@@ -8,13 +15,14 @@ PY     := $(VENV)/bin/python
 CLIENT ?= demo
 PERIOD ?=
 RENDERER ?= auto
+FORCE ?=
 STAMP  := $(VENV)/.setup-done
-PERIOD_ARG := $(if $(PERIOD),--period $(PERIOD),)
+export CLIENT PERIOD RENDERER FORCE
 
-.PHONY: help setup report reports lab test lint demo-data bench clean
+.PHONY: help setup report reports check new-client lab test lint demo-data bench clean
 
 help: ## List the targets
-	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-11s %s\n", $$1, $$2}'
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -28,27 +36,32 @@ $(STAMP): requirements.lock pyproject.toml
 
 setup: $(STAMP) ## Create .venv with the pinned dependencies, cxlib (editable) and a Jupyter kernel
 
-demo-data: $(STAMP) ## Regenerate the seeded demo data in data/demo (and its truth file)
+demo-data: $(STAMP) ## Regenerate the seeded demo data and the example clients' exports in data/
 	$(PY) -m cxlib demo-data
 
-data/demo/customers.csv: | $(STAMP)
-	$(PY) -m cxlib demo-data
+report: $(STAMP) ## Render one client's report: make report CLIENT=demo [PERIOD=2026Q3|2026-07|2026|2026-01-01..2026-03-31|all] [RENDERER=auto|quarto|offline]
+	@$(PY) -m cxlib report --client "$$CLIENT" $${PERIOD:+--period "$$PERIOD"} --renderer "$$RENDERER"; \
+	  code=$$?; [ $$code -eq 0 ] || echo "exit code $$code (see README: exit codes)"; exit $$code
 
-report: $(STAMP) data/demo/customers.csv ## Render one client's report: make report CLIENT=demo [PERIOD=2026Q3] [RENDERER=auto|quarto|offline]
-	$(PY) -m cxlib report --client $(CLIENT) $(PERIOD_ARG) --renderer $(RENDERER)
+reports: $(STAMP) ## Render the report of every client in params/ and reports/index.html
+	@$(PY) -m cxlib reports $${PERIOD:+--period "$$PERIOD"} --renderer "$$RENDERER"; \
+	  code=$$?; [ $$code -eq 0 ] || echo "exit code $$code (the worst of the clients; see README: exit codes)"; exit $$code
 
-reports: $(STAMP) data/demo/customers.csv ## Render the report of every client in params/
-	$(PY) -m cxlib reports $(PERIOD_ARG) --renderer $(RENDERER)
+check: $(STAMP) ## Check a client's params and every input file; print every problem and the plan: make check CLIENT=x
+	@$(PY) -m cxlib check --client "$$CLIENT" $${PERIOD:+--period "$$PERIOD"}
 
-lab: $(STAMP) ## Open JupyterLab on the notebooks (installs it on first use)
+new-client: $(STAMP) ## Draft params/<client>.yml from the files in data/<client>/: make new-client CLIENT=x [FORCE=1]
+	@$(PY) -m cxlib new-client --client "$$CLIENT" $${FORCE:+--force}
+
+lab: $(STAMP) ## Open JupyterLab on the notebooks (installs it on first use; works as root)
 	@$(PY) -c "import jupyterlab" 2>/dev/null || $(PY) -m pip install --quiet "jupyterlab"
-	$(VENV)/bin/jupyter lab notebooks/
+	$(VENV)/bin/jupyter lab notebooks/ $$( [ "$$(id -u)" = 0 ] && echo --allow-root )
 
-test: $(STAMP) ## Run the whole test suite (cxlib unit tests and every notebook on the demo params)
+test: $(STAMP) ## Run the whole test suite (cxlib unit tests, every notebook, every example client)
 	$(PY) -m pytest -q
 
 lint: $(STAMP) ## Lint with ruff
-	$(VENV)/bin/ruff check cxlib tests benchmarks
+	$(VENV)/bin/ruff check cxlib tests benchmarks tools
 
 bench: $(STAMP) ## Run the benchmarks (ratios against a plain baseline)
 	$(PY) benchmarks/run.py

@@ -52,6 +52,26 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    code = _main(args)
+    if args.command == "report":
+        _keep_exit_code(args.client, code)
+    return code
+
+
+def _keep_exit_code(client: str, code: int) -> None:
+    """``reports/<client>/last-exit-code``: what the last run of this client ended with (for schedulers
+    that only see make's own exit status)."""
+    from cxlib import paths
+
+    try:
+        folder = paths.REPORTS_DIR / paths.check_client_name(client)
+    except ReportError:
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "last-exit-code").write_text(f"{code}\n")
+
+
+def _main(args) -> int:
     try:
         if args.command == "report":
             from cxlib.report.runner import run_report

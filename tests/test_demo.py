@@ -24,7 +24,7 @@ QUARTERS = ["2025Q1", "2025Q2", "2025Q3", "2025Q4", "2026Q1", "2026Q2", "2026Q3"
 TOUCHPOINTS = ["web_search", "social_media", "website", "app", "store", "checkout", "delivery",
                "product", "phone_support", "chat", "email"]
 FUNNEL = ["landing", "product_view", "add_to_cart", "checkout_start", "payment", "purchase"]
-FILES = ["customers.csv", "orders.csv", "web_events.parquet", "interactions.csv",
+FILES = ["map_feedback.csv", "customers.csv", "orders.csv", "web_events.parquet", "interactions.csv",
          "survey_responses.csv", "verbatims.csv", "codebook.csv", "manual_codes.csv",
          "swot_inputs.csv", "truth.yml", "verbatim_truth.csv"]
 
@@ -71,7 +71,7 @@ def test_all_files_written(demo_dir):
 
 @pytest.mark.parametrize("name", list(TABLES))
 def test_table_validates(t, name):
-    schema = TABLES[name][0]
+    schema = TABLES[name].model
     validated = schema.validate(t[name], lazy=True)
     assert len(validated) == len(t[name]) and len(validated) > 0
 
@@ -109,7 +109,8 @@ def test_survey_volumes_per_quarter(sr):
 
 
 def test_dates_inside_span(t):
-    for name, (_, _, col) in TABLES.items():
+    for name, contract in TABLES.items():
+        col = contract.time
         if col is None or name == "customers":
             continue
         ts = pd.to_datetime(t[name][col])

@@ -16,7 +16,7 @@ from tests.helpers import ROOT, demo_params_dict, open_demo, params_for
 @pytest.fixture(scope="module")
 def run(demo_dir):
     mp, params, store, cur, _ = open_demo(demo_dir)
-    ops = operations.touchpoint_operations(store, params, cur)
+    ops = operations.touchpoint_operations(store, params, cur, delivery_touchpoint=params.delivery_touchpoint)
     yield params, store, cur, ops
     store.close()
     mp.undo()
@@ -126,7 +126,10 @@ def test_wilson_interval_equals_statsmodels():
 # --- pain points on a hand-built frame ---------------------------------------------------------
 @pytest.fixture(scope="module")
 def params():
-    return load_params(ROOT / "params" / "demo.yml", check_files=False)
+    from cxlib.data.params import Params
+    from tests.helpers import demo_params_dict
+
+    return Params.model_validate(demo_params_dict())
 
 
 def test_pain_points_hand_built(params):

@@ -71,11 +71,16 @@ def test_client_name_cannot_escape(name):
         paths.check_client_name(name)
 
 
-def test_data_dir_cannot_escape_data(tmp_path):
+def test_data_dir_and_every_path_cannot_escape(tmp_path):
     raw = demo_params_dict() | {"data_dir": "../../etc"}
-    p = load_params(write(tmp_path, raw), check_files=False)
     with pytest.raises(ParameterError, match="outside"):
-        p.table_path("customers")
+        load_params(write(tmp_path, raw), check_files=False)
+    raw = demo_params_dict()
+    raw["branding"]["logo"] = "../../../x.svg"
+    raw["tables"]["customers"]["file"] = "../other-client/customers.csv"
+    with pytest.raises(ParameterError) as e:
+        load_params(write(tmp_path, raw), check_files=False)
+    assert "branding.logo" in str(e.value) and "tables.customers.file" in str(e.value)
 
 
 def test_duplicate_touchpoint_refused(tmp_path):

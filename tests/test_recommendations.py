@@ -21,10 +21,12 @@ def test_touchpoint_actions_need_an_uplift_interval_above_zero(params):
                            "owner": ["Logistics", "Digital", "Digital"], "uplift": [40.0, 9.0, 3.0],
                            "uplift_ci_low": [30.0, 1.0, -2.0], "uplift_ci_high": [50.0, 18.0, 8.0],
                            "performance": [2.7, 3.8, 3.7], "target": [4.2, 4.3, 4.2], "small_base": False})
-    a = rec.touchpoint_actions(uplift, params, Translator("en"))
-    assert a["action"].tolist() == ["Raise Delivery satisfaction to target", "Raise Online checkout satisfaction to target"]
+    en = Translator("en")
+    a = rec.touchpoint_actions(uplift, params)
+    assert [en.say(x) for x in a["action"]] == ["Raise Delivery satisfaction to target",
+                                                "Raise Online checkout satisfaction to target"]
     assert a["effort"].tolist() == ["high", "medium"]  # from params (delivery: high; checkout: default)
-    assert a["impact_text"].iloc[0] == "NPS +40.0 points [+30.0, +50.0]"
+    assert en.say(a["impact_text"].iloc[0], markdown=False) == "NPS +40.0 points [+30.0, +50.0]"
 
 
 def test_churn_actions_sum_risk_and_revenue_per_driver(params):
@@ -32,11 +34,12 @@ def test_churn_actions_sum_risk_and_revenue_per_driver(params):
                            "main_driver": ["has_unresolved"] * 5 + ["unknown_driver"] * 2,
                            "driver_label": ["Unresolved support issue"] * 5 + ["?"] * 2})
     view = pd.DataFrame({"customer_id": list("abcdefg"), "revenue": [100, 200, 300, 0, 0, 0, 0]})
-    a = rec.churn_actions(scored, view, params, Translator("en"))
+    a = rec.churn_actions(scored, view, params)
     assert len(a) == 1  # a driver without a params rule is not an action (and too few customers)
     r = a.iloc[0]
     assert r["impact"] == pytest.approx(1.4) and r["effort"] == "low" and r["owner"] == "Customer service"
-    assert "5 customers with this main risk; 1.4 expected to leave in 90 days (revenue at risk 160)" == r["impact_text"]
+    assert Translator("en").say(r["impact_text"], markdown=False) == (
+        "5 customers with this main risk; 1.4 expected to leave in 90 days (revenue at risk 160)")
 
 
 def test_rank_scales_each_kind_and_divides_by_effort():

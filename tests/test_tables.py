@@ -51,7 +51,9 @@ def test_churn_table_and_note():
 def test_swot_table_labels_origin_and_section():
     s = pd.DataFrame({"quadrant": pd.Categorical(["weakness", "strength"]), "text": ["a", "b"],
                       "evidence": ["x", "y"], "origin": ["data", "staff"], "section": ["sec-journey", None]})
-    t = tables.swot_table(s)
+    from cxlib.report.i18n import Translator
+
+    t = tables.swot_table(s, Translator("en"))
     assert t["Source"].tolist() == ["Data", "Staff input"]
     assert t["See section"].tolist() == ["Journey and touchpoint gaps", "–"]
 

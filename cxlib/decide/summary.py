@@ -19,7 +19,7 @@ import pandas as pd
 from scipy import stats
 
 from cxlib.decide.swot import Evidence, _by_attribute, churn_group
-from cxlib.decide.words import Message, Term, p_value
+from cxlib.decide.words import Message, Num, Term, p_value
 from cxlib.quant import metrics
 
 
@@ -55,7 +55,7 @@ def headline(ev: Evidence) -> Finding | None:
     signed = metric == "nps"
 
     def f(x):
-        return f"{x:+.0f}" if signed else f"{x:.1f}"
+        return Num(f"{x:+.0f}" if signed else f"{x:.1f}")
 
     head = Message("sum.kpi.head", {"label": Term(r["label"]), "value": f(r["value"]), "period": ev.period,
                                     "lo": f(r["ci_low"]), "hi": f(r["ci_high"]), "n": int(r["n"])})

@@ -74,7 +74,7 @@ class Evidence:
 
 def slug(text: str) -> str:
     """Lower-case id fragment: 'Value Seekers' -> 'value-seekers' (Arabic letters kept)."""
-    return re.sub(r"[^\w]+", "-", str(text).lower()).strip("-")
+    return re.sub(r"[\W_]+", "-", str(text).lower()).strip("-")
 
 
 def _item(id_, quadrant, text: Message, evidence: Message, metric, value, n, p, section) -> dict:

@@ -17,6 +17,12 @@ class Term(str):
     __slots__ = ()
 
 
+class Num(str):
+    """A number already formatted ("+14"): shown as it is, never escaped or translated."""
+
+    __slots__ = ()
+
+
 @dataclass(frozen=True)
 class Message:
     """A sentence to render: ``key`` in the strings files, with ``values`` filled in."""

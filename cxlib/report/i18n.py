@@ -116,7 +116,7 @@ class Translator:
         client data is Markdown-escaped; without (table cells, chart labels) it is left as text, for
         the table layer escapes every cell itself.
         """
-        from cxlib.decide.words import Message, Messages, Term
+        from cxlib.decide.words import Message, Messages, Num, Term
         from cxlib.report.display import md_escape
 
         esc = md_escape if markdown else str
@@ -130,7 +130,9 @@ class Translator:
             return esc(message) if isinstance(message, str) else str(message)
         values = {}
         for k, v in message.values.items():
-            if isinstance(v, Message | Messages | Term):
+            if isinstance(v, Num):
+                values[k] = _Raw(isolate_numbers(v) if self.rtl else v)
+            elif isinstance(v, Message | Messages | Term):
                 values[k] = _Raw(self.say(v, markdown=markdown))
             elif isinstance(v, str):
                 values[k] = _Raw(esc(v))

@@ -1,0 +1,293 @@
+"""``make new-client CLIENT=x``: draft ``params/x.yml`` from the files in ``data/x/``.
+
+Each export is read as delivered (its encoding detected, a sample of rows through the engine) and
+guessed at: which canonical table it is (a survey export, a CRM snapshot, reviews, social posts,
+web events, orders), which of its columns map onto which canonical columns (by name and by
+content: a 0-10 column named like a recommendation question is an NPS; Yes/No in a churn column
+is the churned flag), how its dates are written (day first when a day above 12 comes first; an
+ambiguous column is marked for the analyst to decide, never guessed), and the report language.
+Every guess is marked ``# guess`` in the draft for the analyst to confirm before the first run.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from cxlib import paths
+from cxlib.exceptions import ParameterError
+
+_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".parquet", ".pq")
+_SAMPLE = 5000
+
+
+def _key(name: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", str(name).lower())
+
+
+# canonical column -> name fragments that suggest it (compared without case, spaces or punctuation)
+_NAMES = {
+    "customer_id": ("customerid", "custid", "clientid", "accountid", "memberid", "userid", "customerno", "customernumber"),
+    "time": ("datesubmitted", "submitted", "responsedate", "reviewdate", "createdat", "timestamp", "date", "time",
+             "created", "posted"),
+    "nps": ("nps", "likelytorecommend", "likelihoodtorecommend", "recommendusto", "howlikely", "recommend010"),
+    "csat": ("rating", "stars", "star", "csat", "satisfaction", "score"),
+    "ces": ("ces", "effort", "easy"),
+    "text": ("comment", "review", "text", "feedback", "verbatim", "message", "tweet", "content", "body",
+             "opinion", "remarks"),
+    "stage": ("journeystage", "stage", "step"),
+    "touchpoint": ("touchpoint", "channel"),
+    "churned": ("churn", "churned", "exited", "attrition", "left", "cancelled", "canceled", "active"),
+    "recommend": ("wouldrecommend", "recommended", "wouldyourecommend", "recommend"),
+    "brand": ("brand", "handle", "authorhandle", "screenname", "company", "mention"),
+    "language": ("lang", "language"),
+    "id": ("responseid", "reviewid", "tweetid", "id", "ticketid", "messageid"),
+    "session_id": ("sessionid", "session", "visitid"),
+    "event": ("event", "eventname", "page", "action"),
+    "order_id": ("orderid", "order", "transactionid"),
+    "amount": ("amount", "total", "value", "revenue", "price"),
+}
+_YES = {"yes", "y", "true", "1", "churned", "left", "exited", "نعم"}
+_NO = {"no", "n", "false", "0", "stayed", "active", "retained", "لا"}
+
+
+@dataclass
+class FileGuess:
+    """What one export looks like and how it would map."""
+
+    file: str
+    table: str
+    columns: dict = field(default_factory=dict)      # export -> canonical
+    constants: dict = field(default_factory=dict)
+    values: dict = field(default_factory=dict)
+    dates: dict = field(default_factory=dict)        # canonical -> "dayfirst" | "monthfirst" | "CONFIRM"
+    encoding: str = "auto"
+    notes: list = field(default_factory=list)
+    rows: int = 0
+    arabic: float = 0.0                             # share of texts with Arabic letters
+
+
+def _sample(path: Path) -> tuple[pd.DataFrame, str, int]:
+    """The first rows of an export as text, its encoding, and its row count (read by the engine)."""
+    from cxlib.data.io import _connect, quote, read_raw
+    from cxlib.data.params import TableSource
+
+    db = _connect(None)
+    tmp = Path(tempfile.mkdtemp(prefix="cxlib-draft-"))
+    try:
+        rel, encoding, how = read_raw(db, "draft", path, TableSource(file=path.name), tmp)
+        n = db.execute(f"SELECT count(*) FROM {quote(rel)}").fetchone()[0]
+        df = db.execute(f"SELECT * EXCLUDE (_line) FROM {quote(rel)} ORDER BY _line LIMIT {_SAMPLE}").df()
+        return df.astype(object).where(df.notna(), None), (encoding if how in ("detected", "bom") else "auto"), n
+    finally:
+        db.close()
+        for f in tmp.glob("*"):
+            f.unlink(missing_ok=True)
+        tmp.rmdir()
+
+
+def _numbers(s: pd.Series) -> pd.Series:
+    return pd.to_numeric(s.astype(str).str.strip().replace({"": None, "None": None}), errors="coerce")
+
+
+def _match(col: str, role: str) -> bool:
+    k = _key(col)
+    return any(f in k for f in _NAMES[role]) if role != "id" else k in _NAMES["id"]
+
+
+def _date_style(s: pd.Series) -> str | None:
+    """'iso', 'dayfirst', 'monthfirst', 'CONFIRM' (nn/nn/yyyy both <= 12) or None (not dates)."""
+    v = s.dropna().astype(str).str.strip()
+    v = v[v != ""]
+    if v.empty:
+        return None
+    m = v.str.extract(r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{2,4})")
+    if m[0].notna().mean() > 0.8:
+        a, b = pd.to_numeric(m[0]), pd.to_numeric(m[1])
+        if (a > 12).any() and not (b > 12).any():
+            return "dayfirst"
+        if (b > 12).any() and not (a > 12).any():
+            return "monthfirst"
+        return "CONFIRM"
+    parsed = pd.to_datetime(v, errors="coerce", format="mixed", utc=True)
+    return "iso" if parsed.notna().mean() > 0.8 else None
+
+
+def guess_file(path: Path) -> FileGuess:
+    """Guess the table, mapping, dates and values of one export."""
+    df, encoding, n = _sample(path)
+    g = FileGuess(path.name, "", encoding=encoding, rows=int(n))
+    cols = list(df.columns)
+    used: set[str] = set()
+
+    def pick(role, test=lambda c: True):
+        for c in cols:
+            if c not in used and _match(c, role) and test(c):
+                used.add(c)
+                return c
+        return None
+
+    def in_range(lo, hi, integer=True):
+        def test(c):
+            x = _numbers(df[c]).dropna()
+            return len(x) > 0 and x.between(lo, hi).all() and (not integer or (x % 1 == 0).all())
+        return test
+
+    def yes_no(c):
+        v = df[c].dropna().astype(str).str.strip().str.lower()
+        return len(v) > 0 and v.isin(_YES | _NO).all()
+
+    def long_text(c):
+        v = df[c].dropna().astype(str)
+        words = v.str.contains(r"[^\W\d_]") & (v.str.contains(r"\s") | v.str.len().lt(6))
+        return len(v) > 0 and (v.str.len().mean() > 15 or words.mean() > 0.5) and words.mean() > 0.5
+
+    cid = pick("customer_id")
+    churn = pick("churned", yes_no)
+    session, event = pick("session_id"), pick("event")
+    order, amount = pick("order_id"), pick("amount", lambda c: _numbers(df[c]).notna().mean() > 0.9)
+    nps = pick("nps", in_range(0, 10))
+    csat = pick("csat", in_range(1, 5))
+    ces = pick("ces", in_range(1, 7))
+    text = pick("text", long_text) or next((c for c in cols if c not in used and long_text(c)), None)
+    if text:
+        used.add(text)
+    rec = pick("recommend", yes_no)
+    brand = pick("brand")
+    lang = pick("language")
+    stage = pick("stage")
+    times = [c for c in cols if c not in used and _match(c, "time") and _date_style(df[c])]
+    time = times[0] if times else next((c for c in cols if c not in used and _date_style(df[c]) in
+                                         ("dayfirst", "monthfirst", "CONFIRM")), None)
+    if time:
+        used.add(time)
+    rid = pick("id")
+    if text is not None:
+        v = df[text].dropna().astype(str)
+        g.arabic = float(v.str.contains(r"[\u0600-\u06FF]").mean()) if len(v) else 0.0
+
+    if churn and cid:
+        g.table = "customers"
+        g.columns = {cid: "customer_id", churn: "churned"}
+        vals = sorted(set(df[churn].dropna().astype(str).str.strip()))
+        g.values["churned"] = {v: v.lower() in _YES for v in vals}
+        if _key(churn) == "active":
+            g.values["churned"] = {v: v.lower() not in _YES for v in vals}
+            g.notes.append(f"'{churn}' looks like an active flag: churned = not active (check the values map)")
+    elif session and event and time:
+        g.table = "web_events"
+        g.columns = {session: "session_id", event: "event", time: "event_time"}
+        if cid:
+            g.columns[cid] = "customer_id"
+    elif order and cid and time:
+        g.table = "orders"
+        g.columns = {order: "order_id", cid: "customer_id", time: "order_time"}
+        if amount:
+            g.columns[amount] = "amount"
+    elif text and brand and not (nps or csat):
+        g.table = "verbatims"
+        g.columns = {text: "text", brand: "brand"}
+        g.constants["source"] = "social"
+        if time:
+            g.columns[time] = "verbatim_time"
+        if rid:
+            g.columns[rid] = "verbatim_id"
+    elif nps or csat or ces or rec:
+        g.table = "survey_responses"
+        for c, canon in ((nps, "nps"), (csat, "csat"), (ces, "ces"), (text, "comment"), (rec, "recommend"),
+                         (stage, "stage"), (cid, "customer_id"), (time, "response_time"), (rid, "response_id")):
+            if c:
+                g.columns[c] = canon
+        if rec:
+            g.values["recommend"] = {v: v.lower() in _YES for v in sorted(set(df[rec].dropna().astype(str).str.strip()))}
+        if nps:
+            g.constants["survey_type"] = "relationship"
+    elif text:
+        g.table = "verbatims"
+        g.columns = {text: "text"}
+        if time:
+            g.columns[time] = "verbatim_time"
+        if rid:
+            g.columns[rid] = "verbatim_id"
+    else:
+        g.table = ""
+        g.notes.append("no known shape: map it by hand (see README, Bring your own data)")
+        return g
+    if lang and g.table in ("survey_responses", "verbatims"):
+        g.columns[lang] = "language"
+    canon_time = {"survey_responses": "response_time", "verbatims": "verbatim_time", "orders": "order_time",
+                  "web_events": "event_time"}.get(g.table)
+    if time and canon_time and g.columns.get(time) == canon_time:
+        style = _date_style(df[time])
+        if style in ("dayfirst", "monthfirst", "CONFIRM"):
+            g.dates[canon_time] = style
+    return g
+
+
+def _yaml(v) -> str:
+    import json
+
+    return json.dumps(v, ensure_ascii=False)
+
+
+def draft_params(client: str, *, force: bool = False) -> tuple[Path, str]:
+    """Write ``params/<client>.yml`` from ``data/<client>/``; return its path and a summary."""
+    paths.check_client_name(client)
+    folder = paths.DATA_DIR / client
+    if not folder.is_dir():
+        raise ParameterError(f"{folder} does not exist: put the client's exports there first.")
+    out = paths.PARAMS_DIR / f"{client}.yml"
+    if out.exists() and not force:
+        raise ParameterError(f"{out} already exists; add --force (FORCE=1) to overwrite it.")
+    files = sorted(f for f in folder.iterdir() if f.suffix.lower() in _SUFFIXES and not f.name.startswith("."))
+    if not files:
+        raise ParameterError(f"{folder} has no CSV, Excel or Parquet file.")
+    guesses, taken, summary = [], set(), []
+    for f in files:
+        g = guess_file(f)
+        if not g.table or g.table in taken:
+            summary.append(f"  {f.name}: not used ({'; '.join(g.notes) or 'a second ' + g.table + ' file'})")
+            continue
+        taken.add(g.table)
+        guesses.append(g)
+        summary.append(f"  {f.name}: {g.table} ({g.rows:,} rows; {len(g.columns)} columns mapped)")
+    if not guesses:
+        raise ParameterError(f"no file in {folder} looks like a table the template reads; write params by hand.")
+    arabic = max((g.arabic for g in guesses), default=0.0)
+    lines = [f"# Drafted by `make new-client CLIENT={client}` from data/{client}/.",
+             "# Every line marked 'guess' is the template's guess: confirm or fix it, then run `make check`.",
+             f"client: {client}", f"name: {_yaml(client.replace('-', ' ').title())}   # guess: the name on the report",
+             f"language: {'ar' if arabic >= 0.5 else 'en'}   # guess: {arabic:.0%} of texts have Arabic letters",
+             f"data_dir: data/{client}", "tables:"]
+    for g in guesses:
+        lines.append(f"  {g.table}:   # guess: {g.file} looks like {g.table}")
+        lines.append(f"    file: {_yaml(g.file)}")
+        if g.encoding != "auto":
+            lines.append(f"    encoding: {g.encoding}   # detected")
+        if g.columns:
+            lines.append("    columns:   # guess: export column -> canonical column")
+            lines += [f"      {_yaml(k)}: {v}" for k, v in g.columns.items()]
+        if g.constants:
+            lines.append("    constants:   # guess")
+            lines += [f"      {k}: {_yaml(v)}" for k, v in g.constants.items()]
+        if g.values:
+            lines.append("    values:   # guess: labels -> canonical values")
+            for col, mapping in g.values.items():
+                lines.append(f"      {col}: {{{', '.join(f'{_yaml(k)}: {_yaml(v)}' for k, v in mapping.items())}}}")
+        if g.dates:
+            lines.append("    dates:")
+            for col, style in g.dates.items():
+                if style == "CONFIRM":
+                    lines.append(f"      {col}: dayfirst   # CONFIRM: day and month are both 12 or less in every row "
+                                 "of the sample; dayfirst = 31/01, monthfirst = 01/31")
+                else:
+                    lines.append(f"      {col}: {style}   # detected: a day above 12 shows it")
+        for n in g.notes:
+            lines.append(f"    # note: {n}")
+    text = "\n".join(lines) + "\n"
+    out.write_text(text, encoding="utf-8")
+    return out, "\n".join([f"{client}: {len(guesses)} table(s) drafted from {len(files)} file(s)", *summary])
