@@ -646,33 +646,29 @@ class ChurnModel:
 # --------------------------------------------------------------------------------------
 # fitting
 # --------------------------------------------------------------------------------------
+_YES_NO = {"1": 1.0, "true": 1.0, "yes": 1.0, "y": 1.0, "0": 0.0, "false": 0.0, "no": 0.0,
+           "n": 0.0}
+
+
 def _labels(frame: pd.DataFrame, target: str) -> pd.Series:
-    """The target as a float 0/1 Series with NaN where unknown (booleans, 0/1, yes/no text)."""
+    """The target as float 0/1 with NaN where unknown: booleans, 0/1 numbers, or yes/no,
+    true/false, y/n, 1/0 text (any case)."""
     if target not in frame.columns:
         raise ValueError(f"churn model: the customers table has no target column {target!r}; its "
                          f"columns are {list(frame.columns)}. Set the churn target in params.")
     s = frame[target]
-    if pd.api.types.is_bool_dtype(s.dtype):
-        return s.astype("Float64").astype(float)
-    if pd.api.types.is_numeric_dtype(s.dtype):
-        y = pd.to_numeric(s).astype(float)
+    if pd.api.types.is_bool_dtype(s.dtype) or pd.api.types.is_numeric_dtype(s.dtype):
+        y = pd.to_numeric(s.astype("Float64") if pd.api.types.is_bool_dtype(s.dtype) else s)
+        y = y.astype(float)
+        bad = y.notna() & ~y.isin([0.0, 1.0])
     else:
-        words = {"1": 1.0, "true": 1.0, "yes": 1.0, "y": 1.0, "0": 0.0, "false": 0.0, "no": 0.0,
-                 "n": 0.0}
-        low = s.map(lambda v: v if isinstance(v, (bool, np.bool_)) else
-                    (str(v).strip().lower() if pd.notna(v) else v))
-        y = low.map(lambda v: float(v) if isinstance(v, (bool, np.bool_)) else words.get(v, v))
-        y = pd.to_numeric(y, errors="coerce").where(low.isna() | low.isin(list(words)) |
-                                                    low.map(lambda v: isinstance(v, bool)))
+        words = s.map(lambda v: str(v).strip().lower(), na_action="ignore")
+        y = words.map(_YES_NO).astype(float)
         bad = s.notna() & y.isna()
-        if bad.any():
-            raise ValueError(f"churn model: column {target!r} must be yes/no (true/false, 1/0); "
-                             f"rows {list(s.index[bad][:5])} hold {sorted(map(str, s[bad].unique()))[:5]}. "
-                             f"Map those values to yes/no in params.")
-    bad = y.notna() & ~y.isin([0.0, 1.0])
     if bad.any():
-        raise ValueError(f"churn model: column {target!r} must be 0/1 (or yes/no); rows "
-                         f"{list(y.index[bad][:5])} hold {sorted(y[bad].unique())[:5]}.")
+        raise ValueError(f"churn model: column {target!r} must be yes/no (true/false, 1/0); rows "
+                         f"{list(s.index[bad][:5])} hold {sorted(map(str, s[bad].unique()))[:5]}. "
+                         f"Map those values to yes/no in params.")
     return y
 
 

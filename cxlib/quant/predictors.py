@@ -119,7 +119,8 @@ def column_kind(s: pd.Series) -> str:
 
 def as_numbers(s: pd.Series, kind: str = "numeric") -> np.ndarray:
     """A column as float64 with NaN for missing: numbers and booleans as they are (True = 1),
-    dates as days since 1970-01-01, durations in days, numeric text parsed (blank = missing)."""
+    dates as days since 1970-01-01, durations in days, numeric text parsed (blank = missing);
+    an infinite number counts as missing."""
     if kind == "date":
         t = pd.to_datetime(s, errors="coerce")
         if getattr(t.dt, "tz", None) is not None:
@@ -134,7 +135,9 @@ def as_numbers(s: pd.Series, kind: str = "numeric") -> np.ndarray:
         s = s.map(lambda v: float(v) if isinstance(v, (bool, np.bool_)) else v)
     if pd.api.types.is_bool_dtype(s.dtype):
         return s.astype("Float64").to_numpy(dtype=float, na_value=np.nan)
-    return pd.to_numeric(s, errors="coerce").astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+    x = pd.to_numeric(s, errors="coerce").astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+    x[np.isinf(x)] = np.nan
+    return x
 
 
 def as_text(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
