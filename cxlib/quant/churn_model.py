@@ -690,14 +690,14 @@ def _pipelines(kinds: dict, references: dict | None, min_level, max_levels: int,
     return logit, boost
 
 
-def _threads(n_rows: int):
+def _threads():
     """One BLAS and OpenMP thread for fitting and scoring.
 
     The report runs notebooks side by side on small machines, where threads that wait by
-    spinning cost far more than they bring: on this project's 2-core machine under load,
-    one 1,549-row snapshot fit took 172 s with the default threads and 15 s with one; at 1M
-    customers (200k-row sample) gradient boosting fitted in 233 s with two threads and about
-    15 s with one. ``n_rows`` is kept for a future size rule.
+    spinning cost far more than they bring. Measured on this project's 2-core machine under
+    load: one 1,549-row snapshot fit took 172 s with the default threads and 15 s with one;
+    the whole snapshot fit at 1M customers (200k-row sample, gradient boosting) 233 s against
+    34 s with one thread.
     """
     return threadpool_limits(1)
 
@@ -908,7 +908,7 @@ def fit_snapshot_model(frame: pd.DataFrame, *, target: str = "churned", predicto
     pos = _sample(y_lab, sample_rows, seed)
     data = lab.iloc[pos]
     y = y_lab[pos]
-    with _threads(len(y)):
+    with _threads():
         excl = {target, *exclude} | ({id_column} if id_column else set())
         screen = screen_predictors(data, y, predictors=predictors, exclude=excl,
                                    categorical=categorical, references=references,
@@ -1025,7 +1025,7 @@ def fit_churn_model(features: pd.DataFrame, *, seed: int, folds: int = 5,
     pos = _sample(y_lab, sample_rows, seed)
     data = lab.iloc[pos]
     y = y_lab[pos]
-    with _threads(len(y)):
+    with _threads():
         refs_in = {"nps_group": "promoter"}
         screen = screen_predictors(data, y, predictors=[c for c in CX_PREDICTORS if c in data],
                                    categorical=("nps_group", "segment"), references=refs_in)
@@ -1149,7 +1149,7 @@ def _driver_keys(model: ChurnModel, enc: DesignEncoder, x: pd.DataFrame,
 
 def _score_batch(model: ChurnModel, part: pd.DataFrame, unseen: dict,
                  with_contrib: bool) -> tuple[pd.DataFrame, np.ndarray | None]:
-    with _threads(len(part)):
+    with _threads():
         return _score_rows(model, part, unseen, with_contrib)
 
 
