@@ -272,15 +272,16 @@ def test_boosting_driver_is_the_fall_when_set_to_reference(fitted):
     enc, est = m.boost.named_steps["design"], m.boost.named_steps["boost"]
     a, b = m.platt
     codes = enc.transform(part[m.predictors])
-    logit = -(a * est.decision_function(codes) + b)
     contrib = np.zeros((len(part), len(m.predictors)))
-    for j, col in enumerate(m.predictors):
-        if col not in m.driver_candidates:
-            continue
-        alt = codes.copy()
-        ref = enc.reference_[col]
-        alt[:, j] = enc.levels_[col].index(ref) if m.kinds[col] == "categorical" else ref
-        contrib[:, j] = logit + (a * est.decision_function(alt) + b)
+    with threadpool_limits(1):
+        logit = -(a * est.decision_function(codes) + b)
+        for j, col in enumerate(m.predictors):
+            if col not in m.driver_candidates:
+                continue
+            alt = codes.copy()
+            ref = enc.reference_[col]
+            alt[:, j] = enc.levels_[col].index(ref) if m.kinds[col] == "categorical" else ref
+            contrib[:, j] = logit + (a * est.decision_function(alt) + b)
     np.testing.assert_allclose(s["log_odds"], logit, rtol=1e-12)
     best = contrib.max(axis=1)
     np.testing.assert_allclose(s["driver_contribution"], np.clip(best, 0, None), atol=1e-12)
