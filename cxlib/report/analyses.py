@@ -452,6 +452,8 @@ def _journey_map(ctx):
     if ctx.maybe("sentiment") is not None:
         customer = texts[texts["speaker"].fillna("customer") == "customer"] if "speaker" in texts else texts
         emotion = journey_map.emotion_by_stage(customer, ctx.params, sentiment_of(ctx, customer))
+    if emotion is None:
+        emotion = pd.DataFrame(columns=journey_map.EMOTION_COLUMNS)
     return {"ipa": t["ipa"] if t["ipa"] is not None else t["perf"], "ops": ops, "pains": pains, "emotion": emotion}
 
 
@@ -579,20 +581,19 @@ def _sentiment(ctx):
     frame = pd.DataFrame({"text": texts["text"], "language": texts["language"],
                           "target": _sentiment_target(texts)}, index=texts.index)
     strip = [b for b in [ctx.params.brand, *ctx.params.competitors] if b]
-    if hasattr(sentiment, "for_run"):
-        res = sentiment.for_run(frame, seed=ctx.params.seed, strip=strip)
-    else:  # the lexicon route only
-        res = _Sentiment(sentiment.score(frame["text"], frame["language"]), "lexicon", pd.DataFrame())
-    res.verbatim_id = texts["verbatim_id"].to_numpy()
-    return res
+    res = sentiment.for_run(frame, seed=ctx.params.seed, strip=strip)
+    return _Sentiment(res.scores, res.method, res.validation, texts["verbatim_id"].to_numpy(), res)
 
 
 @dataclass
 class _Sentiment:
+    """The run's sentiment: per-text scores (aligned on ``verbatim_id``), the route taken, its validation."""
+
     scores: pd.DataFrame
     method: str
     validation: pd.DataFrame
     verbatim_id: object = None
+    detail: object = None
 
 
 def _sentiment_target(texts: pd.DataFrame) -> pd.Series:

@@ -11,6 +11,7 @@ log and exit code, and never takes the report down.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import pickle
@@ -128,14 +129,26 @@ class RunContext:
         if not self.runs(name):
             raise NotInReport(name)
         d = self._results_dir()
-        if d is not None:
-            done, failed = d / f"{name}.pkl", d / f"{name}.failed.json"
-            if done.exists():
-                self._cache[name] = pickle.loads(done.read_bytes())
-                return self._cache[name]
-            if failed.exists():
-                self._failed[name] = json.loads(failed.read_text())["error"]
-                raise AnalysisFailed(self._failed[name])
+        if d is None:
+            return self._compute(name, None)
+        # one kernel computes an analysis; another that needs it meanwhile waits, then reads it
+        with open(d / f".{name}.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                done, failed = d / f"{name}.pkl", d / f"{name}.failed.json"
+                if done.exists():
+                    self._cache[name] = pickle.loads(done.read_bytes())
+                    return self._cache[name]
+                if failed.exists():
+                    self._failed[name] = json.loads(failed.read_text())["error"]
+                    raise AnalysisFailed(self._failed[name])
+                return self._compute(name, d)
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def _compute(self, name: str, d: Path | None):
+        from cxlib.report import analyses
+
         t = time.perf_counter()
         try:
             value = analyses.REGISTRY[name].compute(self)

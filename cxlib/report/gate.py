@@ -219,14 +219,31 @@ def _strip_data_uris(text: str, found: list[_Embedded]) -> str:
     return _DATA_URI_RE.sub(repl, text)
 
 
+#: attributes that hold geometry, styling or structure, never words: an SVG path's numbers are
+#: not a card number (the text a chart draws is in its labels, drawn as outlines: see not_scannable)
+_GEOMETRY_ATTRS = frozenset({
+    "d", "points", "transform", "viewbox", "x", "y", "x1", "x2", "y1", "y2", "dx", "dy", "cx", "cy", "r", "rx",
+    "ry", "width", "height", "style", "fill", "stroke", "stroke-width", "stroke-dasharray", "stroke-dashoffset",
+    "stroke-linecap", "stroke-linejoin", "stroke-miterlimit", "stroke-opacity", "fill-opacity", "opacity",
+    "font-size", "font-family", "font-weight", "font-style", "clip-path", "offset", "gradienttransform",
+    "patterntransform", "patternunits", "gradientunits", "preserveaspectratio", "version", "xmlns",
+    "xmlns:xlink", "xmlns:svg", "id", "class", "colspan", "rowspan", "transform-origin", "mask", "filter",
+    "stop-color", "stop-opacity", "fill-rule", "clip-rule", "marker-start", "marker-mid", "marker-end",
+    "letter-spacing", "word-spacing", "text-anchor", "dominant-baseline", "baseline-shift", "vector-effect",
+    "paint-order", "overflow", "clippathunits", "display", "visibility", "font-stretch", "font-variant",
+})
+
+
 class _MarkupText(HTMLParser):
-    """Text, comments and attribute values of HTML/SVG/XML with their line numbers; ``data:``
-    URIs are taken out of each value and kept with the line they were on."""
+    """Text, comments and word-bearing attribute values of HTML/SVG/XML with their line numbers;
+    ``data:`` URIs are taken out of each value and kept with the line they were on. Geometry and
+    styling (:data:`_GEOMETRY_ATTRS`, ``<style>`` blocks) are not words and are not scanned."""
 
     def __init__(self):
         super().__init__(convert_charrefs=True)
         self.segments: list[tuple[int, str]] = []
         self.embedded: list[tuple[int, _Embedded]] = []
+        self._in_style = 0
 
     def _add(self, text: str) -> None:
         line = self.getpos()[0]
@@ -238,14 +255,24 @@ class _MarkupText(HTMLParser):
                 self.segments.append((line + i, part))
 
     def handle_starttag(self, tag, attrs):
-        for _, value in attrs:
-            if value:
+        if tag == "style":
+            self._in_style += 1
+        for name, value in attrs:
+            if value and name.lower() not in _GEOMETRY_ATTRS:
                 self._add(value)
 
-    handle_startendtag = handle_starttag
+    def handle_startendtag(self, tag, attrs):
+        for name, value in attrs:
+            if value and name.lower() not in _GEOMETRY_ATTRS:
+                self._add(value)
+
+    def handle_endtag(self, tag):
+        if tag == "style" and self._in_style:
+            self._in_style -= 1
 
     def handle_data(self, data):
-        self._add(data)
+        if not self._in_style:
+            self._add(data)
 
     def handle_comment(self, data):
         self._add(data)

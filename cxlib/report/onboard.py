@@ -29,7 +29,9 @@ def check_client(client: str, period: str | None = None) -> tuple[bool, str]:
         return False, f"PROBLEMS in the params file:\n{e}"
     with tempfile.TemporaryDirectory(prefix="cxlib-check-") as tmp:
         try:
-            current, previous, plan, names, inputs, notes = prepare(params, Path(tmp) / "cx.duckdb", period)
+            prep = prepare(params, Path(tmp) / "cx.duckdb", period)
+            current, previous, plan, names, inputs, notes = (prep.period, prep.previous, prep.plan, prep.names,
+                                                             prep.inputs, prep.notes)
         except ReportError as e:
             return False, f"PROBLEMS (fix them, then run the check again):\n{e}"
     lines.append(f"{client}: params and {len(inputs)} table(s) valid")

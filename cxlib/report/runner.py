@@ -256,6 +256,7 @@ def prepare(params: Params, db_path: Path, period: str | None, log=print):
         cat = plan.catalog(store, current, previous)
         the_plan = plan.build_plan(analyses.REGISTRY.values(), cat)
         inputs, notes = store.inputs, store.notes
+        ids = customer_ids(store)
     finally:
         store.close()
     work = db_path.parent
@@ -263,7 +264,50 @@ def prepare(params: Params, db_path: Path, period: str | None, log=print):
     (work / "run.json").write_text(json.dumps({
         "period": period_json(current), "previous": period_json(previous), "catalog": cat.to_json(),
         "warnings": [{"key": w.key, "values": w.values} for w in names.warnings]}, ensure_ascii=False, default=str))
-    return current, previous, the_plan, names, inputs, notes
+    return Prepared(current, previous, the_plan, names, inputs, notes, ids)
+
+
+@dataclass
+class Prepared:
+    """What :func:`prepare` found before any notebook runs."""
+
+    period: object
+    previous: object
+    plan: object
+    names: object
+    inputs: list
+    notes: list
+    customer_ids: set = field(default_factory=set, repr=False)
+
+
+def customer_ids(store) -> set[str]:
+    """Every customer id in the client's data (the release gate checks that none reaches a stakeholder)."""
+    from cxlib.data.io import quote
+
+    ids: set[str] = set()
+    for table in ("customers", "orders", "web_events", "interactions", "survey_responses", "verbatims"):
+        if store.has(table) and store.has_column(table, "customer_id"):
+            rows = store.db.execute(f"SELECT DISTINCT CAST(customer_id AS VARCHAR) FROM {quote(table)} "
+                                    "WHERE customer_id IS NOT NULL").fetchall()
+            ids.update(r[0] for r in rows)
+    return ids
+
+
+def release_gate(folder: Path, ids: set[str], forbidden: list, log) -> None:
+    """Scan every file going to stakeholders; any personal data, customer id or absolute path stops
+    the publish (:class:`ReleaseGateError`, exit 6) and the last good report stays."""
+    from cxlib.exceptions import ReleaseGateError
+    from cxlib.report import gate
+
+    t = time.perf_counter()
+    hits = gate.scan_outputs(folder, customer_ids=ids, forbidden_paths=forbidden)
+    skipped = gate.not_scannable(folder)
+    log(f"release gate: {len(hits)} hit(s) in {time.perf_counter() - t:.1f}s"
+        + (f"; not scannable: {', '.join(skipped[:10])}" if skipped else ""))
+    if hits:
+        raise ReleaseGateError("the release gate stopped the publish: a file going to stakeholders holds "
+                               "personal data, a customer id or a server path; the last good report is "
+                               "unchanged.\n" + gate.format_hits(hits))
 
 
 def collect_failures(work: Path) -> list[dict]:
@@ -368,7 +412,9 @@ def run_report(client: str, period: str | None = None, renderer: str = "auto", *
         check_notebook_parameters(nbs)
         log(f"client {client}: params {_relative(params.source)} valid; {len(nbs)} notebooks")
         db_path = work / "cx.duckdb"
-        current, previous, the_plan, names, inputs, notes = prepare(params, db_path, period, log)
+        prep = prepare(params, db_path, period, log)
+        current, previous, the_plan, names, inputs, notes = (prep.period, prep.previous, prep.plan, prep.names,
+                                                             prep.inputs, prep.notes)
         timings["load_and_validate"] = time.perf_counter() - t
         log(f"inputs validated ({sum(i.rows for i in inputs):,} rows in {len(inputs)} tables); period "
             f"{current.label}" + (f" vs {previous.label}" if previous else " (no previous period with data)"))
@@ -407,6 +453,11 @@ def run_report(client: str, period: str | None = None, renderer: str = "auto", *
         result = render.render(md, meta, renderer=renderer)
         timings["render"] = time.perf_counter() - t
         log(f"rendered with {result.renderer_used}: {result.html.name}, {result.pdf.name}")
+        source = analyst / "source"  # the Markdown both renderers read, and its support files
+        source.mkdir(exist_ok=True)
+        for name in ("report.md", "assets", "_quarto.yml", "report_files"):
+            if (out / name).exists():
+                (out / name).rename(source / name)
         if (out / "analyst").exists():  # identifiable lists written by notebooks go to the analyst side
             for f in (out / "analyst").rglob("*"):
                 if f.is_file():
@@ -437,6 +488,7 @@ def run_report(client: str, period: str | None = None, renderer: str = "auto", *
             "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
         }
         (out / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False, default=str))
+        release_gate(out, prep.customer_ids, [paths.ROOT, run_dir, params.data_path], log)
         final = client_dir / current.label
         shutil.rmtree(work, ignore_errors=True)
         dest = client_dir / "analyst" / current.label

@@ -307,14 +307,16 @@ def assist_table(cv: pd.DataFrame) -> pd.DataFrame:
 
 
 def sentiment_validation_table(val: pd.DataFrame) -> pd.DataFrame:
-    """sentiment.validate as a table: rank correlation with the score that came with the text."""
-    v = val[val["n_scored"] > 0]
+    """How well sentiment holds up on held-out texts, beside the majority baseline and the word lists."""
+    names = {"calibrated": "Learned from this client's scores", "majority baseline": "Majority class (baseline)",
+             "lexicon": "Word lists (previous method)"}
+    langs = {"all": "All", "ar": "Arabic", "en": "English", "mixed": "Mixed", "none": "No letters"}
     return pd.DataFrame({
-        "Source": v["source"], "Language": v["language"], "Scale": v["scale"],
-        "Texts": [fmt_int(x) for x in v["n_scored"]],
-        "Spearman rho": [fmt_num(x, 2) for x in v["rho"]],
-        "p": ["< 0.001" if p < 0.001 else f"{p:.3f}" for p in v["p_value"]],
-        "Polarity agreement": [fmt_pct(x) for x in v["agreement"]],
+        "Language": val["language"].map(langs).fillna(val["language"]),
+        "Method": val["method"].map(names).fillna(val["method"]),
+        "Accuracy": [fmt_pct(x, 1) for x in val["accuracy"]],
+        "Macro F1": [fmt_num(x, 3) for x in val["macro_f1"]],
+        "Texts": [fmt_int(x) for x in val["n"]],
     })
 
 
