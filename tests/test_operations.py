@@ -8,9 +8,8 @@ import pytest
 from statsmodels.stats.proportion import proportion_confint
 
 from cxlib.data import engine
-from cxlib.data.params import load_params
 from cxlib.journey import operations
-from tests.helpers import ROOT, demo_params_dict, open_demo, params_for
+from tests.helpers import demo_params_dict, open_demo, params_for
 
 
 @pytest.fixture(scope="module")

@@ -120,7 +120,6 @@ class RunContext:
         Raises :class:`NotInReport` when the plan leaves it out and :class:`AnalysisFailed` when it
         failed (here or in another notebook of the run).
         """
-        from cxlib.report import analyses
 
         if name in self._cache:
             return self._cache[name]
