@@ -157,3 +157,228 @@ def test_validate_on_demo(demo_dir):
     unk = nores[(nores["source"] == "survey")]
     assert (unk["scale"] == "unknown").all() and unk["note"].str.contains("pass responses").all()
     assert unk["agreement"].isna().all() and (unk["rho"] > 0).all()
+
+
+# --- lexicon route: emoji, handles, brands, texts without words ---------------------------
+
+
+def _c(total: float) -> float:
+    return total / np.sqrt(total * total + 15)
+
+
+def test_lone_emoji_scores_from_the_emoji_list():
+    emo = se.load_emoji().set_index("emoji")["polarity"]
+    out = se.score(pd.Series(["👍", "😡", "👍🏽", "الخدمة 😡", "❤️"]))
+    assert out["label"].tolist() == ["positive", "negative", "positive", "negative", "positive"]
+    assert out["sentiment"].iloc[0] == pytest.approx(_c(4 * emo["👍"]))
+    assert out["sentiment"].iloc[1] == pytest.approx(_c(4 * emo["😡"]))
+    assert out["sentiment"].iloc[2] == out["sentiment"].iloc[0]  # skin tone removed before lookup
+    assert out["method"].iloc[3] == "ar-lexicon"
+
+
+def test_emoji_add_to_vaders_sum():
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    c = SentimentIntensityAnalyzer().polarity_scores("great service")["compound"]
+    s = c * np.sqrt(15 / (1 - c * c))  # VADER's sum behind its compound
+    got = se.score(pd.Series(["great service 👎"]))["sentiment"].iloc[0]
+    assert got == pytest.approx(_c(s + 4 * -0.7), abs=2e-4)  # VADER rounds its compound to 4 places
+
+
+def test_handles_urls_and_brand_names_are_stripped():
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    vader = SentimentIntensityAnalyzer()
+    assert vader.polarity_scores("united")["compound"] > 0  # why stripping matters
+    texts = pd.Series(["@united lost my bag https://t.co/abc", "United lost my bag again", "#fail united"])
+    out = se.score(texts, strip=["United"])
+    assert out["sentiment"].iloc[0] == pytest.approx(vader.polarity_scores("lost my bag")["compound"])
+    assert out["sentiment"].iloc[1] == pytest.approx(vader.polarity_scores("lost my bag again")["compound"])
+    assert out["sentiment"].iloc[2] == pytest.approx(vader.polarity_scores("fail")["compound"])
+    cleaned = se.clean_text(pd.Series(["شكرا لنون على التوصيل", None]), strip=["نون"])
+    assert cleaned.iloc[0] == "شكرا على التوصيل" and pd.isna(cleaned.iloc[1])
+
+
+def test_text_without_letters_or_emoji_is_nan_and_counted():
+    out = se.score(pd.Series(["!!!", "123 456", "https://x.y/z", "@acme", "ok"]))
+    assert out["sentiment"].iloc[:4].isna().all() and out["label"].iloc[:4].isna().all()
+    assert (out["method"].iloc[:4] == "none").all() and out["note"].iloc[0].startswith("no words")
+    assert out.attrs["n_no_words"] == 4 and out["method"].iloc[4] == "vader"
+
+
+# --- Arabic dialects ----------------------------------------------------------------------
+
+
+def test_dialect_words_score():
+    pos = ["الأكل جامد", "منيح كتير", "خوش مطعم", "الخدمة تجنن", "يسلمو ايديكم"]
+    neg = ["الموظف عاطل", "التطبيق بايظ", "طفشت من التأخير", "خدمة معفنة", "شغل تهريج"]
+    assert all(se.score_arabic(t) > 0.05 for t in pos), [se.score_arabic(t) for t in pos]
+    assert all(se.score_arabic(t) < -0.05 for t in neg), [se.score_arabic(t) for t in neg]
+
+
+def test_egyptian_circumfix_and_attached_negation():
+    w = 4 * se.load_lexicon().set_index("term").loc["عجبتني", "polarity"]
+    for text in ["ماعجبتنيش الاكلة", "ماعجبتني الاكلة"]:  # ما...ش around عجبتني, and ما attached
+        ex = se.explain_arabic(text)
+        assert ex["term"].tolist() == ["عجبتني"] and ex["negator"].iloc[0] is not None
+        assert ex["score"].iloc[0] == pytest.approx(w * se.NEGATION_FACTOR)
+
+
+def test_pronoun_and_plural_endings_reach_the_lexicon():
+    assert se.explain_arabic("مشاكلهم كثيرة")["term"].tolist() == ["مشاكل"]
+    assert se.explain_arabic("موظفين محترمين ولطيفين")["term"].tolist() == ["محترمين", "لطيف"]
+
+
+def test_contrast_weighs_the_second_clause():
+    ex = se.explain_arabic("الاكل حلو بس غالي")
+    lex = se.load_lexicon().set_index("term")["polarity"]
+    expected = [4 * lex["حلو"] * 0.5, 4 * lex["غالي"] * 1.5]
+    np.testing.assert_allclose(ex["score"].to_numpy(), expected)
+    assert se.score_arabic("الاكل حلو بس غالي") == pytest.approx(_c(sum(expected)))
+
+
+# --- targets -------------------------------------------------------------------------------
+
+
+def test_label_targets_scales():
+    nps = pd.Series([0, 6, 7, 8, 9, 10, np.nan, 11])
+    assert se.label_targets(nps, "nps").tolist() == ["negative", "negative", "neutral", "neutral",
+                                                    "positive", "positive", None, None]
+    stars = pd.Series([1, 2, 3, 4, 5])
+    assert se.label_targets(stars).tolist() == ["negative", "negative", "neutral", "positive", "positive"]
+    words = pd.Series(["Positive", "NEG", "mixed", "promoter", "whatever", None])
+    assert se.label_targets(words).tolist() == ["positive", "negative", "neutral", "positive", None, None]
+    assert se.label_targets(pd.Series([-1, 0, 1])).tolist() == ["negative", "neutral", "positive"]
+    assert se.label_targets(pd.Series([0, 1, 1])).tolist() == ["negative", "positive", "positive"]  # binary
+    per_row = se.label_targets(pd.Series([3, 3, 9]), pd.Series(["stars", "nps", "nps"]))
+    assert per_row.tolist() == ["neutral", "negative", "positive"]
+    with pytest.raises(DataValidationError, match="scale"):
+        se.label_targets(pd.Series([120.0, 300.0]))
+    with pytest.raises(DataValidationError, match="not one of"):
+        se.label_targets(stars, "likert")
+
+
+# --- calibrated route ------------------------------------------------------------------------
+
+_EN_POS = ["fantastic", "smooth", "friendly", "quick", "spotless"]
+_EN_NEG = ["awful", "broken", "rude", "slow", "dirty"]
+_EN_FILL = ["the", "order", "app", "store", "driver", "today", "my", "was", "again", "service"]
+# domain words the lexicons do not know, planted as the signal the model must learn
+_EN_POS_DOMAIN = ["zorbly", "klinto"]
+_EN_NEG_DOMAIN = ["grufty", "snarvo"]
+_AR_POS = ["ممتاز", "سريع", "نظيف", "كفو", "ماشاءالله"]
+_AR_NEG = ["سيء", "متأخر", "زفت", "خايس", "بطيء"]
+_AR_FILL = ["الطلب", "التطبيق", "المندوب", "اليوم", "الفرع", "الخدمة", "كان", "مره"]
+
+
+def _corpus(n: int, seed: int, *, arabic: bool = True, scored: bool = True) -> pd.DataFrame:
+    """Seeded texts: the NPS (0-6 or 9-10; one text in 30 a passive 7-8) drives the words,
+    domain words the lexicons do not know carry the signal."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(n):
+        pos = bool(rng.random() < 0.6)
+        nps = int(rng.integers(9, 11)) if pos else int(rng.integers(0, 7))
+        if i % 30 == 29:
+            nps = int(rng.integers(7, 9))
+        ar = arabic and i % 3 == 0
+        fill = _AR_FILL if ar else _EN_FILL
+        words = list(rng.choice(fill, 4))
+        if ar:
+            words.append(rng.choice(_AR_POS if pos else _AR_NEG))
+        else:
+            words.append(rng.choice(_EN_POS_DOMAIN if pos else _EN_NEG_DOMAIN))
+            if rng.random() < 0.3:  # a misleading lexicon word now and then
+                words.append(rng.choice(_EN_NEG if pos else _EN_POS))
+        rng.shuffle(words)
+        rows.append({"text": " ".join(words), "language": "ar" if ar else "en",
+                     "target": nps if scored else np.nan})
+    return pd.DataFrame(rows, index=[f"v{i}" for i in range(n)])
+
+
+@pytest.fixture(scope="module")
+def calibrated():
+    texts = _corpus(600, seed=1)
+    unscored = _corpus(60, seed=2, scored=False).rename(index=lambda s: "u" + s)
+    return texts, unscored, se.for_run(pd.concat([texts, unscored]), seed=5)
+
+
+def test_calibrated_route_learns_the_planted_words(calibrated):
+    texts, unscored, res = calibrated
+    assert res.method == "calibrated" and res.model is not None
+    assert list(res.scores.index) == list(texts.index) + list(unscored.index)
+    assert res.scores["sentiment"].between(-1, 1).all()
+    val = res.validation[res.validation["language"] == "all"].set_index("method")
+    assert list(val.index) == ["calibrated", "majority baseline", "lexicon"]
+    # the planted domain words are learnt: far above the majority class and the lexicon
+    assert val.loc["calibrated", "accuracy"] >= 0.9
+    assert val.loc["calibrated", "accuracy"] > val.loc["majority baseline", "accuracy"] + 0.2
+    assert val.loc["calibrated", "accuracy"] > val.loc["lexicon", "accuracy"]
+    # texts without a score are scored by the model too
+    u = res.scores.loc[unscored.index]
+    assert (u["method"] == "calibrated").all()
+    truth = np.where(unscored["text"].str.contains("|".join(_EN_POS_DOMAIN + _AR_POS)), "positive", "negative")
+    assert (u["label"].to_numpy() == truth).mean() >= 0.9
+
+
+def test_calibrated_validation_matches_an_independent_split(calibrated):
+    from sklearn.model_selection import train_test_split
+
+    texts, _, res = calibrated
+    labels = se.label_targets(texts["target"], "nps")
+    assert res.info["n_per_class"] == labels.value_counts().reindex(["negative", "neutral", "positive"]).to_dict()
+    keep = labels.isin(res.info["classes"])
+    y = labels[keep]
+    tr, te = train_test_split(np.arange(len(y)), test_size=0.2, stratify=y.to_numpy(), random_state=5)
+    assert (res.info["n_train"], res.info["n_test"]) == (len(tr), len(te))
+    val = res.validation[res.validation["language"] == "all"].set_index("method")
+    maj = y.iloc[tr].value_counts().idxmax()
+    assert val.loc["majority baseline", "accuracy"] == pytest.approx((y.iloc[te] == maj).mean())
+    lex = se.score(texts.loc[y.index[te], "text"])["label"]
+    assert val.loc["lexicon", "accuracy"] == pytest.approx((lex.to_numpy() == y.iloc[te].to_numpy()).mean())
+    # per-script rows are there, since both scripts are scored
+    assert {"ar", "en"} <= set(res.validation["language"])
+
+
+def test_evaluate_matches_sklearn():
+    from sklearn.metrics import accuracy_score, f1_score
+
+    truth = np.array(["positive", "negative", "positive", "positive", "negative", "neutral"])
+    pred = np.array(["positive", "positive", "neutral", "positive", "negative", None], dtype=object)
+    r = se.evaluate(truth, pred, ["negative", "positive"])
+    p = np.where(pd.isna(pred), "(none)", pred).astype(str)
+    assert r["accuracy"] == pytest.approx(accuracy_score(truth, p))
+    assert r["macro_f1"] == pytest.approx(f1_score(truth, p, labels=["negative", "positive"], average="macro"))
+    assert r["coverage"] == pytest.approx(4 / 6) and r["n"] == 6
+
+
+def test_too_few_scores_fall_back_to_the_lexicon_and_say_so():
+    texts = _corpus(60, seed=3)
+    res = se.for_run(texts, seed=1, min_per_class=50)
+    assert res.method == "lexicon" and res.model is None
+    assert "too few scored texts" in res.info["reason"] and "50" in res.info["reason"]
+    assert set(res.scores["method"]) <= {"lexicon", "none"}
+    val = res.validation.set_index("method")
+    assert list(val.index) == ["majority baseline", "lexicon"] and (val["n"] == 60).all()
+    pd.testing.assert_series_equal(res.scores["sentiment"], se.score(texts["text"], texts["language"])["sentiment"])
+    none = se.for_run(texts[["text", "language"]], seed=1)
+    assert none.method == "lexicon" and none.info["reason"] == "no scores came with the texts"
+    assert none.validation.empty and none.validation.attrs["note"] == none.info["reason"]
+
+
+def test_scripts_the_model_never_saw_get_the_lexicon():
+    en = _corpus(400, seed=4, arabic=False)
+    ar = pd.DataFrame({"text": ["الخدمة ممتازة", "التوصيل سيء جدا"], "language": "ar", "target": np.nan},
+                      index=["a1", "a2"])
+    res = se.for_run(pd.concat([en, ar]), seed=2)
+    assert res.method == "calibrated" and res.info["scripts_covered"] == ["latin"]
+    a = res.scores.loc[["a1", "a2"]]
+    assert (a["method"] == "lexicon").all() and a["note"].str.contains("too few texts in this script").all()
+    assert a["label"].tolist() == ["positive", "negative"]
+
+
+def test_for_run_checks_its_input():
+    with pytest.raises(DataValidationError, match="'text' column"):
+        se.for_run(pd.DataFrame({"body": ["x"]}))
+    with pytest.raises(DataValidationError, match="duplicates"):
+        se.for_run(pd.DataFrame({"text": ["a", "b"]}, index=[1, 1]))

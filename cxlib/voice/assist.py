@@ -81,9 +81,9 @@ __all__ = [
 ]
 
 #: weight of the codebook-pattern columns beside the l2-normalized TF-IDF blocks
-PATTERN_WEIGHT = 1.0
+PATTERN_WEIGHT = 0.25
 #: inverse regularization of each code's logistic regression
-C_DEFAULT = 3.0
+C_DEFAULT = 10.0
 
 SUGGEST_COLUMNS = ["verbatim_id", "code", "probability", "rank"]
 CODE_NEXT_COLUMNS = ["verbatim_id", "code", "probability", "uncertainty", "source", "language", "text",

@@ -36,7 +36,7 @@ from sklearn.pipeline import FeatureUnion
 
 from cxlib.voice.coding import normalize_series
 
-__all__ = ["prepare", "WordCharNgrams", "make_text_features", "WORD_TOKEN_PATTERN"]
+__all__ = ["prepare", "mark_negation", "WordCharNgrams", "make_text_features", "WORD_TOKEN_PATTERN"]
 
 #: word tokens: runs of word characters, or any single other non-space character (emoji, !, ?)
 WORD_TOKEN_PATTERN = r"(?u)\b\w+\b|[^\w\s]"
@@ -52,6 +52,46 @@ def prepare(texts: pd.Series | list | np.ndarray) -> np.ndarray:
     s = pd.Series(texts, dtype="object") if not isinstance(texts, pd.Series) else texts.astype("object")
     s = s.where(s.notna(), "")
     return normalize_series(s.astype("str")).str.replace(_RUN3_RE, r"\1\1", regex=True).to_numpy(dtype=object)
+
+
+#: negators whose scope :func:`mark_negation` marks (normalized; English and Arabic)
+NEGATORS = frozenset(
+    "not no never cannot nothing nobody neither nor without dont didnt doesnt isnt wasnt werent arent cant wont "
+    "couldnt wouldnt shouldnt havent hasnt hadnt aint لا ما مو مش مب ليس لم لن غير بدون".split()
+)
+#: tokens marked after a negator (fewer if a punctuation mark comes first)
+NEGATION_SCOPE = 3
+_NEG_TOKEN_RE = re.compile(r"[\w'’]+|[^\w\s]")
+
+
+def mark_negation(prepared: np.ndarray, scope: int = NEGATION_SCOPE) -> np.ndarray:
+    """Prefix the ``scope`` tokens after a negator with ``neg_`` (stopping at punctuation).
+
+    "not good at all" -> "not neg_good neg_at neg_all", so "good" and "not ... good" become
+    different features (Das & Chen 2001; Pang, Lee & Vaithyanathan 2002). Negators:
+    :data:`NEGATORS` and any word ending in "n't". Used by the sentiment model, not by coding.
+
+    References
+    ----------
+    Pang, B., Lee, L. & Vaithyanathan, S. (2002), Thumbs up? Sentiment classification using
+    machine learning techniques, EMNLP 2002, 79-86.
+    """
+    out = np.empty(len(prepared), dtype=object)
+    for i, text in enumerate(prepared):
+        toks = _NEG_TOKEN_RE.findall(text)
+        left = 0
+        res = []
+        for tok in toks:
+            if not (tok[0].isalnum() or tok[0] == "_"):
+                left = 0
+                res.append(tok)
+                continue
+            res.append("neg_" + tok if left > 0 else tok)
+            left -= 1
+            if tok in NEGATORS or tok.endswith(("n't", "n’t")):
+                left = scope
+        out[i] = " ".join(res)
+    return out
 
 
 @functools.lru_cache(maxsize=1_000_000)

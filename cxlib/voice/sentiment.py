@@ -919,7 +919,7 @@ class SentimentModel:
         from cxlib.voice import features as feats
 
         clean = clean_text(texts, self.strip)
-        x = self.features.transform(feats.prepare(clean))
+        x = self.features.transform(feats.mark_negation(feats.prepare(clean)))
         if self.lexicon_features:
             x = sparse.hstack([x, sparse.csr_matrix(_lexicon_block(clean, (), self.lexicon))]).tocsr()
         return x
@@ -933,7 +933,7 @@ def _fit(texts: pd.Series, labels: np.ndarray, *, lexicon_features: bool, strip,
 
     clean = clean_text(texts, strip)
     fu = feats.make_text_features()
-    x = fu.fit_transform(feats.prepare(clean))
+    x = fu.fit_transform(feats.mark_negation(feats.prepare(clean)))
     if lexicon_features:
         x = sparse.hstack([x, sparse.csr_matrix(_lexicon_block(clean, (), lexicon))]).tocsr()
     clf = LogisticRegression(C=c, class_weight="balanced", solver="lbfgs", max_iter=3000, random_state=seed)
@@ -954,8 +954,9 @@ def fit_calibrated(
     """Fit the calibrated sentiment classifier on (text, polarity label) pairs.
 
     Features: TF-IDF of word 1-2-grams and character 2-5-grams within words
-    (:func:`cxlib.voice.features.make_text_features`) of the cleaned, normalized text
-    (:func:`clean_text` with ``strip``, then :func:`cxlib.voice.features.prepare`).
+    (:func:`cxlib.voice.features.make_text_features`) of the cleaned, normalized text with
+    negation scopes marked (:func:`clean_text` with ``strip``, then
+    :func:`cxlib.voice.features.prepare` and :func:`cxlib.voice.features.mark_negation`).
     Classifier: multinomial logistic regression (``lbfgs``), L2 penalty with ``C = c``,
     ``class_weight="balanced"`` (class c weighs ``n / (k n_c)``, so a minority class is not
     ignored).
