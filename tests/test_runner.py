@@ -44,16 +44,26 @@ def headline_nps(period: str) -> int:
     return round(100 * ((r["nps"] >= 9).mean() - (r["nps"] <= 6).mean()))
 
 
+def analyst_dir(report) -> Path:
+    return report.output_dir.parent / "analyst" / report.output_dir.name
+
+
 def test_report_outputs(report):
     d = report.output_dir
-    assert report.period == "2026Q3" and report.renderer == "offline"
-    for f in ["report.html", "report.pdf", "report.md", "manifest.json", "run.log"]:
+    assert report.period == "2026Q3" and report.renderer == "offline" and report.failed == []
+    for f in ["report.html", "report.pdf", "manifest.json"]:
         assert (d / f).is_file(), f
-    assert sorted(p.name for p in (d / "notebooks").glob("*.ipynb")) == [p.name for p in runner.notebooks()]
-    assert {"kpi_tiles.csv", "ipa.csv", "detractor_themes.csv", "funnel_device.csv", "swot.csv", "at_risk.csv",
+    a = analyst_dir(report)
+    for f in ["run.log", "source/report.md", "at_risk_full.csv"]:  # the analyst side
+        assert (a / f).is_file(), f
+    assert sorted(p.name for p in (a / "notebooks").glob("*.ipynb")) == [p.name for p in runner.notebooks()]
+    assert not (d / "notebooks").exists() and not (d / "run.log").exists() and not (d / "report.md").exists()
+    assert {"kpi_tiles.csv", "ipa.csv", "detractor_themes.csv", "funnel.csv", "swot.csv", "at_risk_by_driver.csv",
             "churn_model.csv", "segment_usefulness.csv", "journey_map.csv", "key_drivers.csv"} <= {
         p.name for p in (d / "tables").glob("*.csv")}
-    assert not list(d.parent.glob(".tmp-*")), "temporary run folder left behind"
+    # published by an atomic switch of a link: the period name points at one finished run folder
+    assert d.is_symlink() and Path(d.resolve()).parent.parent.name == ".runs"
+    assert len([p for p in (d.parent / ".runs").iterdir()]) == 1, "stale run folders left behind"
 
 
 def test_html_has_sections_headline_and_no_code(report):
@@ -62,30 +72,32 @@ def test_html_has_sections_headline_and_no_code(report):
         assert s in html, s
     assert html.index("Executive summary") < html.index("Data and method")
     nps = headline_nps(report.period)
-    assert f"Net Promoter Score is {nps:+d} in {report.period}" in html
-    assert 'src="figures/' not in html and "data:image/png;base64" in html
+    assert f"NPS is {nps:+d} in {report.period}" in html.replace("−", "-")
+    assert 'src="figures/' not in html and "data:image/svg+xml" in html
     assert "open_run" not in html and "params_file" not in html and "db_path" not in html
     assert 'id="TOC"' in html or "toc" in html.lower()
     # the SWOT's planted items, as the stakeholder reads them
-    for text in ["Delivery matters to customers but underperforms", "Detractors raise late delivery",
+    for text in ["Delivery matters to customers but underperforms", "Detractors raise Late delivery",
                  "Value Seekers: NPS fell significantly", "FastCart is taking a growing share",
-                 "In-store performs well"]:
+                 "In-store performs well", "mobile users abandon the funnel"]:
         assert text in html, text
 
 
-def test_at_risk_list_is_pseudonymous_and_the_full_list_stays_with_the_analyst(report):
+def test_stakeholder_folder_holds_no_customer_id_no_personal_data_and_no_absolute_path(report):
+    from cxlib.report import gate
+
     d = report.output_dir
-    html = (d / "report.html").read_text(encoding="utf-8")
     ids = set(pd.read_csv(paths.DATA_DIR / "demo" / "customers.csv")["customer_id"])
-    stake = pd.read_csv(d / "tables" / "at_risk.csv")
-    assert len(stake) > 0 and "customer_id" not in stake.columns and not set(stake["customer_ref"]) & ids
-    assert not any(i in html for i in ids)  # no raw customer id anywhere in the stakeholder HTML
-    body = html.split("<body")[1]
-    assert not re.search(r"[\w.]+@[\w.]+\.\w+", body)  # no e-mail address either
-    assert not re.search(r"\+966[\s-]?5\d|\b05\d{8}\b", body)  # nor a phone number
-    assert not (d / "analyst").exists()
-    full = pd.read_csv(d.parent / "analyst" / d.name / "at_risk_full.csv")
-    assert set(full["customer_id"]) <= ids and len(full) == len(stake)
+    assert gate.scan_outputs(d, customer_ids=ids, forbidden_paths=[paths.ROOT]) == []
+    stake = pd.read_csv(d / "tables" / "at_risk_by_driver.csv")
+    assert len(stake) > 0 and not ({"customer_id", "customer_ref"} & set(stake.columns))
+    for f in d.rglob("*"):
+        if f.is_file() and f.suffix in (".html", ".csv", ".json", ".svg"):
+            text = f.read_text(encoding="utf-8", errors="replace")
+            assert str(paths.ROOT) not in text, f
+            assert not any(i in text for i in ids if len(i) >= 6), f
+    full = pd.read_csv(analyst_dir(report) / "at_risk_full.csv")
+    assert set(full["customer_id"]) <= ids and len(full) >= 1
 
 
 def test_pdf_has_pages_and_headline(report):
@@ -93,7 +105,7 @@ def test_pdf_has_pages_and_headline(report):
     assert len(pdf.pages) >= 5
     text = " ".join(" ".join((p.extract_text() or "").split()) for p in pdf.pages[:4])
     nps = headline_nps(report.period)
-    assert f"Net Promoter Score is {nps:+d}" in text.replace("−", "-")
+    assert f"NPS is {nps:+d}" in text.replace("−", "-")
 
 
 def test_manifest_lists_every_input_with_its_hash(report):
@@ -106,10 +118,13 @@ def test_manifest_lists_every_input_with_its_hash(report):
     assert m["seed"] == params["seed"] and m["renderer"] == "offline" and m["period"] == "2026Q3"
     assert m["versions"]["pandas"] and m["params"]["client"] == "demo"
     assert set(m["timings_seconds"]) >= {"load_and_validate", "render", "total"}
+    assert set(m["analyses"].values()) <= {"ran", "not in report"} and m["failed"] == []
+    assert m["analyses"]["kpis"] == "ran" and "recommend" in m["not_in_report"]
+    assert str(paths.ROOT) not in json.dumps(m)
 
 
 def test_saved_notebooks_carry_no_injected_values(report):
-    for nb_path in (report.output_dir / "notebooks").glob("*.ipynb"):
+    for nb_path in (analyst_dir(report) / "notebooks").glob("*.ipynb"):
         nb = nbformat.read(nb_path, as_version=4)
         injected = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
         assert injected and all("db_path" not in c.source for c in injected)
@@ -138,7 +153,7 @@ def test_failed_notebook_leaves_previous_report_untouched(tmp_path):
     assert "ValueError: planted failure" in msg
     assert (old / "report.html").read_text() == "OLD GOOD REPORT"
     assert sorted(p.name for p in old.iterdir()) == ["report.html"]
-    assert (reports / "demo" / "last-failed-run" / "run.log").is_file()
+    assert (reports / "demo" / "last-failed-run" / "analyst" / "run.log").is_file()
 
 
 def test_stalled_cell_times_out(tmp_path, monkeypatch):
@@ -197,6 +212,10 @@ def test_index_lists_every_client_and_period(tmp_path):
         (d / "report.html").write_text("x")
     (tmp_path / "acme" / "last-failed-run").mkdir()  # not a report: no report.html
     html = runner.write_index(tmp_path).read_text()
+    (tmp_path / "demo" / ".runs" / "run-1-2" / "report").mkdir(parents=True)  # a run being built
+    (tmp_path / "demo" / ".runs" / "run-1-2" / "report" / "report.html").write_text("x")
+    html = runner.write_index(tmp_path).read_text()
+    assert ".runs" not in html and "run-1-2" not in html
     assert html.index("acme") < html.index("demo")
     assert 'href="demo/2026Q3/report.html"' in html and 'href="demo/2026Q2/report.pdf"' in html
     assert html.index("demo/2026Q3") < html.index("demo/2026Q2")  # newest first
@@ -229,3 +248,78 @@ def test_arabic_swot_has_the_planted_items_in_arabic(report_ar):
     plain = swot.loc["T-competitor-fastcart", "text"].replace("\u2066", "").replace("\u2069", "")
     assert plain.startswith("تستحوذ FastCart على حصة")
     assert "الرضا" in swot.loc["W-tp-delivery", "evidence"]
+
+
+def _one_section(tmp_path: Path, source: str) -> Path:
+    """A notebook folder: the data notebook and one notebook with ``source`` after the setup cell."""
+    nb_dir = tmp_path / "nbs"
+    nb_dir.mkdir()
+    shutil.copy(paths.NOTEBOOKS_DIR / "01_data_quality.ipynb", nb_dir)
+    nb = nbformat.read(paths.NOTEBOOKS_DIR / "02_metrics.ipynb", as_version=4)
+    nb.cells = nb.cells[:3] + [nbformat.v4.new_code_cell(source)]
+    nbformat.write(nb, nb_dir / "02_one.ipynb")
+    return nb_dir
+
+
+def test_a_failing_section_is_a_boxed_note_the_report_is_published_and_the_cli_says_5(tmp_path, monkeypatch):
+    nb_dir = _one_section(tmp_path, 'with ctx.section("kpis"):\n    k = ctx.result("kpis")\n'
+                                    '    raise ValueError("planted failure while showing the KPIs")')
+    reports = tmp_path / "reports"
+    result = runner.run_report("demo", renderer="offline", reports_dir=reports, nb_dir=nb_dir, quiet=True)
+    assert [f["analysis"] for f in result.failed] == ["kpis.show"]
+    html = " ".join((result.output_dir / "report.html").read_text(encoding="utf-8").split())
+    assert "This part could not be produced" in html and "the analysis failed on this data" in html
+    assert "planted failure" not in html  # the reader gets words, the log gets the error
+    log = (reports / "demo" / "analyst" / "2026Q3" / "run.log").read_text()
+    assert "ValueError: planted failure while showing the KPIs" in log and "Traceback" in log
+    m = json.loads((result.output_dir / "manifest.json").read_text())
+    assert m["analyses"]["kpis"] == "failed"
+    monkeypatch.setattr(paths, "REPORTS_DIR", reports)
+    monkeypatch.setattr(paths, "NOTEBOOKS_DIR", nb_dir)
+    assert main(["report", "--client", "demo", "--renderer", "offline"]) == 5
+    assert (reports / "demo" / "last-exit-code").read_text().strip() == "5"
+
+
+def test_release_gate_stops_a_phone_number_and_keeps_the_last_good_report(tmp_path):
+    nb_dir = _one_section(tmp_path, 'show_text("Call the customer back on 056.777.8899 today")')
+    reports = tmp_path / "reports"
+    old = reports / "demo" / "2026Q3"
+    old.mkdir(parents=True)
+    (old / "report.html").write_text("OLD GOOD REPORT")
+    from cxlib.exceptions import ReleaseGateError
+
+    with pytest.raises(ReleaseGateError) as e:
+        runner.run_report("demo", renderer="offline", reports_dir=reports, nb_dir=nb_dir, quiet=True)
+    assert "phone" in str(e.value) and "report.html" in str(e.value) and "056.777.8899" not in str(e.value)
+    assert (old / "report.html").read_text() == "OLD GOOD REPORT"
+    assert (reports / "demo" / "last-failed-run" / "analyst" / "run.log").is_file()
+
+
+def test_a_data_error_keeps_its_log_and_partial_outputs(tmp_path, monkeypatch):
+    params_dir, data = tmp_path / "params", tmp_path / "data" / "acme"
+    params_dir.mkdir()
+    data.mkdir(parents=True)
+    (data / "s.csv").write_text("when,nps\n2026-01-01T10:00:00+03:00,5\n2026-01-02T10:00:00-05:00,abc\n")
+    (params_dir / "acme.yml").write_text(yaml.safe_dump({"client": "acme", "name": "Acme", "data_dir": str(data),
+        "tables": {"survey_responses": {"file": "s.csv", "columns": {"when": "response_time"}}}}))
+    monkeypatch.setattr(paths, "PARAMS_DIR", params_dir)
+    monkeypatch.setattr(paths, "DATA_DIR", tmp_path / "data")
+    from cxlib.exceptions import DataValidationError
+
+    with pytest.raises(DataValidationError) as e:
+        runner.run_report("acme", renderer="offline", reports_dir=tmp_path / "r", quiet=True)
+    assert "column 'nps', line 3: not a number (e.g. 'abc')" in str(e.value)  # mixed offsets are no crash
+    log = tmp_path / "r" / "acme" / "last-failed-run" / "analyst" / "run.log"
+    assert log.is_file() and "not a number" in log.read_text()
+
+
+def test_stale_run_folders_are_cleaned_and_never_listed(tmp_path):
+    client = tmp_path / "demo"
+    dead = client / ".runs" / "run-1-999999"  # a killed run: its pid is gone
+    (dead / "report").mkdir(parents=True)
+    (dead / "report" / "report.html").write_text("half built")
+    live = client / ".runs" / "run-2-1"  # pid 1 is alive and it is recent: another run in progress
+    live.mkdir(parents=True)
+    assert runner.clean_runs(client) == [dead]
+    assert not dead.exists() and live.exists()
+    assert "half built" not in runner.write_index(tmp_path).read_text()
