@@ -341,7 +341,8 @@ def run_banking(data: Path, share: float = 0.2) -> dict:
     for k, v in rows.items():
         print(f"  {k:42s} macro F1 {_fmt(v)}")
     print("  per theme (assisted): " + ", ".join(f"{k} {v:.3f}" for k, v in per.items()))
-    print(f"  {len(texts)} coded texts (+{model.n_examples} codebook examples), {len(test)} test texts, {secs:.1f} s")
+    print(f"  {len(texts)} coded texts (+{model.n_examples} codebook examples), pattern weight "
+          f"{model.pattern_weight} (cross-validated), {len(test)} test texts, {secs:.1f} s")
     print(f"  target macro F1 >= 0.90: {'MET' if f_top1 >= 0.90 else 'NOT MET'} ({_fmt(f_top1)})")
     # learning from fewer coded texts
     for small in (0.05, 0.1):

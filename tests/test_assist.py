@@ -257,3 +257,132 @@ def test_deterministic_with_the_same_random_state(halves):
     cv2 = assist.cross_validate(ta.iloc[:300], la[few].iloc[:300], folds=3, random_state=3)
     pd.testing.assert_frame_equal(cv1, cv2)
     pd.testing.assert_frame_equal(cv1.attrs["oof"], cv2.attrs["oof"])
+
+
+# --- learning from few coded texts: codebook patterns and examples ------------------------
+
+_KEYWORDS = {
+    "late": ["late", "delayed", "overdue", "waiting", "slow", "behind", "postponed", "tardy"],
+    "rude": ["rude", "impolite", "arrogant", "dismissive", "shouted", "insulting", "unfriendly", "snapped"],
+    "price": ["expensive", "pricey", "overpriced", "costly", "steep", "ripoff", "dear", "exorbitant"],
+    "app": ["crash", "bug", "freeze", "glitch", "error", "logout", "lag", "hang"],
+}
+_FILL = ["the", "my", "order", "today", "again", "really", "it", "was", "and", "this", "they", "week"]
+
+
+def _planted(n: int, seed: int, per_code_words: int = 8) -> tuple[pd.Series, pd.DataFrame]:
+    rng = np.random.default_rng(seed)
+    codes = list(_KEYWORDS)
+    texts, rows = [], []
+    for i in range(n):
+        code = codes[i % len(codes)]
+        words = [*rng.choice(_FILL, 5), rng.choice(_KEYWORDS[code][:per_code_words])]
+        rng.shuffle(words)
+        texts.append(" ".join(words))
+        rows.append([int(c == code) for c in codes])
+    idx = [f"P{seed}-{i}" for i in range(n)]
+    return pd.Series(texts, index=idx), pd.DataFrame(rows, index=idx, columns=codes, dtype="int8")
+
+
+def _planted_book(with_examples: bool = True):
+    from cxlib.voice import coding
+
+    return coding.compile_codebook(pd.DataFrame([
+        {"code": c, "theme": c, "valence": "negative", "patterns_en": r"\b(" + "|".join(w) + r")\b",
+         "patterns_ar": None,
+         "examples": " || ".join(f"it was {x} again" for x in w[:3]) if with_examples else None}
+        for c, w in _KEYWORDS.items()]))
+
+
+def _macro(truth: pd.DataFrame, pred: pd.DataFrame) -> float:
+    return f1_score(truth.to_numpy(), pred[truth.columns].to_numpy(), average="macro", zero_division=0)
+
+
+def test_codebook_patterns_teach_words_the_coders_never_coded():
+    # 12 coded texts using only the first 2 keywords of each code; test texts use all 8
+    ta, la = _planted(12, seed=1, per_code_words=2)
+    tb, lb = _planted(400, seed=2)
+    plain = assist.train(ta, la, min_positives=2)
+    helped = assist.train(ta, la, min_positives=2, codebook=_planted_book(with_examples=False))
+    f_plain = _macro(lb, assist.predict_codes(plain, tb, top1=True))
+    f_help = _macro(lb, assist.predict_codes(helped, tb, top1=True))
+    assert f_help >= 0.9 and f_help > f_plain + 0.2, (f_plain, f_help)
+    assert helped.codebook is not None and plain.codebook is None
+    assert helped.pattern_weight == max(assist.PATTERN_WEIGHTS)  # too few texts to cross-validate
+
+
+def test_pattern_weight_is_chosen_by_cross_validation():
+    ta, la = _planted(60, seed=8, per_code_words=2)
+    w, table = assist.choose_pattern_weight(ta, la, _planted_book(with_examples=False), random_state=0)
+    assert list(table["weight"]) == list(assist.PATTERN_WEIGHTS)
+    assert table["chosen"].sum() == 1 and table.loc[table["chosen"], "weight"].item() == w
+    assert table.loc[table["chosen"], "micro_f1"].item() == table["micro_f1"].max()
+
+
+def test_codebook_examples_train_a_code_nobody_coded_yet():
+    ta, la = _planted(40, seed=3)
+    la = la.copy()
+    ta = ta[la["app"] == 0]
+    la = la.loc[ta.index]  # no coded text carries "app"
+    with_ex = assist.train(ta, la, min_positives=3, codebook=_planted_book())
+    assert "app" in with_ex.codes and with_ex.n_examples == 12
+    without = assist.train(ta, la, min_positives=3)
+    assert "app" not in without.codes and "app" in set(without.skipped["code"])
+    assert not with_ex.trained_ids.str.startswith("__example").any()
+
+
+def test_predict_codes_top1_is_the_argmax():
+    ta, la = _planted(80, seed=4)
+    tb, _ = _planted(50, seed=5)
+    model = assist.train(ta, la, min_positives=2)
+    p = assist.predict_proba(model, tb)
+    top = assist.predict_codes(model, tb, top1=True)
+    assert (top.sum(axis=1) == 1).all()
+    assert (top.idxmax(axis=1) == p.idxmax(axis=1)).all()
+    multi = assist.predict_codes(model, tb, min_prob=0.5)
+    np.testing.assert_array_equal(multi.to_numpy(), (p.to_numpy() >= 0.5).astype("int8"))
+
+
+def test_uncertainty_strategies_by_hand():
+    p = pd.DataFrame({"a": [0.9, 0.5, 0.6], "b": [0.2, 0.45, 0.58], "c": [0.05, 0.2, np.nan]}, index=list("xyz"))
+    m = assist.uncertainty(p, "margin")
+    assert m.loc["x", "uncertainty"] == pytest.approx(1 - (0.9 - 0.2)) and m.loc["x", "code"] == "a"
+    assert m.loc["y", "uncertainty"] == pytest.approx(1 - (0.5 - 0.45))
+    assert np.isnan(m.loc["z", "uncertainty"]) and pd.isna(m.loc["z", "code"])
+    e = assist.uncertainty(p, "entropy")
+
+    def h(q):
+        return -(q * np.log2(q) + (1 - q) * np.log2(1 - q))
+
+    assert e.loc["x", "uncertainty"] == pytest.approx(h(0.9) + h(0.2) + h(0.05))
+    assert e.loc["y", "code"] == "a" and e.loc["y", "probability"] == pytest.approx(0.5)
+    b = assist.uncertainty(p, "binary")
+    assert b.loc["y", "uncertainty"] == pytest.approx(0.5) and b.loc["x", "code"] == "b"
+    with pytest.raises(ValueError, match="strategy"):
+        assist.uncertainty(p, "random")
+
+
+def test_code_next_by_margin_ranks_close_calls_first():
+    ta, la = _planted(80, seed=6)
+    model = assist.train(ta, la, min_positives=2)
+    cand = pd.DataFrame({"verbatim_id": ["C1", "C2", "C3"],
+                         "text": ["late delayed overdue", "late and rude", "expensive pricey costly"],
+                         "source": "survey", "language": "en"})
+    out = assist.code_next(model, cand, n=3, strategy="margin")
+    assert out["verbatim_id"].iloc[0] == "C2"  # two codes about equally likely
+    assert out.attrs["strategy"] == "margin"
+
+
+def test_baselines_match_sklearn():
+    ta, la = _planted(120, seed=7)
+    book = _planted_book()
+    b = assist.baselines(ta, la, book).set_index("code")
+    from cxlib.voice import coding
+
+    mm = coding.match_matrix(ta, book)
+    for c in la.columns:
+        y = la[c].to_numpy()
+        assert b.loc[c, "f1_always"] == pytest.approx(f1_score(y, np.ones_like(y)))
+        assert b.loc[c, "f1_patterns"] == pytest.approx(f1_score(y, mm[c].to_numpy().astype(int)))
+    assert b.loc["micro", "f1_patterns"] == pytest.approx(
+        f1_score(la.to_numpy(), mm[la.columns].to_numpy().astype(int), average="micro"))

@@ -614,3 +614,104 @@ def test_demo_autocoding_accuracy_with_negation(demo_dir):
     late_p1 = _micro(neg[neg["code"] == "late_delivery"], late_truth)[0]
     assert late_p1 > late_p0 + 0.05  # "not late at all" and the agents' "sorry about the delay"
     assert neg.attrs["n_negated"] > 0 and neg.attrs["n_excluded_speaker"] > 0
+
+
+# --- clitic-aware Arabic patterns --------------------------------------------------------
+
+
+def _ar_book(pattern: str, clitics: bool = True):
+    return coding.compile_codebook(pd.DataFrame([{"code": "x", "theme": "T", "valence": "negative",
+                                                  "patterns_en": None, "patterns_ar": pattern}]), clitics=clitics)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["التوصيل", "والتوصيل", "بالتوصيل", "فالتوصيل", "للتوصيل", "وللتوصيل", "توصيلهم", "توصيلكم", "توصيلنا",
+     "توصيلي", "لتوصيلك", "وبالتوصيل", "كالتوصيل"],
+)
+def test_arabic_pattern_matches_with_clitics(text):
+    book = _ar_book("توصيل")
+    assert _codes(f"كان {text} اليوم", book) == {"x"}, text
+
+
+@pytest.mark.parametrize(("pattern", "text"), [("حار", "الحارس واقف"), ("وصل", "الموصل مدينة"),
+                                                ("سعر", "يسعرون كل شي"), ("مول", "المولد طافي")])
+def test_arabic_stem_does_not_match_inside_other_words(pattern, text):
+    assert _codes(text, _ar_book(pattern)) == set()
+    assert _codes(text, _ar_book(pattern, clitics=False)) == {"x"}  # the old substring matching did
+
+
+def test_arabic_phrase_takes_clitics_at_its_ends():
+    book = _ar_book("ما وصل")
+    assert _codes("الطلب وما وصلني للحين", book) == {"x"}
+    assert _codes("لسه ما وصلش", book) == {"x"}  # Egyptian negation enclitic ش
+    assert _codes("ما وصلت الرسالة", book) == {"x"}
+
+
+def test_clitic_stems_list_forms():
+    from cxlib.voice import arabic
+
+    assert arabic.stems("والخدمه")[:3] == ("والخدمه", "الخدمه", "خدمه")
+    assert "مشاكل" in arabic.stems("مشاكلهم") and "ممتاز" in arabic.stems("ممتازين")
+    assert all(len(s) >= arabic.MIN_STEM for s in arabic.stems("وله"))
+
+
+# --- codebook examples, generic codebook, neutral codes ----------------------------------
+
+
+def test_codebook_examples_column_is_optional_and_parsed():
+    cb = _codebook()
+    assert all(e == () for e in coding.compile_codebook(cb).table["examples"])
+    cb["examples"] = ["It came late || Still waiting || التوصيل متأخر", None, "", "  "]
+    book = coding.compile_codebook(cb)
+    assert book.table.loc[0, "examples"] == ("It came late", "Still waiting", "التوصيل متأخر")
+    ex = coding.code_examples(book)
+    assert ex["code"].tolist() == ["late"] * 3 and list(ex.columns) == ["code", "text"]
+
+
+def test_generic_codebook_loads_compiles_and_codes_both_languages():
+    book = coding.load_generic_codebook()
+    t = book.table
+    assert len(book) >= 20 and "generic" in book.source
+    assert t["valence"].isin(["positive", "negative", "neutral"]).all()
+    raw = pd.read_csv(coding.GENERIC_CODEBOOK_PATH, dtype=str, keep_default_na=False)
+    assert (raw["patterns_en"].str.len() > 0).all() and (raw["patterns_ar"].str.len() > 0).all()
+    assert (t["examples"].map(len) >= 2).all()
+    themes = set(t["theme"])
+    for theme in ["Delivery and waiting", "Price and value", "Staff and service attitude", "Product quality",
+                  "App and website", "Payment and billing", "Refunds and returns",
+                  "Communication and information", "Cleanliness", "Food quality"]:
+        assert theme in themes, theme
+    # each code's own example sentences are coded with that code
+    ex = coding.code_examples(book)
+    coded = coding.match_matrix(ex["text"], book)
+    hit = np.array([coded.loc[i, c] for i, c in zip(ex.index, ex["code"], strict=True)])
+    assert hit.mean() >= 0.9, ex[~hit]
+    # a few new sentences (not examples), English and Arabic
+    cases = {"my parcel is two weeks late": "late_delivery", "وصلني الطلب ناقص": "delivery_problem",
+             "the waiter was so rude to us": "staff_rude", "الأسعار غالية مرة": "price_high",
+             "the app keeps crashing at checkout": "app_problem", "انخصم المبلغ مرتين من بطاقتي": "payment_problem",
+             "still no refund after a month": "refund_problem", "المكان وسخ": "dirty",
+             "الموظفين ما قصروا": "staff_helpful", "the pizza was cold and soggy": "food_bad"}
+    mm = coding.match_matrix(pd.Series(list(cases)), book)
+    for i, (text, code) in enumerate(cases.items()):
+        assert mm.loc[i, code], (text, code, mm.columns[mm.loc[i]].tolist())
+
+
+def test_neutral_codes_are_not_negated():
+    cb = pd.DataFrame([
+        {"code": "ambience", "theme": "Place", "valence": "neutral", "patterns_en": r"\bnoisy\b", "patterns_ar": None},
+        {"code": "late", "theme": "Delivery", "valence": "negative", "patterns_en": r"\blate\b", "patterns_ar": None},
+    ])
+    book = coding.compile_codebook(cb)
+    mm = coding.match_matrix(pd.Series(["it was not noisy", "it was not late"]), book)
+    assert mm["ambience"].tolist() == [True, False] and mm["late"].tolist() == [False, False]
+
+
+def test_match_matrix_agrees_with_auto_code(demo_book):
+    texts = pd.Series(["not late at all", "late and rude", "", None, "التوصيل ما وصل"], index=list("abcde"))
+    mm = coding.match_matrix(texts, demo_book)
+    coded = coding.auto_code(pd.DataFrame({"verbatim_id": list("abcde"), "text": texts.to_numpy()}), demo_book)
+    long = mm.stack()
+    assert set(long[long].index) == set(zip(coded["verbatim_id"], coded["code"], strict=True))
+    assert mm.attrs["n_negated"] == coded.attrs["n_negated"]

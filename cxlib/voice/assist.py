@@ -21,7 +21,9 @@ model learns from few coded texts:
 
 * **patterns as features**: one 0/1 column per code, whether the code's patterns match the
   text (:func:`cxlib.voice.coding.match_matrix`, clitic-aware, negation as in auto-coding),
-  times :data:`PATTERN_WEIGHT`; the classifier learns how far to trust each pattern;
+  times a weight chosen by cross-validation on the coded texts among
+  :data:`PATTERN_WEIGHTS` (:func:`choose_pattern_weight`); the classifier learns how far
+  to trust each pattern;
 * **examples**: the codebook's example sentences (column ``examples``) are added to the
   training texts, positive for their code.
 
@@ -77,11 +79,16 @@ __all__ = [
     "code_next",
     "uncertainty",
     "baselines",
+    "choose_pattern_weight",
     "for_run",
 ]
 
-#: weight of the codebook-pattern columns beside the l2-normalized TF-IDF blocks
-PATTERN_WEIGHT = 0.25
+#: candidate weights of the codebook-pattern columns beside the l2-normalized TF-IDF blocks;
+#: :func:`train` picks one by cross-validation on the coded texts (a light touch suits many
+#: coded texts and loose patterns, a strong one few coded texts and precise patterns)
+PATTERN_WEIGHTS = (0.25, 1.0)
+#: below this many coded texts the strongest weight is used without cross-validation
+MIN_TEXTS_FOR_WEIGHT_CV = 30
 #: inverse regularization of each code's logistic regression
 C_DEFAULT = 10.0
 
@@ -114,19 +121,67 @@ def make_pipeline(random_state: int = 0) -> Pipeline:
     )
 
 
-def _pattern_block(codebook: CompiledCodebook | None, texts: pd.Series) -> sparse.csr_matrix | None:
+def _pattern_block(codebook: CompiledCodebook | None, texts: pd.Series, weight: float) -> sparse.csr_matrix | None:
     if codebook is None or not len(codebook):
         return None
-    m = match_matrix(pd.Series(list(texts)), codebook).to_numpy(dtype=float) * PATTERN_WEIGHT
+    m = match_matrix(pd.Series(list(texts)), codebook).to_numpy(dtype=float) * weight
     return sparse.csr_matrix(m)
 
 
-def _design(features: FeatureUnion, codebook: CompiledCodebook | None, raw: pd.Series, fit: bool):
-    """Feature matrix of raw texts: TF-IDF blocks (+ pattern columns with a codebook)."""
+def _design(features: FeatureUnion, codebook: CompiledCodebook | None, raw: pd.Series, fit: bool,
+            weight: float = PATTERN_WEIGHTS[-1]):
+    """Feature matrix of raw texts: TF-IDF blocks (+ pattern columns x ``weight`` with a codebook)."""
     prepared = feats.prepare(raw)
     x = features.fit_transform(prepared) if fit else features.transform(prepared)
-    pat = _pattern_block(codebook, raw)
+    pat = _pattern_block(codebook, raw, weight)
     return x if pat is None else sparse.hstack([x, pat]).tocsr()
+
+
+def choose_pattern_weight(
+    raw: pd.Series, labels: pd.DataFrame, codebook: CompiledCodebook, *, random_state: int = 0, folds: int = 3
+) -> tuple[float, pd.DataFrame]:
+    """The weight of the pattern columns that codes the coded texts best out of fold.
+
+    For each weight in :data:`PATTERN_WEIGHTS`: ``KFold(folds, shuffle=True, random_state)``
+    over the texts; per fold the features and one classifier per code (codes with a positive
+    and a negative in the fold) are fitted and predict the held-out texts; the score is the
+    micro F1 of ``p >= 0.5`` over all codes and texts. The highest score wins (ties: the
+    lighter weight). With fewer than :data:`MIN_TEXTS_FOR_WEIGHT_CV` texts the strongest
+    weight is returned: the codebook is then most of what is known.
+
+    Returns
+    -------
+    weight : float
+    table : DataFrame
+        weight, micro_f1, chosen.
+    """
+    from sklearn.model_selection import KFold
+
+    if len(raw) < MIN_TEXTS_FOR_WEIGHT_CV:
+        w = PATTERN_WEIGHTS[-1]
+        return w, pd.DataFrame({"weight": [w], "micro_f1": [np.nan], "chosen": [True]})
+    y = labels.to_numpy()
+    rows = []
+    splits = list(KFold(folds, shuffle=True, random_state=random_state).split(np.zeros(len(raw))))
+    for w in PATTERN_WEIGHTS:
+        pred = np.zeros_like(y)
+        for tr, te in splits:
+            template = make_pipeline(random_state)
+            fu = clone(template.named_steps["features"])
+            xtr = _design(fu, codebook, raw.iloc[tr], fit=True, weight=w)
+            xte = _design(fu, codebook, raw.iloc[te], fit=False, weight=w)
+            for j in range(y.shape[1]):
+                yy = y[tr, j]
+                if 0 < yy.sum() < len(yy):
+                    clf = clone(template.named_steps["clf"]).fit(xtr, yy)
+                    pred[te, j] = clf.predict_proba(xte)[:, 1] >= 0.5
+        tp = int((pred & y).sum())
+        denom = int(pred.sum() + y.sum())
+        rows.append({"weight": w, "micro_f1": 2 * tp / denom if denom else 0.0})
+    table = pd.DataFrame(rows)
+    best = table.loc[table["micro_f1"].idxmax(), "weight"]  # idxmax keeps the first (lighter) on ties
+    table["chosen"] = table["weight"] == best
+    return float(best), table
 
 
 @dataclass(frozen=True, eq=False)
@@ -156,6 +211,10 @@ class AssistModel:
         The codebook whose patterns are features (None: text features only).
     n_examples : int
         Codebook example sentences added to the training texts.
+    pattern_weight : float
+        Weight of the pattern columns (:func:`choose_pattern_weight`).
+    weight_selection : DataFrame or None
+        The cross-validation behind ``pattern_weight`` (None without a codebook).
     """
 
     features: FeatureUnion = field(repr=False)
@@ -167,6 +226,8 @@ class AssistModel:
     random_state: int = 0
     codebook: CompiledCodebook | None = field(default=None, repr=False)
     n_examples: int = 0
+    pattern_weight: float = PATTERN_WEIGHTS[-1]
+    weight_selection: pd.DataFrame | None = field(default=None, repr=False)
 
     def __len__(self) -> int:
         return len(self.codes)
@@ -353,6 +414,7 @@ def train(
     random_state: int = 0,
     codebook: CompiledCodebook | None = None,
     use_examples: bool = True,
+    pattern_weight: float | None = None,
 ) -> AssistModel:
     """Fit one balanced logistic regression per code on TF-IDF word and character n-grams.
 
@@ -371,6 +433,9 @@ def train(
     codebook : CompiledCodebook, optional
         Its patterns become features (one 0/1 column per code) and, with ``use_examples``,
         its example sentences join the training texts (module docstring).
+    pattern_weight : float, optional
+        Weight of the pattern columns; None chooses among :data:`PATTERN_WEIGHTS` by
+        cross-validation on the coded texts (:func:`choose_pattern_weight`).
 
     Returns
     -------
@@ -384,9 +449,15 @@ def train(
             f"no code has at least {min_positives} positive and negative examples "
             f"({len(labels)} training texts); code more verbatims or lower min_positives."
         )
+    weight, selection = PATTERN_WEIGHTS[-1], None
+    if codebook is not None:
+        if pattern_weight is None:
+            weight, selection = choose_pattern_weight(raw, labels[trainable], codebook, random_state=random_state)
+        else:
+            weight = float(pattern_weight)
     template = make_pipeline(random_state)
     features = clone(template.named_steps["features"])
-    x = _design(features, codebook, raw, fit=True)
+    x = _design(features, codebook, raw, fit=True, weight=weight)
     classifiers = {
         code: clone(template.named_steps["clf"]).fit(x, labels[code].to_numpy()) for code in trainable
     }
@@ -400,6 +471,8 @@ def train(
         random_state=random_state,
         codebook=codebook,
         n_examples=n_ex,
+        pattern_weight=weight,
+        weight_selection=selection,
     )
 
 
@@ -413,7 +486,7 @@ def predict_proba(model: AssistModel, texts: pd.Series) -> pd.DataFrame:
     ok = norm.str.len().to_numpy() > 0
     out = np.full((len(texts), len(model.codes)), np.nan)
     if ok.any():
-        x = _design(model.features, model.codebook, raw[ok], fit=False)
+        x = _design(model.features, model.codebook, raw[ok], fit=False, weight=model.pattern_weight)
         for j, code in enumerate(model.codes):
             out[ok, j] = model.classifiers[code].predict_proba(x)[:, 1]
     return pd.DataFrame(out, index=texts.index, columns=list(model.codes))
@@ -454,6 +527,7 @@ def cross_validate(
     random_state: int = 0,
     codebook: CompiledCodebook | None = None,
     use_examples: bool = True,
+    pattern_weight: float | None = None,
 ) -> pd.DataFrame:
     """Out-of-fold precision, recall and F1 per code, and micro-averaged over codes.
 
@@ -491,6 +565,10 @@ def cross_validate(
     need = max(folds, min_positives)
     trainable, skipped = _label_counts(labels, need)
     reasons = dict(zip(skipped["code"], skipped["reason"], strict=True))
+    weight = PATTERN_WEIGHTS[-1]
+    if codebook is not None:
+        weight = float(pattern_weight) if pattern_weight is not None else choose_pattern_weight(
+            raw, labels, codebook, random_state=random_state)[0]
     rows, oof = [], {}
     tp = fp = fn = 0
     for code in labels.columns:
@@ -506,8 +584,9 @@ def cross_validate(
             r_tr, l_tr, _ = _with_examples(raw.iloc[tr], labels.iloc[tr], codebook, use_examples)
             template = make_pipeline(random_state)
             fu = clone(template.named_steps["features"])
-            clf = clone(template.named_steps["clf"]).fit(_design(fu, codebook, r_tr, fit=True), l_tr[code].to_numpy())
-            p[te] = clf.predict_proba(_design(fu, codebook, raw.iloc[te], fit=False))[:, 1]
+            clf = clone(template.named_steps["clf"]).fit(_design(fu, codebook, r_tr, fit=True, weight=weight),
+                                                         l_tr[code].to_numpy())
+            p[te] = clf.predict_proba(_design(fu, codebook, raw.iloc[te], fit=False, weight=weight))[:, 1]
         pred = (p >= 0.5).astype(int)
         pr, rc, f1, _ = precision_recall_fscore_support(y, pred, average="binary", zero_division=0)
         tp += int(((pred == 1) & (y == 1)).sum())
