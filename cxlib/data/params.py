@@ -215,7 +215,8 @@ class Abandonment(_Strict):
 
 
 class RunnerOptions(_Strict):
-    cell_timeout: int = Field(600, ge=10)  # seconds per notebook cell
+    #: seconds a notebook cell may run; "auto" = 600 s plus one per 20,000 input rows
+    cell_timeout: int | Literal["auto"] = "auto"
     workers: int = Field(0, ge=0)          # notebooks executed side by side; 0 = one per core
     kernel: str = "cxlib"
 

@@ -86,9 +86,9 @@ def check_notebook_parameters(nb_paths: list[Path]) -> None:
 
 def _quiet_kernel_manager(log_path: Path):
     """A kernel manager whose kernel writes its own stderr (start-up notices) to run.log."""
-    from jupyter_client.manager import AsyncKernelManager
+    from jupyter_client.manager import KernelManager
 
-    class QuietKernelManager(AsyncKernelManager):
+    class QuietKernelManager(KernelManager):
         async def _async_launch_kernel(self, kernel_cmd, **kw):
             with open(log_path, "a", encoding="utf-8") as err:  # the child keeps its own copy
                 kw["stderr"] = err
@@ -104,35 +104,78 @@ def _kernel(params: Params) -> str:
     return params.runner.kernel if params.runner.kernel in specs else "python3"
 
 
-def execute_notebook(src: Path, dst: Path, parameters: dict, params: Params, log: _Log) -> float:
-    """Execute one notebook with papermill; raise NotebookError naming the notebook and cell."""
-    import papermill as pm
-    from papermill.exceptions import PapermillExecutionError
+class WarmKernel:
+    """One Jupyter kernel that executes several notebooks in turn (a shared warm start).
 
-    t = time.perf_counter()
-    try:
-        pm.execute_notebook(
-            str(src), str(dst), parameters=parameters, kernel_name=_kernel(params),
-            execution_timeout=params.runner.cell_timeout, progress_bar=False,
-            cwd=str(src.parent), log_output=False, report_mode=False,
-            kernel_manager_class=_quiet_kernel_manager(log.path),
-        )
-    except PapermillExecutionError as e:
-        number, first_line = _source_cell(dst, e.cell_index)
-        raise NotebookError(
-            f"{src.name} failed in cell {number} ({first_line!r}): {e.ename}: {e.evalue}\n"
-            f"The executed notebook with the traceback is {dst}."
-        ) from None
-    except Exception as e:  # dead kernel, timeout, kernel that never started
-        kind = type(e).__name__
-        hint = (f" (per-cell timeout {params.runner.cell_timeout}s; raise runner.cell_timeout in params)"
-                if "Timeout" in kind or "timed out" in str(e).lower() else "")
-        raise NotebookError(f"{src.name} stopped: {kind}: {e}{hint}. Partial output: {dst}.") from None
-    finally:
-        _redact_injected(dst)
-    secs = time.perf_counter() - t
-    log(f"  {src.name} done in {secs:.1f}s")
-    return secs
+    Starting a kernel and importing the analysis stack costs seconds per notebook; a kernel per
+    worker, reused, pays it once. Each notebook opens its own run context in its setup cell, and
+    results are shared through the run's results folder, so nothing a notebook needs comes from
+    the one before it.
+    """
+
+    def __init__(self, params: Params, log: _Log, cwd: Path, timeout: int):
+        self.km = _quiet_kernel_manager(log.path)(kernel_name=_kernel(params))
+        self.km.start_kernel(cwd=str(cwd))
+        self.params, self.log, self.timeout = params, log, timeout
+
+    def execute(self, src: Path, dst: Path, parameters: dict) -> float:
+        """Execute ``src`` with ``parameters`` injected, save it to ``dst``; raise NotebookError
+        naming the notebook and the cell (as the analyst numbers them) when a cell fails."""
+        from nbclient import NotebookClient
+        from nbclient.exceptions import CellExecutionError
+
+        t = time.perf_counter()
+        nb = inject_parameters(nbformat.read(src, as_version=4), parameters)
+        timeout = self.timeout
+        client = NotebookClient(nb, km=self.km, timeout=timeout, allow_errors=False,
+                                resources={"metadata": {"path": str(src.parent)}})
+        try:
+            client.execute()
+        except CellExecutionError as e:
+            _save(nb, dst)
+            number, first_line = _source_cell(dst, 0)
+            raise NotebookError(
+                f"{src.name} failed in cell {number} ({first_line!r}): {e.ename}: {e.evalue}\n"
+                f"The executed notebook with the traceback is {_relative(dst)}.") from None
+        except Exception as e:  # dead kernel, a cell past its time limit, a kernel that never started
+            _save(nb, dst)
+            kind = type(e).__name__
+            hint = (f" (cell time limit {timeout}s; set runner.cell_timeout in params)"
+                    if "Timeout" in kind or "timed out" in str(e).lower() else "")
+            raise NotebookError(f"{src.name} stopped: {kind}: {e}{hint}. Partial output: {_relative(dst)}.") from None
+        _save(nb, dst)
+        secs = time.perf_counter() - t
+        self.log(f"  {src.name} done in {secs:.1f}s")
+        return secs
+
+    def shutdown(self) -> None:
+        try:
+            self.km.shutdown_kernel(now=True)
+        except Exception:  # noqa: BLE001 - a kernel already dead needs no shutdown
+            pass
+
+
+def inject_parameters(nb, parameters: dict):
+    """Insert the run's parameters after the cell tagged ``parameters`` (as papermill does: a cell
+    tagged ``injected-parameters`` whose assignments override the defaults)."""
+    lines = ["# Parameters injected by the runner"] + [f"{k} = {v!r}" for k, v in parameters.items()]
+    cell = nbformat.v4.new_code_cell("\n".join(lines))
+    cell.metadata["tags"] = ["injected-parameters"]
+    idx = next((i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", [])), -1)
+    nb.cells.insert(idx + 1, cell)
+    return nb
+
+
+def _save(nb, dst: Path) -> None:
+    nbformat.write(nb, dst)
+    _redact_injected(dst)
+
+
+def cell_timeout(params: Params, rows: int = 0) -> int:
+    """Seconds a notebook cell may run: params ``runner.cell_timeout``, or (auto) 600 s plus a second
+    for every 20,000 input rows, so a big client is never cut at a fixed cliff."""
+    t = params.runner.cell_timeout
+    return t if isinstance(t, int) else int(600 + rows / 20_000)
 
 
 def _source_cell(executed: Path, index: int) -> tuple[int, str]:
@@ -161,33 +204,52 @@ def notebook_phase(nb: Path) -> int:
     return int(meta.get("phase", 1))
 
 
-def execute_all(nbs: list[Path], out_dir: Path, parameters: dict, params: Params, log: _Log) -> dict[str, float]:
-    """Execute the notebooks: phase 1 side by side (``runner.workers`` at a time, 0 = one per
-    core), then phase 2 (the notebooks that read the others' results).
+def execute_all(nbs: list[Path], out_dir: Path, parameters: dict, params: Params, log: _Log,
+                timeout: int | None = None) -> dict[str, float]:
+    """Execute the notebooks: phase 1 side by side on ``runner.workers`` warm kernels (0 = one per
+    core), then phase 2 (the notebooks that read the others' results) on one of them.
 
-    Notebooks only read the run's database and share results through the run's results folder;
-    a notebook that crashes outside its guarded sections stops the run (exit 3).
+    A notebook that crashes outside its guarded sections stops the run (exit 3); the others of its
+    phase finish first so the log shows them.
     """
-    from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+    import queue
+    from concurrent.futures import ThreadPoolExecutor
 
     timings: dict[str, float] = {}
-    for phase in sorted({notebook_phase(nb) for nb in nbs}):
-        batch = [nb for nb in nbs if notebook_phase(nb) == phase]
-        workers = max(1, min(params.runner.workers or os.cpu_count() or 1, len(batch)))
-        log(f"phase {phase}: {len(batch)} notebook(s), {workers} at a time")
+    phases = {nb: notebook_phase(nb) for nb in nbs}
+    first = [nb for nb in nbs if phases[nb] == 1]
+    workers = max(1, min(params.runner.workers or os.cpu_count() or 1, len(first) or 1))
+    log(f"executing {len(nbs)} notebooks on {workers} warm kernel(s)")
+    kernels = []
+    try:
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            futures = {pool.submit(execute_notebook, nb, out_dir / nb.name,
-                                   parameters, params, log): nb
-                       for nb in batch}
-            done, pending = wait(futures, return_when=FIRST_EXCEPTION)
-            for f in pending:
-                f.cancel()
-            failed = [f for f in done if f.exception() is not None]
-            if failed:
-                wait(pending)
-                raise failed[0].exception()
-            for f, nb in futures.items():
-                timings[f"notebook:{nb.stem}"] = f.result()
+            kernels = list(pool.map(lambda _: WarmKernel(params, log, nbs[0].parent, timeout or cell_timeout(params)),
+                                    range(workers)))
+        for phase in sorted(set(phases.values())):
+            todo: queue.Queue = queue.Queue()
+            for nb in (nb for nb in nbs if phases[nb] == phase):
+                todo.put(nb)
+            errors: list[BaseException] = []
+
+            def work(kernel: WarmKernel) -> None:
+                while not errors:
+                    try:
+                        nb = todo.get_nowait()
+                    except queue.Empty:
+                        return
+                    try:
+                        timings[f"notebook:{nb.stem}"] = kernel.execute(nb, out_dir / nb.name, parameters)
+                    except BaseException as e:  # noqa: BLE001 - raised below, after the others stop
+                        errors.append(e)
+
+            active = kernels if phase == 1 else kernels[:1]
+            with ThreadPoolExecutor(max_workers=len(active)) as pool:
+                list(pool.map(work, active))
+            if errors:
+                raise errors[0]
+    finally:
+        for k in kernels:
+            k.shutdown()
     return timings
 
 
@@ -428,7 +490,8 @@ def run_report(client: str, period: str | None = None, renderer: str = "auto", *
         parameters = {"params_file": str(params.source), "period": current.label,
                       "output_dir": str(out), "db_path": str(db_path)}
         t = time.perf_counter()
-        timings.update(execute_all(nbs, nb_out, parameters, params, log))
+        timings.update(execute_all(nbs, nb_out, parameters, params, log,
+                                   cell_timeout(params, sum(i.rows for i in inputs))))
         timings["notebooks"] = time.perf_counter() - t
         failed = collect_failures(work)
         for f in failed:
