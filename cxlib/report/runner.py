@@ -231,7 +231,7 @@ def execute_all(nbs: list[Path], out_dir: Path, parameters: dict, params: Params
                 todo.put(nb)
             errors: list[BaseException] = []
 
-            def work(kernel: WarmKernel) -> None:
+            def work(kernel: WarmKernel, todo=todo, errors=errors) -> None:
                 while not errors:
                     try:
                         nb = todo.get_nowait()
