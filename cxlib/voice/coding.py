@@ -183,6 +183,9 @@ class CompiledCodebook:
     table: pd.DataFrame
     regexes: dict[str, re.Pattern] = field(repr=False)
     source: str = "codebook"
+    #: code -> a cheaper regex every text matching ``regexes[code]`` also matches (the patterns
+    #: without the clitic boundaries): texts it rejects are not tried with the full regex
+    prefilters: dict[str, re.Pattern] = field(default_factory=dict, repr=False)
 
     @property
     def codes(self) -> list[str]:
@@ -249,6 +252,7 @@ def compile_codebook(codebook: pd.DataFrame, source: str = "codebook", *, clitic
 
     seen: dict[str, int] = {}
     regexes: dict[str, re.Pattern] = {}
+    prefilters: dict[str, re.Pattern] = {}
     combined: list[str | None] = []
     for i, row in enumerate(df.to_dict("records")):
         code = None if _blank(row.get("code")) else str(row["code"]).strip()
@@ -262,7 +266,7 @@ def compile_codebook(codebook: pd.DataFrame, source: str = "codebook", *, clitic
             combined.append(None)
             continue
         seen[code] = i
-        parts = []
+        parts, bare = [], []
         for col in ("patterns_en", "patterns_ar"):
             pat = row.get(col)
             if _blank(pat):
@@ -270,6 +274,7 @@ def compile_codebook(codebook: pd.DataFrame, source: str = "codebook", *, clitic
             pat = str(pat).strip().translate(ARABIC_FOLD)
             try:
                 re.compile(pat, re.IGNORECASE)
+                bare.append(f"(?:{pat})")
                 if clitics and col == "patterns_ar":
                     pat = arabic.clitic_pattern(pat)
             except re.error as e:
@@ -290,6 +295,8 @@ def compile_codebook(codebook: pd.DataFrame, source: str = "codebook", *, clitic
             combined.append(None)
             continue
         regexes[code] = regex
+        if bare and "|".join(bare) != regex.pattern:
+            prefilters[code] = re.compile("|".join(bare), re.IGNORECASE)
         combined.append(regex.pattern)
     if problems:
         lines = [f"{source}: {len(problems)} problem(s) in the codebook:"]
@@ -308,7 +315,7 @@ def compile_codebook(codebook: pd.DataFrame, source: str = "codebook", *, clitic
             "examples": [_examples(v) for v in df["examples"]] if "examples" in df else [()] * len(df),
         }
     )
-    return CompiledCodebook(table=table, regexes=regexes, source=source)
+    return CompiledCodebook(table=table, regexes=regexes, source=source, prefilters=prefilters)
 
 
 #: separator of example sentences in a codebook's ``examples`` cell
@@ -488,7 +495,14 @@ def match_matrix(
                        strict=True))
     for j, code in enumerate(codes):
         regex = codebook.regexes[code]
-        mask = _contains(norm, regex) & has_text
+        pre = codebook.prefilters.get(code)
+        if pre is None:
+            mask = _contains(norm, regex) & has_text
+        else:
+            mask = _contains(norm, pre) & has_text
+            cand = np.flatnonzero(mask)
+            if len(cand):
+                mask[cand] = _contains(norm.iloc[cand], regex)
         if negation and not neutral.get(code, False):
             check = np.flatnonzero(mask & has_neg)
             if len(check):
