@@ -142,6 +142,19 @@ show_text(tables.not_in_report_markdown(ctx.plan, tr))'''),
                                 confidence=th.confidence, min_base=th.min_base)
     show_figure(fig, name="nps_trend_segment", caption=tr("cap.segment_trend"), alt=tr("alt.segment_trend"),
                 data=sc["trend"], out_dir=out)'''),
+        code('''with ctx.section("group_change"):
+    gc = ctx.result("group_change")
+    moved = {by: ch for by, ch in gc["by"].items() if ch["significant_holm"].any()}
+    metric = {"nps": "NPS", "csat_mean": "CSAT", "ces": "CES"}[gc["metric"]]
+    unit = "points" if gc["metric"] == "nps" else "score"
+    for by, ch in moved.items():
+        show_table(tr.table(tables.change_table(ch, by, tables.label(by), metric, unit, adjusted=True, alpha=th.alpha),
+                            keep=(tables.label(by),)),
+                   name=f"change_by_{tables.slug(by)}", out_dir=out, data=ch,
+                   caption=tr("cap.group_change", metric=tr.term(metric), attr=tr.term(tables.label(by)).lower(),
+                              period=ctx.period.label, previous=ctx.previous_label))
+    if not moved:
+        show_text(tr("group_change.none", previous=ctx.previous_label, period=ctx.period.label))'''),
         code('''with ctx.section("breakdowns"):
     bd = ctx.result("breakdowns")
     show_text(tr("breakdowns.h"))

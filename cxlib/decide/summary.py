@@ -116,6 +116,19 @@ def _segments(ev: Evidence) -> list[Finding]:
     return out
 
 
+def _groups(ev: Evidence) -> list[Finding]:
+    from cxlib.decide.swot import METRIC_LABELS, group_changes
+
+    out = []
+    for attr, ch, metric in group_changes(ev):
+        for _, r in ch[ch["significant_holm"]].iterrows():
+            out.append(Finding("metrics", "group", Message("sum.group", {
+                "attr": Term(attr), "group": r[attr], "metric": Term(METRIC_LABELS[metric]),
+                "before": r["previous_value"], "now": r["value"], "previous": ev.previous, "period": ev.period,
+                "n": int(r["n"]), "p": p_value(r["p_holm"])}), _z(r["p_holm"]), int(r["n"]), float(r["p_holm"])))
+    return out
+
+
 def _abandonment(ev: Evidence, alpha: float, min_base: int) -> list[Finding]:
     ab = ev.abandonment
     if ab is None:
@@ -204,7 +217,7 @@ def findings(get: Callable[[str], object], params, period: str, previous: str | 
     """
     ev = Evidence.from_results(get, period, previous)
     th = params.thresholds
-    candidates = (_themes(ev) + _segments(ev) + _abandonment(ev, th.alpha, th.min_base)
+    candidates = (_themes(ev) + _segments(ev) + _groups(ev) + _abandonment(ev, th.alpha, th.min_base)
                   + _competitors(ev, params, th.alpha) + _churn(ev, th.alpha) + _other_kpis(ev))
     candidates.sort(key=lambda f: -f.z)
     chosen, per_section = [], {}

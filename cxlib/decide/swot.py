@@ -55,6 +55,7 @@ class Evidence:
     abandonment: dict | None = None              # {"steps", "by", "table"}
     passives: tuple[float, int] | None = None    # share of passives (7-8) and base
     recommend: pd.DataFrame | None = None        # metrics.flag_share
+    groups: dict | None = None                   # {"metric", "by": {attribute: breakdown_change}}
 
     @classmethod
     def from_results(cls, get: Callable[[str], object], period: str, previous: str | None) -> Evidence:
@@ -66,7 +67,8 @@ class Evidence:
                    ipa=(get("touchpoints") or {}).get("ipa"), fix_first=get("fix_first"), drivers=get("key_drivers"),
                    themes=dt["themes"] if dt else None, code_flags=dt["flags"] if dt else None,
                    share=get("mention_share"), churn=get("churn_signals"), churn_by=get("churn_by_attribute"),
-                   abandonment=get("abandonment"), passives=cov.get("passives"), recommend=get("recommend"))
+                   abandonment=get("abandonment"), passives=cov.get("passives"), recommend=get("recommend"),
+                   groups=get("group_change"))
 
     def present(self) -> list[str]:
         return [f.name for f in fields(self) if getattr(self, f.name) is not None]
@@ -154,6 +156,17 @@ def _change_items(ev: Evidence) -> list[dict]:
                                  else ("opportunity", "swot.seg.rise", "O"))
             items.append(_item(f"{prefix}-seg-{slug(seg)}", quad, Message(key, {"seg": seg}), evidence,
                                "NPS change", r["change"], r["n"], r["p_value"], "metrics"))
+    for attr, ch, metric in group_changes(ev):
+        for _, r in ch[ch["significant_holm"]].iterrows():
+            quad, prefix = ("threat", "T") if r["change"] < 0 else ("opportunity", "O")
+            items.append(_item(f"{prefix}-group-{slug(attr)}-{slug(r[attr])}", quad,
+                               Message("swot.group.fall" if r["change"] < 0 else "swot.group.rise",
+                                       {"attr": Term(attr), "group": r[attr], "metric": Term(METRIC_LABELS[metric])}),
+                               Message("swot.ev.group", {"now": r["value"], "before": r["previous_value"],
+                                                         "period": ev.period, "previous": ev.previous,
+                                                         "n": int(r["n"]), "n0": int(r["n_previous"]),
+                                                         "p": p_value(r["p_holm"])}),
+                               f"{metric} change", r["change"], r["n"], r["p_holm"], "metrics"))
     if ev.kpis is not None and ev.previous:
         for _, r in ev.kpis.iterrows():
             if not r["significant"]:
@@ -164,6 +177,16 @@ def _change_items(ev: Evidence) -> list[dict]:
                                                        "n": int(r["n"]), "p": p_value(r["p_value"])}),
                                r["label"], r["value"], r["n"], r["p_value"], "metrics"))
     return items
+
+
+METRIC_LABELS = {"nps": "NPS", "csat": "CSAT", "csat_mean": "Mean rating", "ces": "CES"}
+
+
+def group_changes(ev: Evidence):
+    """(attribute, its breakdown_change, metric) for every attribute of the group-change result."""
+    if not ev.groups or not ev.previous:
+        return []
+    return [(attr, ch, ev.groups["metric"]) for attr, ch in ev.groups["by"].items()]
 
 
 def _competitor_items(ev: Evidence, params, alpha: float) -> list[dict]:

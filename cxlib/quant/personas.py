@@ -295,8 +295,11 @@ def build_personas(profiles: pd.DataFrame, view: pd.DataFrame, segments: pd.Seri
     """
     labels = dict(touchpoint_labels or {})
     verb = _texts(verbatims, view, segments)
-    freq = theme_frequency(coded, verb, by="segment", level="code", missing_label=None)
-    freq = freq[freq["segment"].notna()]
+    if coded is None or coded.empty or "theme" not in coded or verb.empty:  # no text coded: no themes to tell
+        freq = pd.DataFrame(columns=["segment", "code", "theme", "valence", "n_mentions", "base", "share"])
+    else:
+        freq = theme_frequency(coded, verb, by="segment", level="code", missing_label=None)
+        freq = freq[freq["segment"].notna()]
     bases = _base_verbatims(verb, "text", ("customer",))  # the texts theme shares are over
     seg_arr = segments.to_numpy()
     out: list[Persona] = []
@@ -333,8 +336,10 @@ def build_personas(profiles: pd.DataFrame, view: pd.DataFrame, segments: pd.Seri
         nps_txt = (f"NPS {fmt_num(p['nps'], 0)} {fmt_ci(p['nps_ci_low'], p['nps_ci_high'], 0)} (n\u00a0=\u00a0{fmt_int(p['nps_n'])})"
                    if not _missing(p["nps"]) else "NPS –")
         numbers = [f"{fmt_int(p['customers'])} customers ({_pct(p['share'])})", nps_txt,
-                   f"churn {_pct(p['churn_rate'])}",
-                   f"revenue per customer {fmt_int(p['revenue_per_customer'])} ({_pct(p['revenue_share'])} of revenue)"]
+                   f"churn {_pct(p['churn_rate'])}"]
+        if not _missing(p["revenue_per_customer"]):
+            numbers.append(f"revenue per customer {fmt_int(p['revenue_per_customer'])} "
+                           f"({_pct(p['revenue_share'])} of revenue)")
         role = _role(p, g, view)
         out.append(Persona(
             segment=str(seg), name=name, role=role, demographics=demo_lines,
@@ -355,7 +360,7 @@ def _missing(x) -> bool:
 def _role(p: pd.Series, g: pd.DataFrame, view: pd.DataFrame) -> str:
     """One line from the data: size, spend vs average, plan, main channel, loyalty."""
     parts = [f"{_pct(p['share'])} of customers"]
-    avg = float(pd.to_numeric(view["revenue"]).mean())
+    avg = float(pd.to_numeric(view["revenue"]).mean()) if "revenue" in view else float("nan")
     if avg > 0 and not _missing(p["revenue_per_customer"]):
         ratio = p["revenue_per_customer"] / avg
         parts.append("spends about the average" if 0.9 <= ratio <= 1.1

@@ -329,6 +329,36 @@ def _segment_change(ctx):
     return {"change": change, "trend": trend}
 
 
+def primary_metric(frame: pd.DataFrame) -> str | None:
+    """The score a client's report leads with: NPS, else CSAT (mean rating), else CES."""
+    have = available_metrics(frame)
+    return next((m for m in ("nps", "csat_mean", "ces") if m in have), None)
+
+
+@analysis("group_change", "metrics", tables=("survey_responses",), any_of=_SCORES, previous=True)
+def _group_change(ctx):
+    """The main score by every attribute (but segment), this period against the previous one; groups
+    of an attribute are compared at once, so significance is Holm-adjusted within the attribute."""
+    from cxlib.quant import metrics
+
+    th = ctx.params.thresholds
+    resp, cur = _resp(ctx), _cur(ctx)
+    metric = primary_metric(cur)
+    out = {}
+    for by in breakdown_columns(ctx, cur):
+        if by == "segment":
+            continue
+        ch = metrics.breakdown_change(resp[resp[by].notna()], by, ctx.period.label, ctx.previous_label, metric,
+                                      alpha=th.alpha, **_kw(ctx))
+        ch["significant_holm"] = (ch["p_holm"] < th.alpha) & ~ch["small_base"].astype(bool)
+        out[by] = ch
+    if not out:
+        from cxlib.report.context import NotInReport
+
+        raise NotInReport("group_change")
+    return {"metric": metric, "by": out}
+
+
 # --- web funnel --------------------------------------------------------------------------------
 
 

@@ -24,7 +24,12 @@ LABELS = {"nps_group": "NPS group", "nps": "NPS", "csat": "CSAT", "ces": "CES",
 
 def label(column: str) -> str:
     """Reader-facing name of a column: 'nps_group' -> 'NPS group', 'region' -> 'Region'."""
-    return LABELS.get(column, str(column).replace("_", " ").capitalize())
+    column = str(column)
+    if column in LABELS:
+        return LABELS[column]
+    if column != column.lower() or " " in column:  # a client's own header: shown as the client wrote it
+        return column
+    return column.replace("_", " ").capitalize()
 
 
 def _sig(flag, p) -> str:

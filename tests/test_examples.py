@@ -1,0 +1,283 @@
+"""Real-export shapes, end to end: each example client renders from its export and a params file alone.
+
+For every shape (a survey export, a CRM snapshot, dated and undated reviews, a social export, an
+Arabic/English review export) the report is built through the runner, and the tests check what a
+new user would: the reference figures are exact (computed here with pandas straight from the raw
+export), the planted finding is found, the analyses the data cannot support are listed with what
+they would need, and nothing in the report comes from a table the client did not give.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cxlib import paths
+from cxlib.data.params import load_params
+from cxlib.demo import examples
+from cxlib.report import analyses, runner
+
+pytestmark = pytest.mark.slow
+
+
+def _data(client):
+    params = load_params(client, check_files=False)
+    runner.ensure_demo_data(params)
+    return params.data_path
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory):
+    return tmp_path_factory.mktemp("example-reports")
+
+
+def render(client, reports, period=None):
+    _data(client)
+    return runner.run_report(client, period, renderer="offline", reports_dir=reports, quiet=True)
+
+
+def csv(result, name) -> pd.DataFrame:
+    return pd.read_csv(result.output_dir / "tables" / f"{name}.csv")
+
+
+def manifest(result) -> dict:
+    return json.loads((result.output_dir / "manifest.json").read_text())
+
+
+def html(result) -> str:
+    return " ".join((result.output_dir / "report.html").read_text(encoding="utf-8").split())
+
+
+def ran_only_on_given_tables(result, given: set[str]) -> None:
+    """Every analysis that ran needs only tables the client gave (texts and the customer view derive
+    from them); every analysis that needs another table is listed as not in the report."""
+    m = manifest(result)
+    derived = {"texts": {"verbatims", "survey_responses"}, "customer_view": {"customers"}}
+    for name, status in m["analyses"].items():
+        needs = set(analyses.REGISTRY[name].needs.tables)
+        ok = all(t in given or (derived.get(t, set()) & given) for t in needs)
+        if not ok:
+            assert status == "not in report", (name, status)
+            assert name in m["not_in_report"]
+    assert m["failed"] == [], m["failed"]
+
+
+def nps(scores) -> float:
+    s = pd.to_numeric(pd.Series(scores), errors="coerce").dropna()
+    return 100 * ((s >= 9).mean() - (s <= 6).mean())
+
+
+# --- a survey export alone --------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def survey(reports):
+    return render("example-survey", reports)
+
+
+def _raw_survey():
+    raw = pd.read_csv(_data("example-survey") / "survey_export.csv", dtype=str, keep_default_na=False)
+    raw["when"] = pd.to_datetime(raw["Date Submitted"], format="%d/%m/%Y %H:%M")
+    raw["nps"] = pd.to_numeric(raw.iloc[:, 2], errors="coerce")
+    return raw
+
+
+def test_survey_export_nps_overall_and_by_stage_are_exact(survey):
+    raw = _raw_survey()
+    q3 = raw[(raw["when"] >= "2026-07-01") & (raw["when"] < "2026-10-01")]
+    k = csv(survey, "kpi_tiles").set_index("metric")
+    assert k.loc["nps", "value"] == pytest.approx(nps(q3["nps"]), abs=1e-9)
+    assert k.loc["nps", "n"] == q3["nps"].notna().sum() and k.loc["nps", "excluded"] == q3["nps"].isna().sum()
+    by = csv(survey, "scores_by_stage")
+    by = by[by["metric"] == "nps"].set_index("stage")["value"]
+    ref = q3.groupby("Journey Stage")["nps"].apply(nps)
+    assert by.sort_index().to_numpy() == pytest.approx(ref.sort_index().to_numpy(), abs=1e-9)
+    assert by.idxmin() == examples.TRUTH["example-survey"]["weakest_stage"]
+
+
+def test_survey_export_finds_the_detractor_theme_and_the_falling_region(survey):
+    themes = csv(survey, "detractor_themes")
+    top = themes[themes["significant"]].sort_values("difference", ascending=False).iloc[0]
+    assert "billing" in (top["theme"] + top["code"]).lower()
+    change = csv(survey, "change_by_region").set_index("Region")
+    assert change.loc["Central", "significant_holm"] and change.loc["Central", "change"] < -20
+    text = html(survey)
+    assert "Central" in text and "moved from" in text  # in the summary, with its base
+
+
+def test_survey_export_leaves_out_what_it_cannot_support_and_says_why(survey):
+    ran_only_on_given_tables(survey, {"survey_responses"})
+    m = manifest(survey)
+    assert "customers" in m["not_in_report"]["churn_model"]
+    assert "funnel" in m["not_in_report"]["funnel"]
+    text = html(survey)
+    assert "Not in this report" in text and "The churn model" in text
+    assert 'id="sec-churn"' not in text and 'id="sec-customers"' not in text  # no empty sections
+    names = {p.stem for p in (survey.output_dir / "tables").glob("*.csv")}
+    assert not names & {"churn_model", "at_risk_by_driver", "segment_profile", "funnel", "touchpoints"}
+
+
+def test_a_custom_range_is_exact_and_compared_with_the_range_before(reports):
+    r = render("example-survey", reports, period="2026-01-01..2026-03-31")
+    raw = _raw_survey()
+    inside = raw[(raw["when"] >= "2026-01-01") & (raw["when"] < "2026-04-01")]
+    k = csv(r, "kpi_tiles").set_index("metric")
+    assert r.period == "2026-01-01..2026-03-31"
+    assert k.loc["nps", "value"] == pytest.approx(nps(inside["nps"]), abs=1e-9)
+    before = raw[(raw["when"] >= "2025-10-03") & (raw["when"] < "2026-01-01")]  # the 90 days before
+    assert k.loc["nps", "previous_value"] == pytest.approx(nps(before["nps"]), abs=1e-9)
+
+
+# --- a CRM snapshot alone, no dates -----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def crm(reports):
+    return render("example-crm", reports)
+
+
+def test_crm_snapshot_churn_by_contract_is_exact_with_wilson_intervals(crm):
+    from statsmodels.stats.proportion import proportion_confint
+
+    raw = pd.read_csv(_data("example-crm") / "crm_snapshot.csv")
+    assert crm.period == "all"
+    t = csv(crm, "churn_by_attribute")
+    t = t[t["attribute"] == "Contract"].set_index("level")
+    ref = raw.groupby("Contract")["Churn"].apply(lambda s: (s == "Yes").mean())
+    assert t["rate"].sort_index().to_numpy() == pytest.approx(ref.sort_index().to_numpy(), abs=1e-12)
+    row = t.loc["Month-to-month"]
+    lo, hi = proportion_confint(row["churned"], row["customers"], method="wilson")
+    assert (row["ci_low"], row["ci_high"]) == (pytest.approx(lo), pytest.approx(hi))
+    assert t["rate"].idxmax() == examples.TRUTH["example-crm"]["riskiest_contract"]
+
+
+def test_crm_snapshot_models_churn_on_the_clients_columns(crm):
+    checks = csv(crm, "churn_model_checks").set_index("check")
+    auc = checks.loc[checks.index.str.contains("AUC") & ~checks.index.str.contains("no skill"), "value"]
+    assert auc.max() > 0.75  # planted: contract, tenure and fibre drive churn
+    drivers = csv(crm, "churn_model")
+    assert drivers["predictor"].astype(str).str.contains("Contract|tenure").any()
+    assert (crm.output_dir / "tables" / "at_risk_by_driver.csv").is_file()
+    ran_only_on_given_tables(crm, {"customers"})
+    assert "kpis" in manifest(crm)["not_in_report"] and 'id="sec-metrics"' not in html(crm)
+
+
+# --- reviews ----------------------------------------------------------------------------------
+
+
+def test_dated_reviews_csat_mean_and_recommend_share_over_the_whole_file(reports):
+    r = render("example-reviews", reports, period="all")
+    raw = pd.read_csv(_data("example-reviews") / "reviews.csv")
+    k = csv(r, "kpi_tiles").set_index("metric")
+    assert k.loc["csat", "value"] == pytest.approx(100 * (raw["Rating"] >= 4).mean(), abs=1e-9)
+    assert k.loc["csat_mean", "value"] == pytest.approx(raw["Rating"].mean(), abs=1e-12)
+    rec = csv(r, "recommend_share").iloc[0]
+    assert rec["value"] == pytest.approx(100 * (raw["Would you recommend us?"] == "Yes").mean(), abs=1e-9)
+    by = csv(r, "scores_by_branch")
+    means = by[by["metric"] == "csat_mean"].set_index("Branch")["value"]
+    assert means.idxmin() == examples.TRUTH["example-reviews"]["weakest_branch"]
+    assert means.to_dict() == pytest.approx(raw.groupby("Branch")["Rating"].mean().to_dict())
+    ran_only_on_given_tables(r, {"survey_responses"})
+
+
+def test_undated_reviews_cover_the_whole_file_and_skip_trends(reports):
+    r = render("example-reviews-undated", reports)
+    raw = pd.read_csv(_data("example-reviews-undated") / "reviews.tsv", sep="\t")
+    assert r.period == "all"
+    k = csv(r, "kpi_tiles").set_index("metric")
+    assert k.loc["csat_mean", "value"] == pytest.approx(raw["Rating"].mean(), abs=1e-12)
+    m = manifest(r)
+    assert "dates" in m["not_in_report"]["kpi_trends"] or "periods" in m["not_in_report"]["kpi_trends"]
+    by = csv(r, "scores_by_variation")
+    assert by[by["metric"] == "csat_mean"].set_index("variation")["value"].idxmin() == "Mini"
+    assert "the whole file" in html(r)
+
+
+# --- a social export, no survey ---------------------------------------------------------------
+
+
+def test_social_export_share_of_voice_and_the_growing_competitor(reports):
+    r = render("example-social", reports)
+    raw = pd.read_csv(_data("example-social") / "mentions.csv")
+    when = pd.to_datetime(raw["created_at"], utc=True).dt.tz_convert(None)
+    q = when.dt.to_period("Q").astype(str)
+    share = csv(r, "mention_share").set_index(["brand", "period"])
+    for brand in ("@ourtel", "@zoomtel"):
+        ref = ((raw["author_handle"] == brand) & (q == r.period)).sum() / (q == r.period).sum()
+        assert share.loc[(brand, r.period), "share"] == pytest.approx(ref, abs=1e-12)
+    swot = csv(r, "swot")
+    assert swot["id"].str.contains("T-competitor-zoomtel").any()
+    ran_only_on_given_tables(r, {"verbatims"})
+    assert "kpis" in manifest(r)["not_in_report"]
+
+
+# --- Arabic / English reviews: an Arabic report -------------------------------------------------
+
+
+def test_arabic_reviews_give_an_arabic_report_with_mixed_and_emoji_texts(reports):
+    r = render("example-reviews-ar", reports, period="all")
+    raw = pd.read_csv(_data("example-reviews-ar") / "app_reviews.csv", encoding="utf-8-sig")
+    k = csv(r, "kpi_tiles").set_index("metric")
+    assert k.loc["csat_mean", "value"] == pytest.approx(raw["rating"].mean(), abs=1e-12)
+    page = (r.output_dir / "report.html").read_text(encoding="utf-8")
+    assert 'dir="rtl"' in page and "الملخص التنفيذي" in page and "Executive summary" not in page
+    assert set(raw["lang"]) == {"ar", "en", "mixed", "none"}  # loaded as they are, nothing refused
+    themes = csv(r, "theme_frequency_by_source")
+    assert re.search("deliver|توصيل|wait", " ".join(themes["theme"].astype(str)), re.I)
+    ran_only_on_given_tables(r, {"survey_responses"})
+
+
+# --- onboarding: check and new-client on every shape ---------------------------------------------
+
+
+@pytest.mark.parametrize("shape", examples.SHAPES)
+def test_new_client_drafts_params_that_check_and_match_the_example(shape, tmp_path, monkeypatch):
+    from cxlib.data.draft import draft_params
+    from cxlib.report.onboard import check_client
+
+    expected = load_params(paths.ROOT / "params" / f"{shape}.yml", check_files=False)
+    monkeypatch.setattr(paths, "ROOT", tmp_path)
+    monkeypatch.setattr(paths, "DATA_DIR", tmp_path / "data")
+    monkeypatch.setattr(paths, "PARAMS_DIR", tmp_path / "params")
+    (tmp_path / "params").mkdir()
+    examples.generate(shape, tmp_path / "data" / "newco")
+    path, summary = draft_params("newco")
+    text = path.read_text(encoding="utf-8")
+    assert "# guess" in text and summary.startswith("newco: 1 table(s)")
+    ok, report = check_client("newco")
+    assert ok, report
+    assert "in the report" in report and "not in the report" in report
+    drafted = load_params(path, check_files=False)
+    assert set(drafted.tables) == set(expected.tables)
+    for table, src in expected.tables.items():  # the draft maps what the hand-written example maps
+        got = drafted.tables[table].targets()
+        for export, canon in src.targets().items():
+            if canon[0] in ("survey_type",):
+                continue
+            assert got.get(export) == canon, (shape, export, got)
+
+
+def test_check_reports_every_problem_at_once(tmp_path, monkeypatch):
+    from cxlib.report.onboard import check_client
+
+    monkeypatch.setattr(paths, "ROOT", tmp_path)
+    monkeypatch.setattr(paths, "DATA_DIR", tmp_path / "data")
+    monkeypatch.setattr(paths, "PARAMS_DIR", tmp_path / "params")
+    (tmp_path / "params").mkdir()
+    examples.generate("example-survey", tmp_path / "data" / "newco")
+    (tmp_path / "params" / "newco.yml").write_text(
+        "client: newco\nname: N\ndata_dir: data/newco\nbreakdowns: [Regoin]\n"
+        "tables:\n  survey_responses:\n    file: survey_export.csv\n    columns: {Date Submitted: response_time, Scor: nps}\n")
+    ok, report = check_client("newco")
+    assert not ok
+    assert "maps 'Scor', which the file does not have" in report  # the mapping problem named
+    assert "Columns found: Response ID, Date Submitted" in report
+
+
+def test_every_example_is_listed_for_make_demo_data():
+    assert set(examples.SHAPES) == {p.stem for p in paths.PARAMS_DIR.glob("example-*.yml")}
+    assert np.all([s in examples.TRUTH for s in examples.SHAPES])
