@@ -11,7 +11,8 @@ from scipy import stats
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import proportions_ztest
 
-from cxlib.quant.crosstab import crosstab, format_crosstab, nps_group
+from cxlib.quant.crosstab import crosstab, nps_group
+from cxlib.report.tables import format_crosstab
 
 GROUPS = ["promoter", "passive", "detractor"]
 

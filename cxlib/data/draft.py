@@ -73,10 +73,10 @@ class FileGuess:
 
 def _sample(path: Path) -> tuple[pd.DataFrame, str, int]:
     """The first rows of an export as text, its encoding, and its row count (read by the engine)."""
-    from cxlib.data.io import _connect, quote, read_raw
+    from cxlib.data.io import connect, quote, read_raw
     from cxlib.data.params import TableSource
 
-    db = _connect(None)
+    db = connect(None)
     tmp = Path(tempfile.mkdtemp(prefix="cxlib-draft-"))
     try:
         rel, encoding, how = read_raw(db, "draft", path, TableSource(file=path.name), tmp)

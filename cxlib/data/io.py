@@ -877,7 +877,7 @@ def _language_sql(text: str) -> str:
             f"WHEN {la} THEN 'en' ELSE 'none' END)")
 
 
-def _connect(db_path: Path | str | None) -> duckdb.DuckDBPyConnection:
+def connect(db_path: Path | str | None) -> duckdb.DuckDBPyConnection:
     db = duckdb.connect(str(db_path) if db_path else ":memory:")
     db.execute("SET TimeZone = 'UTC'")
     return db
@@ -891,7 +891,7 @@ def load_store(params: Params, db_path: Path | str | None = None, *, now: pd.Tim
     and left out. ``db_path`` None keeps the database in memory.
     """
     now = pd.Timestamp.now() if now is None else pd.Timestamp(now)
-    db = _connect(db_path)
+    db = connect(db_path)
     store = Store(db=db, params=params)
     messages: list[str] = []
     failures: list[pd.DataFrame] = []
@@ -949,7 +949,7 @@ def open_store(params: Params, db_path: Path | str) -> Store:
 
 def read_small(path: Path, source: TableSource | None = None) -> pd.DataFrame:
     """A small side file (an answer key, a coding sheet) as text columns, read through the engine."""
-    db = _connect(None)
+    db = connect(None)
     tmp = Path(tempfile.mkdtemp(prefix="cxlib-small-"))
     try:
         rel, _, _ = read_raw(db, "small", Path(path), source or TableSource(file=Path(path).name), tmp)

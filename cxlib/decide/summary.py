@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import pandas as pd
 from scipy import stats
 
-from cxlib.decide.swot import Evidence, _by_attribute, churn_group
+from cxlib.decide.swot import Evidence, by_attribute, churn_group
 from cxlib.decide.words import Message, Num, Term, p_value
 from cxlib.quant import metrics
 
@@ -183,7 +183,7 @@ def _churn(ev: Evidence, alpha: float) -> list[Finding]:
                 "nwo": int(r["customers_without"]), "p": p_value(r["p_value"])}),
                 _z(r["p_value"]), int(r["customers_with"]), float(r["p_value"])))
     best = None
-    for attr, table in _by_attribute(ev.churn_by):
+    for attr, table in by_attribute(ev.churn_by):
         top = churn_group(table, attr, alpha)
         if top is not None and (best is None or top["p_value"] < best[1]["p_value"]):
             best = (attr, top)

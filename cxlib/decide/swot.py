@@ -229,7 +229,7 @@ def _churn_items(ev: Evidence, alpha: float, min_ratio: float = 1.5) -> list[dic
                                               "nw": int(r["customers_with"]), "nwo": int(r["customers_without"]),
                                               "p": p_value(r["p_value"])}),
                     "churn risk ratio", r["risk_ratio"], r["customers_with"], r["p_value"], "churn"))
-    for attr, table in _by_attribute(ev.churn_by):
+    for attr, table in by_attribute(ev.churn_by):
         top = churn_group(table, attr, alpha, min_ratio)
         if top is not None:
             items.append(_item(
@@ -243,7 +243,7 @@ def _churn_items(ev: Evidence, alpha: float, min_ratio: float = 1.5) -> list[dic
     return items[:4]
 
 
-def _by_attribute(churn_by: pd.DataFrame | None):
+def by_attribute(churn_by: pd.DataFrame | None):
     """(attribute, its rows) of :func:`cxlib.quant.churn_model.churn_rate_by` output."""
     if churn_by is None or churn_by.empty:
         return []

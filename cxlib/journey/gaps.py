@@ -34,7 +34,7 @@ PERF_COLUMNS = [
 ]
 
 
-def _t_interval(mean, sd, n, confidence):
+def t_interval(mean, sd, n, confidence):
     """Student t interval ``mean ± t_{(1+c)/2, n-1} · sd / sqrt(n)``; NaN where n < 2."""
     mean, sd, n = (np.asarray(x, dtype=float) for x in (mean, sd, n))
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -105,7 +105,7 @@ def touchpoint_performance(responses: pd.DataFrame, params: Params) -> tuple[pd.
     perf = journey.merge(agg, left_on="touchpoint", right_index=True, how="left")
     for col in ("n_responses", "n", "importance_n"):
         perf[col] = perf[col].fillna(0).astype(int)
-    perf["perf_ci_low"], perf["perf_ci_high"] = _t_interval(perf["performance"], perf["sd"], perf["n"], conf)
+    perf["perf_ci_low"], perf["perf_ci_high"] = t_interval(perf["performance"], perf["sd"], perf["n"], conf)
     perf["small_base"] = perf["n"] < params.thresholds.min_base
     known = set(journey["touchpoint"])
     unmapped_mask = d["touchpoint"].notna() & ~d["touchpoint"].isin(known)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import pandas as pd
 
 from cxlib.data.params import Params
-from cxlib.journey.gaps import _t_interval
+from cxlib.journey.gaps import t_interval
 
 __all__ = ["EMOTION_COLUMNS", "emotion_by_stage"]
 
@@ -60,7 +60,7 @@ def emotion_by_stage(verbatims_or_responses: pd.DataFrame, params: Params,
                         "stage_label": [s.label for s in params.journey]})
     out = out.merge(agg, left_on="stage", right_index=True, how="left")
     out["n"] = out["n"].fillna(0).astype(int)
-    out["ci_low"], out["ci_high"] = _t_interval(out["emotion"], out["sd"], out["n"],
+    out["ci_low"], out["ci_high"] = t_interval(out["emotion"], out["sd"], out["n"],
                                                 params.thresholds.confidence)
     out["basis"] = basis
     out = out[EMOTION_COLUMNS].reset_index(drop=True)

@@ -45,10 +45,9 @@ from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
 from cxlib.exceptions import DataValidationError
-from cxlib.quant.metrics import _MISSING_GROUP, _clean, _group_keys, _rows, nps_group  # noqa: F401 (re-exported)
-from cxlib.report.display import MISSING, fmt_int, fmt_pct
+from cxlib.quant.metrics import MISSING_GROUP, clean_scores, group_keys, nps_group, row_list  # noqa: F401 (re-exported)
 
-__all__ = ["Crosstab", "crosstab", "crosstab_note", "format_crosstab", "nps_group"]
+__all__ = ["Crosstab", "crosstab", "crosstab_note", "nps_group"]
 
 #: multiple-comparison corrections accepted by :func:`crosstab` and how notes name them
 CORRECTIONS: dict[str | None, str] = {
@@ -141,8 +140,8 @@ def _order(values: pd.Series, given) -> list:
         ordered = sorted(present)
     except TypeError:
         ordered = present
-    if _MISSING_GROUP in ordered:
-        ordered = [v for v in ordered if v != _MISSING_GROUP] + [_MISSING_GROUP]
+    if MISSING_GROUP in ordered:
+        ordered = [v for v in ordered if v != MISSING_GROUP] + [MISSING_GROUP]
     return ordered
 
 
@@ -159,12 +158,12 @@ def _weights(df: pd.DataFrame, weights) -> np.ndarray:
         if len(weights) != len(df):
             raise ValueError(f"crosstab: {len(df)} rows but {len(weights)} weights; pass one "
                              "weight per row.")
-    w = _clean(weights.reset_index(drop=True), "weights", None, None).to_numpy()
+    w = clean_scores(weights.reset_index(drop=True), "weights", None, None).to_numpy()
     bad = w < 0
     if bad.any():
         raise DataValidationError(
             f"crosstab: weights has {int(bad.sum())} negative value(s) in row(s) "
-            f"{_rows(df.index[bad])}; weights must be >= 0 (NaN = row excluded)."
+            f"{row_list(df.index[bad])}; weights must be >= 0 (NaN = row excluded)."
         )
     return w
 
@@ -226,7 +225,7 @@ def crosstab(df: pd.DataFrame, row: str, banner: str, *, weights=None, alpha: fl
         raise ValueError(f"correction must be one of {list(CORRECTIONS)}, got {correction!r}")
     w = np.ones(len(df)) if weights is None else _weights(df, weights)
     answers = df[row]
-    groups = _group_keys(df[banner])
+    groups = group_keys(df[banner])
     rows_order = _order(answers, row_order)
     cols_order = _order(groups, banner_order)
     letters = _letters(len(cols_order))
@@ -311,49 +310,3 @@ def crosstab_note(ct: Crosstab) -> str:
     if bool(ct.bases["small_base"].any()):
         text += f" ⚠ marks a base below {ct.min_base}: shown but not tested."
     return text
-
-
-def format_crosstab(ct: Crosstab, row_label: str | None = None,
-                    banner_label: str | None = None, *, digits: int = 0) -> pd.DataFrame:
-    """The reader's crosstab: answers down, banner columns across, letters in the cells.
-
-    Parameters
-    ----------
-    ct : Crosstab
-        From :func:`crosstab`.
-    row_label : str, optional
-        Header of the first column (default the row column's name).
-    banner_label : str, optional
-        Name of the banner (default the banner column's name); stored as the columns'
-        name and in ``attrs["banner_label"]`` for a caption.
-    digits : int, default 0
-        Decimals of the percentages.
-
-    Returns
-    -------
-    DataFrame
-        First column the answers, then one column per banner value headed
-        ``"<value> (<letter>)"`` holding e.g. ``"45% BD"``; a last row ``"Base (n)"`` with
-        the unweighted bases (``"120 (eff. 95)"`` when weighted) and ``"⚠"`` on small
-        bases. All cells are strings; ``attrs["note"]`` holds :func:`crosstab_note`.
-    """
-    first = row_label or ct.row
-    heads = [f"{b} ({L})" for b, L in zip(ct.bases["banner_value"], ct.bases["letter"],
-                                          strict=True)]
-    if first in heads:
-        raise ValueError(f"row_label {first!r} clashes with a banner column; choose another")
-    out = {first: [str(r) for r in pd.unique(ct.cells["row_value"])]}
-    for head, (_, g) in zip(heads, ct.cells.groupby("letter", sort=False), strict=True):
-        out[head] = [MISSING if pd.isna(pct) else f"{fmt_pct(pct / 100, digits)} {hi}".strip()
-                     for pct, hi in zip(g["column_pct"], g["higher_than"], strict=True)]
-    table = pd.DataFrame(out)
-    base_row = {first: "Base (n)"}
-    for head, b in zip(heads, ct.bases.itertuples(index=False), strict=True):
-        text = fmt_int(b.base)
-        if ct.weighted:
-            text += f" (eff. {fmt_int(b.base_effective)})"
-        base_row[head] = text + (" ⚠" if b.small_base else "")
-    table = pd.concat([table, pd.DataFrame([base_row])], ignore_index=True)
-    table.columns.name = banner_label or ct.banner
-    table.attrs.update(note=crosstab_note(ct), banner_label=banner_label or ct.banner)
-    return table

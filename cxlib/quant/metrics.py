@@ -163,13 +163,14 @@ def metric_info(metric: str) -> dict:
 # --------------------------------------------------------------------------------------
 # validation
 # --------------------------------------------------------------------------------------
-def _rows(index: pd.Index, limit: int = 5) -> str:
+def row_list(index: pd.Index, limit: int = 5) -> str:
+    """Row labels for a message: '3, 7, 9 and 12 more'."""
     shown = ", ".join(str(i) for i in list(index[:limit]))
     more = f" and {len(index) - limit} more" if len(index) > limit else ""
     return f"{shown}{more}"
 
 
-def _clean(values, name: str, lo: float | None, hi: float | None) -> pd.Series:
+def clean_scores(values, name: str, lo: float | None, hi: float | None) -> pd.Series:
     """Validate scores; return a float Series (NaN = missing) on the input's index.
 
     Raises DataValidationError for non-numeric, non-integer (when a scale is given) or
@@ -189,7 +190,7 @@ def _clean(values, name: str, lo: float | None, hi: float | None) -> pd.Series:
             examples = ", ".join(repr(v) for v in s[bad].unique()[:5])
             raise DataValidationError(
                 f"column {name!r} has {int(bad.sum())} non-numeric value(s) ({examples}) in "
-                f"row(s) {_rows(s.index[bad])}; scores must be numbers"
+                f"row(s) {row_list(s.index[bad])}; scores must be numbers"
                 + (f" {lo:g}-{hi:g}" if lo is not None else "")
                 + ". Fix the export or its column mapping (blank = missing)."
             )
@@ -201,7 +202,7 @@ def _clean(values, name: str, lo: float | None, hi: float | None) -> pd.Series:
     if np.isinf(arr).any():
         bad = np.isinf(arr)
         raise DataValidationError(
-            f"column {name!r} has infinite value(s) in row(s) {_rows(arr.index[bad])}; fix the export."
+            f"column {name!r} has infinite value(s) in row(s) {row_list(arr.index[bad])}; fix the export."
         )
     if lo is not None and hi is not None:
         out = (arr < lo) | (arr > hi)
@@ -209,7 +210,7 @@ def _clean(values, name: str, lo: float | None, hi: float | None) -> pd.Series:
             examples = ", ".join(f"{v:g}" for v in arr[out].unique()[:5])
             raise DataValidationError(
                 f"column {name!r} has {int(out.sum())} value(s) outside {lo:g}-{hi:g} ({examples}) "
-                f"in row(s) {_rows(arr.index[out])}; fix the export, or map the client's scale "
+                f"in row(s) {row_list(arr.index[out])}; fix the export, or map the client's scale "
                 f"onto {lo:g}-{hi:g} before analysis."
             )
         frac = arr.notna() & (arr != np.round(arr))
@@ -217,13 +218,13 @@ def _clean(values, name: str, lo: float | None, hi: float | None) -> pd.Series:
             examples = ", ".join(f"{v:g}" for v in arr[frac].unique()[:5])
             raise DataValidationError(
                 f"column {name!r} has {int(frac.sum())} non-integer score(s) ({examples}) in "
-                f"row(s) {_rows(arr.index[frac])}; survey scores are whole points "
+                f"row(s) {row_list(arr.index[frac])}; survey scores are whole points "
                 f"{lo:g}-{hi:g}. Fix the export."
             )
     return arr
 
 
-def _check_confidence(confidence: float) -> float:
+def check_confidence(confidence: float) -> float:
     if not (0 < float(confidence) < 1):
         raise ValueError(f"confidence must be between 0 and 1 (e.g. 0.95), got {confidence!r}")
     return float(confidence)
@@ -309,9 +310,9 @@ def score(scores, metric: str = "nps", confidence: float = 0.95, *, name: str | 
     ScoreResult
     """
     info = metric_info(metric)
-    confidence = _check_confidence(confidence)
+    confidence = check_confidence(confidence)
     col = name or (scores.name if isinstance(scores, pd.Series) and scores.name else info["column"])
-    arr, excluded = _split(_clean(scores, str(col), info["lo"], info["hi"]))
+    arr, excluded = _split(clean_scores(scores, str(col), info["lo"], info["hi"]))
     return _score_arr(metric, arr, excluded, confidence)
 
 
@@ -432,7 +433,7 @@ def ces_easy(scores, confidence: float = 0.95) -> ScoreResult:
 # --------------------------------------------------------------------------------------
 # changes between two samples
 # --------------------------------------------------------------------------------------
-def _z_change(diff, se, confidence, n1, n2, scale=1.0) -> ChangeResult:
+def z_change(diff, se, confidence, n1, n2, scale=1.0) -> ChangeResult:
     diff, se = float(diff), float(se)
     if not (se > 0) or not np.isfinite(diff):
         return ChangeResult(scale * diff if np.isfinite(diff) else _NAN, _NAN, _NAN, _NAN, _NAN,
@@ -454,7 +455,7 @@ def _nps_change_arr(a: np.ndarray, b: np.ndarray, confidence: float) -> ChangeRe
         parts.append((pp - pd_, (pp + pd_ - (pp - pd_) ** 2) / arr.size))
     diff = parts[0][0] - parts[1][0]
     se = np.sqrt(parts[0][1] + parts[1][1])
-    return _z_change(diff, se, confidence, n1, n2, scale=100.0)
+    return z_change(diff, se, confidence, n1, n2, scale=100.0)
 
 
 def nps_change(current_scores, previous_scores, confidence: float = 0.95) -> ChangeResult:
@@ -481,9 +482,9 @@ def nps_change(current_scores, previous_scores, confidence: float = 0.95) -> Cha
     ----------
     Rocks, B. (2016), *The American Statistician* 70(4) (variance of the NPS estimator).
     """
-    confidence = _check_confidence(confidence)
-    a, _ = _split(_clean(current_scores, "nps (current)", 0, 10))
-    b, _ = _split(_clean(previous_scores, "nps (previous)", 0, 10))
+    confidence = check_confidence(confidence)
+    a, _ = _split(clean_scores(current_scores, "nps (current)", 0, 10))
+    b, _ = _split(clean_scores(previous_scores, "nps (previous)", 0, 10))
     return _nps_change_arr(a, b, confidence)
 
 
@@ -507,17 +508,17 @@ def proportion_change(x1: int, n1: int, x2: int, n2: int, confidence: float = 0.
     ChangeResult
         ``diff`` and its interval in percentage points (100 * (p1 - p2)).
     """
-    confidence = _check_confidence(confidence)
+    confidence = check_confidence(confidence)
     for name, x, n in (("x1", x1, n1), ("x2", x2, n2)):
         if n < 0 or x < 0 or x > n:
             raise ValueError(f"{name}={x} must be between 0 and its trials n={n}")
     n1, n2 = int(n1), int(n2)
     if n1 == 0 or n2 == 0:
         return ChangeResult(_NAN, _NAN, _NAN, _NAN, _NAN, False, n1, n2)
-    return _share_change(x1 / n1, n1, x2 / n2, n2, confidence, n1, n2)
+    return share_change(x1 / n1, n1, x2 / n2, n2, confidence, n1, n2)
 
 
-def _share_change(p1: float, e1: float, p2: float, e2: float, confidence: float,
+def share_change(p1: float, e1: float, p2: float, e2: float, confidence: float,
                   n1: int, n2: int) -> ChangeResult:
     """Two-proportion z-test (pooled) and Wald interval (unpooled) on bases ``e1``, ``e2``
     (the sample sizes, or the Kish effective sizes for weighted shares); in points."""
@@ -576,9 +577,9 @@ def mean_change(a, b, confidence: float = 0.95, *, lo: float | None = None,
     Welch, B. L. (1947). The generalization of "Student's" problem when several different
     population variances are involved. *Biometrika*, 34(1-2), 28-35.
     """
-    confidence = _check_confidence(confidence)
-    x, _ = _split(_clean(a, "a", lo, hi))
-    y, _ = _split(_clean(b, "b", lo, hi))
+    confidence = check_confidence(confidence)
+    x, _ = _split(clean_scores(a, "a", lo, hi))
+    y, _ = _split(clean_scores(b, "b", lo, hi))
     return _mean_change_arr(x, y, confidence)
 
 
@@ -603,9 +604,9 @@ def change(current_scores, previous_scores, metric: str = "nps", confidence: flo
     ChangeResult
     """
     info = metric_info(metric)
-    confidence = _check_confidence(confidence)
-    a, _ = _split(_clean(current_scores, f"{info['column']} (current)", info["lo"], info["hi"]))
-    b, _ = _split(_clean(previous_scores, f"{info['column']} (previous)", info["lo"], info["hi"]))
+    confidence = check_confidence(confidence)
+    a, _ = _split(clean_scores(current_scores, f"{info['column']} (current)", info["lo"], info["hi"]))
+    b, _ = _split(clean_scores(previous_scores, f"{info['column']} (previous)", info["lo"], info["hi"]))
     return _change_arr(metric, a, b, confidence)
 
 
@@ -631,29 +632,30 @@ def _check_by(df: pd.DataFrame, by: str) -> None:
         )
 
 
-def _scoped(df: pd.DataFrame, metric: str, what: str) -> tuple[pd.DataFrame, pd.Series]:
+def scoped_scores(df: pd.DataFrame, metric: str, what: str) -> tuple[pd.DataFrame, pd.Series]:
     """Rows in the metric's scope and their validated scores (NaN = missing)."""
     info = metric_info(metric)
     _require(df, [info["column"]], what)
     if "survey_type" in df.columns:
         df = df[df["survey_type"] == info["scope"]]
-    return df, _clean(df[info["column"]], info["column"], info["lo"], info["hi"])
+    return df, clean_scores(df[info["column"]], info["column"], info["lo"], info["hi"])
 
 
-_MISSING_GROUP = "(not recorded)"
+#: the label of a group whose value is missing (kept and shown, never dropped)
+MISSING_GROUP = "(not recorded)"
 
 
-def _group_keys(s: pd.Series) -> pd.Series:
+def group_keys(s: pd.Series) -> pd.Series:
     """Group labels with missing values made explicit (never silently dropped)."""
     if s.isna().any():
-        s = s.astype(object).where(s.notna(), _MISSING_GROUP)
+        s = s.astype(object).where(s.notna(), MISSING_GROUP)
     return s
 
 
 def _scores_by(df: pd.DataFrame, vals: pd.Series, keys: list[str]) -> dict:
     """Map group key (tuple) -> (valid scores array, excluded count)."""
     out = {}
-    frame = pd.DataFrame({k: _group_keys(df[k]) for k in keys}, index=df.index)
+    frame = pd.DataFrame({k: group_keys(df[k]) for k in keys}, index=df.index)
     frame["_v"] = vals
     for key, g in frame.groupby(keys, sort=False, dropna=False, observed=True):
         out[key if isinstance(key, tuple) else (key,)] = _split(g["_v"])
@@ -688,11 +690,11 @@ def score_summary(responses: pd.DataFrame, *, confidence: float = 0.95,
     DataFrame
         Columns ``metric, label, unit, value, ci_low, ci_high, n, excluded, small_base``.
     """
-    confidence = _check_confidence(confidence)
+    confidence = check_confidence(confidence)
     rows = []
     for metric in METRICS:
         info = metric_info(metric)
-        _, vals = _scoped(responses, metric, "score_summary")
+        _, vals = scoped_scores(responses, metric, "score_summary")
         r = _score_arr(metric, *_split(vals), confidence)
         rows.append(dict(metric=metric, label=info["label"], unit=info["unit"], value=r.value,
                          ci_low=r.ci_low, ci_high=r.ci_high, n=r.n, excluded=r.excluded,
@@ -728,9 +730,9 @@ def breakdown(responses: pd.DataFrame, by: str, metric: str = "nps", *,
         Columns ``[by], metric, value, ci_low, ci_high, n, excluded, small_base, rank``;
         rank 1 = best (highest value), ties share the lowest rank; sorted by rank.
     """
-    confidence = _check_confidence(confidence)
+    confidence = check_confidence(confidence)
     _check_by(responses, by)
-    df, vals = _scoped(responses, metric, "breakdown")
+    df, vals = scoped_scores(responses, metric, "breakdown")
     rows = []
     for (key,), (arr, excl) in _scores_by(df, vals, [by]).items():
         r = _score_arr(metric, arr, excl, confidence)
@@ -791,7 +793,7 @@ def kpi_tiles(responses: pd.DataFrame, period, previous_period, *, confidence: f
         base small; ``direction`` is ``"up"``/``"down"`` for a significant change and
         ``"flat"`` otherwise (a non-significant move is not read as a move).
     """
-    confidence = _check_confidence(confidence)
+    confidence = check_confidence(confidence)
     if not (0 < alpha < 1):
         raise ValueError(f"alpha must be between 0 and 1, got {alpha!r}")
     cur = _period_rows(responses, period, "kpi_tiles")
@@ -799,7 +801,7 @@ def kpi_tiles(responses: pd.DataFrame, period, previous_period, *, confidence: f
     rows = []
     for metric in metrics:
         info = metric_info(metric)
-        _, v = _scoped(cur, metric, "kpi_tiles")
+        _, v = scoped_scores(cur, metric, "kpi_tiles")
         a, excl = _split(v)
         r = _score_arr(metric, a, excl, confidence)
         row = dict(metric=metric, label=info["label"], unit=info["unit"], value=r.value,
@@ -808,7 +810,7 @@ def kpi_tiles(responses: pd.DataFrame, period, previous_period, *, confidence: f
                    change_ci_high=_NAN, p_value=_NAN, significant=False, direction="flat",
                    small_base=_small(r.n, min_base))
         if prev is not None:
-            _, pv = _scoped(prev, metric, "kpi_tiles")
+            _, pv = scoped_scores(prev, metric, "kpi_tiles")
             b, pexcl = _split(pv)
             rp = _score_arr(metric, b, pexcl, confidence)
             c = _change_arr(metric, a, b, confidence)
@@ -841,11 +843,11 @@ def trend(responses: pd.DataFrame, metric: str = "nps", by: str | None = None, *
         Columns ``period, [by], metric, value, ci_low, ci_high, n, excluded, small_base``,
         sorted by period (then group).
     """
-    confidence = _check_confidence(confidence)
+    confidence = check_confidence(confidence)
     _require(responses, ["period"], "trend")
     if by is not None:
         _check_by(responses, by)
-    df, vals = _scoped(responses, metric, "trend")
+    df, vals = scoped_scores(responses, metric, "trend")
     keys = ["period"] + ([by] if by else [])
     rows = []
     for key, (arr, excl) in _scores_by(df, vals, keys).items():
@@ -859,7 +861,7 @@ def trend(responses: pd.DataFrame, metric: str = "nps", by: str | None = None, *
     out = pd.DataFrame(rows)[cols]
     # periods as text sort chronologically ("2026Q2" < "2026Q3"); "(not recorded)" goes last
     return out.sort_values(
-        keys, kind="stable", key=lambda s: s.astype(str).replace(_MISSING_GROUP, "\uffff")
+        keys, kind="stable", key=lambda s: s.astype(str).replace(MISSING_GROUP, "\uffff")
     ).reset_index(drop=True)
 
 
@@ -895,12 +897,12 @@ def breakdown_change(responses: pd.DataFrame, by: str, period, previous_period,
         ``significant`` = ``p < alpha`` and neither base small; ``small_base`` = either
         base small. Sorted by change, largest fall first.
     """
-    confidence = _check_confidence(confidence)
+    confidence = check_confidence(confidence)
     _check_by(responses, by)
     cur = _period_rows(responses, period, "breakdown_change")
     prev = _period_rows(responses, previous_period, "breakdown_change")
-    dc, vc = _scoped(cur, metric, "breakdown_change")
-    dp, vp = _scoped(prev, metric, "breakdown_change")
+    dc, vc = scoped_scores(cur, metric, "breakdown_change")
+    dp, vp = scoped_scores(prev, metric, "breakdown_change")
     now, before = _scores_by(dc, vc, [by]), _scores_by(dp, vp, [by])
     empty = (np.array([], dtype=float), 0)
     rows = []
@@ -937,7 +939,7 @@ def nps_group(scores) -> pd.Series:
     ``crosstab(df.assign(nps_group=nps_group(df["nps"])), "nps_group", "segment")``.
     """
     s = scores if isinstance(scores, pd.Series) else pd.Series(scores)
-    x = _clean(s, str(s.name) if s.name is not None else "nps", 0, 10)
+    x = clean_scores(s, str(s.name) if s.name is not None else "nps", 0, 10)
     labels = np.where(x >= 9, "promoter", np.where(x >= 7, "passive", "detractor"))
     cat = pd.Categorical(np.where(x.isna(), None, labels),
                          categories=["promoter", "passive", "detractor"], ordered=True)
@@ -959,7 +961,7 @@ def flag_share(responses: pd.DataFrame, column: str, period, previous_period, *,
         One row: ``metric, value, ci_low, ci_high, n, excluded, previous_value, n_previous, change,
         change_ci_low, change_ci_high, p_value, significant, small_base``.
     """
-    confidence = _check_confidence(confidence)
+    confidence = check_confidence(confidence)
     _require(responses, [column, "period"], "flag_share")
 
     def counts(rows):

@@ -82,7 +82,7 @@ def _group_col(c: ibis.Table, by: str | None):
     return {by: c[by].cast("string").fill_null(_MISSING)}
 
 
-def _check_confidence(confidence: float) -> float:
+def check_confidence(confidence: float) -> float:
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must be between 0 and 1 (e.g. 0.95), got {confidence!r}")
     return 1 - confidence
@@ -118,7 +118,7 @@ def churn_counts(store: Store, by: str | None = None) -> pd.DataFrame:
 def churn_table(counts: pd.DataFrame, labels: list[str] | None = None, *, by: str | None = None,
                 confidence: float = 0.95, min_base: int = 30) -> pd.DataFrame:
     """Quarterly churn rates from :func:`churn_counts` (the pure pandas half of :func:`churn_by_period`)."""
-    alpha = _check_confidence(confidence)
+    alpha = check_confidence(confidence)
     d = counts.copy()
     churned = d["churned"].astype(bool)
     no_date = churned & d["churn_q"].isna()
@@ -261,7 +261,7 @@ def life_table(observed, churn_month, n=None, *, max_months: int = 24,
         everyone still at risk), ``retained`` S(k), ``se`` (Greenwood),
         ``ci_low``, ``ci_high`` (log-log). Rows stop at the last month with anyone at risk.
     """
-    alpha = _check_confidence(confidence)
+    alpha = check_confidence(confidence)
     z = stats.norm.ppf(1 - alpha / 2)
     obs = np.minimum(np.asarray(observed, dtype=int), max_months)
     m = np.asarray(churn_month, dtype=int)
@@ -410,7 +410,7 @@ def churn_lift(view: pd.DataFrame, signals: list[str], *, confidence: float = 0.
         statsmodels ``proportions_ztest``), ``significant`` (p < 1 - confidence).
         ``attrs["churn_missing"]``: customers with no churn value (left out).
     """
-    alpha = _check_confidence(confidence)
+    alpha = check_confidence(confidence)
     zq = stats.norm.ppf(1 - alpha / 2)
     if churn not in view.columns:
         raise ValueError(f"churn_lift: the frame has no {churn!r} column")

@@ -54,13 +54,13 @@ from cxlib.exceptions import DataValidationError
 from cxlib.quant.metrics import (
     METRICS,
     ChangeResult,
-    _check_confidence,
-    _clean,
-    _rows,
-    _scoped,
-    _share_change,
-    _z_change,
+    check_confidence,
+    clean_scores,
     metric_info,
+    row_list,
+    scoped_scores,
+    share_change,
+    z_change,
 )
 
 __all__ = [
@@ -156,12 +156,12 @@ def _population_counts(population: pd.DataFrame, variables: list[str], count: st
     if count is None:
         sizes = np.ones(len(pop))
     else:
-        sizes = _clean(pop[count], count, None, None).to_numpy()
+        sizes = clean_scores(pop[count], count, None, None).to_numpy()
         bad = np.isnan(sizes) | (sizes < 0)
         if bad.any():
             raise DataValidationError(
                 f"{what}: population column {count!r} has {int(bad.sum())} missing or negative "
-                f"count(s) in row(s) {_rows(pop.index[bad])}; counts must be numbers >= 0."
+                f"count(s) in row(s) {row_list(pop.index[bad])}; counts must be numbers >= 0."
             )
     totals: dict = {}
     for key, size in zip(_keys(pop, variables), sizes, strict=True):
@@ -418,11 +418,11 @@ def rake(sample: pd.DataFrame, population: pd.DataFrame, variables, *, max_iter:
 
 def _weight_array(weights, what: str = "weights") -> np.ndarray:
     s = weights if isinstance(weights, pd.Series) else pd.Series(np.asarray(weights, dtype=object))
-    arr = _clean(s, what, None, None).to_numpy()
+    arr = clean_scores(s, what, None, None).to_numpy()
     bad = arr < 0
     if bad.any():
         raise DataValidationError(
-            f"{what} has {int(bad.sum())} negative weight(s) in row(s) {_rows(s.index[bad])}; "
+            f"{what} has {int(bad.sum())} negative weight(s) in row(s) {row_list(s.index[bad])}; "
             "survey weights must be >= 0 (NaN = row excluded)."
         )
     return arr
@@ -607,10 +607,10 @@ def weighted_nps(scores, weights, confidence: float = 0.95) -> WeightedScore:
     -------
     WeightedScore
     """
-    confidence = _check_confidence(confidence)
+    confidence = check_confidence(confidence)
     v, w = _align(scores, weights, "weighted_nps")
     name = str(v.name) if v.name is not None else "nps"
-    x = _clean(v, name, 0, 10).to_numpy()
+    x = clean_scores(v, name, 0, 10).to_numpy()
     return _wnps(*_valid(x, w), confidence)
 
 
@@ -620,7 +620,7 @@ def _successes(values, name: str) -> np.ndarray:
         s.dtype == object and s.dropna().map(lambda x: isinstance(x, bool | np.bool_)).all()
     ):
         return s.astype("boolean").astype("Float64").to_numpy(dtype="float64", na_value=np.nan)
-    return _clean(s, name, 0, 1).to_numpy()
+    return clean_scores(s, name, 0, 1).to_numpy()
 
 
 def weighted_share(successes, weights, confidence: float = 0.95, *,
@@ -651,7 +651,7 @@ def weighted_share(successes, weights, confidence: float = 0.95, *,
     WeightedScore
         ``value`` and interval in percent.
     """
-    confidence = _check_confidence(confidence)
+    confidence = check_confidence(confidence)
     v, w = _align(successes, weights, "weighted_share")
     x = _successes(v, str(v.name) if v.name is not None else "successes")
     return _wshare(*_valid(x, w), confidence, metric)
@@ -682,9 +682,9 @@ def weighted_mean(values, weights, confidence: float = 0.95, *, lo: float | None
     WeightedScore
         Interval NaN when ``n_eff <= 1``.
     """
-    confidence = _check_confidence(confidence)
+    confidence = check_confidence(confidence)
     v, w = _align(values, weights, "weighted_mean")
-    x = _clean(v, str(v.name) if v.name is not None else "values", lo, hi).to_numpy()
+    x = clean_scores(v, str(v.name) if v.name is not None else "values", lo, hi).to_numpy()
     return _wmean(*_valid(x, w), confidence, metric)
 
 
@@ -700,9 +700,9 @@ def weighted_score(scores, weights, metric: str = "nps",
     WeightedScore
     """
     info = metric_info(metric)
-    confidence = _check_confidence(confidence)
+    confidence = check_confidence(confidence)
     v, w = _align(scores, weights, "weighted_score")
-    x = _clean(v, str(v.name) if v.name is not None else info["column"], info["lo"],
+    x = clean_scores(v, str(v.name) if v.name is not None else info["column"], info["lo"],
                info["hi"]).to_numpy()
     return _wscore_arr(metric, *_valid(x, w), confidence)
 
@@ -764,7 +764,7 @@ def weighted_kpis(responses: pd.DataFrame, weights, *, confidence: float = 0.95,
         ``unweighted_value`` is the plain metric on the same ``n`` rows; ``excluded``
         counts in-scope rows with no score or no weight; ``design_effect = n / n_eff``.
     """
-    confidence = _check_confidence(confidence)
+    confidence = check_confidence(confidence)
     unknown = [m for m in metrics if m not in METRICS]
     if unknown:
         raise ValueError(f"unknown metric(s) {unknown}; use some of {list(METRICS)}")
@@ -772,7 +772,7 @@ def weighted_kpis(responses: pd.DataFrame, weights, *, confidence: float = 0.95,
     rows = []
     for metric in metrics:
         info = metric_info(metric)
-        df, vals = _scoped(responses, metric, "weighted_kpis")
+        df, vals = scoped_scores(responses, metric, "weighted_kpis")
         x, w, excl = _valid(vals.to_numpy(), wall.reindex(df.index).to_numpy())
         r = _wscore_arr(metric, x, w, excl, confidence)
         u = _wscore_arr(metric, x, np.ones_like(x), excl, confidence)
@@ -795,12 +795,12 @@ def _wchange_arr(metric, a, wa, b, wb, confidence) -> ChangeResult:
         for x, w, e in ((a, wa, e1), (b, wb, e2)):
             pp, pd_ = w[x >= 9].sum() / w.sum(), w[x <= 6].sum() / w.sum()
             parts.append((pp - pd_, (pp + pd_ - (pp - pd_) ** 2) / e))
-        return _z_change(parts[0][0] - parts[1][0], np.sqrt(parts[0][1] + parts[1][1]),
+        return z_change(parts[0][0] - parts[1][0], np.sqrt(parts[0][1] + parts[1][1]),
                          confidence, n1, n2, scale=100.0)
     if info["kind"] == "share":
         p1 = float(wa[a >= info["top"]].sum() / wa.sum())
         p2 = float(wb[b >= info["top"]].sum() / wb.sum())
-        return _share_change(p1, e1, p2, e2, confidence, n1, n2)
+        return share_change(p1, e1, p2, e2, confidence, n1, n2)
     m1, v1, e1 = _wmoments(a, wa)
     m2, v2, e2 = _wmoments(b, wb)
     diff = m1 - m2
@@ -852,12 +852,12 @@ def weighted_change(current_scores, current_weights, previous_scores, previous_w
         means.
     """
     info = metric_info(metric)
-    confidence = _check_confidence(confidence)
+    confidence = check_confidence(confidence)
     arrays = []
     for label, s, wts in (("current", current_scores, current_weights),
                           ("previous", previous_scores, previous_weights)):
         v, w = _align(s, wts, f"weighted_change ({label})")
-        x = _clean(v, f"{info['column']} ({label})", info["lo"], info["hi"]).to_numpy()
+        x = clean_scores(v, f"{info['column']} ({label})", info["lo"], info["hi"]).to_numpy()
         x, w, _ = _valid(x, w)
         arrays += [x, w]
     return _wchange_arr(metric, *arrays, confidence)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 
 from cxlib.decide.swot import CHURN_SIGNALS  # noqa: F401 (re-exported for the notebooks)
-from cxlib.report.display import fmt_ci, fmt_int, fmt_num, fmt_pct
+from cxlib.report.display import MISSING, fmt_ci, fmt_int, fmt_num, fmt_pct
 from cxlib.voice.coding import code_label
 
 SMALL = "⚠ small base"
@@ -603,9 +603,56 @@ def performance_table(perf: pd.DataFrame) -> pd.DataFrame:
 
 def crosstab_table(ct, row_label: str) -> pd.DataFrame:
     """A crosstab with significance letters as a reader table."""
-    from cxlib.quant.crosstab import format_crosstab
-
     return format_crosstab(ct, row_label)
+
+
+def format_crosstab(ct, row_label: str | None = None,
+                    banner_label: str | None = None, *, digits: int = 0) -> pd.DataFrame:
+    """The reader's crosstab: answers down, banner columns across, letters in the cells.
+
+    Parameters
+    ----------
+    ct : cxlib.quant.crosstab.Crosstab
+        From :func:`cxlib.quant.crosstab.crosstab`.
+    row_label : str, optional
+        Header of the first column (default the row column's name).
+    banner_label : str, optional
+        Name of the banner (default the banner column's name); stored as the columns'
+        name and in ``attrs["banner_label"]`` for a caption.
+    digits : int, default 0
+        Decimals of the percentages.
+
+    Returns
+    -------
+    DataFrame
+        First column the answers, then one column per banner value headed
+        ``"<value> (<letter>)"`` holding e.g. ``"45% BD"``; a last row ``"Base (n)"`` with
+        the unweighted bases (``"120 (eff. 95)"`` when weighted) and ``"⚠"`` on small
+        bases. All cells are strings; ``attrs["note"]`` holds :func:`crosstab_note`.
+    """
+    first = row_label or ct.row
+    heads = [f"{b} ({L})" for b, L in zip(ct.bases["banner_value"], ct.bases["letter"],
+                                          strict=True)]
+    if first in heads:
+        raise ValueError(f"row_label {first!r} clashes with a banner column; choose another")
+    out = {first: [str(r) for r in pd.unique(ct.cells["row_value"])]}
+    for head, (_, g) in zip(heads, ct.cells.groupby("letter", sort=False), strict=True):
+        out[head] = [MISSING if pd.isna(pct) else f"{fmt_pct(pct / 100, digits)} {hi}".strip()
+                     for pct, hi in zip(g["column_pct"], g["higher_than"], strict=True)]
+    table = pd.DataFrame(out)
+    base_row = {first: "Base (n)"}
+    for head, b in zip(heads, ct.bases.itertuples(index=False), strict=True):
+        text = fmt_int(b.base)
+        if ct.weighted:
+            text += f" (eff. {fmt_int(b.base_effective)})"
+        base_row[head] = text + (" ⚠" if b.small_base else "")
+    table = pd.concat([table, pd.DataFrame([base_row])], ignore_index=True)
+    table.columns.name = banner_label or ct.banner
+    from cxlib.quant.crosstab import crosstab_note as english_note
+
+    table.attrs.update(note=english_note(ct), banner_label=banner_label or ct.banner)
+    return table
+
 
 
 def crosstab_note(ct, tr) -> str:
