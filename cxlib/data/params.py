@@ -243,6 +243,11 @@ class Params(_Strict):
     brand: str | None = None
     competitors: list[str] = Field(default_factory=list)
     currency: str | None = None  # e.g. SAR; shown with every amount
+    #: what the report calls the client's own values in each language (segments, codes, touchpoints,
+    #: brands, actions...): {ar: {"Value Seekers": "الباحثون عن القيمة"}, en: {...}}
+    labels: dict[Literal["en", "ar"], dict[str, str]] = Field(default_factory=dict)
+    #: the market the client's customers live in (persona names and details fit it); None = from the language
+    market: Literal["gulf", "egypt", "levant", "maghreb", "uk", "us", "international"] | None = None
     thresholds: Thresholds = Thresholds()
     weighting: Weighting | None = None
     coding: CodingOptions = CodingOptions()

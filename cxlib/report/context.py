@@ -81,7 +81,7 @@ class RunContext:
         from cxlib.report.i18n import Translator
 
         if "_tr" not in self._data:
-            self._data["_tr"] = Translator(self.params.language)
+            self._data["_tr"] = Translator(self.params.language, labels=self.params.labels)
         return self._data["_tr"]
 
     @property

@@ -74,13 +74,15 @@ class _Raw(str):
 class Translator:
     """Text in one language: ``tr(key, **values)``, ``tr.term(word)``, ``tr.table(df)``."""
 
-    def __init__(self, language: str = "en", path: str | Path = STRINGS):
+    def __init__(self, language: str = "en", path: str | Path = STRINGS, labels: dict | None = None):
         if language not in LANGUAGES:
             raise ValueError(f"language {language!r} is not supported; use one of {LANGUAGES}")
         self.language = language
         data = _load(str(path))
         self._text = {k: v[language] for k, v in data.get("text", {}).items()}
         self._terms = {k: v[language] for k, v in data.get("terms", {}).items()}
+        # the client's own labels for its values (params labels.<language>) win over the template's
+        self._terms.update((labels or {}).get(language, {}))
         self._fragments = [(re.compile(rf"(?<!\w){re.escape(en)}(?!\w)"), ar)
                            for en, ar in data.get("fragments", [])] if language == "ar" else []
 
