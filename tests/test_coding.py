@@ -377,7 +377,7 @@ def demo_book():
         columns=["code", "theme", "description", "valence", "patterns_en", "patterns_ar"],
     )
     # the demo's Arabic stems (تاخر inside متاخر, يتاخر) were written for substring matching
-    return coding.compile_codebook(cb, clitics=False)
+    return coding.compile_codebook(cb)
 
 
 def _codes(text, book, **kw):

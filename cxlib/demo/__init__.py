@@ -167,7 +167,7 @@ CHECKOUT_CONTINUE = {"desktop": (0.90, 0.93), "mobile": (0.56, 0.80), "tablet": 
 CODEBOOK: dict[str, tuple[str, str, str, str, str]] = {
     "late_delivery": ("Delivery", "negative", "Order arrived late or has not arrived yet",
                       r"\blate\b|delay|overdue|past the promised date|still waiting for (my|the) (delivery|order|parcel)",
-                      "تاخر|تاخير|ما وصل|لم يصل"),
+                      "تاخر|تاخير|متاخر|يتاخر|تتاخر|ما وصل|لم يصل"),
     "damaged_item": ("Delivery", "negative", "Item arrived damaged or broken",
                      r"damag|broken|crushed|cracked|smashed",
                      "مكسور|تالف|متضرر|خربان|انكسر"),
@@ -197,7 +197,7 @@ CODEBOOK: dict[str, tuple[str, str, str, str, str]] = {
                     "سهل|سلس|واضح"),
     "price_high": ("Price", "negative", "Prices or fees too high",
                    r"expensive|overpriced|prices? went up|too high|costs? more|cheaper elsewhere|pricey",
-                   "غالي|الاسعار زادت|ارتفاع الاسعار|مبالغ فيه|سعر عالي|اسعار عاليه"),
+                   "غالي|الاسعار زادت|ارتفاع الاسعار|مبالغ فيه|مبالغ فيها|سعر عالي|اسعار عاليه"),
     "good_value": ("Price", "positive", "Good prices, offers and value for money",
                    r"good value|value for money|worth (it|the money)|great prices?|good (offers|deals|prices?)|discount|cheaper than",
                    "عروض|خصم|خصوم|مقابل السعر|اسعار ممتازه|سعر مناسب|اسعار مناسبه"),

@@ -32,7 +32,7 @@ import pandas as pd
 
 from cxlib.quant.segments import segment_map
 from cxlib.report.display import fmt_ci, fmt_int, fmt_num, fmt_pct, md_escape
-from cxlib.voice.coding import _base_verbatims, code_label, theme_frequency
+from cxlib.voice.coding import base_verbatims, code_label, theme_frequency
 
 __all__ = [
     "Persona",
@@ -300,7 +300,7 @@ def build_personas(profiles: pd.DataFrame, view: pd.DataFrame, segments: pd.Seri
     else:
         freq = theme_frequency(coded, verb, by="segment", level="code", missing_label=None)
         freq = freq[freq["segment"].notna()]
-    bases = _base_verbatims(verb, "text", ("customer",))  # the texts theme shares are over
+    bases = base_verbatims(verb, "text", ("customer",))  # the texts theme shares are over
     seg_arr = segments.to_numpy()
     out: list[Persona] = []
     taken: set[str] = set()

@@ -503,15 +503,12 @@ class Coded:
 
 def codebook(ctx):
     """The client's codebook, or the template's generic bilingual one (labelled as such)."""
-    from cxlib import paths
     from cxlib.voice import coding
 
     def make():
         if ctx.store.has("codebook"):
             return coding.compile_codebook(ctx.store.df("codebook"), source=str(ctx.params.table_path("codebook"))), False
-        path = paths.ASSETS_DIR / "codebook_generic.csv"
-        return coding.compile_codebook(pd.read_csv(path, dtype=str, keep_default_na=False).replace("", None),
-                                       source="the template's generic codebook"), True
+        return coding.load_generic_codebook(), True
     return ctx.data("codebook", make)
 
 

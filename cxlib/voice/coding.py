@@ -35,6 +35,7 @@ from scipy import stats
 from cxlib import paths
 from cxlib.exceptions import DataValidationError
 from cxlib.voice import arabic
+from cxlib.voice.redact import redact, redact_series  # noqa: F401 (re-exported)
 
 # --- constants ---------------------------------------------------------------------------
 
@@ -55,28 +56,8 @@ ARABIC_FOLD: dict[int, int | None] = {
 
 _WS_RE = re.compile(r"\s+")
 
-# Redaction. ``\d`` matches any Unicode decimal digit, so Arabic-Indic digits are caught too;
-# literal digits are written as classes of their ASCII, Arabic-Indic and Persian forms.
-_SEP = r"[\s\-]?"
-_EMAIL_RE = re.compile(r"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+")
-#: international: +966 5x xxx xxxx / 00966 ..., and any other +country number of 8-15 digits
-_PHONE_INTL_RE = re.compile(
-    r"(?<![\w+])(?:\+|[0٠۰]{2}(?=[9٩۹][6٦۶]{2}))\d(?:" + _SEP + r"\(?\d\)?){7,14}(?!\d)"
-)
-#: Saudi local mobile: 05x xxx xxxx (10 digits), with optional spaces or dashes
-_PHONE_LOCAL_RE = re.compile(r"(?<!\d)[0٠۰][5٥۵]\d(?:" + _SEP + r"\d){7}(?!\d)")
-#: payment cards: 13-19 digits, optionally grouped with single spaces or dashes
-_CARD_RE = re.compile(r"(?<!\d)\d(?:" + _SEP + r"\d){12,18}(?!\d)")
-#: national ids: 10 consecutive digits (checked after phones and cards)
-_NATIONAL_ID_RE = re.compile(r"(?<!\d)\d{10}(?!\d)")
-#: (pattern, replacement) in the order applied: specific before generic
-_REDACTIONS = (
-    (_EMAIL_RE, "[email]"),
-    (_PHONE_INTL_RE, "[phone]"),
-    (_CARD_RE, "[card]"),
-    (_PHONE_LOCAL_RE, "[phone]"),
-    (_NATIONAL_ID_RE, "[id]"),
-)
+# Redaction of personal data lives in :mod:`cxlib.voice.redact` (phonenumbers, python-stdnum,
+# obfuscated emails, the client's customer ids); coding re-exports redact and redact_series.
 
 _SENTENCE_END_RE = re.compile(r"[.!?؟።…]\s*$")
 
@@ -132,34 +113,6 @@ def normalize_series(s: pd.Series) -> pd.Series:
 
 
 # --- redaction ---------------------------------------------------------------------------
-
-
-def redact(text: str) -> str:
-    """Replace personal data in one text by markers such as [email] (applied before any text is shown).
-
-    Emails -> ``[email]``; phone numbers (international ``+966 5x xxx xxxx``/``00966...``
-    or any ``+`` number of 8-15 digits, Saudi local ``05xxxxxxxx``, with spaces or dashes)
-    -> ``[phone]``; card numbers (13-19 digits, optionally grouped by spaces or dashes) ->
-    ``[card]``; 10-digit national ids -> ``[id]``. Arabic-Indic digits are recognised too.
-    Ordinary numbers ("order 12345", "3 days") are left alone.
-
-    Pattern-based redaction lowers the risk but cannot guarantee that no personal data
-    remains (names, addresses are not detected).
-    """
-    if text is None or (not isinstance(text, str) and pd.isna(text)):
-        return text
-    out = str(text)
-    for regex, repl in _REDACTIONS:
-        out = regex.sub(repl, out)
-    return out
-
-
-def redact_series(s: pd.Series) -> pd.Series:
-    """Vectorized :func:`redact` (missing values stay missing)."""
-    s = s.astype("str") if s.dtype != "str" else s
-    for regex, repl in _REDACTIONS:
-        s = s.str.replace(regex, repl, regex=True)
-    return s
 
 
 # --- codebook ----------------------------------------------------------------------------
@@ -605,7 +558,7 @@ def _has_text(verbatims: pd.DataFrame, text_col: str = "text") -> pd.Series:
 MISSING_GROUP = "(missing)"
 
 
-def _base_verbatims(verbatims: pd.DataFrame, text_col: str, speakers: Sequence[str] | None) -> pd.DataFrame:
+def base_verbatims(verbatims: pd.DataFrame, text_col: str, speakers: Sequence[str] | None) -> pd.DataFrame:
     """The verbatims auto-coding looks at: with text, and (transcripts) the listed speakers."""
     return verbatims[_has_text(verbatims, text_col).to_numpy() & _speaker_keep(verbatims, speakers)]
 
@@ -660,7 +613,7 @@ def theme_frequency(
         raise ValueError(f"level must be 'code' or 'theme', not {level!r}")
     if by is not None and by not in verbatims.columns:
         raise ValueError(f"verbatims has no column {by!r} to break down by; choose one of {list(verbatims.columns)}")
-    v = _base_verbatims(verbatims, text_col, speakers)[["verbatim_id"] + ([by] if by else [])]
+    v = base_verbatims(verbatims, text_col, speakers)[["verbatim_id"] + ([by] if by else [])]
     keys = [by] if by else []
     if by:
         v = v.assign(**{by: _group_column(v[by], missing_label)})
@@ -724,7 +677,7 @@ def theme_by_period(
             f"verbatims['{period_col}'] = cxlib.data.periods.label_of(verbatims['verbatim_time']) "
             "(cxlib.data.engine.verbatims adds 'period')."
         )
-    v = _base_verbatims(verbatims, text_col, speakers)
+    v = base_verbatims(verbatims, text_col, speakers)
     no_period = v[period_col].isna()
     v = v.loc[~no_period, ["verbatim_id", period_col]].rename(columns={period_col: "period"})
     v["period"] = v["period"].astype("str")
@@ -777,7 +730,7 @@ def conversation_themes(
             "verbatims: column 'conversation_id' is missing; call and chat transcripts need the "
             "conversation each turn belongs to."
         )
-    v = _base_verbatims(verbatims, text_col, speakers)
+    v = base_verbatims(verbatims, text_col, speakers)
     v = v[v["conversation_id"].notna()]
     if "verbatim_time" in v.columns:
         v = v.sort_values("verbatim_time", kind="stable")
