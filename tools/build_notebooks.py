@@ -203,6 +203,37 @@ show_text(tables.not_in_report_markdown(ctx.plan, tr))'''),
     fig = journey_figure.journey_map(jm["ipa"], jm["ops"], jm["pains"], jm["emotion"], ctx.params)
     show_figure(fig, name="journey_map", caption=tr("cap.journey_map", period=ctx.period.label),
                 alt=tr("alt.journey_map"), data=jm["ipa"], out_dir=out)'''),
+        code('''from cxlib.report import method
+
+labels = ctx.params.touchpoint_labels()
+with ctx.section("journey_questions"):
+    qa = ctx.result("journey_questions")
+    show_text(tr("jq.heading.md") + "\\n\\n" + tr("jq.intro", conf=th.confidence))
+    show_table(method.questions_table(qa, tr, labels), name="journey_questions", out_dir=out, data=qa["answers"],
+               caption=tr("cap.journey_questions", period=ctx.period.label))'''),
+        code('''with ctx.section("map_validation"):
+    v = ctx.result("map_validation")
+    show_text(method.validation_intro(v, tr))
+    t = method.validation_table(v, tr, labels)
+    if len(t):
+        show_table(tr.table(t), name="map_validation", out_dir=out, data=v.coverage, caption=tr("cap.map_validation"))
+    else:
+        show_text(tr("jq.validation.none"))'''),
+        code('''with ctx.section("abandonment_paths"):
+    ap = ctx.result("abandonment_paths")
+    start, end = cx.data.engine.abandonment_steps(ctx.params)
+    show_text(method.abandon_intro(ap["paths"], tr, start, end, ctx.params.journey_paths.get("steps", 2)))
+    show_text(tr("jq.paths.rules_intro"))
+    if ap["rules"].status == "answered" and len(ap["rules"].table):
+        show_table(tr.table(method.rules_table(ap["rules"], tr)), name="abandonment_rules", out_dir=out,
+                   data=ap["rules"].table, caption=tr("cap.abandonment_rules", period=ctx.period.label))
+    if ap["paths"].status == "answered" and len(ap["paths"].table):
+        show_table(tr.table(method.paths_table(ap["paths"], tr)), name="abandonment_paths", out_dir=out,
+                   data=ap["paths"].table, caption=tr("cap.abandonment_paths", period=ctx.period.label))'''),
+        code('''with ctx.section("map_changes"):
+    mc = ctx.result("map_changes")
+    show_text(method.history_intro(mc, tr, th.alpha, ctx.previous_label))
+    show_text(method.changes_markdown(mc, tr, labels, ctx.previous_label))'''),
         code('''with ctx.section("operations"):
     ops = ctx.result("operations")
     show_text(tr("ops.h"))
@@ -325,6 +356,19 @@ show_text(tables.not_in_report_markdown(ctx.plan, tr))'''),
     by = ctx.result("churn_by_attribute")
     show_table(tr.table(tables.churn_rate_table(by), keep=("Group",)), name="churn_by_attribute", out_dir=out,
                data=by, caption=tr("cap.churn_attribute"))'''),
+        code('''with ctx.section("churn_paths"):
+    from cxlib.report import method
+
+    cp = ctx.result("churn_paths")
+    show_text(method.churn_intro(cp["paths"], tr, ctx.params.journey_paths.get("steps", 2),
+                                 ctx.period.label, th.min_base))
+    show_text(tr("jq.paths.rules_intro"))
+    if cp["rules"].status == "answered" and len(cp["rules"].table):
+        show_table(tr.table(method.rules_table(cp["rules"], tr)), name="churn_rules", out_dir=out,
+                   data=cp["rules"].table, caption=tr("cap.churn_rules"))
+    if cp["paths"].status == "answered" and len(cp["paths"].table):
+        show_table(tr.table(method.paths_table(cp["paths"], tr)), name="churn_paths", out_dir=out,
+                   data=cp["paths"].table, caption=tr("cap.churn_paths"))'''),
         code('''with ctx.section("churn_model"):
     cm = ctx.result("churn_model")
     show_text(tr("churn_model.h"))
@@ -387,6 +431,14 @@ with ctx.section("summary"):
     show_text(tr("codebook.h"))
     show_table(tr.table(tables.codebook_table(c.book.table), keep=("Description",)), name="codebook",
                caption=tr("cap.codebook"), out_dir=out, data=c.book.table)'''),
+        code('''with ctx.section("map_changes"):
+    from cxlib.report import method
+
+    h = method.history_table(ctx.result("map_changes")["history"], ctx.params.touchpoint_labels())
+    if h is not None:
+        show_text(tr("jq.history.annex"))
+        show_table(tr.table(h, keep=("Touchpoint",)), name="map_history", out_dir=out, data=h,
+                   caption=tr("cap.map_history"))'''),
         code('''with ctx.section("reliability"):
     rel = ctx.result("reliability")
     show_text(tr("reliability.h"))

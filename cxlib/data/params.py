@@ -253,6 +253,14 @@ class Params(_Strict):
     coding: CodingOptions = CodingOptions()
     segmentation: Segmentation = Segmentation()
     churn: ChurnOptions = ChurnOptions()
+    #: what the map is for: {statement, scope: whole_journey|focus, touchpoints, stages, themes, kpis,
+    #: questions} (cxlib.journey.goal.MappingGoal); None = the whole journey
+    goal: dict | None = None
+    #: how the method's questions are answered (cxlib.journey.questions.QuestionSettings): repeat_days,
+    #: effort_max, help_events, code_questions, reason_questions, thresholds, min_base
+    journey_questions: dict = Field(default_factory=dict)
+    #: paths that end in churn or abandonment: {steps: 2, lookback_days: 180, window_days: 365}
+    journey_paths: dict = Field(default_factory=dict)
     #: churn-risk driver (a customer-view signal or model term) -> next best action and owner
     next_best_actions: dict[str, NextAction] = Field(default_factory=dict)
     at_risk_top: int = Field(50, ge=1)  # customers listed in the at-risk table

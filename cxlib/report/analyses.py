@@ -487,6 +487,100 @@ def _journey_map(ctx):
     return {"ipa": t["ipa"] if t["ipa"] is not None else t["perf"], "ops": ops, "pains": pains, "emotion": emotion}
 
 
+# --- the mapping method: goal, questions, validation, paths, the living map ---------------------
+
+
+def mapping_goal(ctx):
+    """The params mapping goal (the whole journey when none is given)."""
+    from cxlib.journey.goal import MappingGoal
+
+    return ctx.data("goal", lambda: MappingGoal.from_mapping(ctx.params.goal))
+
+
+def _question_settings(ctx):
+    from cxlib.journey.questions import QuestionSettings
+
+    return QuestionSettings.from_mapping(ctx.params.journey_questions)
+
+
+@analysis("journey_questions", "journey", any_of=(("interactions.interaction_time", "orders.order_time",
+                                                  "survey_responses.ces", "web_events.event", "texts.text"),))
+def _journey_questions(ctx):
+    """The method's ten analysis questions, each answered from the evidence the data holds (or not enough)."""
+    from cxlib.journey.goal import focus_order
+    from cxlib.journey.questions import answer_questions
+
+    coded = ctx.maybe("coding")
+    qa = answer_questions(ctx.store, ctx.params, ctx.period, coded=coded.coded if coded else None,
+                          verbatims=coded.texts if coded else None,
+                          codebook=coded.book.table if coded else None, settings=_question_settings(ctx))
+    answers = focus_order(qa.answers, mapping_goal(ctx), touchpoint=None, stage=None, theme=None, code=None)
+    return {"answers": answers, "evidence": qa.evidence, "raw": qa}
+
+
+@analysis("map_validation", "journey", tables=("map_feedback",), params=("journey",))
+def _map_validation(ctx):
+    """Staff and focus-group feedback on the map beside the data (method step 6)."""
+    from cxlib.journey.validation import validate_map
+
+    qa = ctx.maybe("journey_questions")
+    return validate_map(ctx.store.df("map_feedback"), ctx.params, ctx.store, ctx.period,
+                        evidence=qa["evidence"] if qa else None)
+
+
+def _paths_options(ctx) -> dict:
+    o = ctx.params.journey_paths
+    return {k: o[k] for k in ("lookback_days", "window_days") if k in o}
+
+
+@analysis("churn_paths", "churn", tables=("customers",), columns=("customers.churned",),
+          any_of=(("interactions.interaction_time", "orders.order_time"),))
+def _churn_paths(ctx):
+    """The touchpoint steps before churn against those of customers who stayed, and behaviours as rules."""
+    from cxlib.journey.sequences import churn_paths, churn_rules
+
+    as_of = None if ctx.period.is_all else ctx.period.end
+    steps = int(ctx.params.journey_paths.get("steps", 2))
+    return {"paths": churn_paths(ctx.store, ctx.params, as_of=as_of, steps=steps, **_paths_options(ctx)),
+            "rules": churn_rules(ctx.store, ctx.params, as_of=as_of,
+                                 **{k: v for k, v in _paths_options(ctx).items() if k == "lookback_days"})}
+
+
+@analysis("abandonment_paths", "journey", tables=("web_events",), params=("funnel",))
+def _abandonment_paths(ctx):
+    """The pages after the abandonment step for sessions that left against those that went on."""
+    from cxlib.journey.sequences import abandonment_paths, abandonment_rules
+
+    steps = engine.abandonment_steps(ctx.params)
+    kw = {"start_event": steps[0], "end_event": steps[1]} if steps else {}
+    return {"paths": abandonment_paths(ctx.store, ctx.params, ctx.period, steps=int(ctx.params.journey_paths.get("steps", 2)), **kw),
+            "rules": abandonment_rules(ctx.store, ctx.params, ctx.period, **kw)}
+
+
+@analysis("map_changes", "journey", params=("journey",), results=("touchpoints",))
+def _map_changes(ctx):
+    """The living map (method step 8): this run's map saved beside the client's reports, compared with the
+    previous run's (or, on a first run, with the previous period computed from the data)."""
+    from cxlib.journey import history
+
+    pains = ctx.maybe("journey_map")
+    qa = ctx.maybe("journey_questions")
+    snap = history.map_snapshot(ctx.store, ctx.params, ctx.period, pains=pains["pains"] if pains else None,
+                                answers=qa["raw"] if qa else None)
+    folder = ctx.map_history_dir
+    previous = history.previous_snapshot(folder, snap.label) if folder else None
+    if previous is None and ctx.previous is not None:
+        from cxlib.journey.questions import answer_questions
+
+        prev_qa = answer_questions(ctx.store, ctx.params, ctx.previous, settings=_question_settings(ctx))
+        previous = history.map_snapshot(ctx.store, ctx.params, ctx.previous, answers=prev_qa)
+    if folder:
+        history.save_snapshot(snap, folder)
+    changes = history.compare(previous, snap, ctx.params.thresholds.alpha, min_base=ctx.params.thresholds.min_base)
+    runs = history.history(folder) if folder else None
+    return {"changes": changes, "summary": changes.summary(), "history": runs, "snapshot": snap}
+
+
 # --- voice of the customer ---------------------------------------------------------------------
 
 

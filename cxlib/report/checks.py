@@ -103,6 +103,24 @@ def check_names(store: Store, params) -> NameCheck:
                 if b.lower() not in have:
                     out.warnings.append(Message("warn.brand_unseen", {"brand": b,
                                                                       "seen": ", ".join(sorted(have)[:8])}))
+    from cxlib.exceptions import ParameterError
+    from cxlib.journey.goal import MappingGoal
+    from cxlib.journey.questions import QuestionSettings
+
+    try:
+        QuestionSettings.from_mapping(params.journey_questions)
+    except (ParameterError, ValueError, TypeError) as e:
+        out.errors.append(f"journey_questions: {e}")
+    try:
+        goal = MappingGoal.from_mapping(params.goal)
+        book = store.df("codebook") if store.has("codebook") else None
+        for problem in goal.check(params, book):
+            out.errors.append(f"goal: {problem}")
+    except (ParameterError, ValueError, TypeError) as e:
+        out.errors.append(f"goal: {e}")
+    unknown = sorted(set(params.journey_paths) - {"steps", "lookback_days", "window_days"})
+    if unknown:
+        out.errors.append(f"journey_paths: unknown key(s) {unknown}; use steps, lookback_days, window_days")
     if out.errors:
         out.errors = [f"{src}: {e}" for e in out.errors]
     return out

@@ -89,6 +89,12 @@ class RunContext:
         """What the names in params point at that the data never shows (stated in the report)."""
         return self._data.get("_warnings", [])
 
+    @property
+    def map_history_dir(self) -> Path | None:
+        """Where this client's journey maps are kept from run to run (None in JupyterLab)."""
+        d = self._data.get("_map_history")
+        return Path(d) if d else None
+
     def shows(self, section: str) -> bool:
         """Whether any analysis of ``section`` is in the report (its heading is shown then)."""
         from cxlib.report import analyses
@@ -250,6 +256,8 @@ def open_run(params_file: str | Path, period: str | None = None, output_dir: str
         (out / "tables").mkdir(parents=True, exist_ok=True)
     ctx = RunContext(params, store, current, previous, out, the_plan, cat, work, notebook)
     ctx._data["_warnings"] = warnings
+    if work is not None:
+        ctx._data["_map_history"] = meta.get("map_history")
     return ctx
 
 

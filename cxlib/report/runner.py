@@ -298,7 +298,7 @@ def ensure_demo_data(params: Params) -> None:
         examples.ensure(params)
 
 
-def prepare(params: Params, db_path: Path, period: str | None, log=print):
+def prepare(params: Params, db_path: Path, period: str | None, log=print, map_history: Path | None = None):
     """Load and validate the inputs, choose the period, build the customer view, check the names
     in params and plan the analyses; write what the notebooks need beside the database.
 
@@ -325,7 +325,8 @@ def prepare(params: Params, db_path: Path, period: str | None, log=print):
     the_plan.save(work / "plan.json")
     (work / "run.json").write_text(json.dumps({
         "period": period_json(current), "previous": period_json(previous), "catalog": cat.to_json(),
-        "warnings": [{"key": w.key, "values": w.values} for w in names.warnings]}, ensure_ascii=False, default=str))
+        "warnings": [{"key": w.key, "values": w.values} for w in names.warnings],
+        "map_history": str(map_history) if map_history else None}, ensure_ascii=False, default=str))
     return Prepared(current, previous, the_plan, names, inputs, notes, ids)
 
 
@@ -474,7 +475,7 @@ def run_report(client: str, period: str | None = None, renderer: str = "auto", *
         check_notebook_parameters(nbs)
         log(f"client {client}: params {_relative(params.source)} valid; {len(nbs)} notebooks")
         db_path = work / "cx.duckdb"
-        prep = prepare(params, db_path, period, log)
+        prep = prepare(params, db_path, period, log, map_history=client_dir / "map_history")
         current, previous, the_plan, names, inputs, notes = (prep.period, prep.previous, prep.plan, prep.names,
                                                              prep.inputs, prep.notes)
         timings["load_and_validate"] = time.perf_counter() - t
