@@ -81,3 +81,16 @@ def test_a_survey_only_client_gets_no_method_part_that_needs_other_tables(tmp_pa
     qa = ctx.result("journey_questions")  # runs on the comments, says what it lacks for the rest
     statuses = set(qa["answers"]["status"])
     assert "not_enough_evidence" in statuses and qa["answers"]["needs"].fillna("").str.len().gt(0).any()
+
+
+def test_a_focus_goal_leads_the_fix_first_list_and_the_actions(demo_dir, tmp_path, monkeypatch):
+    monkeypatch.setattr(paths, "DATA_DIR", demo_dir.parent)
+    raw = demo_params_dict() | {"data_dir": str(demo_dir), "goal": {
+        "statement": "Fewer calls to phone support", "scope": "focus", "touchpoints": ["phone_support"]}}
+    f = tmp_path / "demo.yml"
+    f.write_text(yaml.safe_dump(raw))
+    ctx = cxlib.open_run(f)
+    ff = ctx.result("fix_first")
+    assert ff.iloc[0]["touchpoint"] == "phone_support" and ff.iloc[0]["in_focus"]
+    assert not ff.iloc[1:]["in_focus"].any()  # the rest follows, ranks kept
+    assert ff["rank"].iloc[1:].is_monotonic_increasing

@@ -166,6 +166,17 @@ show_text(tables.not_in_report_markdown(ctx.plan, tr))'''),
     "03_journey.ipynb": (1, [
         "The journey and touchpoint gaps",
         heading("journey", "journey.intro"),
+        code('''if ctx.shows("journey") and ctx.params.goal:
+    from cxlib.journey.goal import focus_touchpoints
+
+    from cxlib.report.analyses import mapping_goal
+
+    goal = mapping_goal(ctx)
+    if goal.is_focus:
+        labels_ = ctx.params.touchpoint_labels()
+        show_note(tr("jq.goal.focus", statement=md_escape(goal.statement or "")) + " "
+                  + tr("jq.goal.focus_touchpoints", touchpoints=", ".join(
+                      md_escape(tr.term(labels_.get(t, t))) for t in focus_touchpoints(goal, ctx.params))))'''),
         code('''with ctx.section("funnel"):
     f = ctx.result("funnel")
     show_text(tr("funnel.h"))

@@ -456,8 +456,15 @@ def _fix_first(ctx):
         from cxlib.report.context import NotInReport
 
         raise NotInReport("fix_first")
+    from cxlib.journey.goal import focus_order, focus_touchpoints
+
     kd = ctx.maybe("key_drivers")
-    return gaps.fix_first(t["ipa"], uplift=kd["uplift"] if kd else None)
+    ff = gaps.fix_first(t["ipa"], uplift=kd["uplift"] if kd else None)
+    goal = mapping_goal(ctx)
+    if goal.is_focus:  # the goal's touchpoints lead the list (their rank is kept)
+        ff = focus_order(ff, goal, stage=None, theme=None, code=None, question=None,
+                         touchpoints=focus_touchpoints(goal, ctx.params)).reset_index(drop=True)
+    return ff
 
 
 @analysis("operations", "journey", tables=("interactions",), params=("journey",))
@@ -905,7 +912,17 @@ def _recommendations(ctx):
     ab = ctx.maybe("abandonment")
     if ab is not None:
         actions.append(recommendations.funnel_actions(ab, ctx.params))
-    return recommendations.rank(actions)
+    ranked = recommendations.rank(actions)
+    goal = mapping_goal(ctx)
+    if goal.is_focus and len(ranked):  # actions on the goal's touchpoints lead
+        from cxlib.journey.goal import focus_touchpoints
+
+        focus = set(focus_touchpoints(goal, ctx.params))
+        owners = {tp.owner for tp in ctx.params.touchpoints if tp.id in focus}
+        lead = ranked["kind"].str.startswith("touchpoint") & ranked["owner"].isin(owners)
+        ranked = pd.concat([ranked[lead], ranked[~lead]], ignore_index=True)
+        ranked["rank"] = range(1, len(ranked) + 1)
+    return ranked
 
 
 @analysis("summary", "decide")
