@@ -385,14 +385,16 @@ with ctx.section("journey_questions"):
     show_text(tr("churn_model.h"))
     show_table(tr.table(tables.churn_drivers_table(cm)), name="churn_model", out_dir=out, data=tables.churn_drivers(cm),
                caption=tr("cap.churn_model_" + cm["mode"], n=cm["model"].n, events=cm["model"].events))
+    show_text(tables.churn_model_notes(cm["model"], tr))
     show_table(tr.table(tables.model_checks_table(cm["model"].summary())), name="churn_model_checks", out_dir=out,
                data=cm["model"].summary(), caption=tr("cap.churn_checks"))'''),
         code('''with ctx.section("at_risk"):
     ar = ctx.result("at_risk")
     stake = ar["stakeholder"]
     show_text(tr("at_risk.h"))
-    show_table(tr.table(tables.at_risk_summary(stake, ctx.params)), name="at_risk_by_driver", out_dir=out,
-               data=tables.at_risk_summary(stake, ctx.params), caption=tr("cap.at_risk", n=len(stake)),
+    show_table(tr.table(tables.at_risk_summary(stake, ctx.params, tr), keep=("Next best action", "Owner")),
+               name="at_risk_by_driver", out_dir=out, data=tables.at_risk_summary(stake, ctx.params),
+               caption=tr("cap.at_risk", n=len(stake)),
                note=tr("note.at_risk", review=stake.attrs.get("review_manually", 0)))
     if out is not None:  # the identifiable list goes to the analyst folder only
         (out / "analyst").mkdir(exist_ok=True)

@@ -672,11 +672,8 @@ def without_ids(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def churn_drivers(cm: dict) -> pd.DataFrame:
-    """The churn model's drivers: odds ratios (logistic) or permutation importance (boosting)."""
-    m = cm["model"]
-    if getattr(m, "odds_ratios", None) is not None:
-        return m.odds_ratios
-    return getattr(m, "drivers", pd.DataFrame())
+    """The chosen churn model's drivers: odds ratios (logistic) or permutation importance (boosting)."""
+    return cm["model"].drivers
 
 
 def churn_drivers_table(cm: dict) -> pd.DataFrame:
@@ -695,13 +692,30 @@ def churn_drivers_table(cm: dict) -> pd.DataFrame:
                          "± sd": [fmt_num(v, 3) for v in d["std"]]})
 
 
-def at_risk_summary(stake: pd.DataFrame, params) -> pd.DataFrame:
+def driver_words(key: str, tr=None) -> str:
+    """A churn driver key in words: ``Contract=Month-to-month`` -> 'Contract: Month-to-month',
+    ``tenure:low`` -> 'tenure below the median', a signal name through its term."""
+    key = str(key)
+    if tr is None:
+        return key
+    if "=" in key:
+        col, level = key.split("=", 1)
+        return tr("churn.driver.level", column=label(col), level=level)
+    if ":" in key:
+        col, side = key.rsplit(":", 1)
+        if tr.has(f"churn.driver.{side}"):
+            return tr(f"churn.driver.{side}", column=label(col))
+    return tr.term(CHURN_SIGNALS.get(key, label(key)))
+
+
+def at_risk_summary(stake: pd.DataFrame, params, tr=None) -> pd.DataFrame:
     """At-risk customers summarised by main driver and next best action (not a list of people)."""
     if stake.empty:
         return pd.DataFrame(columns=["Main risk driver", "Customers", "Mean risk", "Next best action", "Owner"])
     g = stake.groupby(["main_driver", "next_best_action", "owner"], dropna=False)
     out = g.agg(customers=("risk", "size"), risk=("risk", "mean")).reset_index().sort_values("customers", ascending=False)
-    return pd.DataFrame({"Main risk driver": out["main_driver"], "Customers": [fmt_int(v) for v in out["customers"]],
+    return pd.DataFrame({"Main risk driver": [driver_words(k, tr) for k in out["main_driver"]],
+                         "Customers": [fmt_int(v) for v in out["customers"]],
                          "Mean risk": [fmt_pct(v) for v in out["risk"]], "Next best action": out["next_best_action"],
                          "Owner": out["owner"]})
 
@@ -763,3 +777,36 @@ def personas_markdown(cards, tr) -> str:
     from cxlib.quant import personas
 
     return personas.personas_markdown(cards, tr.language)
+
+
+def churn_model_notes(m, tr) -> str:
+    """The churn model in words: which model gives the risk scores and why, its baselines, the sample,
+    and the columns it left out (with the reason for each)."""
+    from cxlib.report.display import md_escape
+
+    lines = []
+    comp = m.comparison.set_index("model") if len(m.comparison) else None
+    if m.selection in ("boosting ranks better", "boosting not better") and comp is not None \
+            and {"logistic", "boosting"} <= set(comp.index):
+        d = m.auc_difference
+        lines.append(tr("churn.selection." + ("boosting" if m.selection == "boosting ranks better" else "logistic"),
+                        b=comp.loc["boosting", "auc"], l=comp.loc["logistic", "auc"], lo=d[1], hi=d[2]))
+    else:
+        lines.append(tr("churn.selection.asked", model=tr("churn.model." + m.model)))
+    if m.n < m.n_labelled:
+        lines.append(tr("churn.sampled", n=m.n, total=m.n_labelled))
+    lines.append(tr("churn.baseline", rate=m.base_rate, brier=m.brier_base))
+    out = " ".join(lines)
+    dropped = m.dropped if m.dropped is not None else pd.DataFrame()
+    if len(dropped):
+        items = []
+        for _, r in dropped.iterrows():
+            key = f"churn.drop.{r['reason']}"
+            if not tr.has(key):
+                continue
+            items.append("- " + tr(key, column=md_escape(r["column"]), level=md_escape(r.get("level", "")),
+                                   statistic=float(r["statistic"]) if pd.notna(r.get("statistic")) else 0.0,
+                                   related=md_escape(r.get("related", "") if pd.notna(r.get("related")) else "")))
+        if items:
+            out += "\n\n" + tr("churn.drop.h") + ":\n\n" + "\n".join(items)
+    return out
