@@ -396,6 +396,8 @@ with ctx.section("journey_questions"):
                name="at_risk_by_driver", out_dir=out, data=tables.at_risk_summary(stake, ctx.params),
                caption=tr("cap.at_risk", n=len(stake)),
                note=tr("note.at_risk", review=stake.attrs.get("review_manually", 0)))
+    if ar["unknown_actions"]:
+        show_note(tr("at_risk.unknown_actions", keys=", ".join(md_escape(k) for k in ar["unknown_actions"])), "warning")
     if out is not None:  # the identifiable list goes to the analyst folder only
         (out / "analyst").mkdir(exist_ok=True)
         ar["full"].to_csv(out / "analyst" / "at_risk_full.csv", index=False)'''),

@@ -881,7 +881,14 @@ def _at_risk(ctx):
             now = now[~now["churned"].fillna(False).astype(bool)]
         scored = churn_model.score_frame(cm["model"], now)
     stake, full = churn_model.at_risk(scored, ctx.params, salt=pseudonym_salt(ctx.params.client))
-    return {"scored": scored, "stakeholder": stake, "full": full}
+    model = cm["model"]
+    known = set(model.kinds) | set(getattr(model, "driver_candidates", []) or [])
+    if cm["mode"] == "windowed":  # its drivers carry the CX signal names (churn_model.score_customers)
+        known |= {"is_detractor", "is_passive", "no_nps_response", "segment", "has_late_delivery", "short_tenure",
+                  "long_tenure", "no_ces_response", "has_unresolved", "low_recency", "high_effort"}
+    unknown = [k for k in ctx.params.next_best_actions
+               if k.split("=", 1)[0].rsplit(":", 1)[0] not in known and k not in known]
+    return {"scored": scored, "stakeholder": stake, "full": full, "unknown_actions": unknown}
 
 
 # --- decisions: read from the results above ----------------------------------------------------
