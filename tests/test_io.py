@@ -305,3 +305,25 @@ def test_weighting_variables_checked(demo_dir, monkeypatch):
     store = load_store(params_for(demo_dir, monkeypatch))
     with pytest.raises(ParameterError):
         engine.population_counts(store, ["segment", "shoe_size"])
+
+
+def test_an_empty_table_is_a_data_error_at_once(tmp_path, monkeypatch):
+    p = client(tmp_path, monkeypatch, {"customers": (b"customer_id,segment\n", "c.csv", {})})
+    with pytest.raises(DataValidationError, match=r"c.csv: the customers table is empty: it has a header but no data"):
+        load_store(p)
+    df = pd.DataFrame({"nps": ["5"], "when": ["2031-01-01"]})
+    p2 = client(tmp_path, monkeypatch, {"survey_responses": (df, "s.csv", {"columns": {"when": "response_time"}})})
+    with pytest.raises(DataValidationError, match=r"all 1 of its rows were left out"):
+        load_store(p2, now=pd.Timestamp("2026-11-22"))
+
+
+def test_all_blank_comments_leave_the_voice_analyses_out(tmp_path, monkeypatch):
+    from cxlib.report import analyses, plan
+
+    df = pd.DataFrame({"nps": ["5", "9", "10"], "comment": ["", " ", None], "when": ["2026-01-01"] * 3})
+    p = client(tmp_path, monkeypatch, {"survey_responses": (df, "s.csv", {"columns": {"when": "response_time"}})})
+    s = load_store(p)
+    cur, prev = engine.resolve_period(s, None)
+    the_plan = plan.build_plan(analyses.REGISTRY.values(), plan.catalog(s, cur, prev))
+    assert the_plan.runs("kpis") and not the_plan.runs("coding") and not the_plan.runs("sentiment")
+    assert the_plan.statuses["coding"].reasons[0] == {"kind": "table", "table": "texts"}

@@ -475,6 +475,12 @@ class _TableLoader:
         self.create(checked, list(typed), keep)
         rows = self.db.execute(f"SELECT count(*) FROM {quote(self.table)}").fetchone()[0]
         total = self.db.execute(f"SELECT count(*) FROM {quote(checked)}").fetchone()[0]
+        if rows == 0:
+            why = (f"all {total:,} of its rows were left out (see the notes above: future dates or invalid rows)"
+                   if total else "it has a header but no data rows")
+            raise DataValidationError(
+                f"{self.shown}: the {self.table} table is empty: {why}. Fix: export the data again, or remove "
+                f"tables.{self.table} from params if the client has no such data.")
         self._drop(checked, mapped, rel)
         ncols = len(self.db.execute(f"SELECT * FROM {quote(self.table)} LIMIT 0").description)
         return InputFile(self.table, self.shown, sha256_file(self.path), int(rows), ncols, encoding,

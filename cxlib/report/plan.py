@@ -104,6 +104,8 @@ def catalog(store: Store, period: Period, previous: Period | None) -> Catalog:
         aggs = ", ".join(["count(*)"] + [f"count({quote(c)})" for c in cols])
         row = store.db.execute(f"SELECT {aggs} FROM {quote(name)}").fetchone()
         facts = TableFacts(rows=int(row[0]), values={c: int(v) for c, v in zip(cols, row[1:], strict=True)})
+        if facts.rows == 0:  # an empty derived table (e.g. texts when every comment is blank) is no table
+            continue
         tcol = engine.time_column(store, name)
         facts.in_period = facts.rows
         if tcol and facts.values.get(tcol, 0) > 0:

@@ -517,7 +517,9 @@ def needs_text(reasons: list[dict], tr) -> str:
     parts = []
     for r in reasons:
         k = r["kind"]
-        if k == "table":
+        if k == "table" and tr.has(f"need.table.{r['table']}"):
+            parts.append(tr(f"need.table.{r['table']}"))
+        elif k == "table":
             parts.append(tr("need.table", table=tr.term(label(r["table"]))))
         elif k == "column":
             parts.append(tr("need.column", table=tr.term(label(r["table"])), column=md_escape(r["column"])))
