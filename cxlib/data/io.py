@@ -667,8 +667,8 @@ class _TableLoader:
                 typed[col] = f"CASE WHEN isinf({v}) OR isnan({v}) THEN NULL ELSE {v} END"
                 if kind == "int":
                     v = typed[col]
-                    fails[col].append(("integer", f"{v} IS NOT NULL AND {v} <> round({v})"))
-                    typed[col] = f"CAST(CASE WHEN {v} = round({v}) THEN {v} END AS BIGINT)"
+                    fails[col].append(("integer", f"{v} IS NOT NULL AND ({v} <> round({v}) OR abs({v}) >= 9e15)"))
+                    typed[col] = f"CAST(CASE WHEN {v} = round({v}) AND abs({v}) < 9e15 THEN {v} END AS BIGINT)"
                 else:
                     typed[col] = f"CAST({typed[col]} AS DOUBLE)"
             elif kind == "bool":
