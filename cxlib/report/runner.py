@@ -86,9 +86,9 @@ def check_notebook_parameters(nb_paths: list[Path]) -> None:
 
 def _quiet_kernel_manager(log_path: Path):
     """A kernel manager whose kernel writes its own stderr (start-up notices) to run.log."""
-    from jupyter_client.manager import KernelManager
+    from jupyter_client.manager import AsyncKernelManager
 
-    class QuietKernelManager(KernelManager):
+    class QuietKernelManager(AsyncKernelManager):
         async def _async_launch_kernel(self, kernel_cmd, **kw):
             with open(log_path, "a", encoding="utf-8") as err:  # the child keeps its own copy
                 kw["stderr"] = err
@@ -114,9 +114,20 @@ class WarmKernel:
     """
 
     def __init__(self, params: Params, log: _Log, cwd: Path, timeout: int):
+        from concurrent.futures import ThreadPoolExecutor
+
+        from jupyter_core.utils import run_sync
+
+        # one thread owns the kernel: it starts it, runs every notebook on it and shuts it down, so the
+        # kernel's asyncio objects always live on the same event loop (jupyter_core's per-thread runner)
+        self._thread = ThreadPoolExecutor(max_workers=1)
         self.km = _quiet_kernel_manager(log.path)(kernel_name=_kernel(params))
-        self.km.start_kernel(cwd=str(cwd))
+        self._thread.submit(run_sync(self.km.start_kernel), cwd=str(cwd)).result()
         self.params, self.log, self.timeout = params, log, timeout
+
+    def execute(self, src: Path, dst: Path, parameters: dict) -> float:
+        """Run :meth:`_execute` on the kernel's own thread."""
+        return self._thread.submit(self._execute, src, dst, parameters).result()
 
     def execute(self, src: Path, dst: Path, parameters: dict) -> float:
         """Execute ``src`` with ``parameters`` injected, save it to ``dst``; raise NotebookError
@@ -149,10 +160,18 @@ class WarmKernel:
         return secs
 
     def shutdown(self) -> None:
+        from jupyter_core.utils import run_sync
+
+        def stop():
+            try:
+                run_sync(self.km.shutdown_kernel)(now=True)
+            except Exception:  # noqa: BLE001 - a kernel already dead needs no shutdown
+                pass
+
         try:
-            self.km.shutdown_kernel(now=True)
-        except Exception:  # noqa: BLE001 - a kernel already dead needs no shutdown
-            pass
+            self._thread.submit(stop).result(timeout=60)
+        finally:
+            self._thread.shutdown(wait=False)
 
 
 def inject_parameters(nb, parameters: dict):
