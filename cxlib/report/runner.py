@@ -129,7 +129,7 @@ class WarmKernel:
         """Run :meth:`_execute` on the kernel's own thread."""
         return self._thread.submit(self._execute, src, dst, parameters).result()
 
-    def execute(self, src: Path, dst: Path, parameters: dict) -> float:
+    def _execute(self, src: Path, dst: Path, parameters: dict) -> float:
         """Execute ``src`` with ``parameters`` injected, save it to ``dst``; raise NotebookError
         naming the notebook and the cell (as the analyst numbers them) when a cell fails."""
         from nbclient import NotebookClient
