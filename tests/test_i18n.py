@@ -12,6 +12,8 @@ import pytest
 from cxlib import paths
 from cxlib.report.i18n import LRI, PDI, Translator, _load, isolate_numbers
 
+_ARABIC = re.compile(r"[\u0600-\u06FF]")
+
 
 def test_every_text_and_term_has_english_and_arabic():
     from cxlib.report.i18n import STRINGS
@@ -21,9 +23,15 @@ def test_every_text_and_term_has_english_and_arabic():
     for section in ("text", "terms"):
         for key, val in data[section].items():
             assert val["en"].strip() and val["ar"].strip(), key
-    # Arabic texts really are Arabic (not a copy of the English)
-    arabic = re.compile(r"[\u0600-\u06FF]")
-    assert all(arabic.search(v["ar"]) for k, v in data["text"].items() if not k.startswith("p."))
+    # Arabic texts really are Arabic (not a copy of the English); a text without Arabic letters is
+    # only a pattern of values ("{group} (n = {n})")
+    for key, v in data["text"].items():
+        assert _ARABIC.search(v["ar"]) or not re.search(r"[A-Za-z]{2,}", re.sub(r"\{[^}]*\}", "", v["ar"])), key
+    # and name nothing in Latin script but the n and p of statistics (and file paths in code spans)
+    for section in ("text", "terms"):
+        for key, v in data[section].items():
+            words = re.findall(r"[A-Za-z]\w*", re.sub(r"\{[^}]*\}|`[^`]*`", "", v["ar"]))
+            assert set(words) <= {"n", "p"}, (key, words)
 
 
 def test_every_key_the_notebooks_use_exists_in_both_languages():
@@ -54,12 +62,56 @@ def test_numbers_and_latin_runs_are_isolated_in_arabic_only():
 
 def test_table_translates_headers_and_labels_but_not_customer_text():
     ar = Translator("ar")
-    df = pd.DataFrame({"Quadrant": ["Concentrate here"], "Item": ["No refund, no reply"], "Significant?": ["yes (p = 0.003)"]})
+    sig = ar("cell.sig.yes", p=ar("p.value", p=0.003))
+    df = pd.DataFrame({"Quadrant": ["Concentrate here"], "Item": ["No refund, no reply"], "Significant?": [sig],
+                       "Flag": ["yes"]})
     out = ar.table(df, keep=("Item",))
-    assert list(out.columns) == ["الربع", "البند", "دالّ إحصائيًا؟"]
+    assert list(out.columns) == ["الربع", "البند", "دالّ إحصائيًا؟", "Flag"]
     assert out.iloc[0, 0] == "ركّز هنا" and out.iloc[0, 1] == "No refund, no reply"
-    assert out.iloc[0, 2] == f"نعم ({LRI}p = 0.003{PDI})"
+    assert re.sub("[\u2066-\u2069]", "", out.iloc[0, 2]) == "نعم (p = 0.003)" and out.iloc[0, 3] == "نعم"
+    assert f"{LRI}p = 0.003{PDI}" in out.iloc[0, 2]
     assert Translator("en").table(df) is df
+
+
+def test_labels_are_never_translated_word_by_word():
+    """A composed label is a whole text with values (cell.*, pres.chart.*), never pieces."""
+    from cxlib.report.i18n import STRINGS
+
+    assert _load(str(STRINGS))["fragments"] == []
+    ar = Translator("ar")
+    # an exact term is translated; a label made of known words is not patched word by word
+    assert ar.term("segment") == "الشريحة" and ar.term("NPS") == "صافي الترويج"
+    assert ar.term("NPS by segment") == "NPS by segment"
+    assert ar("pres.chart.by", metric=ar.term("NPS"), by=ar.term("segment")) == "صافي الترويج حسب الشريحة"
+    assert ar("cell.effective_n", n="120", eff="95") == f"{LRI}120{PDI} (الفعّال {LRI}95{PDI})"
+    assert ar("pres.chart.small_base", min_base=30) == f"{LRI}n < 30{PDI} (قاعدة صغيرة)"
+
+
+def test_the_clients_labels_name_its_values_in_each_language():
+    labels = {"ar": {"Value Seekers": "الباحثون عن القيمة", "store": "المعرض"}, "en": {"store": "showroom"}}
+    ar, en = Translator("ar", labels=labels), Translator("en", labels=labels)
+    assert ar.term("Value Seekers") == "الباحثون عن القيمة" and en.term("Value Seekers") == "Value Seekers"
+    assert ar.term("store") == "المعرض" and en.term("store") == "showroom"  # the client's word wins over ours
+    assert Translator("ar").term("store") == "الفرع"
+
+
+def test_the_arabic_demo_names_its_segments_codes_and_touchpoints_in_arabic(demo_dir):
+    """Every segment, theme, code and touchpoint id of the demo data has an Arabic label in
+    params/demo-ar.yml, and every label is Arabic."""
+    from cxlib.data.params import load_params
+
+    p = load_params("demo-ar")
+    labels = p.labels["ar"]
+    assert all(_ARABIC.search(v) for v in labels.values())
+    cust = pd.read_csv(demo_dir / "customers.csv")
+    book = pd.read_csv(demo_dir / "codebook.csv")
+    verb = pd.read_csv(demo_dir / "verbatims.csv")
+    values = set(cust["segment"]) | set(book["theme"]) | set(verb["touchpoint"].dropna())
+    for col in ("region", "city", "income_band", "plan", "payment_method"):
+        values |= set(cust[col].dropna())
+    values |= {c.replace("_", " ").capitalize() for c in book["code"]}
+    tr = Translator("ar", labels=p.labels)
+    assert not [v for v in sorted(values) if not _ARABIC.search(tr.term(v))]
 
 
 def test_unknown_key_and_language_are_clear_errors():
@@ -67,3 +119,12 @@ def test_unknown_key_and_language_are_clear_errors():
         Translator("en")("nope")
     with pytest.raises(ValueError, match="not supported"):
         Translator("fr")
+
+
+def test_the_generic_codebook_is_named_in_arabic():
+    """The template's own codebook (used when a client gives none) has an Arabic name for
+    every theme, code and description."""
+    book = pd.read_csv(paths.ASSETS_DIR / "codebook_generic.csv")
+    ar = Translator("ar")
+    words = set(book["theme"]) | set(book["description"]) | {c.replace("_", " ").capitalize() for c in book["code"]}
+    assert not [w for w in sorted(words) if not _ARABIC.search(ar.term(w))]

@@ -94,7 +94,7 @@ show_text(tables.not_in_report_markdown(ctx.plan, tr))'''),
         code('''with ctx.section("personas"):
     cards = ctx.result("personas")
     show_text(tr("personas.h"))
-    show_text(tables.personas_markdown(cards, tr))'''),
+    show_text(tables.personas_markdown(cards, tr, market=ctx.params.market, currency=ctx.params.currency))'''),
     ]),
     "02_metrics.ipynb": (1, [
         "Quantitative CX",

@@ -1,4 +1,4 @@
-"""Personas: one data-built card per segment, rendered as cards in the HTML and the PDF.
+"""Personas: one segment described from the data, as numbers, shares and codes.
 
 ::
 
@@ -7,132 +7,124 @@
     coded = coding.auto_code(verb, book)
     perf = personas.touchpoint_performance_by_segment(resp, params, view, seg)   # optional
     infl = personas.traffic_sources(store, view, seg)                            # optional
-    cards = personas.build_personas(prof, view, seg, coded, verb, perf, influences=infl)
-    show_text(personas.personas_markdown(cards))
+    found = personas.build_personas(prof, view, seg, coded, verb, perf, influences=infl)
 
-Everything on a card comes from the data: demographics from the single customer view, goals
-(positive-valence codes) and challenges (negative-valence codes) from what the segment's own
-members say (:func:`cxlib.voice.coding.theme_frequency`, shares of the segment's coded texts),
+Everything here is data: demographics from the single customer view, goals (positive-valence
+codes) and challenges (negative-valence codes) chosen by how much more the segment's members
+mention them than the other segments' members (the lift, with both shares and their bases),
 channels from preferred channels, the touchpoints that matter from the segment's lowest CSAT
 and most-mentioned touchpoints, influences from web traffic sources and competitor mentions,
-key numbers from :func:`cxlib.quant.segments.segment_profiles`. Only the name is invented: a first
-name from a fixed list (Arabic and English, matched to the segment's majority gender) picked
-by a stable hash of the segment label, and "the <segment in the singular>".
+key numbers from :func:`cxlib.quant.segments.segment_profiles`. The card itself (a name that
+fits the client's market, the sentences in the report's language) is drawn by
+:mod:`cxlib.report.personas`.
 """
 
 from __future__ import annotations
 
-import hashlib
 import math
-import re
 from dataclasses import dataclass, field
-from typing import Any
 
 import pandas as pd
 
+from cxlib.quant.metrics import proportion_change
 from cxlib.quant.segments import segment_map
-from cxlib.report.display import fmt_ci, fmt_int, fmt_num, fmt_pct, md_escape
-from cxlib.voice.coding import base_verbatims, code_label, theme_frequency
+from cxlib.voice.coding import base_verbatims, theme_frequency
 
 __all__ = [
+    "MIN_LIFT",
+    "MIN_MENTIONS",
+    "TOP_N",
     "Persona",
+    "ThemeLift",
     "build_personas",
-    "persona_markdown",
-    "personas_markdown",
-    "persona_name",
+    "majority_gender",
+    "theme_lift",
     "touchpoint_performance_by_segment",
     "traffic_sources",
 ]
 
-#: first names personas are given (Arabic and English, alternating), by majority gender
-FEMALE_NAMES = ("Sara", "Emma", "Noura", "Olivia", "Layla", "Grace", "Reem", "Hannah", "Maha", "Lucy",
-                "Dana", "Chloe", "Amal", "Sophie", "Huda", "Zoe")
-MALE_NAMES = ("Omar", "James", "Khalid", "Daniel", "Faisal", "Thomas", "Yousef", "Adam", "Ahmed", "Ben",
-              "Majed", "Ryan", "Tariq", "Jack", "Saad", "Leo")
-#: collective nouns that read oddly as "the family": the name adds a noun ("the family shopper")
-_COLLECTIVE = {"family": "family shopper", "household": "household shopper", "couple": "couple",
-               "group": "group buyer"}
-#: goals and challenges listed per persona (most-mentioned first)
+#: goals and challenges kept per persona (largest lift first)
 TOP_N = 3
+#: a code needs at least this many of the segment's texts to be one of its goals or challenges
+MIN_MENTIONS = 5
+#: ... and to be mentioned at least this many times as often as by the other segments
+MIN_LIFT = 1.1
 
-LABELS = {
-    "en": {"demographics": "Demographics", "goals": "Goals: what they value", "challenges": "Challenges",
-           "channels": "Channels", "touchpoints": "Touchpoints that matter", "influences": "Influences",
-           "numbers": "Key numbers", "none": "no clear signal in their comments", "small": "small base"},
-    "ar": {"demographics": "الخصائص الديموغرافية", "goals": "الأهداف: ما يقدّرونه", "challenges": "التحديات",
-           "channels": "القنوات", "touchpoints": "نقاط التواصل الأهم", "influences": "المؤثرات",
-           "numbers": "أرقام رئيسية", "none": "لا توجد إشارة واضحة في تعليقاتهم", "small": "عينة صغيرة"},
-}
+_FEMALE = {"female", "f", "woman", "women", "أنثى", "انثى", "إناث", "اناث", "امرأة", "نساء"}
+_MALE = {"male", "m", "man", "men", "ذكر", "ذكور", "رجل", "رجال"}
+
+
+@dataclass(frozen=True)
+class ThemeLift:
+    """How often a segment mentions a code, against the other segments.
+
+    ``share = n / base`` over the segment's coded texts; ``share_other = n_other / base_other``
+    over the other segments' texts; ``lift = share / share_other`` (inf when the others never
+    mention it; NaN when there are no other segments). ``p_value`` is the two-proportion z-test
+    of the two shares (:func:`cxlib.quant.metrics.proportion_change`).
+    """
+
+    code: str
+    theme: str
+    valence: str
+    n: int
+    base: int
+    share: float
+    n_other: int
+    base_other: int
+    share_other: float
+    lift: float
+    p_value: float
+    significant: bool
 
 
 @dataclass
 class Persona:
-    """One segment described as a person. Text fields are plain (escape when rendering).
+    """One segment as data (no words): what a persona card is drawn from.
 
-    List fields hold short phrases such as ``"Delivery fast (18% of their comments)"``;
-    ``numbers`` holds the key figures and ``data`` the raw values behind the card.
+    Shares are proportions (0-1); pairs are ``(value, share)`` with the client's own values
+    (channels, cities, plans...), largest first. ``goals`` and ``challenges`` hold
+    :class:`ThemeLift` rows (codes, not labels). ``touchpoints_low`` lists the lowest-rated
+    touchpoints ``{"touchpoint", "label", "csat", "n"}``, ``touchpoints_mentioned`` the most
+    mentioned others ``{"touchpoint", "label", "n", "share"}``.
     """
 
     segment: str
-    name: str
-    role: str
-    demographics: list[str] = field(default_factory=list)
-    goals: list[str] = field(default_factory=list)
-    challenges: list[str] = field(default_factory=list)
-    channels: list[str] = field(default_factory=list)
-    touchpoints: list[str] = field(default_factory=list)
-    influences: list[str] = field(default_factory=list)
-    numbers: list[str] = field(default_factory=list)
-    small_base: bool = False
-    data: dict[str, Any] = field(default_factory=dict)
-
-
-# --- naming ------------------------------------------------------------------------------
-
-
-def _stable_index(text: str, n: int) -> int:
-    """Index in range(n) from SHA-256 of ``text`` (same in every process and Python version)."""
-    return int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest()[:8], "big") % n
-
-
-def _singular(word: str) -> str:
-    w = word
-    low = w.lower()
-    if low.endswith("ies") and len(w) > 4:
-        return w[:-3] + ("Y" if w[-3:].isupper() else "y")
-    if low.endswith(("sses", "shes", "ches", "xes")):
-        return w[:-2]
-    if low.endswith("s") and not low.endswith(("ss", "us", "is")) and len(w) > 2:
-        return w[:-1]
-    return w
-
-
-def _descriptor(segment: str) -> str:
-    """'Value Seekers' -> 'value seeker'; 'Families' -> 'family shopper'; acronyms kept."""
-    words = re.sub(r"\s+", " ", str(segment)).strip().split(" ")
-    if not words or not words[0]:
-        return "customer"
-    words[-1] = _singular(words[-1])
-    words = [w.lower() if (w[:1].isupper() and w[1:].islower()) or w.islower() else w for w in words]
-    last = words[-1].lower()
-    if last in _COLLECTIVE:
-        words[-1] = _COLLECTIVE[last]
-    return " ".join(words)
-
-
-def persona_name(segment: str, female: bool = True, taken: set[str] | frozenset[str] = frozenset()) -> str:
-    """Deterministic persona name: a first name by a stable hash of the label, then the role word.
-
-    ``persona_name("Value Seekers")`` is always the same, e.g. "Maha, the value seeker". Names
-    in ``taken`` are skipped (the next one in the list is used), so cards never share a name.
-    """
-    names = FEMALE_NAMES if female else MALE_NAMES
-    start = _stable_index(str(segment), len(names))
-    for i in range(len(names)):
-        first = names[(start + i) % len(names)]
-        if first not in taken:
-            break
-    return f"{first}, the {_descriptor(segment)}"
+    customers: int
+    share: float
+    small_base: bool
+    majority_gender: str | None = None  # "female", "male" or None (not known / tied)
+    # key numbers
+    nps: float = math.nan
+    nps_ci_low: float = math.nan
+    nps_ci_high: float = math.nan
+    nps_n: int = 0
+    churn_rate: float = math.nan
+    revenue_per_customer: float = math.nan
+    revenue_share: float = math.nan
+    spend_ratio: float = math.nan  # revenue per customer / mean revenue of all customers
+    # role
+    plan: tuple[str, float] | None = None
+    top_channel: str | None = None
+    tenure_months: float = math.nan
+    # demographics
+    age: dict[str, float] = field(default_factory=dict)  # median, q1, q3, min, max
+    gender: list[tuple[str, float]] = field(default_factory=list)
+    gender_not_stated: float = 0.0
+    household_median: float = math.nan
+    income_band: tuple[str, float] | None = None
+    cities: list[tuple[str, float]] = field(default_factory=list)
+    # what they say
+    n_texts: int = 0
+    goals: list[ThemeLift] = field(default_factory=list)
+    challenges: list[ThemeLift] = field(default_factory=list)
+    theme_basis: str = "lift"  # "lift" (against the other segments) or "share" (one segment only)
+    # reach
+    channels: list[tuple[str, float]] = field(default_factory=list)
+    touchpoints_low: list[dict] = field(default_factory=list)
+    touchpoints_mentioned: list[dict] = field(default_factory=list)
+    traffic_sources: list[tuple[str, float]] = field(default_factory=list)
+    competitor_share: float = math.nan  # share of their texts that mention a competitor
 
 
 # --- inputs ------------------------------------------------------------------------------
@@ -176,87 +168,136 @@ def traffic_sources(store, view: pd.DataFrame, segments: pd.Series, *, as_of=Non
     return out.reset_index(drop=True)
 
 
-# --- building ----------------------------------------------------------------------------
+# --- pieces ------------------------------------------------------------------------------
 
 
-def _pct(x) -> str:
-    return fmt_pct(x)
+def _missing(x) -> bool:
+    return x is None or x is pd.NA or (isinstance(x, float) and math.isnan(x))
 
 
 def _shares(s: pd.Series, top: int = 3) -> list[tuple[str, float]]:
+    """The ``top`` most common values with their share of all rows (missing rows count in the base)."""
     vc = s.dropna().astype("str").value_counts()
     vc = vc.sort_index(kind="stable").sort_values(ascending=False, kind="stable")
     return [(str(k), float(v / len(s))) for k, v in vc.head(top).items()] if len(s) else []
 
 
-def _demographics(g: pd.DataFrame) -> tuple[list[str], dict[str, Any]]:
-    lines, data = [], {}
+def _gender_key(value) -> str | None:
+    v = str(value).strip().lower()
+    return "female" if v in _FEMALE else "male" if v in _MALE else None
+
+
+def majority_gender(values: pd.Series) -> str | None:
+    """"female" or "male": the more common of the two among ``values`` (English or Arabic
+    spellings: female/F/أنثى, male/M/ذكر); None when neither is recorded or they tie."""
+    keys = values.dropna().map(_gender_key).value_counts()
+    f, m = int(keys.get("female", 0)), int(keys.get("male", 0))
+    return None if f == m else "female" if f > m else "male"
+
+
+def _demographics(p: Persona, g: pd.DataFrame) -> None:
     if "age" in g:
         age = pd.to_numeric(g["age"], errors="coerce").dropna().astype(float)
         if len(age):
             q1, med, q3 = age.quantile([0.25, 0.5, 0.75])
-            data.update(age_median=float(med), age_q1=float(q1), age_q3=float(q3),
-                        age_min=float(age.min()), age_max=float(age.max()))
-            lines.append(f"age {med:.0f} (middle half {q1:.0f}–{q3:.0f}; range {age.min():.0f}–{age.max():.0f})")
+            p.age = {"median": float(med), "q1": float(q1), "q3": float(q3),
+                     "min": float(age.min()), "max": float(age.max())}
     if "gender" in g:
-        sh = _shares(g["gender"], 3)
-        data["gender"] = dict(sh)
-        unknown = float(g["gender"].isna().mean()) if len(g) else 0.0
-        if sh:
-            lines.append(", ".join(f"{_pct(v)} {k}" for k, v in sh)
-                         + (f", {_pct(unknown)} not stated" if unknown >= 0.005 else ""))
+        p.gender = _shares(g["gender"], 3)
+        p.gender_not_stated = float(g["gender"].isna().mean()) if len(g) else 0.0
+        p.majority_gender = majority_gender(g["gender"])
     if "household_size" in g:
         hh = pd.to_numeric(g["household_size"], errors="coerce").dropna()
         if len(hh):
-            data["household_median"] = float(hh.median())
-            lines.append(f"household of {fmt_num(hh.median(), 0)} (median)")
+            p.household_median = float(hh.median())
     if "income_band" in g:
         sh = _shares(g["income_band"], 1)
-        if sh:
-            data["income_band"] = sh[0]
-            lines.append(f"income mostly {sh[0][0]} ({_pct(sh[0][1])})")
+        p.income_band = sh[0] if sh else None
     if "city" in g:
-        sh = _shares(g["city"], 2)
-        data["cities"] = dict(sh)
-        if sh:
-            lines.append("lives in " + " and ".join(f"{k} ({_pct(v)})" for k, v in sh))
-    return lines, data
+        p.cities = _shares(g["city"], 2)
 
 
-def _themes(freq: pd.DataFrame, seg: str, valence: str, top: int) -> list[dict[str, Any]]:
-    f = freq[(freq["segment"] == seg) & (freq["valence"] == valence)]
-    f = f.sort_values(["n_mentions", "code"], ascending=[False, True]).head(top)
-    return [{"code": r.code, "theme": r.theme, "label": code_label(r.code), "n": int(r.n_mentions),
-             "base": int(r.base), "share": float(r.share)} for r in f.itertuples()]
+def theme_lift(freq: pd.DataFrame, bases: pd.Series, *, confidence: float = 0.95) -> pd.DataFrame:
+    """Each segment's share of texts mentioning each code, against the other segments' share.
+
+    Parameters
+    ----------
+    freq : DataFrame
+        :func:`cxlib.voice.coding.theme_frequency` by ``segment`` at code level (segment, theme,
+        code, valence, n_mentions).
+    bases : Series
+        Coded-base texts per segment (segment -> count): every segment, also those whose
+        members mention no code.
+
+    Returns
+    -------
+    DataFrame
+        segment, code, theme, valence, n, base, share, n_other, base_other, share_other, lift,
+        p_value, significant: one row per segment and code mentioned anywhere.
+    """
+    cols = ["segment", "code", "theme", "valence", "n", "base", "share", "n_other", "base_other",
+            "share_other", "lift", "p_value", "significant"]
+    if freq.empty or bases.empty:
+        return pd.DataFrame(columns=cols)
+    codes = freq.drop_duplicates("code").set_index("code")[["theme", "valence"]]
+    n = freq.pivot_table(index="segment", columns="code", values="n_mentions", aggfunc="sum", fill_value=0)
+    n = n.reindex(index=bases.index, fill_value=0)
+    total_n, total_base = n.sum(axis=0), int(bases.sum())
+    rows = []
+    for seg in bases.index:
+        base = int(bases[seg])
+        base_other = total_base - base
+        for code in n.columns:
+            k = int(n.at[seg, code])
+            k_other = int(total_n[code]) - k
+            share = k / base if base else math.nan
+            share_other = k_other / base_other if base_other else math.nan
+            if base_other == 0 or base == 0:
+                lift, pv = math.nan, math.nan
+            else:
+                lift = share / share_other if share_other > 0 else (math.inf if k else math.nan)
+                pv = float(proportion_change(k, base, k_other, base_other, confidence).p_value)
+            rows.append({"segment": seg, "code": code, "theme": codes.at[code, "theme"],
+                         "valence": codes.at[code, "valence"], "n": k, "base": base, "share": share,
+                         "n_other": k_other, "base_other": base_other, "share_other": share_other,
+                         "lift": lift, "p_value": pv,
+                         "significant": bool(not _missing(pv) and pv < 1 - confidence)})
+    return pd.DataFrame(rows, columns=cols)
 
 
-def _touchpoints(seg: str, verb: pd.DataFrame, perf: pd.DataFrame | None, min_base: int,
-                 labels: dict[str, str]) -> tuple[list[str], dict[str, Any]]:
-    lines, data = [], {"lowest_rated": [], "most_mentioned": []}
+def _pick(lift: pd.DataFrame, seg, valence: str, top: int, min_mentions: int, basis: str,
+          min_lift: float) -> list[ThemeLift]:
+    f = lift[(lift["segment"] == seg) & (lift["valence"] == valence) & (lift["n"] >= min_mentions)]
+    if basis == "lift":  # what this segment raises more than the others do
+        f = f[f["lift"] >= min_lift].sort_values(["lift", "n", "code"], ascending=[False, False, True])
+    else:  # one segment: nothing to compare with, its most mentioned codes
+        f = f.sort_values(["n", "code"], ascending=[False, True])
+    return [ThemeLift(code=str(r.code), theme=str(r.theme), valence=str(r.valence), n=int(r.n), base=int(r.base),
+                      share=float(r.share), n_other=int(r.n_other), base_other=int(r.base_other),
+                      share_other=float(r.share_other), lift=float(r.lift), p_value=float(r.p_value),
+                      significant=bool(r.significant))
+            for r in f.head(top).itertuples()]
+
+
+def _touchpoints(p: Persona, seg, verb: pd.DataFrame, perf: pd.DataFrame | None, min_base: int,
+                 labels: dict[str, str]) -> None:
     seen = set()
     if perf is not None and not perf.empty:
-        p = perf[(perf["segment"] == seg) & (perf["n"] >= min_base) & perf["performance"].notna()]
-        p = p.sort_values(["performance", "touchpoint"]).head(2)
-        for i, r in enumerate(p.itertuples()):
-            labels.setdefault(r.touchpoint, r.label)
-            data["lowest_rated"].append({"touchpoint": r.touchpoint, "csat": float(r.performance), "n": int(r.n)})
-            rank = "their lowest rated" if i == 0 else "their 2nd lowest"
-            lines.append(f"{r.label}: CSAT {fmt_num(r.performance, 2)} of 5, {rank} (n\u00a0=\u00a0{fmt_int(r.n)})")
+        q = perf[(perf["segment"] == seg) & (perf["n"] >= min_base) & perf["performance"].notna()]
+        for r in q.sort_values(["performance", "touchpoint"]).head(2).itertuples():
+            p.touchpoints_low.append({"touchpoint": r.touchpoint, "label": labels.get(r.touchpoint, r.label),
+                                      "csat": float(r.performance), "n": int(r.n)})
             seen.add(r.touchpoint)
-    v = verb[(verb["segment"] == seg)]
+    v = verb[verb["segment"] == seg]
     if "touchpoint" in v and len(v):
         vc = v["touchpoint"].dropna().astype("str").value_counts()
         vc = vc.sort_index(kind="stable").sort_values(ascending=False, kind="stable")
         for tp, n in vc.items():
-            if len(data["most_mentioned"]) >= 2:
+            if len(p.touchpoints_mentioned) >= 2:
                 break
-            if tp in seen:
-                continue
-            share = n / len(v)
-            data["most_mentioned"].append({"touchpoint": tp, "n": int(n), "share": float(share)})
-            lines.append(f"{labels.get(tp, tp.replace('_', ' ').capitalize())}: "
-                         f"the subject of {_pct(share)} of their comments")
-    return lines, data
+            if tp not in seen:
+                p.touchpoints_mentioned.append({"touchpoint": tp, "label": labels.get(tp, tp), "n": int(n),
+                                                "share": float(n / len(v))})
 
 
 def _texts(verbatims: pd.DataFrame, view: pd.DataFrame, segments: pd.Series) -> pd.DataFrame:
@@ -266,10 +307,19 @@ def _texts(verbatims: pd.DataFrame, view: pd.DataFrame, segments: pd.Series) -> 
     return v.assign(segment=seg.to_numpy())
 
 
+def _value(p: pd.Series, key: str) -> float:
+    x = p.get(key, math.nan)
+    return math.nan if _missing(x) else float(x)
+
+
+# --- building ----------------------------------------------------------------------------
+
+
 def build_personas(profiles: pd.DataFrame, view: pd.DataFrame, segments: pd.Series, coded: pd.DataFrame,
                    verbatims: pd.DataFrame, perf_by_segment: pd.DataFrame | None = None, *,
                    min_base: int = 30, influences: pd.DataFrame | None = None,
-                   touchpoint_labels: dict[str, str] | None = None, top: int = TOP_N) -> list[Persona]:
+                   touchpoint_labels: dict[str, str] | None = None, top: int = TOP_N,
+                   min_mentions: int = MIN_MENTIONS, min_lift: float = MIN_LIFT) -> list[Persona]:
     """One :class:`Persona` per segment of ``profiles`` (in its order), built from the data.
 
     Parameters
@@ -281,165 +331,74 @@ def build_personas(profiles: pd.DataFrame, view: pd.DataFrame, segments: pd.Seri
     coded, verbatims : DataFrame
         :func:`cxlib.voice.coding.auto_code` output and the verbatims it coded. Each verbatim gets the
         segment of its customer under ``segments`` (texts without a known customer, e.g.
-        social mentions, belong to no segment). Goals are the ``top`` positive-valence codes
-        the segment mentions most, challenges the ``top`` negative ones, each with its share
-        of the segment's coded-base texts (:func:`cxlib.voice.coding.theme_frequency`).
+        social mentions, belong to no segment). Goals are the positive-valence codes, challenges
+        the negative ones, that the segment mentions more often than the other segments do (lift
+        of at least ``min_lift``, in at least ``min_mentions`` of its texts), largest lift first,
+        at most ``top`` each (:func:`theme_lift`); none when nothing stands out. With a single
+        segment they are its most mentioned codes.
     perf_by_segment : DataFrame, optional
         From :func:`touchpoint_performance_by_segment`: adds the two lowest-rated touchpoints
         (bases >= ``min_base`` only) to the most-mentioned ones.
     influences : DataFrame, optional
         From :func:`traffic_sources` (segment, source, share): the top web traffic sources.
-        Competitor mentions (codes of a theme named like "Competition") are always added.
+        Competitor mentions (codes of a theme named like "Competition") are always measured.
     touchpoint_labels : dict, optional
-        Touchpoint id -> reader label (``params.touchpoint_labels()``).
+        Touchpoint id -> the client's label (``params.touchpoint_labels()``).
+
+    Returns
+    -------
+    list of Persona
+        Data only; :func:`cxlib.report.personas.persona_cards` draws them.
     """
     labels = dict(touchpoint_labels or {})
     verb = _texts(verbatims, view, segments)
+    bases_df = base_verbatims(verb, "text", ("customer",))  # the texts theme shares are over
+    bases = bases_df["segment"].value_counts().reindex(list(profiles["segment"]), fill_value=0)
     if coded is None or coded.empty or "theme" not in coded or verb.empty:  # no text coded: no themes to tell
         freq = pd.DataFrame(columns=["segment", "code", "theme", "valence", "n_mentions", "base", "share"])
+        by_theme = pd.DataFrame(columns=["segment", "theme", "n_mentions", "base", "share"])
     else:
         freq = theme_frequency(coded, verb, by="segment", level="code", missing_label=None)
         freq = freq[freq["segment"].notna()]
-    bases = base_verbatims(verb, "text", ("customer",))  # the texts theme shares are over
+        by_theme = theme_frequency(coded, verb, by="segment", level="theme", missing_label=None)
+    lift = theme_lift(freq, bases)
+    basis = "lift" if (bases > 0).sum() > 1 else "share"
+    avg_rev = float(pd.to_numeric(view["revenue"], errors="coerce").mean()) if "revenue" in view else math.nan
     seg_arr = segments.to_numpy()
     out: list[Persona] = []
-    taken: set[str] = set()
-    for _, p in profiles.iterrows():
-        seg = p["segment"]
+    for _, prof in profiles.iterrows():
+        seg = prof["segment"]
         g = view[seg_arr == seg]
-        demo_lines, demo = _demographics(g)
-        female = demo.get("gender", {}).get("female", 0) >= demo.get("gender", {}).get("male", 0)
-        name = persona_name(seg, female=female, taken=taken)
-        taken.add(name.split(",")[0])
-        goals = _themes(freq, seg, "positive", top)
-        challenges = _themes(freq, seg, "negative", top)
-        n_texts = int((bases["segment"] == seg).sum())
-
-        def phrase(t: dict[str, Any]) -> str:
-            return f"{t['label']} ({_pct(t['share'])} of their comments)"
-
-        channels = _shares(g["preferred_channel"], 3) if "preferred_channel" in g else []
-        tp_lines, tp_data = _touchpoints(seg, verb, perf_by_segment, min_base, labels)
-        infl_lines, infl_data = [], {}
+        n_texts = int(bases.get(seg, 0))
+        rev = _value(prof, "revenue_per_customer")
+        p = Persona(
+            segment=str(seg), customers=int(prof["customers"]), share=float(prof["share"]),
+            small_base=bool(prof["small_base"]) or n_texts < min_base,
+            nps=_value(prof, "nps"), nps_ci_low=_value(prof, "nps_ci_low"), nps_ci_high=_value(prof, "nps_ci_high"),
+            nps_n=int(prof["nps_n"]) if not _missing(prof.get("nps_n")) else 0,
+            churn_rate=_value(prof, "churn_rate"), revenue_per_customer=rev,
+            revenue_share=_value(prof, "revenue_share"),
+            spend_ratio=rev / avg_rev if avg_rev and avg_rev > 0 and not _missing(rev) else math.nan,
+            top_channel=None if _missing(prof.get("top_channel")) else str(prof["top_channel"]),
+            n_texts=n_texts, theme_basis=basis,
+        )
+        _demographics(p, g)
+        if "plan" in g:
+            sh = _shares(g["plan"], 1)
+            p.plan = sh[0] if sh else None
+        if "tenure_days" in g:
+            t = pd.to_numeric(g["tenure_days"], errors="coerce").median()
+            p.tenure_months = math.nan if _missing(t) else float(t) / 30.44
+        p.goals = _pick(lift, seg, "positive", top, min_mentions, basis, min_lift)
+        p.challenges = _pick(lift, seg, "negative", top, min_mentions, basis, min_lift)
+        p.channels = _shares(g["preferred_channel"], 3) if "preferred_channel" in g else []
+        _touchpoints(p, seg, verb, perf_by_segment, min_base, labels)
         if influences is not None and not influences.empty:
             f = influences[influences["segment"] == seg].sort_values(["share", "source"], ascending=[False, True])
-            infl_data["traffic_sources"] = dict(zip(f["source"], f["share"], strict=True))
-            if len(f):
-                infl_lines.append("arrive online via " + ", ".join(
-                    f"{str(s).replace('_', ' ')} {_pct(v)}" for s, v in zip(f["source"].head(3), f["share"].head(3),
-                                                                           strict=True)))
-        comp = freq[(freq["segment"] == seg) & freq["theme"].astype("str").str.lower().str.startswith("compet")]
+            p.traffic_sources = [(str(s), float(v)) for s, v in zip(f["source"], f["share"], strict=True)]
         if n_texts:
-            comp_share = float(comp["n_mentions"].sum() / n_texts) if len(comp) else 0.0
-            infl_data["competitor_mentions_share"] = comp_share
-            infl_lines.append(f"mention competitors in {_pct(comp_share)} of their comments")
-        nps_txt = (f"NPS {fmt_num(p['nps'], 0)} {fmt_ci(p['nps_ci_low'], p['nps_ci_high'], 0)} (n\u00a0=\u00a0{fmt_int(p['nps_n'])})"
-                   if not _missing(p["nps"]) else "NPS –")
-        numbers = [f"{fmt_int(p['customers'])} customers ({_pct(p['share'])})", nps_txt,
-                   f"churn {_pct(p['churn_rate'])}"]
-        if not _missing(p["revenue_per_customer"]):
-            numbers.append(f"revenue per customer {fmt_int(p['revenue_per_customer'])} "
-                           f"({_pct(p['revenue_share'])} of revenue)")
-        role = _role(p, g, view)
-        out.append(Persona(
-            segment=str(seg), name=name, role=role, demographics=demo_lines,
-            goals=[phrase(t) for t in goals], challenges=[phrase(t) for t in challenges],
-            channels=[f"{k} {_pct(v)}" for k, v in channels], touchpoints=tp_lines, influences=infl_lines,
-            numbers=numbers, small_base=bool(p["small_base"]) or n_texts < min_base,
-            data={"demographics": demo, "goals": goals, "challenges": challenges, "n_texts": n_texts,
-                  "channels": dict(channels), "touchpoints": tp_data, "influences": infl_data,
-                  "profile": {k: (v.item() if hasattr(v, "item") else v) for k, v in p.items()}},
-        ))
+            comp = by_theme[(by_theme["segment"] == seg)
+                            & by_theme["theme"].astype("str").str.lower().str.startswith("compet")]
+            p.competitor_share = float(comp["n_mentions"].sum() / n_texts) if len(comp) else 0.0
+        out.append(p)
     return out
-
-
-def _missing(x) -> bool:
-    return x is None or (isinstance(x, float) and math.isnan(x)) or x is pd.NA
-
-
-def _role(p: pd.Series, g: pd.DataFrame, view: pd.DataFrame) -> str:
-    """One line from the data: size, spend vs average, plan, main channel, loyalty."""
-    parts = [f"{_pct(p['share'])} of customers"]
-    avg = float(pd.to_numeric(view["revenue"]).mean()) if "revenue" in view else float("nan")
-    if avg > 0 and not _missing(p["revenue_per_customer"]):
-        ratio = p["revenue_per_customer"] / avg
-        parts.append("spends about the average" if 0.9 <= ratio <= 1.1
-                     else f"spends {ratio:.1f}× the average" if ratio > 1
-                     else f"spends {_pct(ratio)} of the average")
-    if "plan" in g:
-        sh = _shares(g["plan"], 1)
-        if sh:
-            parts.append(f"mostly on the {sh[0][0]} plan")
-    if p["top_channel"] is not None and not _missing(p["top_channel"]):
-        parts.append(f"prefers {p['top_channel']}")
-    if "tenure_days" in g:
-        t = pd.to_numeric(g["tenure_days"], errors="coerce").median()
-        if not _missing(t):
-            parts.append(f"a customer for {t / 30.44:.0f} months (median)")
-    return "; ".join(parts)
-
-
-# --- rendering ---------------------------------------------------------------------------
-
-
-_ARABIC_RE = re.compile(r"[\u0600-\u06FF]")
-
-
-def _value(text: str, rtl: bool) -> str:
-    """Escaped value; in an Arabic card, text without Arabic letters is kept left-to-right."""
-    v = md_escape(text)
-    return f'[{v}]{{dir="ltr"}}' if rtl and v and not _ARABIC_RE.search(str(text)) else v
-
-
-def _line(label: str, items: list[str], empty: str, rtl: bool = False) -> str:
-    body = _value("; ".join(items), rtl) if items else f"*{md_escape(empty)}*"
-    return f"**{md_escape(label)}:** {body}"
-
-
-def _bullets(label: str, items: list[str], empty: str, rtl: bool = False) -> str:
-    if not items:
-        return f"**{md_escape(label)}:** *{md_escape(empty)}*"
-    return f"**{md_escape(label)}:**\n\n" + "\n".join(f"- {_value(i, rtl)}" for i in items)
-
-
-def persona_markdown(p: Persona, language: str = "en") -> str:
-    """One persona as a fenced ``::: {.persona}`` card; every value escaped with md_escape.
-
-    The heading is an unnumbered, un-listed level-3 heading (not in the table of contents).
-    ``language="ar"`` gives Arabic field labels; values without Arabic letters (the data's
-    English phrases, numbers) are then marked left-to-right so they keep their word order.
-    """
-    lab = LABELS.get(language, LABELS["en"])
-    rtl = language == "ar"
-    ltr = ' dir="ltr"' if rtl else ""
-    flag = f" *({md_escape(lab['small'])})*" if p.small_base else ""
-    parts = [
-        "::: {.persona}",
-        f"### {md_escape(p.name)} {{.unnumbered .unlisted}}",
-        "",
-        f"[{md_escape(p.segment)}]{{.persona-segment}}{flag}",
-        "",
-        f"[{md_escape(p.role)}]{{.persona-role{ltr}}}",
-        "",
-        _line(lab["demographics"], p.demographics, "–", rtl),
-        "",
-        _bullets(lab["goals"], p.goals, lab["none"], rtl),
-        "",
-        _bullets(lab["challenges"], p.challenges, lab["none"], rtl),
-        "",
-        _line(lab["channels"], p.channels, "–", rtl),
-        "",
-        _bullets(lab["touchpoints"], p.touchpoints, "–", rtl),
-        "",
-    ]
-    if p.influences:
-        parts += [_line(lab["influences"], p.influences, "–", rtl), ""]
-    parts += [_line(lab["numbers"], p.numbers, "–", rtl), ":::"]
-    return "\n".join(parts)
-
-
-def personas_markdown(personas: list[Persona], language: str = "en") -> str:
-    """All personas in a ``:::: {.personas}`` block: a responsive grid of cards in the HTML
-    (two per row on a desktop, one on a phone) and one unbreakable framed card each in the PDF."""
-    inner = "\n\n".join(persona_markdown(p, language) for p in personas)
-    return f":::: {{.personas}}\n{inner}\n::::\n"

@@ -775,10 +775,11 @@ def top_actions(recs: pd.DataFrame, tr) -> list:
             for _, r in recs.head(3).iterrows()]
 
 
-def personas_markdown(cards, tr) -> str:
-    from cxlib.quant import personas
+def personas_markdown(cards, tr, market: str | None = None, currency: str | None = None) -> str:
+    """Persona cards in the report's language (:func:`cxlib.report.personas.persona_cards`)."""
+    from cxlib.report import personas
 
-    return personas.personas_markdown(cards, tr.language)
+    return personas.persona_cards(cards, tr, market=market, currency=currency)
 
 
 def churn_model_notes(m, tr) -> str:
