@@ -595,7 +595,8 @@ def bench_report(client: str, size: str, *, label: str = "", limit_s: float = RE
     note = f"exit {m['exit_code']}" + (" (stopped at the time limit)" if m["stopped"] else "")
     top = dict(sorted(analyses.items(), key=lambda kv: -kv[1])[:8])
     return Row(size, f"report {client}{label}", 0, m["seconds"], note=note, peak_gb=m["peak_gb"],
-               detail={**m, "analyses_top": top, "notebooks": _notebook_times(run_log), "run_log": str(run_log),
+               detail={**m, "analyses_top": top, "analyses": analyses, "notebooks": _notebook_times(run_log),
+                       "run_log": str(run_log),
                        "output": str(log)})
 
 
