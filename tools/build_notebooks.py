@@ -49,11 +49,14 @@ def heading(section, key, tags=None):
     return code(f'if ctx.shows("{section}"):\n    show_text(tr("{key}"))', tags)
 
 
-def notebook(cells, phase=1):
+def notebook(cells, phase=1, annex=False):
     nb = nbf.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "cxlib", "display_name": "Python (cxlib)", "language": "python"}
     nb.metadata["language_info"] = {"name": "python"}
     nb.metadata["cxlib"] = {"phase": phase}
+    if annex:
+        for c in cells[1:]:
+            c.metadata.setdefault("tags", []).append("annex")
     title = md(f"# {cells[0]}\n\nThe report text comes from `cxlib/assets/strings/` (English and Arabic); "
                "the analyses from `cxlib` (`ctx.result(name)`). Run top to bottom; the runner injects the "
                "parameters.", ["remove-cell"])
@@ -76,7 +79,7 @@ show_text(tables.not_in_report_markdown(ctx.plan, tr))'''),
         heading("customers", "customers.intro"),
         code('''with ctx.section("customer_profile"):
     prof = ctx.result("customer_profile")
-    show_table(tr.table(tables.profile_table(prof["table"]), keep=("Group",)), name="customer_profile", out_dir=out,
+    show_table(tr.table(tables.profile_table(prof["table"]), keep=("Group",)), name="customer_profile", annex=True, out_dir=out,
                caption=tr("cap.customer_profile", n=prof["n"]), data=prof["table"])'''),
         code('''with ctx.section("segments"):
     seg = ctx.result("segments")
@@ -89,7 +92,7 @@ show_text(tables.not_in_report_markdown(ctx.plan, tr))'''),
                                     "segment", tr.term("NPS (latest)"), min_base=th.min_base)
         show_figure(fig, name="segment_nps", caption=tr("cap.segment_nps"), alt=tr("alt.segment_nps"), data=profile,
                     out_dir=out)
-    show_table(tr.table(tables.usefulness_table(seg["usefulness"]), keep=("Segment",)), name="segment_usefulness",
+    show_table(tr.table(tables.usefulness_table(seg["usefulness"]), keep=("Segment",)), name="segment_usefulness", annex=True,
                out_dir=out, data=seg["usefulness"], caption=tr("cap.usefulness"))'''),
         code('''with ctx.section("personas"):
     cards = ctx.result("personas")
@@ -98,10 +101,11 @@ show_text(tables.not_in_report_markdown(ctx.plan, tr))'''),
     ]),
     "02_metrics.ipynb": (1, [
         "Quantitative CX",
+        code('if ctx.shows("metrics"):\n    show_text(tr("annex.metrics.h"), annex=True)'),
         heading("metrics", "metrics.intro"),
         code('''with ctx.section("kpis"):
     kpis = ctx.result("kpis")
-    show_table(tr.table(tables.kpi_table(kpis)), name="kpi_tiles", out_dir=out, data=kpis,
+    show_table(tr.table(tables.kpi_table(kpis)), name="kpi_tiles", annex=True, out_dir=out, data=kpis,
                caption=tr("cap.kpis", period=ctx.period.label, previous=ctx.previous_label or "–"))'''),
         code('''with ctx.section("recommend"):
     rec = ctx.result("recommend")
@@ -110,14 +114,14 @@ show_text(tables.not_in_report_markdown(ctx.plan, tr))'''),
         code('''with ctx.section("weighted_kpis"):
     w = ctx.result("weighted_kpis")
     show_text(tr("weighting.intro"))
-    show_table(tr.table(tables.weighted_kpi_table(w["kpis"])), name="weighted_kpis", out_dir=out, data=w["kpis"],
+    show_table(tr.table(tables.weighted_kpi_table(w["kpis"])), name="weighted_kpis", annex=True, out_dir=out, data=w["kpis"],
                caption=tr("cap.weighted", variables=", ".join(tr.terms([tables.label(v) for v in w["spec"].variables])),
                           method=w["spec"].method, period=ctx.period.label))'''),
         code('''with ctx.section("crosstabs"):
     cts = ctx.result("crosstabs")
     show_text(tr("crosstabs.intro"))
     for spec, ct in cts:
-        show_table(tr.table(tables.crosstab_table(ct, tables.label(spec.row))), name=f"crosstab_{spec.row}_by_{spec.banner}",
+        show_table(tr.table(tables.crosstab_table(ct, tables.label(spec.row))), name=f"crosstab_{spec.row}_by_{spec.banner}", annex=True,
                    note=tables.crosstab_note(ct, tr), out_dir=out, data=ct.cells,
                    caption=tr("cap.crosstab", row=tr.term(tables.label(spec.row)), banner=tr.term(tables.label(spec.banner)),
                               period=ctx.period.label))'''),
@@ -136,7 +140,7 @@ show_text(tables.not_in_report_markdown(ctx.plan, tr))'''),
     sc = ctx.result("segment_change")
     show_text(tr("segments.h"))
     show_table(tr.table(tables.change_table(sc["change"], "segment", "Segment"), keep=("Segment",)),
-               name="nps_by_segment_change", caption=tr("cap.segment_change"), out_dir=out, data=sc["change"])
+               name="nps_by_segment_change", annex=True, caption=tr("cap.segment_change"), out_dir=out, data=sc["change"])
     fig = plots.kpi_trend_chart(sc["trend"], tr.term("NPS"), by="segment",
                                 significant=set(sc["change"].loc[sc["change"]["significant"], "segment"]),
                                 confidence=th.confidence, min_base=th.min_base)
@@ -159,12 +163,22 @@ show_text(tables.not_in_report_markdown(ctx.plan, tr))'''),
     bd = ctx.result("breakdowns")
     show_text(tr("breakdowns.h"))
     for by, b in bd.items():
-        show_table(tr.table(tables.scores_table(b, by), keep=(tables.label(by),)), name=f"scores_by_{tables.slug(by)}",
+        if by == "segment" and ctx.runs("segment_change"):
+            continue  # shown with its change and trend above
+        main = b[b["metric"] == b["metric"].iloc[0]]
+        fig = plots.breakdown_chart(main, by, tr.term(tables.metric_axis(main["metric"].iloc[0])), min_base=th.min_base)
+        show_figure(fig, name=f"chart_by_{tables.slug(by)}", out_dir=out, data=main,
+                    caption=tr("cap.breakdown_chart", metric=tr.term(tables.metric_axis(main["metric"].iloc[0])),
+                               by=tr.term(tables.label(by)).lower(), period=ctx.period.label),
+                    alt=tr("alt.breakdown_chart", by=tr.term(tables.label(by)).lower()))
+    for by, b in bd.items():
+        show_table(tr.table(tables.scores_table(b, by), keep=(tables.label(by),)), name=f"scores_by_{tables.slug(by)}", annex=True,
                    out_dir=out, data=b, caption=tr("cap.breakdown", by=tr.term(tables.label(by)).lower(),
                                                    period=ctx.period.label))'''),
     ]),
     "03_journey.ipynb": (1, [
         "The journey and touchpoint gaps",
+        code('if ctx.shows("journey"):\n    show_text(tr("annex.journey.h"), annex=True)'),
         heading("journey", "journey.intro"),
         code('''if ctx.shows("journey") and ctx.params.goal:
     from cxlib.journey.goal import focus_touchpoints
@@ -192,17 +206,17 @@ show_text(tables.not_in_report_markdown(ctx.plan, tr))'''),
                out_dir=out, data=ab["table"])'''),
         code('''with ctx.section("funnel_by_source"):
     fs = ctx.result("funnel_by_source")
-    show_table(tr.table(tables.funnel_table(fs, "source")), name="funnel_source", out_dir=out, data=fs,
+    show_table(tr.table(tables.funnel_table(fs, "source")), name="funnel_source", annex=True, out_dir=out, data=fs,
                caption=tr("cap.funnel_source", period=ctx.period.label))'''),
         code('''with ctx.section("touchpoints"):
     tp = ctx.result("touchpoints")
     if tp["ipa"] is not None:
-        show_table(tr.table(tables.touchpoint_table(tp["ipa"]), keep=("Touchpoint", "Owner")), name="touchpoints",
+        show_table(tr.table(tables.touchpoint_table(tp["ipa"]), keep=("Touchpoint", "Owner")), name="touchpoints", annex=True,
                    out_dir=out, data=tp["ipa"], caption=tr("cap.touchpoints", period=ctx.period.label))
         show_figure(plots.ipa_chart(tp["ipa"]), name="ipa", caption=tr("cap.ipa"), alt=tr("alt.ipa"), data=tp["ipa"],
                     out_dir=out)
     else:
-        show_table(tr.table(tables.performance_table(tp["perf"]), keep=("Touchpoint",)), name="touchpoints",
+        show_table(tr.table(tables.performance_table(tp["perf"]), keep=("Touchpoint",)), name="touchpoints", annex=True,
                    out_dir=out, data=tp["perf"], caption=tr("cap.touchpoints_csat", period=ctx.period.label))
     if tp["unmapped"]:
         show_text(tr("journey.unmapped", items=", ".join(md_escape(u) for u in tp["unmapped"])))'''),
@@ -239,17 +253,17 @@ with ctx.section("journey_questions"):
         show_table(tr.table(method.rules_table(ap["rules"], tr)), name="abandonment_rules", out_dir=out,
                    data=ap["rules"].table, caption=tr("cap.abandonment_rules", period=ctx.period.label))
     if ap["paths"].status == "answered" and len(ap["paths"].table):
-        show_table(tr.table(method.paths_table(ap["paths"], tr)), name="abandonment_paths", out_dir=out,
+        show_table(tr.table(method.paths_table(ap["paths"], tr)), name="abandonment_paths", annex=True, out_dir=out,
                    data=ap["paths"].table, caption=tr("cap.abandonment_paths", period=ctx.period.label))'''),
         code('''with ctx.section("map_changes"):
     mc = ctx.result("map_changes")
     show_text(method.history_intro(mc, tr, th.alpha, ctx.previous_label))
-    show_text(method.changes_markdown(mc, tr, labels, ctx.previous_label))'''),
+    show_text(method.changes_markdown(mc, tr, labels, ctx.previous_label, th.min_base))'''),
         code('''with ctx.section("operations"):
     ops = ctx.result("operations")
     show_text(tr("ops.h"))
     show_table(tr.table(tables.operations_table(ops, ctx.result("touchpoints")["perf"]), keep=("Touchpoint",)),
-               name="touchpoint_operations", out_dir=out, data=ops, caption=tr("cap.ops", period=ctx.period.label))
+               name="touchpoint_operations", annex=True, out_dir=out, data=ops, caption=tr("cap.ops", period=ctx.period.label))
     if ops.attrs.get("unmapped_interactions"):
         show_text(tr("ops.unmapped", items=", ".join(f"{md_escape(k)} ({v:,})"
                                                      for k, v in ops.attrs["unmapped_interactions"].items())))'''),
@@ -259,7 +273,7 @@ with ctx.section("journey_questions"):
     show_table(tr.table(tables.change_table(tc, "touchpoint", "Touchpoint", "CSAT", "score",
                                             ctx.params.touchpoint_labels(), adjusted=True, alpha=th.alpha),
                         keep=("Touchpoint",)),
-               name="touchpoint_csat_change", caption=tr("cap.tp_change"), out_dir=out, data=tc,
+               name="touchpoint_csat_change", annex=True, caption=tr("cap.tp_change"), out_dir=out, data=tc,
                note=tr("note.tp_change", n=len(tc)))'''),
         code('''with ctx.section("touchpoint_trends"):
     tt = ctx.result("touchpoint_trends")
@@ -269,13 +283,13 @@ with ctx.section("journey_questions"):
         sig = set(tc.loc[tc["p_holm"] < th.alpha, "touchpoint"])
     fig = plots.trend_grid(tt, "touchpoint", value_label=tr.term("Mean CSAT (1-5)"), min_base=th.min_base,
                            significant=sig, facet_labels=ctx.params.touchpoint_labels())
-    show_figure(fig, name="touchpoint_trends", caption=tr("cap.tp_trends"), alt=tr("alt.tp_trends"), data=tt,
+    show_figure(fig, name="touchpoint_trends", annex=True, caption=tr("cap.tp_trends"), alt=tr("alt.tp_trends"), data=tt,
                 out_dir=out)'''),
         code('''with ctx.section("key_drivers"):
     kd = ctx.result("key_drivers")
     show_text(tr("drivers.h"))
     show_table(tr.table(tables.drivers_table(kd["drivers"].table, ctx.params.touchpoint_labels()), keep=("Touchpoint",)),
-               name="key_drivers", out_dir=out, data=kd["drivers"].table,
+               name="key_drivers", annex=True, out_dir=out, data=kd["drivers"].table,
                caption=tr("cap.drivers", n=kd["drivers"].n, r2=kd["drivers"].r_squared), note=tr("note.drivers"))'''),
         code('''with ctx.section("fix_first"):
     ff = ctx.result("fix_first")
@@ -285,6 +299,7 @@ with ctx.section("journey_questions"):
     ]),
     "04_voice.ipynb": (1, [
         "Voice of the customer",
+        code('if ctx.shows("voice"):\n    show_text(tr("annex.voice.h"), annex=True)'),
         heading("voice", "voice.intro"),
         code('''with ctx.section("coding"):
     c = ctx.result("coding")
@@ -292,36 +307,36 @@ with ctx.section("journey_questions"):
         show_note(tr("coding.generic"), "info")'''),
         code('''with ctx.section("themes"):
     th_ = ctx.result("themes")
-    show_table(tr.table(tables.frequency_table(th_["by_source"], "source")), name="theme_frequency_by_source",
+    show_table(tr.table(tables.frequency_table(th_["by_source"], "source")), name="theme_frequency_by_source", annex=True,
                out_dir=out, data=th_["by_source"], caption=tr("cap.theme_source", period=ctx.period.label))
     if "by_segment" in th_:
-        show_table(tr.table(tables.frequency_table(th_["by_segment"], "segment")), name="theme_frequency_by_segment",
+        show_table(tr.table(tables.frequency_table(th_["by_segment"], "segment")), name="theme_frequency_by_segment", annex=True,
                    out_dir=out, data=th_["by_segment"], caption=tr("cap.theme_segment", period=ctx.period.label))'''),
         code('''with ctx.section("detractor_themes"):
     dt = ctx.result("detractor_themes")
     show_text(tr("detractors.h"))
-    show_table(tr.table(tables.themes_table(dt["themes"], flags=dt["flags"] or None)), name="detractor_themes",
+    show_table(tr.table(tables.themes_table(dt["themes"], flags=dt["flags"] or None)), name="detractor_themes", annex=True,
                caption=tr("cap.detractor_themes"), out_dir=out, data=dt["themes"])
     fig = plots.theme_chart(dt["themes"].sort_values("rank").head(8))
     show_figure(fig, name="detractor_themes", caption=tr("cap.detractor_chart"), alt=tr("alt.detractor_chart"),
                 data=dt["themes"], out_dir=out)
-    show_table(tr.table(tables.nps_mention_table(dt["mention"], min_n=th.min_base)), name="nps_by_mention", out_dir=out,
+    show_table(tr.table(tables.nps_mention_table(dt["mention"], min_n=th.min_base)), name="nps_by_mention", annex=True, out_dir=out,
                data=dt["mention"], caption=tr("cap.nps_mention", min_base=th.min_base))'''),
         code('''with ctx.section("cooccurrence"):
     pairs = ctx.result("cooccurrence")
-    show_table(tr.table(tables.cooccurrence_table(pairs)), name="theme_cooccurrence", out_dir=out, data=pairs,
+    show_table(tr.table(tables.cooccurrence_table(pairs)), name="theme_cooccurrence", annex=True, out_dir=out, data=pairs,
                caption=tr("cap.cooccurrence"))'''),
         code('''with ctx.section("theme_trends"):
     tt = ctx.result("theme_trends")
-    show_text(tr("themes_time.h"))
+    show_text(tr("themes_time.h"), annex=True)
     fig = plots.trend_grid(tt.assign(value=tt["share"] * 100, ci_low=tt["ci_low"] * 100, ci_high=tt["ci_high"] * 100),
                            "theme", value_label=tr.term("Texts mentioning the theme (%)"), min_base=th.min_base)
     show_figure(fig, name="theme_trends", caption=tr("cap.theme_trends"), alt=tr("alt.theme_trends"), data=tt,
-                out_dir=out)'''),
+                out_dir=out, annex=True)'''),
         code('''with ctx.section("conversations"):
     conv = ctx.result("conversations")
     show_text(tr("calls.h"))
-    show_table(tr.table(tables.conversation_table(conv, conv.attrs["n_conversations"])), name="conversation_themes",
+    show_table(tr.table(tables.conversation_table(conv, conv.attrs["n_conversations"])), name="conversation_themes", annex=True,
                out_dir=out, data=tables.without_ids(conv), caption=tr("cap.conversations", period=ctx.period.label))'''),
         code('''with ctx.section("quotes"):
     q = ctx.result("quotes")
@@ -330,7 +345,7 @@ with ctx.section("journey_questions"):
         code('''with ctx.section("mention_share"):
     share = ctx.result("mention_share")
     show_text(tr("social.h"))
-    show_table(tr.table(tables.share_table(share)), name="mention_share", caption=tr("cap.share_table"), out_dir=out,
+    show_table(tr.table(tables.share_table(share)), name="mention_share", annex=True, caption=tr("cap.share_table"), out_dir=out,
                data=share)
     fig = plots.mention_share_chart(share, min_base=th.min_base)
     show_figure(fig, name="mention_share", caption=tr("cap.share_chart"), alt=tr("alt.share_chart"), data=share,
@@ -344,10 +359,11 @@ with ctx.section("journey_questions"):
     ]),
     "05_churn.ipynb": (1, [
         "Churn, at-risk customers and next best actions",
+        code('if ctx.shows("churn"):\n    show_text(tr("annex.churn.h"), annex=True)'),
         heading("churn", "churn.intro"),
         code('''with ctx.section("churn_by_period"):
     churn = ctx.result("churn_by_period")
-    show_table(tr.table(tables.churn_period_table(churn)), name="churn_by_quarter", caption=tr("cap.churn_quarter"),
+    show_table(tr.table(tables.churn_period_table(churn)), name="churn_by_quarter", annex=True, caption=tr("cap.churn_quarter"),
                out_dir=out, data=churn)
     fig = plots.churn_trend_chart(churn, min_base=th.min_base)
     show_figure(fig, name="churn_trend", caption=tr("cap.churn_trend"), alt=tr("alt.churn_trend"), data=churn,
@@ -356,7 +372,7 @@ with ctx.section("journey_questions"):
     curves = ctx.result("retention")
     first = ctx.result("churn_by_period")["period"].min()
     fig = plots.retention_chart(curves[(curves["cohort"] >= first) & (curves["at_risk"] >= th.min_base)])
-    show_figure(fig, name="retention", caption=tr("cap.retention", min_base=th.min_base), alt=tr("alt.retention"),
+    show_figure(fig, name="retention", annex=True, caption=tr("cap.retention", min_base=th.min_base), alt=tr("alt.retention"),
                 data=curves, out_dir=out)'''),
         code('''with ctx.section("churn_signals"):
     lift = ctx.result("churn_signals")
@@ -365,8 +381,12 @@ with ctx.section("journey_questions"):
                note=tables.churn_note(lift, names, tr), out_dir=out, data=lift)'''),
         code('''with ctx.section("churn_by_attribute"):
     by = ctx.result("churn_by_attribute")
-    show_table(tr.table(tables.churn_rate_table(by), keep=("Group",)), name="churn_by_attribute", out_dir=out,
-               data=by, caption=tr("cap.churn_attribute"))'''),
+    top = tables.churn_extremes(by, th.alpha)
+    if len(top):
+        show_table(tr.table(tables.churn_rate_table(top), keep=("Group",)), name="churn_by_attribute_top", out_dir=out,
+                   data=top, caption=tr("cap.churn_attribute_top"))
+    show_table(tr.table(tables.churn_rate_table(by), keep=("Group",)), name="churn_by_attribute", annex=True,
+               out_dir=out, data=by, caption=tr("cap.churn_attribute"))'''),
         code('''with ctx.section("churn_paths"):
     from cxlib.report import method
 
@@ -378,7 +398,7 @@ with ctx.section("journey_questions"):
         show_table(tr.table(method.rules_table(cp["rules"], tr)), name="churn_rules", out_dir=out,
                    data=cp["rules"].table, caption=tr("cap.churn_rules"))
     if cp["paths"].status == "answered" and len(cp["paths"].table):
-        show_table(tr.table(method.paths_table(cp["paths"], tr)), name="churn_paths", out_dir=out,
+        show_table(tr.table(method.paths_table(cp["paths"], tr)), name="churn_paths", annex=True, out_dir=out,
                    data=cp["paths"].table, caption=tr("cap.churn_paths"))'''),
         code('''with ctx.section("churn_model"):
     cm = ctx.result("churn_model")
@@ -386,7 +406,7 @@ with ctx.section("journey_questions"):
     show_table(tr.table(tables.churn_drivers_table(cm)), name="churn_model", out_dir=out, data=tables.churn_drivers(cm),
                caption=tr("cap.churn_model_" + cm["mode"], n=cm["model"].n, events=cm["model"].events))
     show_text(tables.churn_model_notes(cm["model"], tr))
-    show_table(tr.table(tables.model_checks_table(cm["model"].summary())), name="churn_model_checks", out_dir=out,
+    show_table(tr.table(tables.model_checks_table(cm["model"].summary())), name="churn_model_checks", annex=True, out_dir=out,
                data=cm["model"].summary(), caption=tr("cap.churn_checks"))'''),
         code('''with ctx.section("at_risk"):
     ar = ctx.result("at_risk")
@@ -428,14 +448,18 @@ with ctx.section("summary"):
     recs = ctx.result("recommendations")
     show_text(tr("rec.h"))
     if len(recs):
-        show_table(tr.table(tables.recommendations_table(recs, tr), keep=("Action", "Owner", "Impact", "Evidence")),
+        show_table(tr.table(tables.recommendations_table(recs, tr).drop(columns=["Evidence", "Kind"]),
+                            keep=("Action", "Owner", "Impact")),
                    name="recommendations", caption=tr("cap.recommendations"), out_dir=out, data=tables.plain(recs, tr))
+        show_table(tr.table(tables.recommendations_table(recs, tr), keep=("Action", "Owner", "Impact", "Evidence")),
+                   name="recommendations_evidence", annex=True, caption=tr("cap.recommendations"), out_dir=out)
     else:
-        show_text(tr("rec.none"))'''),
+        show_text(tr("rec.none"))
+show_text(tr("annex.pointer"))'''),
         code('''with ctx.section("swot"):
     sw = ctx.result("swot")
-    show_text(tr("swot.table.h"))
-    show_table(tr.table(tables.swot_table(sw["items"], tr), keep=("Item", "Evidence")), name="swot",
+    show_text(tr("swot.table.h"), annex=True)
+    show_table(tr.table(tables.swot_table(sw["items"], tr), keep=("Item", "Evidence")), name="swot", annex=True,
                caption=tr("cap.swot"), out_dir=out, data=tables.plain(sw["items"], tr))'''),
     ]),
     "07_appendix.ipynb": (1, [
@@ -444,7 +468,7 @@ with ctx.section("summary"):
         code('''with ctx.section("coding"):
     c = ctx.result("coding")
     show_text(tr("codebook.h"))
-    show_table(tr.table(tables.codebook_table(c.book.table), keep=("Description",)), name="codebook",
+    show_table(tr.table(tables.codebook_table(c.book.table), keep=("Description",)), name="codebook", annex=True,
                caption=tr("cap.codebook"), out_dir=out, data=c.book.table)'''),
         code('''with ctx.section("map_changes"):
     from cxlib.report import method
@@ -452,18 +476,18 @@ with ctx.section("summary"):
     h = method.history_table(ctx.result("map_changes")["history"], ctx.params.touchpoint_labels())
     if h is not None:
         show_text(tr("jq.history.annex"))
-        show_table(tr.table(h, keep=("Touchpoint",)), name="map_history", out_dir=out, data=h,
+        show_table(tr.table(h, keep=("Touchpoint",)), name="map_history", annex=True, out_dir=out, data=h,
                    caption=tr("cap.map_history"))'''),
         code('''with ctx.section("reliability"):
     rel = ctx.result("reliability")
     show_text(tr("reliability.h"))
     show_text(md_escape(rel.method_text()) if not tr.rtl else tr("reliability.method"))
-    show_table(tr.table(tables.reliability_table(rel.per_code)), name="coding_reliability", out_dir=out,
+    show_table(tr.table(tables.reliability_table(rel.per_code)), name="coding_reliability", annex=True, out_dir=out,
                data=rel.per_code, caption=tr("cap.reliability"))'''),
         code('''with ctx.section("assisted_coding"):
     ac = ctx.result("assisted_coding")
     show_text(tr("assist.h"))
-    show_table(tr.table(tables.assist_table(ac.cv)), name="assisted_coding_cv", out_dir=out, data=ac.cv,
+    show_table(tr.table(tables.assist_table(ac.cv)), name="assisted_coding_cv", annex=True, out_dir=out, data=ac.cv,
                caption=tr("cap.assist", n=ac.n_training))
     if out is not None:
         from cxlib.voice import coding_sheet
@@ -477,7 +501,7 @@ with ctx.section("summary"):
     show_text(tr("sentiment.h"))
     show_text(tr("sentiment.method." + sent.method))
     if len(sent.validation):
-        show_table(tr.table(tables.sentiment_validation_table(sent.validation)), name="sentiment_validation",
+        show_table(tr.table(tables.sentiment_validation_table(sent.validation)), name="sentiment_validation", annex=True,
                    out_dir=out, data=sent.validation, caption=tr("cap.sentiment"))'''),
     ]),
 }
@@ -486,7 +510,7 @@ with ctx.section("summary"):
 def main() -> None:
     NB_DIR.mkdir(exist_ok=True)
     for name, (phase, cells) in NOTEBOOKS.items():
-        nbf.write(notebook(cells, phase), NB_DIR / name)
+        nbf.write(notebook(cells, phase, annex=name.startswith("07_")), NB_DIR / name)
         print("wrote", NB_DIR / name)
 
 

@@ -253,20 +253,27 @@ def _write_csv(df, out_dir: str | Path | None, name: str) -> Path | None:
 
 
 def table_bundle(df, *, name: str, caption: str, formats=None, note: str | None = None,
-                 align=None) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Build the (data, metadata) display bundle :func:`show_table` publishes (no side effects)."""
+                 align=None, annex: bool = False) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Build the (data, metadata) display bundle :func:`show_table` publishes (no side effects).
+
+    JupyterLab shows the table as a DataFrame (HTML, with its caption); the report's pandoc
+    Markdown rides in the metadata (``cxlib.markdown``), so no pandoc syntax shows in a notebook.
+    """
+    import html as _html
+
     _check_name(name)
     parts = [markdown_table(df, formats=formats, align=align), "", f": {md_escape(caption)} {{#tbl-{name}}}"]
     if note:
         parts += ["", f"::: {{.table-note}}\n{note}\n:::"]
     text = "\n".join(parts) + "\n"
-    data = {"text/markdown": text, "text/plain": f"{caption}\n{df!r}"}
-    meta = {"cxlib": {"kind": "table", "name": name, "caption": caption}}
+    shown = df.to_html(index=False, escape=True, na_rep=MISSING) if hasattr(df, "to_html") else _html.escape(str(df))
+    data = {"text/html": f"<p><b>{_html.escape(str(caption))}</b></p>{shown}", "text/plain": f"{caption}\n{df!r}"}
+    meta = {"cxlib": {"kind": "table", "name": name, "caption": caption, "markdown": text, "annex": bool(annex)}}
     return data, meta
 
 
 def show_table(df, *, name: str, caption: str, out_dir: str | Path | None = None,
-               formats=None, note: str | None = None, align=None, data=None) -> None:
+               formats=None, note: str | None = None, align=None, data=None, annex: bool = False) -> None:
     """Show ``df`` as a captioned report table (and save it as ``out_dir/tables/{name}.csv``).
 
     ``caption`` is plain text (escaped here); ``note`` is Markdown written by the notebook
@@ -274,7 +281,8 @@ def show_table(df, *, name: str, caption: str, out_dir: str | Path | None = None
     :func:`markdown_table`. The CSV holds ``data`` (the raw result behind a formatted table)
     when given, else ``df``.
     """
-    bundle, meta = table_bundle(df, name=name, caption=caption, formats=formats, note=note, align=align)
+    bundle, meta = table_bundle(df, name=name, caption=caption, formats=formats, note=note, align=align,
+                                annex=annex)
     _write_csv(df if data is None else data, out_dir, name)
     _publish(bundle, meta)
 
@@ -299,7 +307,7 @@ def figure_bundle(png: bytes, *, name: str, caption: str, alt: str) -> tuple[dic
 
 
 def show_figure(fig, *, name: str, caption: str, alt: str, data=None,
-                out_dir: str | Path | None = None) -> None:
+                out_dir: str | Path | None = None, annex: bool = False) -> None:
     """Show a matplotlib figure as a captioned report figure, then close it.
 
     The PNG is rendered at 150 dpi (JupyterLab shows it) and an SVG rides along (the report uses
@@ -316,18 +324,32 @@ def show_figure(fig, *, name: str, caption: str, alt: str, data=None,
         png = figure_png(fig)
         bundle, meta = figure_bundle(png, name=name, caption=caption, alt=alt)
         bundle["image/svg+xml"] = figure_svg(fig)
+        meta["cxlib"]["annex"] = bool(annex)
         _write_csv(data, out_dir, name)
     finally:
         plt.close(fig)
     _publish(bundle, meta)
 
 
-def show_text(markdown: str) -> None:
-    """Show generated narrative (Markdown, customer text already escaped by the caller)."""
+_PANDOC_ONLY = re.compile(r"\s*\{#[\w-]+(?:\s+\.[\w-]+)*\}|^:{3,}.*$|\[([^\]]*)\]\{\.[^}]*\}", re.MULTILINE)
+
+
+def plain_markdown(markdown: str) -> str:
+    """The Markdown a notebook shows: the report's pandoc extras (heading ids, fenced divs, classed
+    spans) taken out, their text kept."""
+    return _PANDOC_ONLY.sub(lambda m: m.group(1) or "", markdown).strip()
+
+
+def show_text(markdown: str, *, annex: bool = False) -> None:
+    """Show generated narrative (Markdown, customer text already escaped by the caller).
+
+    ``annex`` sends it to the analyst annex instead of the stakeholder report.
+    """
     if not isinstance(markdown, str):
         raise TypeError("show_text takes a Markdown string; format numbers with fmt_* first")
-    _publish({"text/markdown": markdown, "text/plain": markdown},
-             {"cxlib": {"kind": "text"}})
+    shown = plain_markdown(markdown)
+    _publish({"text/markdown": shown, "text/plain": shown},
+             {"cxlib": {"kind": "text", "markdown": markdown, "annex": bool(annex)}})
 
 
 def note_markdown(text: str, kind: str = "info", language: str = "en") -> str:
@@ -342,11 +364,12 @@ def note_markdown(text: str, kind: str = "info", language: str = "en") -> str:
     return note_box(Md(text), kind="missing" if kind == "failed" else "info", tr=Translator(language))
 
 
-def show_note(text: str, kind: str = "info", language: str | None = None) -> None:
+def show_note(text: str, kind: str = "info", language: str | None = None, *, annex: bool = False) -> None:
     """Show a boxed note in the report (see :func:`note_markdown`); ``language`` defaults to the
     language of the run open in this kernel."""
     md = note_markdown(text, kind, language or _LANGUAGE[0])
-    _publish({"text/markdown": md, "text/plain": text}, {"cxlib": {"kind": "note"}})
+    _publish({"text/markdown": plain_markdown(md), "text/plain": text},
+             {"cxlib": {"kind": "note", "markdown": md, "annex": bool(annex)}})
 
 
 #: the report language of the run open in this kernel (set by cxlib.start)

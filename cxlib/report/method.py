@@ -90,10 +90,23 @@ def validation_table(v, tr, labels: dict) -> pd.DataFrame:
     })
 
 
-def changes_markdown(result: dict, tr, labels: dict, previous: str | None) -> str:
-    """What changed on the map since the last one, as a list (or that nothing did)."""
+def changes_markdown(result: dict, tr, labels: dict, previous: str | None, min_base: int = 30,
+                     limit: int = 8) -> str:
+    """What changed on the map since the last one, as a list (or that nothing did): tested changes,
+    and a new top pain point only where both maps rest on at least ``min_base`` texts."""
     s = result["summary"]
     changes = result["changes"]
+    pains = changes.pain_points.set_index("touchpoint") if len(changes.pain_points) else None
+    if pains is not None and len(s):
+        def enough(subject):
+            if subject not in pains.index:
+                return False
+            r = pains.loc[subject]
+            return min(r["n_texts_before"] or 0, r["n_texts_after"] or 0) >= min_base
+        s = s[(s["kind"] != "new_top_pain") | s["subject"].map(enough)]
+    order = {"touchpoint_added": 0, "touchpoint_removed": 0, "score": 1, "question": 2, "pain_share": 3,
+             "new_top_pain": 4}
+    s = s.assign(_o=s["kind"].map(order).fillna(9)).sort_values("_o", kind="stable").head(limit)
     if changes.previous is None:
         return tr("jq.history.first")
     if s.empty:

@@ -72,6 +72,7 @@ class ReportMeta:
     primary_color: str = "#1f4e79"
     accent_color: str = "#d9822b"
     logo: str | Path | None = None
+    annex_title: str | None = None  # the title of the analyst annex document
 
     def __post_init__(self):
         if self.language not in _LANGUAGES:
@@ -114,6 +115,8 @@ class Assembly:
     #: where each dropped output came from: "notebook.ipynb cell 7: stream"
     dropped_where: list[str] = field(default_factory=list)
     skipped_parameter_cells: int = 0
+    #: the analyst annex's Markdown (None when no output went to the annex)
+    annex: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -321,11 +324,14 @@ class _Builder:
         self.assembly.dropped[kind] += 1
         self.assembly.dropped_where.append(f"{where}: {kind}")
 
-    def cell_blocks(self, cell, nb_name: str, stem: str, index: int) -> list[str]:
+    def cell_blocks(self, cell, nb_name: str, stem: str, index: int) -> list[tuple[str, bool]]:
+        """The cell's report blocks, each with whether it goes to the annex (an output marked
+        ``annex``, or a cell tagged ``annex``)."""
         where = f"{nb_name} cell {index}" + (f" (id {cell.get('id')})" if cell.get("id") else "")
+        self.cell_tags = set(cell.get("metadata", {}).get("tags", []) or [])
         if cell.cell_type == "markdown":
             src = _text(cell.source).strip()
-            return [src] if src else []
+            return [(src, "annex" in self.cell_tags)] if src else []
         if cell.cell_type != "code":
             self.drop(where, f"{cell.cell_type}-cell")
             return []
@@ -347,18 +353,26 @@ class _Builder:
             data = out.get("data", {}) or {}
             cx = _cxlib_meta(out)
             kind = cx.get("kind")
+            self.annex = bool(cx.get("annex")) or "annex" in self.cell_tags
+            if "markdown" in cx:  # the report's Markdown (the notebook shows a DataFrame or plain text)
+                if kind == "table":
+                    self.assembly.tables += 1
+                text = _text(cx["markdown"]).strip()
+                if text:
+                    blocks.append((text, self.annex))
+                continue
             if kind == "figure" and ("image/png" in data or "image/svg+xml" in data):
                 name = _slug(str(cx.get("name") or f"{stem}-{index}-{k}"))
-                blocks.append(self.figure(data.get("image/png"), name, str(cx.get("caption", "")),
-                                          str(cx.get("alt", "")), svg=data.get("image/svg+xml")))
+                blocks.append((self.figure(data.get("image/png"), name, str(cx.get("caption", "")),
+                                           str(cx.get("alt", "")), svg=data.get("image/svg+xml")), self.annex))
             elif "text/markdown" in data:
                 if kind == "table":
                     self.assembly.tables += 1
                 text = _text(data["text/markdown"]).strip()
                 if text:
-                    blocks.append(text)
+                    blocks.append((text, self.annex))
             elif "image/png" in data:
-                blocks.append(self.figure(data["image/png"], f"{stem}-cell{index}-{k + 1}", "", ""))
+                blocks.append((self.figure(data["image/png"], f"{stem}-cell{index}-{k + 1}", "", ""), self.annex))
             else:
                 mimes = sorted(data) or ["empty"]
                 self.drop(where, "+".join(m for m in mimes))
@@ -379,6 +393,7 @@ def assemble_report(notebooks: list[Path], out_dir: Path, meta: ReportMeta) -> A
     b = _Builder(out_dir)
     front: list[str] = []
     body: list[str] = []
+    annex: list[str] = []
     for nb_path in map(Path, notebooks):
         try:
             nb = nbformat.read(nb_path, as_version=4)
@@ -391,15 +406,23 @@ def assemble_report(notebooks: list[Path], out_dir: Path, meta: ReportMeta) -> A
                 b.assembly.skipped_parameter_cells += 1
                 continue
             blocks = b.cell_blocks(cell, nb_path.name, stem, i)
-            if EXEC_SUMMARY_TAG in tags:
-                front.extend(blocks)
-            else:  # a .first-screen block (cxlib.report.blocks.first_screen) moves up too
-                for block in blocks:
-                    (front if _FIRST_SCREEN_RE.match(block) else body).append(block)
+            for block, to_annex in blocks:
+                if to_annex:
+                    annex.append(block)
+                elif EXEC_SUMMARY_TAG in tags or _FIRST_SCREEN_RE.match(block):
+                    front.append(block)  # a .first-screen block (cxlib.report.blocks.first_screen) moves up
+                else:
+                    body.append(block)
     if front:  # one .first-screen div: the renderers draw it before the contents
         front = [f"::::::: {{.{FIRST_SCREEN}}}", *front, ":::::::"]
     text = _front_matter(meta) + "\n" + "\n\n".join(front + body) + "\n"
     b.assembly.path.write_text(text, encoding="utf-8")
+    if annex:  # the analyst annex: full tables, checks and methods, its own document
+        from dataclasses import replace
+
+        annex_meta = replace(meta, title=meta.annex_title or meta.title, subtitle=meta.subtitle)
+        b.assembly.annex = out_dir / "annex.md"
+        b.assembly.annex.write_text(_front_matter(annex_meta) + "\n" + "\n\n".join(annex) + "\n", encoding="utf-8")
     a = b.assembly
     if a.dropped:
         log.info("assemble: left %d output(s) out of the report (%s); show results with "
@@ -448,7 +471,7 @@ def render_offline(md: Path, meta: ReportMeta) -> tuple[Path, Path]:
     md = Path(md).resolve()
     out_dir = md.parent
     _write_support_files(out_dir, meta)
-    html, typ, pdf = out_dir / "report.html", out_dir / "report.typ", out_dir / "report.pdf"
+    html, typ, pdf = (out_dir / f"{md.stem}.html", out_dir / f"{md.stem}.typ", out_dir / f"{md.stem}.pdf")
     common = [
         "--from=markdown",
         "--standalone",
@@ -474,7 +497,7 @@ def render_offline(md: Path, meta: ReportMeta) -> tuple[Path, Path]:
         f"--metadata=pagetitle:{meta.title}",
     ])
     _pandoc(md, typ, [
-        "typst", *common,
+        "typst", *[a for a in common if a != "--toc-depth=2"], "--toc-depth=1",  # the PDF lists sections only
         f"--template={ASSETS / 'report.typ'}",
         f"--variable=cx-primary:{meta.primary_color}",
         f"--variable=cx-accent:{meta.accent_color}",

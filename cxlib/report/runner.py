@@ -529,16 +529,21 @@ def run_report(client: str, period: str | None = None, renderer: str = "auto", *
             language=params.language, primary_color=params.branding.primary_color,
             accent_color=params.branding.accent_color,
             logo=str(params.logo_path) if params.branding.logo else None,
+            annex_title=tr("annex.title", name=params.name),
         )
-        md = render.assemble([nb_out / nb.name for nb in nbs], out, meta)
+        assembly = render.assemble_report([nb_out / nb.name for nb in nbs], out, meta)
         timings["assemble"] = time.perf_counter() - t
         t = time.perf_counter()
-        result = render.render(md, meta, renderer=renderer)
+        result = render.render(assembly.path, meta, renderer=renderer)
+        if assembly.annex is not None:
+            from dataclasses import replace
+
+            render.render(assembly.annex, replace(meta, title=meta.annex_title), renderer=renderer)
         timings["render"] = time.perf_counter() - t
         log(f"rendered with {result.renderer_used}: {result.html.name}, {result.pdf.name}")
         source = analyst / "source"  # the Markdown both renderers read, and its support files
         source.mkdir(exist_ok=True)
-        for name in ("report.md", "assets", "_quarto.yml", "report_files"):
+        for name in ("report.md", "annex.md", "assets", "_quarto.yml", "report_files"):
             if (out / name).exists():
                 (out / name).rename(source / name)
         if (out / "analyst").exists():  # identifiable lists written by notebooks go to the analyst side

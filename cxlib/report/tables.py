@@ -813,3 +813,26 @@ def churn_model_notes(m, tr) -> str:
         if items:
             out += "\n\n" + tr("churn.drop.h") + ":\n\n" + "\n".join(items)
     return out
+
+
+def metric_axis(metric: str) -> str:
+    """The axis label (with its unit) of a score metric."""
+    return {"nps": "NPS (points)", "csat": "CSAT top-2-box (%)", "csat_mean": "Mean rating (1-5)",
+            "ces": "CES mean (1-7)", "ces_easy": "CES easy (%)"}.get(metric, metric)
+
+
+def churn_extremes(t: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
+    """For each attribute whose churn differs across its groups (chi-square p < alpha), its groups
+    with the highest and the lowest churn (adequate bases only): the compact view for the report."""
+    rows = []
+    for _, g in t.groupby("attribute", sort=False):
+        if not (g["p_value"].iloc[0] < alpha):
+            continue
+        ok = g[~g["small_base"].astype(bool)].sort_values("rate")
+        if len(ok) >= 2:
+            rows += [ok.iloc[-1], ok.iloc[0]]
+    out = pd.DataFrame(rows)
+    if out.empty:
+        return t.iloc[0:0]
+    spread = out.groupby("attribute")["rate"].transform(lambda r: r.max() - r.min())
+    return out.assign(_s=spread).sort_values(["_s", "rate"], ascending=False).drop(columns="_s").head(12)
