@@ -14,6 +14,7 @@ The journey map's stages run right to left, the first stage on the right.
 from __future__ import annotations
 
 import base64
+import html
 import re
 import unicodedata
 from collections import Counter
@@ -31,7 +32,7 @@ CLIENT = "demo-ar"
 KEPT = {"NPS", "CSAT", "CES", "SAR", "n", "p"}
 PERIOD = re.compile(r"(?<![0-9])\d{4}(?:Q[1-4]|-\d{2})?(?![0-9])")
 #: file names and paths (the client's exports, the analyst's files): names, not words
-FILE = re.compile(r"[A-Za-z0-9_<>./-]*\.(?:csv|xlsx|parquet|json|yml)(?![A-Za-z])|analyst/[A-Za-z0-9_<>./-]*")
+FILE = re.compile(r"[A-Za-z0-9_<>./-]*\.(?:csv|xlsx|parquet|json|yml|html|pdf)(?![A-Za-z])|analyst/[A-Za-z0-9_<>./-]*")
 LATIN = re.compile(r"[A-Za-z]+")
 ISOLATES = re.compile("[\u2066-\u2069\u200e\u200f\u202a-\u202e\u061c]")
 
@@ -56,8 +57,8 @@ class _Visible(HTMLParser):
         src = a.get("src") or ""
         if src.startswith("data:image/svg+xml;base64,"):
             svg = base64.b64decode(src.split(",", 1)[1]).decode("utf-8")
-            self.charts.append(" ".join(re.findall(r"<!-- (.*?) -->", svg)
-                                        + re.findall(r"<text[^>]*>([^<]*)</text>", svg)))
+            self.charts.append(html.unescape(" ".join(re.findall(r"<!-- (.*?) -->", svg)
+                                                      + re.findall(r"<text[^>]*>([^<]*)</text>", svg))))
 
     def handle_endtag(self, tag):
         if tag in ("script", "style"):
@@ -82,16 +83,19 @@ def report(tmp_path_factory):
     out = tmp_path_factory.mktemp("reports")
     res = run_report(CLIENT, renderer="offline", reports_dir=out, quiet=True)
     params = load_params(CLIENT)
-    html = (res.output_dir / "report.html").read_text(encoding="utf-8")
-    v = _Visible()
-    v.feed(html)
-    pdf = "\n".join(p.extract_text() or "" for p in PdfReader(str(res.output_dir / "report.pdf")).pages)
+    docs = {}  # the stakeholder report, and the analyst annex when the report has one
+    for name in ("report", "annex"):
+        if (res.output_dir / f"{name}.html").is_file():
+            page = (res.output_dir / f"{name}.html").read_text(encoding="utf-8")
+            v = _Visible()
+            v.feed(page)
+            pdf = "\n".join(p.extract_text() or "" for p in PdfReader(str(res.output_dir / f"{name}.pdf")).pages)
+            docs[name] = {"html": page, "visible": " ".join(v.parts), "charts": " ".join(v.charts), "pdf": pdf}
     texts = []  # what customers and staff wrote, shown as they wrote it
     for table, col in (("verbatims", "text"), ("swot_inputs", "text"), ("map_feedback", "comment")):
         if table in params.tables:
             texts += pd.read_csv(params.table_path(table), usecols=[col])[col].dropna().astype(str).tolist()
-    return {"params": params, "dir": res.output_dir, "html": html, "visible": " ".join(v.parts),
-            "charts": " ".join(v.charts), "pdf": pdf, "texts": texts}
+    return {"params": params, "dir": res.output_dir, **docs["report"], "docs": docs, "texts": texts}
 
 
 def _allowed_words(params) -> set[str]:
@@ -133,24 +137,31 @@ PENDING = pytest.mark.xfail(strict=True, reason="English still composed outside 
 
 
 @PENDING
-def test_the_html_has_no_latin_word_but_client_data(report):
+@pytest.mark.parametrize("doc", ["report", "annex"])
+def test_the_html_has_no_latin_word_but_client_data(report, doc):
+    if doc not in report["docs"]:
+        pytest.skip(f"no {doc}.html")
+    d = report["docs"][doc]
     allowed = _allowed_words(report["params"])
-    text = _norm(report["visible"] + " " + report["charts"])
+    text = _norm(d["visible"] + " " + d["charts"])
     # the customers' and the staff's own words are quoted as they gave them
     for t in sorted({_norm(t).strip() for t in report["texts"]}, key=len, reverse=True):
         if len(t) > 3:
             text = text.replace(t, " ")
     found = _latin_words(text, allowed)
-    assert not found, _report(found, "HTML")
+    assert not found, _report(found, f"{doc}.html")
 
 
 @PENDING
-def test_the_pdf_has_no_latin_word_but_client_data(report):
+@pytest.mark.parametrize("doc", ["report", "annex"])
+def test_the_pdf_has_no_latin_word_but_client_data(report, doc):
+    if doc not in report["docs"]:
+        pytest.skip(f"no {doc}.pdf")
     allowed = _allowed_words(report["params"])
     # the PDF's text comes out line by line: words of the quoted comments are allowed one by one
     quoted = {w for t in report["texts"] for w in LATIN.findall(_norm(t))}
-    found = _latin_words(_norm(report["pdf"]), allowed | quoted)
-    assert not found, _report(found, "PDF")
+    found = _latin_words(_norm(report["docs"][doc]["pdf"]), allowed | quoted)
+    assert not found, _report(found, f"{doc}.pdf")
 
 
 def test_the_check_sees_english(report):
