@@ -75,13 +75,10 @@ def _norm(text: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def report(tmp_path_factory):
+def report(demo_ar_run):
     from pypdf import PdfReader
 
-    from cxlib.report.runner import run_report
-
-    out = tmp_path_factory.mktemp("reports")
-    res = run_report(CLIENT, renderer="offline", reports_dir=out, quiet=True)
+    res = demo_ar_run
     params = load_params(CLIENT)
     docs = {}  # the stakeholder report, and the analyst annex when the report has one
     for name in ("report", "annex"):

@@ -26,7 +26,9 @@ from cxlib.report import runner
 pytestmark = pytest.mark.slow
 
 SECTIONS = ["Executive summary", "Data and method", "Who the customers are", "Quantitative CX",
-            "Churn and at-risk customers", "Voice of the customer", "The journey and touchpoint gaps", "SWOT", "Appendix", "Codebook"]
+            "Churn and at-risk customers", "Voice of the customer", "The journey and touchpoint gaps", "SWOT",
+            "Recommendations"]
+ANNEX = ["Appendix", "Codebook", "Quantitative CX: full tables", "Churn: full tables and model checks"]
 
 
 @pytest.fixture(scope="module")
@@ -70,6 +72,10 @@ def test_html_has_sections_headline_and_no_code(report):
     html = (report.output_dir / "report.html").read_text(encoding="utf-8")
     for s in SECTIONS:
         assert s in html, s
+    annex = (report.output_dir / "annex.html").read_text(encoding="utf-8")
+    for s in ANNEX:
+        assert s in annex and s not in html, s
+    assert "annex.html" in html  # the report points to its annex
     assert html.index("Executive summary") < html.index("Data and method")
     nps = headline_nps(report.period)
     assert f"NPS is {nps:+d} in {report.period}" in html.replace("−", "-")
@@ -223,17 +229,17 @@ def test_index_lists_every_client_and_period(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def report_ar(tmp_path_factory):
-    return runner.run_report("demo-ar", renderer="offline", reports_dir=tmp_path_factory.mktemp("reports_ar"),
-                             quiet=True)
+def report_ar(demo_ar_run):
+    return demo_ar_run
 
 
 def test_arabic_report_is_right_to_left_and_in_arabic(report_ar):
     html = (report_ar.output_dir / "report.html").read_text(encoding="utf-8")
     assert 'dir="rtl"' in html and 'lang="ar"' in html
     for heading in ["الملخص التنفيذي", "البيانات والمنهجية", "المؤشرات الكمية لتجربة العملاء", "صوت العميل",
-                    "رحلة العميل وفجوات نقاط التواصل", "الملحق"]:
+                    "رحلة العميل وفجوات نقاط التواصل"]:
         assert heading in html, heading
+    assert "الملحق" in (report_ar.output_dir / "annex.html").read_text(encoding="utf-8")
     assert html.index("الملخص التنفيذي") < html.index("البيانات والمنهجية")
     assert "Executive summary" not in html and "Who the customers are" not in html
     assert "ركّز هنا" in html  # table categories translated (IPA quadrant)

@@ -102,7 +102,9 @@ def changes_markdown(result: dict, tr, labels: dict, previous: str | None, min_b
             if subject not in pains.index:
                 return False
             r = pains.loc[subject]
-            return min(r["n_texts_before"] or 0, r["n_texts_after"] or 0) >= min_base
+            before, after = pd.to_numeric(r["n_texts_before"], errors="coerce"), pd.to_numeric(r["n_texts_after"],
+                                                                                            errors="coerce")
+            return bool(pd.notna(before) and pd.notna(after) and min(before, after) >= min_base)
         s = s[(s["kind"] != "new_top_pain") | s["subject"].map(enough)]
     order = {"touchpoint_added": 0, "touchpoint_removed": 0, "score": 1, "question": 2, "pain_share": 3,
              "new_top_pain": 4}

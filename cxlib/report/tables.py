@@ -751,8 +751,18 @@ def swot_quadrants(s: pd.DataFrame, tr) -> tuple[list, list, list, list]:
     out = []
     for q in ("strength", "weakness", "opportunity", "threat"):
         rows = s[s["quadrant"].astype(str) == q]
-        out.append([blocks.SwotItem(_said(r["text"], tr), _said(r["evidence"], tr)) for _, r in rows.iterrows()])
+        out.append([blocks.SwotItem(_said(r["text"], tr), _said(r["evidence"], tr))
+                    for _, r in _spread(rows).iterrows()])
     return tuple(out)
+
+
+def _spread(rows: pd.DataFrame) -> pd.DataFrame:
+    """Items in turns of their kind (touchpoint, theme, abandonment, segment...), data before staff, so
+    a short grid shows one of each kind before a second of any."""
+    kind = rows["id"].astype(str).str.split("-").str[1].fillna("") if len(rows) else rows["id"]
+    data = rows["origin"].astype(str).str.startswith("data") if len(rows) else rows["id"]
+    turn = rows.assign(_k=kind.values).groupby("_k", sort=False).cumcount()
+    return rows.assign(_d=(~data).astype(int), _t=turn).sort_values(["_d", "_t"], kind="stable").drop(columns=["_d", "_t"])
 
 
 def recommendations_table(r: pd.DataFrame, tr=None) -> pd.DataFrame:
