@@ -211,3 +211,20 @@ def test_notebook_outputs_images_and_cell_ids_are_not_read_as_numbers(tmp_path):
     (tmp_path / "a.ipynb").write_text(json.dumps(nb), encoding="utf-8")
     assert [(h.kind, h.location) for h in gate.scan_outputs(tmp_path)] == [
         ("phone", "cells[0].source, line 1")]
+
+
+def test_counts_in_table_cells_are_not_phones_but_phones_in_cells_are(tmp_path):
+    """A CSV cell 12568187 (rows in a big client's table) is a count; 0551234567 or +966... is a phone."""
+    (tmp_path / "quality.csv").write_text(
+        "table,rows,share\nweb_events,12568187,0.35\nsurvey,966551234,1\n", encoding="utf-8")
+    assert gate.scan_outputs(tmp_path) == []
+    (tmp_path / "quality.csv").write_text(
+        "table,contact\nweb_events,0551234567\nsurvey,+966 55 123 4567\n", encoding="utf-8")
+    assert [(h.kind, h.location) for h in gate.scan_outputs(tmp_path)] == [
+        ("phone", "line 2"), ("phone", "line 3")]
+    # an in-page SVG reference is not a word; an attribute with text still is
+    (tmp_path / "quality.csv").unlink()
+    (tmp_path / "chart.svg").write_text(
+        '<svg><use xlink:href="#m1894590619" x="1"/><a href="mailto:ahmed@example.com">x</a></svg>',
+        encoding="utf-8")
+    assert [h.kind for h in gate.scan_outputs(tmp_path)] == ["email"]

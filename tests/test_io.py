@@ -327,3 +327,26 @@ def test_all_blank_comments_leave_the_voice_analyses_out(tmp_path, monkeypatch):
     the_plan = plan.build_plan(analyses.REGISTRY.values(), plan.catalog(s, cur, prev))
     assert the_plan.runs("kpis") and not the_plan.runs("coding") and not the_plan.runs("sentiment")
     assert the_plan.statuses["coding"].reasons[0] == {"kind": "table", "table": "texts"}
+
+
+@pytest.mark.parametrize("by", [None, "segment", "touchpoint"])
+def test_score_counts_in_the_engine_give_the_row_level_trend(demo_dir, monkeypatch, by):
+    """Counts summed in DuckDB + from_counts equal metrics.trend on the response rows, interval and all."""
+    from cxlib.quant import metrics
+
+    store = load_store(params_for(demo_dir, monkeypatch))
+    rows = engine.responses(store, None, "month")
+    rows = rows[rows["period"].notna()]
+    counts = engine.score_counts(store, (by,) if by else (), None, "month")
+    assert counts["period"].nunique() >= 6
+    for metric in ("nps", "csat", "csat_mean", "ces"):
+        want = metrics.trend(rows, metric, by=by)
+        got = metrics.from_counts(counts, metric, by=by)
+        assert len(got) == len(want) > 0, metric
+        assert (got["n"].to_numpy() == want["n"].to_numpy()).all(), metric
+        assert (got["excluded"].to_numpy() == want["excluded"].to_numpy()).all(), metric
+        for col in ("value", "ci_low", "ci_high"):
+            np.testing.assert_allclose(got[col].to_numpy(float), want[col].to_numpy(float), rtol=1e-9,
+                                       atol=1e-9, equal_nan=True, err_msg=f"{metric} {col}")
+        assert got[["period", *([by] if by else [])]].astype(str).equals(
+            want[["period", *([by] if by else [])]].astype(str))

@@ -145,6 +145,54 @@ def responses(store: Store, window=None, unit: str | None = None) -> pd.DataFram
     return out
 
 
+#: the score columns counted per group by :func:`score_counts` (metric column -> its scope)
+SCORE_SCOPES = {"nps": "relationship", "csat": "transactional", "ces": "transactional"}
+
+
+def score_counts(store: Store, by: list[str] | tuple[str, ...] = (), window=None,
+                 unit: str | None = None) -> pd.DataFrame:
+    """Counts from which every score and its interval follow, per ``period`` and ``by`` group, in the engine.
+
+    One row per (period, *by) with, for each score column the export has (``nps``, ``csat``,
+    ``ces``), over the rows in its scope (relationship rows for NPS, transactional rows for CSAT
+    and CES, when the export has ``survey_type``): ``<col>_rows`` (rows in scope), ``<col>_n``
+    (scores given), ``<col>_sum``, ``<col>_sumsq`` and the counts at or above each cut
+    (``nps_pro`` 9-10, ``nps_det`` 0-6, ``csat_top`` 4-5, ``ces_easy`` 5-7). A missing group
+    value is the group ``"(not recorded)"``. ``window`` and ``unit`` as in :func:`responses`.
+    Pair with :func:`cxlib.quant.metrics.from_counts`; no response row leaves the engine.
+    """
+    unit = unit or store.params.period_unit
+    r = store.table("survey_responses")
+    r = _label_periods(r, time_column(store, "survey_responses"), _as_periods(window), unit)
+    r = r.filter(r.period.notnull())
+    missing = [b for b in by if b not in r.columns]
+    if missing and store.has("customers") and "customer_id" in r.columns:
+        c = store.table("customers")
+        keep = [b for b in missing if b in c.columns]
+        if keep:
+            c = c.select("customer_id", *keep).rename(_cid="customer_id")
+            r = r.left_join(c, r.customer_id == c._cid).drop("_cid")
+    keys = ["period", *by]
+    r = r.mutate(**{b: r[b].cast("string").fill_null("(not recorded)") for b in by})
+    aggs = {}
+    for col, scope in SCORE_SCOPES.items():
+        if col not in r.columns:
+            continue
+        inscope = (r.survey_type == scope) if "survey_type" in r.columns else ibis.literal(True)
+        v = r[col].cast("float64")
+        given = inscope & v.notnull()
+        aggs[f"{col}_rows"] = inscope.cast("int64").sum()
+        aggs[f"{col}_n"] = given.cast("int64").sum()
+        aggs[f"{col}_sum"] = ibis.cases((given, v), else_=0.0).sum()
+        aggs[f"{col}_sumsq"] = ibis.cases((given, v * v), else_=0.0).sum()
+        cuts = {"nps": {"nps_pro": v >= 9, "nps_det": v <= 6}, "csat": {"csat_top": v >= 4},
+                "ces": {"ces_easy": v >= 5}}[col]
+        for name, cond in cuts.items():
+            aggs[name] = (given & cond).cast("int64").sum()
+    out = r.group_by(keys).aggregate(**aggs).to_pandas()
+    return out.sort_values(keys, kind="stable").reset_index(drop=True)
+
+
 def build_texts(store: Store) -> None:
     """Create the ``texts`` view: every customer text, from verbatims and survey comments.
 

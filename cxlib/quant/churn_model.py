@@ -1487,11 +1487,12 @@ def churn_rate_by(frame: pd.DataFrame, by=None, *, target: str = "churned",
                 if np.unique(x[~np.isnan(x)]).size <= bands:
                     lows = highs = [np.nan] * len(labels)
             else:
-                txt = s.astype(object).where(s.notna(), None)
-                lv = pd.Series(txt.dropna().map(str).unique())
-                labels = sorted(lv.tolist())
-                codes = pd.Index(labels, dtype=object).get_indexer(
-                    txt.map(lambda v: None if v is None else str(v))).astype(np.int64)
+                # levels as text, coded once per distinct value (not once per customer)
+                first, uniques = pd.factorize(s.to_numpy(dtype=object), use_na_sentinel=True)
+                text = [str(u) for u in uniques]
+                labels = sorted(set(text))
+                remap = pd.Index(labels, dtype=object).get_indexer(text).astype(np.int64)
+                codes = np.where(first < 0, -1, remap[np.maximum(first, 0)]) if len(text) else first.astype(np.int64)
                 lows = highs = [np.nan] * len(labels)
             if (codes < 0).any():
                 codes = np.where(codes < 0, len(labels), codes)

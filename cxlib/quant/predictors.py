@@ -108,6 +108,8 @@ def column_kind(s: pd.Series) -> str:
     vals = s.dropna()
     if vals.empty:
         return "categorical"
+    # the kind is a property of the distinct values: a million customers hold a handful of levels
+    vals = pd.Series(pd.unique(vals.to_numpy(dtype=object)), dtype=object)
     if vals.map(type).isin([bool, np.bool_]).all():
         return "numeric"
     txt = vals.astype(str).str.strip()

@@ -65,6 +65,18 @@ def _resp_all(ctx) -> pd.DataFrame:
     return ctx.data("resp_all", lambda: engine.responses(ctx.store, None, unit))
 
 
+def _score_counts(ctx, by: tuple[str, ...]) -> pd.DataFrame:
+    """Score counts of every dated response per period unit (and ``by``), summed in the engine."""
+    unit = periods.unit_of(ctx.period, ctx.params.period_unit)
+    return ctx.data(("score_counts", by), lambda: engine.score_counts(ctx.store, by, None, unit))
+
+
+def _has_scores(counts: pd.DataFrame, metric: str) -> bool:
+    """Whether the counts hold any given score for ``metric`` (nps, csat, csat_mean, ces)."""
+    col = {"nps": "nps", "csat": "csat", "csat_mean": "csat", "ces": "ces"}[metric]
+    return f"{col}_n" in counts and bool(counts[f"{col}_n"].sum() > 0)
+
+
 def _texts(ctx) -> pd.DataFrame:
     """Customer texts of the reporting period (all texts when the period is the whole file)."""
     return ctx.data("texts", lambda: engine.verbatims(ctx.store, [ctx.period]))
@@ -286,10 +298,9 @@ def _crosstabs(ctx):
 def _kpi_trends(ctx):
     from cxlib.quant import metrics
 
-    resp = _resp_all(ctx)
-    resp = resp[resp["period"].notna()]
-    frames = [metrics.trend(resp, m, **_kw(ctx)).assign(metric=m)
-              for m in ("nps", "csat", "ces") if m in available_metrics(resp)]
+    counts = _score_counts(ctx, ())
+    frames = [metrics.from_counts(counts, m, **_kw(ctx)).assign(metric=m)
+              for m in ("nps", "csat", "ces") if _has_scores(counts, m)]
     return pd.concat(frames, ignore_index=True)
 
 
@@ -324,8 +335,7 @@ def _segment_change(ctx):
     th = ctx.params.thresholds
     change = metrics.breakdown_change(resp, "segment", ctx.period.label, ctx.previous_label, alpha=th.alpha,
                                       **_kw(ctx))
-    all_resp = _resp_all(ctx)
-    trend = metrics.trend(all_resp[all_resp["period"].notna()], "nps", by="segment", **_kw(ctx))
+    trend = metrics.from_counts(_score_counts(ctx, ("segment",)), "nps", by="segment", **_kw(ctx))
     return {"change": change, "trend": trend}
 
 
@@ -416,9 +426,9 @@ def _touchpoint_change(ctx):
 def _touchpoint_trends(ctx):
     from cxlib.quant import metrics
 
-    resp = _resp_all(ctx)
-    resp = resp[resp["period"].notna() & resp["touchpoint"].notna()]
-    return metrics.trend(resp, "csat_mean", by="touchpoint", **_kw(ctx))
+    counts = _score_counts(ctx, ("touchpoint",))
+    counts = counts[counts["touchpoint"] != metrics.MISSING_GROUP]
+    return metrics.from_counts(counts, "csat_mean", by="touchpoint", **_kw(ctx))
 
 
 @analysis("key_drivers", "journey", results=("touchpoints",),

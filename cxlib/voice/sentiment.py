@@ -860,6 +860,9 @@ MAX_TRAIN = 50_000
 C_DEFAULT = 3.0
 #: texts sampled for choosing whether the lexicon's scores join the features (3-fold CV)
 SELECTION_SAMPLE = 4_000
+#: from this many training texts on, the lexicon-feature selection is skipped (text features only)
+#: and the held-out model is applied as checked (no refit on every labelled text)
+LARGE_TRAIN = 5_000
 
 
 def _script(clean: pd.Series) -> pd.Series:
@@ -1129,7 +1132,7 @@ def for_run(
     min_per_class: int = MIN_PER_CLASS,
     max_train: int = MAX_TRAIN,
     test_size: float = 0.2,
-    refit: bool = True,
+    refit: bool | None = None,
     lexicon: str | Path | None = None,
 ) -> SentimentResult:
     """Sentiment of all of a client's text, calibrated on the scores that came with it.
@@ -1230,7 +1233,10 @@ def for_run(
 
     i_tr = _cap(i_tr)
     tr_idx, te_idx = idx[i_tr], idx[i_te]
-    model = fit_calibrated(raw[tr_idx], y[tr_idx], seed=seed, strip=strip, lexicon=lexicon)
+    # lexicon features help small training sets and are not worth a 6-fit selection on large ones
+    large = len(tr_idx) >= LARGE_TRAIN
+    model = fit_calibrated(raw[tr_idx], y[tr_idx], seed=seed, strip=strip, lexicon=lexicon,
+                           lexicon_features=False if large else None)
     pred_te = predict_calibrated(model, raw[te_idx])["label"]
     truth_te = y[te_idx]
     majority = y[tr_idx].value_counts().idxmax()
@@ -1248,6 +1254,9 @@ def for_run(
                                          f"held-out texts in {'Arabic' if s_ == 'ar' else 'Latin'} script")
     val = pd.DataFrame(rows, columns=VALIDATION_COLUMNS)
     info.update(n_train=len(tr_idx), n_test=len(te_idx), lexicon_features=model.lexicon_features)
+    if refit is None:  # a large training part gains nothing from the held-out fifth: keep the checked model
+        refit = not large
+    info["refit"] = bool(refit)
     if refit:
         all_pos = _cap(np.arange(len(idx)))
         model = fit_calibrated(raw[idx[all_pos]], y[idx[all_pos]], seed=seed, strip=strip, lexicon=lexicon,
