@@ -329,3 +329,36 @@ def test_stale_run_folders_are_cleaned_and_never_listed(tmp_path):
     assert runner.clean_runs(client) == [dead]
     assert not dead.exists() and live.exists()
     assert "half built" not in runner.write_index(tmp_path).read_text()
+
+
+def test_index_cards_show_name_period_language_kpis_and_links(tmp_path):
+    """The index reads each report's own manifest and KPI tiles: name, period vs previous, language,
+    headline KPIs with change and significance, links to HTML, PDF and annex; text is escaped."""
+    import json
+
+    d = tmp_path / "acme" / "2026Q3"
+    (d / "tables").mkdir(parents=True)
+    for f in ("report.html", "report.pdf", "annex.html"):
+        (d / f).write_text("x")
+    (d / "manifest.json").write_text(json.dumps({"name": "Acme <Gulf>", "period": "2026Q3",
+                                                 "previous_period": "2026Q2", "params": {"language": "ar"},
+                                                 "failed": []}))
+    pd.DataFrame([
+        {"metric": "nps", "label": "NPS", "unit": "points", "value": 14.3, "n": 740, "change": -11.2,
+         "direction": "down", "significant": True},
+        {"metric": "csat", "label": "CSAT (top-2-box %)", "unit": "%", "value": 60.1, "n": 1250, "change": -2.8,
+         "direction": "flat", "significant": False},
+        {"metric": "csat_mean", "label": "CSAT (mean)", "unit": "score", "value": 3.7, "n": 1250, "change": 0.1,
+         "direction": "flat", "significant": False},
+    ]).to_csv(d / "tables" / "kpi_tiles.csv", index=False)
+    crm = tmp_path / "crm-only" / "2026Q3"
+    crm.mkdir(parents=True)
+    (crm / "report.html").write_text("x")
+    page = runner.write_index(tmp_path).read_text()
+    card = page[page.index("Acme"):page.index("crm-only")]
+    assert "Acme &lt;Gulf&gt;" in card and "<Gulf>" not in page
+    assert "2026Q3" in card and "vs 2026Q2" in card and "العربية" in card
+    assert "+14" in card and "▼ -11.2 pts" in card and card.count("significant</span>") == 1
+    assert "60%" in card and "CSAT (mean)" not in card and "n = 1,250" in card
+    assert 'href="acme/2026Q3/annex.html"' in card and 'href="acme/2026Q3/report.pdf"' in card
+    assert "No survey scores" in page[page.index("crm-only"):]

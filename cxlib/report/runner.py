@@ -639,26 +639,7 @@ def run_all(period: str | None = None, renderer: str = "auto", reports_dir: Path
 
 
 def write_index(reports_dir: Path) -> Path:
-    """``reports/index.html``: every client and period with links to its HTML and PDF."""
-    import html
+    """``reports/index.html`` (see :func:`cxlib.report.index.write_index`)."""
+    from cxlib.report import index
 
-    items = []
-    for client_dir in sorted(p for p in reports_dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        runs = sorted((p for p in client_dir.iterdir() if not p.name.startswith(".")
-                       and p.name not in ("analyst", "last-failed-run") and (p / "report.html").exists()), reverse=True)
-        if not runs:
-            continue
-        links = "".join(
-            f'<li><a href="{html.escape(client_dir.name)}/{html.escape(r.name)}/report.html">{html.escape(r.name)}</a>'
-            f' · <a href="{html.escape(client_dir.name)}/{html.escape(r.name)}/report.pdf">PDF</a></li>'
-            for r in runs
-        )
-        items.append(f"<section><h2>{html.escape(client_dir.name)}</h2><ul>{links}</ul></section>")
-    page = ("<!doctype html><html lang='en'><head><meta charset='utf-8'><title>CX reports</title>"
-            "<meta name='viewport' content='width=device-width, initial-scale=1'>"
-            "<style>body{font-family:system-ui,sans-serif;max-width:48rem;margin:2rem auto;padding:0 1rem}"
-            "a{color:#1f4e79}</style></head><body><h1>Customer experience reports</h1>"
-            + ("".join(items) or "<p>No reports yet: run <code>make reports</code>.</p>") + "</body></html>")
-    out = reports_dir / "index.html"
-    out.write_text(page, encoding="utf-8")
-    return out
+    return index.write_index(reports_dir)
