@@ -117,10 +117,15 @@ def test_show_table_writes_csv_and_publishes_metadata(tmp_path):
         df, name="nps_by_tp", caption="NPS by touchpoint", out_dir=tmp_path, note="Small bases flagged."))
     assert len(outputs) == 1
     out = outputs[0]
-    assert out.metadata["cxlib"] == {"kind": "table", "name": "nps_by_tp", "caption": "NPS by touchpoint"}
-    md = out.data["text/markdown"]
+    meta = out.metadata["cxlib"]
+    assert {k: meta[k] for k in ("kind", "name", "caption", "annex")} == {
+        "kind": "table", "name": "nps_by_tp", "caption": "NPS by touchpoint", "annex": False}
+    md = meta["markdown"]  # the report's pandoc Markdown rides in the metadata ...
     assert ": NPS by touchpoint {#tbl-nps_by_tp}" in md and "Small bases flagged." in md
     assert XSS not in md
+    shown = out.data["text/html"]  # ... while JupyterLab shows a DataFrame, with no pandoc syntax
+    assert "<table" in shown and "{#tbl-" not in shown and ":::" not in shown
+    assert XSS not in shown and "&lt;script&gt;" in shown
     saved = pd.read_csv(tmp_path / "tables" / "nps_by_tp.csv")
     assert saved["Touchpoint"].tolist() == ["Web", XSS]  # raw values, not escaped
 
@@ -133,7 +138,8 @@ def test_show_figure_writes_csv_publishes_png_and_closes(tmp_path):
         fig, name="trend", caption="Trend", alt="A rising line", data=data, out_dir=tmp_path))
     assert len(outputs) == 1
     out = outputs[0]
-    assert out.metadata["cxlib"] == {"kind": "figure", "name": "trend", "caption": "Trend", "alt": "A rising line"}
+    assert out.metadata["cxlib"] == {"kind": "figure", "name": "trend", "caption": "Trend", "alt": "A rising line",
+                                     "annex": False}
     assert base64.b64decode(out.data["image/png"]).startswith(b"\x89PNG")
     assert (tmp_path / "tables" / "trend.csv").is_file()
     assert not plt.fignum_exists(fig.number)
@@ -147,7 +153,8 @@ def test_show_text_publishes_markdown():
 
 def test_bundles_without_a_shell():
     data, meta = display.table_bundle(pd.DataFrame({"a": [1]}), name="t1", caption="Cap <x>")
-    assert meta["cxlib"]["kind"] == "table" and "Cap \\<x\\>" in data["text/markdown"]
+    assert meta["cxlib"]["kind"] == "table" and "Cap \\<x\\>" in meta["cxlib"]["markdown"]
+    assert "Cap &lt;x&gt;" in data["text/html"]
     data, meta = display.figure_bundle(b"\x89PNG fake", name="f-1", caption="c", alt="a")
     assert meta["cxlib"]["name"] == "f-1" and "image/png" in data
 

@@ -178,7 +178,8 @@ def score_counts(store: Store, by: list[str] | tuple[str, ...] = (), window=None
     for col, scope in SCORE_SCOPES.items():
         if col not in r.columns:
             continue
-        inscope = (r.survey_type == scope) if "survey_type" in r.columns else ibis.literal(True)
+        # a column expression either way (a bare literal has no per-row sum)
+        inscope = (r.survey_type == scope).fill_null(False) if "survey_type" in r.columns else r.period.notnull()
         v = r[col].cast("float64")
         given = inscope & v.notnull()
         aggs[f"{col}_rows"] = inscope.cast("int64").sum()
