@@ -887,7 +887,9 @@ def retention_chart(curves_df: pd.DataFrame, *, palette=None, max_cohorts: int =
     ax0.set_ylim(max(0.0, low - 5), 101)
     ax0.set_xticks(np.arange(0, np.nanmax(months) + 1, step))
     if panels:
-        fig.supxlabel(_t("Months since signup"), fontsize=_FONT + 1)
+        # on the middle panel of the last row (a figure-wide x label would sit on the legend below)
+        last = (nrows - 1) * ncols
+        axes[last + (len(shown) - last - 1) // 2].set_xlabel(_t("Months since signup"), fontsize=_FONT + 1)
         fig.supylabel(_t("Customers retained (%)"), fontsize=_FONT + 1)
         fig.suptitle(_t(title), fontsize=11)
     else:
