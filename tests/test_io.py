@@ -103,6 +103,20 @@ def test_every_problem_reported_at_once(tmp_path, monkeypatch):
     assert "c.csv" in msg and "column 'customer_id' is missing" in msg and "tables.customers.columns" in msg
 
 
+def test_spark_engine_without_spark_says_why_and_the_fix(tmp_path, monkeypatch):
+    """engine.backend pyspark where pyspark or Java is missing: a params error before any file is
+    read, with the reason and both fixes (install, or go back to DuckDB)."""
+    from cxlib.data import spark
+
+    p = client(tmp_path, monkeypatch, {"survey_responses": (survey(), "s.csv", {})},
+               engine={"backend": "pyspark", "master": "local[2]"})
+    monkeypatch.setattr(spark, "unavailable", lambda: "no Java runtime (install Java 17)")
+    with pytest.raises(ParameterError) as e:
+        load_store(p)
+    assert "engine.backend pyspark cannot run: no Java runtime" in str(e.value)
+    assert "engine.backend: duckdb" in str(e.value)
+
+
 def test_read_settings_mapping_constants_values_and_two_targets(tmp_path, monkeypatch):
     reviews = pd.DataFrame({"Stars": ["5", "1", "4"], "Review": ["love it", "broken", "ok"],
                             "Would recommend?": ["Yes", "No", "yes "], "Branch": ["Riyadh", "Jeddah", "Riyadh"]})

@@ -1,9 +1,10 @@
-"""Aggregations that run in the engine (DuckDB through Ibis), not in pandas.
+"""Aggregations that run in the engine (DuckDB or Spark, through Ibis), not in pandas.
 
 Large tables (web events, orders, interactions) never come into pandas whole: each function
 here builds an Ibis expression, runs it in the database, and returns a small tidy frame.
 Every function copes with the tables a client did not give: it works from what exists, and
-says so (an empty frame or ``None``), never inventing the rest.
+says so (an empty frame or ``None``), never inventing the rest. Nothing here names the engine:
+the same expressions run on DuckDB or on Spark (params ``engine``, :class:`cxlib.data.io.Store`).
 """
 
 from __future__ import annotations

@@ -952,6 +952,11 @@ def load_store(params: Params, db_path: Path | str | None = None, *, now: pd.Tim
     and left out. ``db_path`` None keeps the database in memory.
     """
     now = pd.Timestamp.now() if now is None else pd.Timestamp(now)
+    if params.engine.backend == "pyspark":
+        from cxlib.data import spark
+
+        if why := spark.unavailable():  # say so before reading anything
+            raise ParameterError(f"engine.backend pyspark cannot run: {why}; or set engine.backend: duckdb.")
     db = connect(db_path)
     store = Store(db=db, params=params)
     messages: list[str] = []
@@ -1000,10 +1005,6 @@ def _to_spark(store: Store, db_path: Path | str | None) -> None:
     temporary folder for an in-memory load) and close DuckDB, whose work ends with validation."""
     from cxlib.data import spark
 
-    why = spark.unavailable()
-    if why:
-        store.db.close()
-        raise ParameterError(f"engine.backend pyspark cannot run: {why}; or set engine.backend: duckdb.")
     folder = parquet_dir(db_path) if db_path else Path(tempfile.mkdtemp(prefix="cxlib-spark-"))
     shutil.rmtree(folder, ignore_errors=True)
     spark.export(store.db, [i.table for i in store.inputs] + ["_inputs", "_load_notes"], folder)

@@ -224,7 +224,9 @@ def open_run(params_file: str | Path, period: str | None = None, output_dir: str
 
     Under the runner ``db_path`` names the DuckDB database it already loaded and validated, with
     the plan and the results folder beside it; in JupyterLab (no ``db_path``) the inputs are
-    loaded and validated here, in memory, and the plan is built on the spot.
+    loaded and validated here, in memory, and the plan is built on the spot. With
+    ``engine.backend: pyspark`` the store reads the run's Parquet folder and starts Spark only if
+    an engine step runs here (under the runner every result is already computed).
     """
     from cxlib.report import analyses, plan
 

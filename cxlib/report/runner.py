@@ -283,9 +283,10 @@ def _redact_injected(nb_path: Path) -> None:
     nbformat.write(nb, nb_path)
 
 
-def _versions() -> dict[str, str]:
+def _versions(extra: tuple[str, ...] = ()) -> dict[str, str]:
+    """Versions of Python, the packages of :data:`MANIFEST_PACKAGES` and ``extra``, and Quarto."""
     out = {"python": platform.python_version()}
-    for pkg in MANIFEST_PACKAGES:
+    for pkg in MANIFEST_PACKAGES + extra:
         try:
             out[pkg] = metadata.version(pkg)
         except metadata.PackageNotFoundError:
@@ -613,7 +614,8 @@ def run_report(client: str, period: str | None = None, renderer: str = "auto", *
             "warnings": [{"key": w.key, "values": w.values} for w in names.warnings],
             "notebooks": [nb.name for nb in nbs],
             "outputs": sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()),
-            "versions": _versions(), "timings_seconds": {k: round(v, 2) for k, v in timings.items()},
+            "versions": _versions(("pyspark",) if params.engine.backend == "pyspark" else ()),
+            "timings_seconds": {k: round(v, 2) for k, v in timings.items()},
             "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
         }
         (out / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False, default=str))
