@@ -93,3 +93,30 @@ def test_duplicate_touchpoint_refused(tmp_path):
 def test_missing_params_file_message():
     with pytest.raises(ParameterError, match="does not exist"):
         load_params("no-such-client")
+
+
+def test_engine_defaults_to_duckdb_and_takes_spark_settings(tmp_path):
+    """``engine``: DuckDB unless params say pyspark; a master URL and spark.* settings are kept."""
+    assert load_params(ROOT / "params" / "demo.yml", check_files=False).engine.backend == "duckdb"
+    raw = demo_params_dict()
+    raw["engine"] = {"backend": "pyspark", "master": "spark://10.0.0.5:7077",
+                     "conf": {"spark.executor.memory": "8g", "spark.sql.shuffle.partitions": 64}}
+    e = load_params(write(tmp_path, raw), check_files=False).engine
+    assert (e.backend, e.master, e.conf["spark.executor.memory"]) == ("pyspark", "spark://10.0.0.5:7077", "8g")
+
+
+@pytest.mark.parametrize("engine, words", [
+    ({"backend": "spark"}, ["engine.backend", "'spark' is not an engine", "duckdb", "pyspark"]),
+    ({"backend": "pyspark", "mastr": "local[2]"},
+     ["engine.mastr: unknown key", "backend", "master (e.g. local[2])", "conf"]),
+    ({"backend": "pyspark", "conf": {"executor.memory": "8g"}},
+     ["engine.conf", "['executor.memory'] are not Spark properties", "spark.executor.memory"]),
+    ({"backend": "pyspark", "master": "local [2]"}, ["engine.master", "not a Spark master URL", "local[*]"]),
+])
+def test_engine_mistakes_name_the_key_and_the_fix(tmp_path, engine, words):
+    raw = demo_params_dict()
+    raw["engine"] = engine
+    with pytest.raises(ParameterError) as e:
+        load_params(write(tmp_path, raw), check_files=False)
+    for w in words:
+        assert w in str(e.value), (w, str(e.value))

@@ -13,7 +13,7 @@ import pandas as pd
 from statsmodels.stats.proportion import proportion_confint
 
 from cxlib.data import periods
-from cxlib.data.io import Store, quote
+from cxlib.data.io import Store
 from cxlib.data.params import Params
 from cxlib.data.schemas import TABLES
 from cxlib.exceptions import ParameterError, PeriodError
@@ -194,55 +194,77 @@ def score_counts(store: Store, by: list[str] | tuple[str, ...] = (), window=None
     return out.sort_values(keys, kind="stable").reset_index(drop=True)
 
 
+#: the columns of the ``texts`` view and their types (one text per row, from either source)
+TEXT_COLUMNS = {"verbatim_id": "string", "source": "string", "customer_id": "string",
+                "verbatim_time": "timestamp", "touchpoint": "string", "stage": "string", "text": "string",
+                "language": "string", "response_id": "string", "conversation_id": "string",
+                "speaker": "string", "brand": "string", "score": "float64", "nps": "int64", "csat": "int64"}
+
+
+def texts_expr(store: Store) -> ibis.Table | None:
+    """Every customer text, from verbatims and survey comments, as one Ibis expression (None when
+    the client gave no text); :func:`build_texts` saves it as ``texts``."""
+    cols = TEXT_COLUMNS
+    parts = []
+    if store.has("verbatims"):
+        v = store.table("verbatims")
+        have = set(v.columns)
+        link = ("response_id" in have and store.has("survey_responses")
+                and store.has_column("survey_responses", "response_id"))
+        scores = [c for c in ("nps", "csat") if link and store.has_column("survey_responses", c)]
+        add = [c for c in scores if c not in have]
+        if add:  # the score of the survey response the comment belongs to
+            r = store.table("survey_responses")
+            r = r.select(_rid="response_id", **{f"_r_{c}": c for c in add})
+            v = v.left_join(r, v.response_id == r._rid)
+        sel = {}
+        for c, typ in cols.items():
+            if c == "source":
+                sel[c] = v.source.fill_null("other") if c in have else ibis.literal("other")
+            elif c in add:
+                sel[c] = v[f"_r_{c}"]
+            elif c in have:
+                sel[c] = v[c]
+            else:
+                sel[c] = ibis.null(typ)
+        v = v.filter(v.text.notnull())
+        parts.append(v.select(**{c: e.cast(cols[c]) for c, e in sel.items()}))
+    if store.has("survey_responses") and store.has_column("survey_responses", "comment"):
+        r = store.table("survey_responses")
+        have = set(r.columns)
+        rename = {"verbatim_id": ibis.literal("c") + r.response_id.cast("string"), "source": ibis.literal("survey"),
+                  "text": r.comment, "speaker": ibis.literal("customer")}
+        if "response_time" in have:
+            rename["verbatim_time"] = r.response_time
+        sel = {}
+        for c, typ in cols.items():
+            if c in rename:
+                sel[c] = rename[c]
+            elif c in have and c not in ("verbatim_id", "source", "verbatim_time", "text", "speaker"):
+                sel[c] = r[c]
+            else:
+                sel[c] = ibis.null(typ)
+        keep = r.comment.notnull()
+        if store.has("verbatims") and store.has_column("verbatims", "response_id"):
+            v = store.table("verbatims")
+            linked = v.filter(v.response_id.notnull()).response_id
+            keep = keep & ~r.response_id.isin(linked)  # a comment also in verbatims comes once
+        parts.append(r.filter(keep).select(**{c: e.cast(cols[c]) for c, e in sel.items()}))
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else ibis.union(*parts, distinct=False)
+
+
 def build_texts(store: Store) -> None:
     """Create the ``texts`` view: every customer text, from verbatims and survey comments.
 
     Survey comments already present in verbatims (same ``response_id``) come once. Each text
     keeps the scores that came with it (``nps``, ``csat`` of its response; ``score`` of a
-    verbatim) so sentiment can be calibrated on them.
+    verbatim) so sentiment can be calibrated on them. Built in Ibis, so it runs on either engine.
     """
-    cols = {"verbatim_id": "VARCHAR", "source": "VARCHAR", "customer_id": "VARCHAR",
-            "verbatim_time": "TIMESTAMP", "touchpoint": "VARCHAR", "stage": "VARCHAR", "text": "VARCHAR",
-            "language": "VARCHAR", "response_id": "VARCHAR", "conversation_id": "VARCHAR",
-            "speaker": "VARCHAR", "brand": "VARCHAR", "score": "DOUBLE", "nps": "BIGINT", "csat": "BIGINT"}
-    parts = []
-    if store.has("verbatims"):
-        have = set(store.columns("verbatims"))
-        link = ("response_id" in have and store.has("survey_responses")
-                and store.has_column("survey_responses", "response_id"))
-        scores = [c for c in ("nps", "csat") if link and store.has_column("survey_responses", c)]
-        sel = []
-        for c, typ in cols.items():
-            if c == "source":
-                sel.append("COALESCE(v.source, 'other') AS source" if c in have else "'other' AS source")
-            elif c in scores and c not in have:
-                sel.append(f"r.{c} AS {c}")  # the score of the survey response the comment belongs to
-            elif c in have:
-                sel.append(f"v.{quote(c)}")
-            else:
-                sel.append(f"CAST(NULL AS {typ}) AS {c}")
-        join = (" LEFT JOIN (SELECT response_id, " + ", ".join(scores) + " FROM survey_responses) r "
-                "ON v.response_id = r.response_id") if scores else ""
-        parts.append(f"SELECT {', '.join(sel)} FROM verbatims v{join} WHERE v.text IS NOT NULL")
-    if store.has("survey_responses") and store.has_column("survey_responses", "comment"):
-        have = set(store.columns("survey_responses"))
-        rename = {"verbatim_id": "'c' || response_id", "source": "'survey'", "verbatim_time": "response_time",
-                  "text": "comment", "speaker": "'customer'"}
-        sel = []
-        for c, typ in cols.items():
-            if c in rename and (c not in ("verbatim_time",) or "response_time" in have):
-                sel.append(f"{rename[c]} AS {c}")
-            elif c in have and c not in rename:
-                sel.append(quote(c))
-            else:
-                sel.append(f"CAST(NULL AS {typ}) AS {c}")
-        dup = ""
-        if store.has("verbatims") and store.has_column("verbatims", "response_id"):
-            dup = " AND response_id NOT IN (SELECT response_id FROM verbatims WHERE response_id IS NOT NULL)"
-        parts.append(f"SELECT {', '.join(sel)} FROM survey_responses WHERE comment IS NOT NULL{dup}")
-    if not parts:
-        return
-    store.db.execute("CREATE OR REPLACE VIEW texts AS " + " UNION ALL ".join(parts))
+    expr = texts_expr(store)
+    if expr is not None:
+        store.save_view("texts", expr)
 
 
 def verbatims(store: Store, window=None, unit: str | None = None) -> pd.DataFrame:
@@ -417,13 +439,16 @@ def build_customer_view(store: Store, as_of: pd.Timestamp | None) -> bool:
     if "nps_group" in view.columns:
         view = view.mutate(is_detractor=ibis.cases((view.nps_group.isnull(), ibis.null("boolean")),
                                                    else_=view.nps_group == "detractor"))
-    sql = ibis.to_sql(view, dialect="duckdb")
-    store.db.execute(f"CREATE OR REPLACE TABLE customer_view AS {sql}")
+    store.save_table("customer_view", view.order_by("customer_id"))
     return True
 
 
 def customer_view(store: Store) -> pd.DataFrame:
-    """The single customer view as pandas (one row per customer)."""
+    """The single customer view as pandas (one row per customer, in customer id order)."""
+    if store.backend == "pyspark":  # Spark reads a table's files in no set order
+        from cxlib.data import spark
+
+        return spark.to_pandas(store.table("customer_view").order_by("customer_id"))
     return store.df("customer_view")
 
 

@@ -23,6 +23,7 @@ import codecs
 import difflib
 import hashlib
 import os
+import shutil
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -96,18 +97,41 @@ class LoadNote:
 
 @dataclass
 class Store:
-    """The run's data: a DuckDB database with every validated table, reachable through Ibis."""
+    """The run's data, every validated table reachable through Ibis, on the engine params chose.
 
-    db: duckdb.DuckDBPyConnection
+    ``engine.backend: duckdb`` (the default): ``db`` is the DuckDB database the loader validated
+    into, and ``con`` the Ibis DuckDB backend on it. ``engine.backend: pyspark``: ``db`` is None
+    (validation is over) and ``con`` is an Ibis PySpark backend on the validated tables as
+    Parquet in ``parquet_dir`` (:mod:`cxlib.data.spark`); the Spark session starts on the first
+    use of ``con``, so a process that only reads computed results never starts one. Everything
+    here goes through ``con``, so the engine steps never need to know which engine runs them.
+    """
+
+    db: duckdb.DuckDBPyConnection | None
     params: Params
     inputs: list[InputFile] = field(default_factory=list)
     notes: list[LoadNote] = field(default_factory=list)
+    #: pyspark: the folder of Parquet files Spark reads (one per table)
+    parquet_dir: Path | None = None
+    #: pyspark: remove ``parquet_dir`` on close (a temporary folder of an in-memory load)
+    owns_dir: bool = False
+    _ibis: ibis.BaseBackend | None = field(default=None, init=False, repr=False)
+
+    @property
+    def backend(self) -> str:
+        """``duckdb`` or ``pyspark`` (params ``engine.backend``)."""
+        return self.params.engine.backend
 
     @property
     def con(self) -> ibis.BaseBackend:
-        """An Ibis DuckDB backend on the same database (expressions run in the engine)."""
-        if not hasattr(self, "_ibis"):
-            self._ibis = ibis.duckdb.from_connection(self.db)
+        """The Ibis backend every expression runs on (DuckDB, or Spark started on first use)."""
+        if self._ibis is None:
+            if self.backend == "pyspark":
+                from cxlib.data import spark
+
+                self._ibis = spark.connect(self.params.engine, self.parquet_dir)
+            else:
+                self._ibis = ibis.duckdb.from_connection(self.db)
         return self._ibis
 
     def table(self, name: str) -> ibis.Table:
@@ -116,27 +140,58 @@ class Store:
 
     def has(self, name: str) -> bool:
         """Whether the table or view ``name`` exists (a table the client gave, or a derived one)."""
-        rows = self.db.execute(
-            "SELECT 1 FROM information_schema.tables WHERE table_name = ? LIMIT 1", [name]).fetchall()
-        return bool(rows)
+        if self.backend == "pyspark":
+            from cxlib.data import spark
+
+            return name in spark.tables_in(self.parquet_dir)
+        return name in self.con.list_tables()
 
     def columns(self, name: str) -> list[str]:
         """Column names of a table ([] when it does not exist)."""
         if not self.has(name):
             return []
-        return [r[0] for r in self.db.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_name = ? ORDER BY ordinal_position",
-            [name]).fetchall()]
+        return list(self.table(name).columns)
 
     def has_column(self, name: str, column: str) -> bool:
         return column in self.columns(name)
 
     def df(self, name: str) -> pd.DataFrame:
-        """A whole table as pandas (for the small tables only: codebook, swot inputs...)."""
+        """A whole table as pandas (for the small tables only: codebook, swot inputs...), in the
+        table's order and with the same dtypes on either engine."""
+        if self.backend == "pyspark":
+            from cxlib.data import spark
+
+            return spark.to_pandas(self.table(name))
         return self.db.execute(f"SELECT * FROM {quote(name)}").df()
 
+    def save_view(self, name: str, expr: ibis.Table) -> None:
+        """Make ``expr`` available as ``name``: a view in DuckDB (computed when read), a Parquet
+        table written by Spark (so every process opening the folder sees it)."""
+        if self.backend == "pyspark":
+            from cxlib.data import spark
+
+            spark.save(self.con, name, expr, self.parquet_dir)
+        else:
+            self.db.execute(f"CREATE OR REPLACE VIEW {quote(name)} AS {ibis.to_sql(expr, dialect='duckdb')}")
+
+    def save_table(self, name: str, expr: ibis.Table) -> None:
+        """Compute ``expr`` once into the table ``name`` (DuckDB table, or Parquet through Spark)."""
+        if self.backend == "pyspark":
+            from cxlib.data import spark
+
+            spark.save(self.con, name, expr, self.parquet_dir)
+        else:  # the expression's SQL (Ibis 12 with sqlglot 30 writes DROP/RENAME that DuckDB refuses)
+            self.db.execute(f"CREATE OR REPLACE TABLE {quote(name)} AS {ibis.to_sql(expr, dialect='duckdb')}")
+
     def close(self) -> None:
-        self.db.close()
+        """Close the database; with Spark, stop the session this store started."""
+        if self.db is not None:
+            self.db.close()
+        if self._ibis is not None and self.backend == "pyspark":
+            self._ibis.disconnect()
+        self._ibis = None
+        if self.owns_dir and self.parquet_dir is not None:
+            shutil.rmtree(self.parquet_dir, ignore_errors=True)
 
 
 # --- SQL helpers ---------------------------------------------------------------------------
@@ -927,10 +982,33 @@ def load_store(params: Params, db_path: Path | str | None = None, *, now: pd.Tim
         raise DataValidationError("\n\n".join(messages),
                                   failures=pd.concat(failures, ignore_index=True) if failures else None)
     _save_meta(store)
+    if params.engine.backend == "pyspark":
+        _to_spark(store, db_path)
     from cxlib.data import engine
 
     engine.build_texts(store)
     return store
+
+
+def parquet_dir(db_path: Path | str) -> Path:
+    """Where the validated tables go as Parquet for Spark: ``<db_path without suffix>.parquet/``."""
+    return Path(db_path).with_suffix(".parquet")
+
+
+def _to_spark(store: Store, db_path: Path | str | None) -> None:
+    """Hand the validated tables to Spark: write them as Parquet (beside the DuckDB file, or in a
+    temporary folder for an in-memory load) and close DuckDB, whose work ends with validation."""
+    from cxlib.data import spark
+
+    why = spark.unavailable()
+    if why:
+        store.db.close()
+        raise ParameterError(f"engine.backend pyspark cannot run: {why}; or set engine.backend: duckdb.")
+    folder = parquet_dir(db_path) if db_path else Path(tempfile.mkdtemp(prefix="cxlib-spark-"))
+    shutil.rmtree(folder, ignore_errors=True)
+    spark.export(store.db, [i.table for i in store.inputs] + ["_inputs", "_load_notes"], folder)
+    store.db.close()
+    store.db, store.parquet_dir, store.owns_dir = None, folder, db_path is None
 
 
 def _save_meta(store: Store) -> None:
@@ -938,14 +1016,29 @@ def _save_meta(store: Store) -> None:
     inputs = pd.DataFrame([asdict(i) for i in store.inputs],
                           columns=list(InputFile.__dataclass_fields__))
     notes = pd.DataFrame([asdict(n) for n in store.notes], columns=list(LoadNote.__dataclass_fields__))
-    for name, frame in (("_inputs", inputs), ("_load_notes", notes)):
+    sql_types = {"str": "VARCHAR", "int": "BIGINT", "bool": "BOOLEAN"}
+    for name, frame, cls in (("_inputs", inputs, InputFile), ("_load_notes", notes, LoadNote)):
+        # typed columns even when there are no rows (an untyped empty column cannot go to Parquet)
+        cols = ", ".join(f"CAST({quote(f.name)} AS {sql_types[str(f.type)]}) AS {quote(f.name)}"
+                         for f in cls.__dataclass_fields__.values())
         db.register("_frame", frame.astype({c: "object" for c in frame.columns if frame[c].dtype == object}))
-        db.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM _frame")
+        db.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT {cols} FROM _frame")
         db.unregister("_frame")
 
 
 def open_store(params: Params, db_path: Path | str) -> Store:
-    """Open a database that :func:`load_store` already built (read-only)."""
+    """Open a database that :func:`load_store` already built (read-only).
+
+    With ``engine.backend: pyspark`` the store reads the Parquet folder beside ``db_path``; its
+    inputs and notes come from Parquet directly, and Spark starts only if an engine step runs.
+    """
+    if params.engine.backend == "pyspark":
+        from cxlib.data.spark import path_of
+
+        folder = parquet_dir(db_path)
+        inputs = [InputFile(**r) for r in pd.read_parquet(path_of(folder, "_inputs")).to_dict("records")]
+        notes = [LoadNote(**r) for r in pd.read_parquet(path_of(folder, "_load_notes")).to_dict("records")]
+        return Store(db=None, params=params, inputs=inputs, notes=notes, parquet_dir=folder)
     db = duckdb.connect(str(db_path), read_only=True)
     db.execute("SET TimeZone = 'UTC'")
     inputs = [InputFile(**r) for r in db.execute("SELECT * FROM _inputs").df().to_dict("records")]
@@ -968,4 +1061,4 @@ def read_small(path: Path, source: TableSource | None = None) -> pd.DataFrame:
 
 
 __all__ = ["InputFile", "LoadNote", "Store", "detect_encoding", "literal", "load_store", "open_store",
-           "quote", "read_raw", "read_small", "sha256_file"]
+           "parquet_dir", "quote", "read_raw", "read_small", "sha256_file"]

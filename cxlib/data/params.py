@@ -221,6 +221,50 @@ class RunnerOptions(_Strict):
     kernel: str = "cxlib"
 
 
+#: the engines a client's data can run on
+BACKENDS = ("duckdb", "pyspark")
+
+
+class EngineOptions(_Strict):
+    """Where the engine steps run: DuckDB on this machine (the default) or Spark.
+
+    ``backend: pyspark`` loads and validates the exports in DuckDB as always, then hands the
+    validated tables to Spark as Parquet and runs every engine step there (:mod:`cxlib.data.spark`).
+    ``master`` is Spark's master URL: ``local[2]`` (two cores of this machine), ``local[*]``,
+    ``spark://host:7077``, ``yarn`` or ``k8s://...``; ``conf`` sets Spark properties
+    (``spark.executor.memory: 8g``). Both are ignored with ``backend: duckdb``.
+    """
+
+    backend: str = "duckdb"
+    master: str = "local[*]"
+    conf: dict[str, str | int | float | bool] = Field(default_factory=dict)
+
+    @field_validator("backend")
+    @classmethod
+    def _backend(cls, v: str) -> str:
+        if v not in BACKENDS:
+            raise ValueError(f"{v!r} is not an engine; use duckdb (one machine, the default) or pyspark "
+                             "(Spark: local[*] on this machine or a cluster's master URL in engine.master)")
+        return v
+
+    @field_validator("master")
+    @classmethod
+    def _master(cls, v: str) -> str:
+        if not v.strip() or " " in v.strip():
+            raise ValueError(f"{v!r} is not a Spark master URL; use local[*], local[2], spark://host:7077, "
+                             "yarn or k8s://https://host:443")
+        return v.strip()
+
+    @field_validator("conf")
+    @classmethod
+    def _conf(cls, v: dict) -> dict:
+        bad = sorted(k for k in v if not str(k).startswith("spark."))
+        if bad:
+            raise ValueError(f"{bad} are not Spark properties; Spark's settings start with 'spark.' "
+                             "(e.g. spark.executor.memory: 8g, spark.sql.shuffle.partitions: 8)")
+        return v
+
+
 class Params(_Strict):
     client: str
     name: str
@@ -268,6 +312,8 @@ class Params(_Strict):
     branding: Branding = Branding()
     swot: SwotEdits = SwotEdits()
     runner: RunnerOptions = RunnerOptions()
+    #: the engine every aggregation runs in: {backend: duckdb | pyspark, master: "local[2]", conf: {...}}
+    engine: EngineOptions = EngineOptions()
     #: path of the params file itself (set by the loader, not written in YAML)
     source: str | None = None
 
@@ -332,6 +378,8 @@ def _format_pydantic(err: ValidationError, source: Path) -> str:
         msg = e["msg"]
         if e["type"] == "extra_forbidden":
             msg = "unknown key; remove it or fix its spelling (no notebook reads it)"
+            if e["loc"][:1] == ("engine",) and len(e["loc"]) == 2:
+                msg += "; engine takes backend (duckdb or pyspark), master (e.g. local[2]) and conf (spark.* settings)"
         elif e["type"] == "missing":
             msg = "required key is missing; add it"
         lines.append(f"  - {loc}: {msg}")

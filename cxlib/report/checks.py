@@ -12,7 +12,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass, field
 
-from cxlib.data.io import Store, quote
+from cxlib.data.io import Store
 from cxlib.decide.words import Message
 
 
@@ -30,9 +30,9 @@ def _hint(name: str, options) -> str:
 def _distinct(store: Store, table: str, column: str, limit: int = 5000) -> list:
     if not store.has_column(table, column):
         return []
-    rows = store.db.execute(f"SELECT DISTINCT {quote(column)} FROM {quote(table)} WHERE {quote(column)} IS NOT NULL "
-                            f"LIMIT {limit}").fetchall()
-    return [r[0] for r in rows]
+    t = store.table(table)
+    found = t.filter(t[column].notnull()).select(column).distinct().limit(limit)
+    return found.to_pyarrow().column(column).to_pylist()
 
 
 def check_names(store: Store, params) -> NameCheck:

@@ -71,6 +71,50 @@ class _Raw(str):
     __slots__ = ()
 
 
+class Composed(str):
+    """A table cell or header composed from a template: the English text as written, carrying its
+    :class:`~cxlib.decide.words.Message`, so that :meth:`Translator.table` says the whole text in
+    the report's language (never word by word). Make one with :func:`compose`.
+
+    Keep a column of these in an ``object`` column (pandas would turn it into plain strings).
+    """
+
+    message = None
+
+
+_ENGLISH: list = []
+
+
+def compose(key: str, **values) -> Composed:
+    """The text ``key`` of the strings in English, knowing its message (for :meth:`Translator.table`).
+
+    Values as in :meth:`Translator.say`: :class:`~cxlib.decide.words.Term` for a label to translate
+    (a client's value with a label in params, a template term), :class:`~cxlib.decide.words.Num`
+    for a formatted number, a plain string for client data shown as given, another
+    :class:`Composed` for a composed part.
+    """
+    from cxlib.decide.words import Message
+
+    if not _ENGLISH:
+        _ENGLISH.append(Translator("en"))
+    message = Message(key, values)
+    out = Composed(_ENGLISH[0].say(message, markdown=False))
+    out.message = message
+    return out
+
+
+def is_term(text: str) -> bool:
+    """Whether the strings define ``text`` as a term (a whole label with its translations)."""
+    if not _ENGLISH:
+        _ENGLISH.append(Translator("en"))
+    return text in _ENGLISH[0]._terms
+
+
+def _unescape(text: str) -> str:
+    """Markdown backslash escapes removed ('checkout\\_start' -> 'checkout_start')."""
+    return re.sub(r"\\(.)", r"\1", text)
+
+
 class Translator:
     """Text in one language: ``tr(key, **values)``, ``tr.term(word)``, ``tr.table(df)``."""
 
@@ -96,6 +140,8 @@ class Translator:
             template = self._text[key]
         except KeyError:
             raise KeyError(f"no text {key!r} in {STRINGS.name}; add it with en and ar versions to a file in {STRINGS}") from None
+        if self.language != "en":
+            values = {k: self._known(v) for k, v in values.items()}
         if not self.rtl:
             return template.format(**values)
         # rendered parts (_Raw) are already isolated: keep them out of the second pass
@@ -105,6 +151,17 @@ class Translator:
         for k, mark in marks.items():
             out = out.replace(mark, raw[k])
         return out
+
+    def _known(self, value):
+        """A plain value filled into a text: in a language other than English, a value that is
+        exactly a term or one of the client's labels (also when escaped for Markdown, as
+        'checkout\\_start') is said as that term; anything else stays as given."""
+        if not isinstance(value, str) or isinstance(value, _Raw | Composed):
+            return value
+        for v in (value, _unescape(value)):
+            if v in self._terms:
+                return self._terms[v]
+        return value
 
     def has(self, key: str) -> bool:
         """Whether the strings define ``key``."""
@@ -124,23 +181,34 @@ class Translator:
         esc = md_escape if markdown else str
         if message is None:
             return ""
+        if isinstance(message, Composed):
+            return self.say(message.message, markdown=markdown)
         if isinstance(message, Messages):
             return "".join(self.say(m, markdown=markdown) for m in message.parts)
         if isinstance(message, Term):
-            return esc(self.term(str(message)))
+            return self._latin(esc(self.term(str(message))))
         if not isinstance(message, Message):
             return esc(message) if isinstance(message, str) else str(message)
         values = {}
         for k, v in message.values.items():
             if isinstance(v, Num):
                 values[k] = _Raw(isolate_numbers(v) if self.rtl else v)
-            elif isinstance(v, Message | Messages | Term):
+            elif isinstance(v, Message | Messages | Term | Composed):
                 values[k] = _Raw(self.say(v, markdown=markdown))
             elif isinstance(v, str):
-                values[k] = _Raw(esc(v))
+                # client data: its label in this language when the client gave one (a generic
+                # value such as a device or a channel: the template's term), else as given
+                values[k] = _Raw(self._latin(esc(self._known(v) if self.language != "en" else v)))
             else:
                 values[k] = v
         return self(message.key, **values)
+
+    def _latin(self, text: str) -> str:
+        """In a right-to-left text, a value without Arabic letters (a Latin name, a number) isolated
+        whole, so that its punctuation stays with it."""
+        if self.rtl and text and not _ARABIC.search(text) and re.search(r"[A-Za-z0-9]", text):
+            return f"{LRI}{text}{PDI}"
+        return text
 
     def term(self, word):
         """A label, header or category in this language (unknown words pass through,
@@ -162,23 +230,43 @@ class Translator:
             return {k: self.term(v) for k, v in mapping_or_list.items()}
         return [self.term(v) for v in mapping_or_list]
 
-    def _cell(self, value):
-        """A table cell: translated, with its left-to-right runs isolated when it mixes scripts."""
+    def _cell(self, value, keep: bool = False):
+        """A table cell: translated, with its left-to-right runs isolated when it mixes scripts.
+
+        A :class:`Composed` cell is said whole and a :class:`~cxlib.decide.words.Term` translated,
+        also in a kept column (the table layer marked them); other cells of a kept column stay
+        as they are.
+        """
+        from cxlib.decide.words import Term
+
+        if isinstance(value, Composed):
+            return self.say(value.message, markdown=False)
+        if isinstance(value, Term):
+            out = self.term(str(value))
+            return isolate_numbers(out) if _ARABIC.search(out) else self._latin(out)
+        if keep:
+            return value
         out = self.term(value)
         return isolate_numbers(out) if isinstance(out, str) and _ARABIC.search(out) else out
+
+    def _header(self, col) -> str:
+        if isinstance(col, Composed):
+            return self.say(col.message, markdown=False)
+        return self.term(str(col))
 
     def table(self, df: pd.DataFrame, keep: tuple[str, ...] = ()) -> pd.DataFrame:
         """A reader table in this language: headers and text cells through :meth:`term`.
 
-        The cells of columns named in ``keep`` (customer text, names) are left untouched;
-        every header is translated.
+        The cells of columns named in ``keep`` (customer text, names) are left untouched, but
+        for the cells the table layer marked as composed texts or terms; every header is
+        translated.
         """
         if self.language == "en":
             return df
         out = df.copy()
         for col in out.columns:
-            if col in keep or not (out[col].dtype == object or pd.api.types.is_string_dtype(out[col])):
+            if not (out[col].dtype == object or pd.api.types.is_string_dtype(out[col])):
                 continue
-            out[col] = out[col].map(self._cell)
-        out.columns = [self.term(str(c)) for c in out.columns]
+            out[col] = out[col].map(lambda v, k=col in keep: self._cell(v, keep=k))
+        out.columns = [self._header(c) for c in out.columns]
         return out

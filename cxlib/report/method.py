@@ -23,8 +23,8 @@ def _evidence_line(r, tr, labels: dict) -> str:
     scope = r["scope"]
     if r["scope_kind"] == "touchpoint":
         metric += f" ({labels.get(scope, scope)})"
-    elif r["scope_kind"] == "reason":
-        metric += f" ({scope})"
+    elif r["scope_kind"] == "reason":  # a contact reason: the client's label for it, or the template's term
+        metric += f" ({tr.term(scope)})"
     return f"{metric}: {fmt_pct(r['value'])} {fmt_ci(r['ci_low'] * 100, r['ci_high'] * 100, 0)} (n\u00a0=\u00a0{fmt_int(r['n'])})"
 
 
@@ -46,9 +46,11 @@ def questions_table(result: dict, tr, labels: dict, top: int = 2) -> pd.DataFram
 
 
 def _step(step: str, tr) -> str:
+    """A step of a path in words: a kind of step of the strings (jq.step.<kind>), else a web event
+    or touchpoint id by its label (params labels) or term."""
     kind, _, where = str(step).partition(":")
-    word = _words(tr, f"jq.step.{kind}")
-    return f"{word} ({where})" if where else word
+    word = tr(f"jq.step.{kind}") if tr.has(f"jq.step.{kind}") else tr.term(kind)
+    return f"{word} ({tr.term(where)})" if where else word
 
 
 def rules_table(res, tr, top: int = 6) -> pd.DataFrame:
@@ -115,6 +117,11 @@ def changes_markdown(result: dict, tr, labels: dict, previous: str | None, min_b
         return tr("jq.history.nothing", previous=changes.previous or previous or "–")
     lines = []
     for _, r in s.iterrows():
+        if r["kind"] == "question" and tr.has(f"jq.{r['subject']}.question"):
+            # a journey question: asked in words, its answers (yes, partly, no) as terms
+            lines.append("- " + tr("jq.change.question_asked", question=tr(f"jq.{r['subject']}.question"),
+                                   before=_value(_answer(r["before"], tr)), after=_value(_answer(r["after"], tr))))
+            continue
         subject = md_escape(labels.get(r["subject"], r["subject"]))
         measure = label(r["measure"]) if isinstance(r["measure"], str) else r["measure"]
         if r["kind"] == "score":
@@ -123,6 +130,11 @@ def changes_markdown(result: dict, tr, labels: dict, previous: str | None, min_b
                                     before=_value(r["before"]), after=_value(r["after"]),
                                     p=float(r["p_adj"]) if pd.notna(r["p_adj"]) else float("nan")))
     return "\n".join(lines)
+
+
+def _answer(x, tr):
+    """A journey question's answer ('yes', 'partly', 'no') as the report's term."""
+    return tr.term(x) if isinstance(x, str) else x
 
 
 def _value(x):
@@ -149,7 +161,8 @@ def churn_intro(res, tr, steps: int, as_of: str, min_base: int) -> str:
 
 def abandon_intro(res, tr, start: str, end: str, steps: int) -> str:
     """The paths-to-abandonment paragraph with the bases it rests on."""
-    return tr("jq.paths.abandon_intro", start=md_escape(start), end=md_escape(end), steps=steps, n=int(res.n),
+    return tr("jq.paths.abandon_intro", start=md_escape(tr.term(start)), end=md_escape(tr.term(end)), steps=steps,
+              n=int(res.n),
               k=int(res.n_outcome), rate=float(res.rate) if pd.notna(res.rate) else 0.0)
 
 

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from cxlib.data import engine
-from cxlib.data.io import Store, quote
+from cxlib.data.io import Store
 from cxlib.data.periods import Period
 
 #: the params a need may name, and how to tell they are set
@@ -100,10 +100,11 @@ def catalog(store: Store, period: Period, previous: Period | None) -> Catalog:
     for name in _DESCRIBED:
         if not store.has(name):
             continue
-        cols = store.columns(name)
-        aggs = ", ".join(["count(*)"] + [f"count({quote(c)})" for c in cols])
-        row = store.db.execute(f"SELECT {aggs} FROM {quote(name)}").fetchone()
-        facts = TableFacts(rows=int(row[0]), values={c: int(v) for c, v in zip(cols, row[1:], strict=True)})
+        t = store.table(name)
+        cols = list(t.columns)
+        counts = t.aggregate([t.count().name("_rows")] + [t[c].count().name(f"_n{i}") for i, c in enumerate(cols)])
+        row = counts.to_pyarrow().to_pylist()[0]
+        facts = TableFacts(rows=int(row["_rows"]), values={c: int(row[f"_n{i}"]) for i, c in enumerate(cols)})
         if facts.rows == 0:  # an empty derived table (e.g. texts when every comment is blank) is no table
             continue
         tcol = engine.time_column(store, name)

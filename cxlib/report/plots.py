@@ -156,6 +156,8 @@ def shape_text(s, *, native: bool | None = None) -> str:
 
 #: the report language's translator, set by :func:`set_theme` (None = English as written)
 _TRANSLATOR = None
+#: texts chart_words has already said and shaped (never looked up or shaped a second time)
+_SAID: set[str] = set()
 
 
 def chart_text(s) -> str:
@@ -175,7 +177,21 @@ def chart_words(key: str, **values) -> str:
 
     tr = _TRANSLATOR if _TRANSLATOR is not None else Translator("en")
     text = tr(key, **values)
-    return shape_text(re.sub("[\u2066-\u2069]", "", text)).replace("$", r"\$")
+    out = shape_text(re.sub("[\u2066-\u2069]", "", text)).replace("$", r"\$")
+    _SAID.add(out)
+    return out
+
+
+def report_translator():
+    """The translator of the report's language set by :func:`set_theme` (English when none is)."""
+    from cxlib.report.i18n import Translator
+
+    return _TRANSLATOR if _TRANSLATOR is not None else Translator("en")
+
+
+def _term(s) -> str:
+    """A name (a column, a group) as a term of the report's language, unshaped (for chart_words)."""
+    return report_translator().term(s) if isinstance(s, str) else s
 
 
 def chart_rc() -> dict:
@@ -190,6 +206,8 @@ def report_rtl() -> bool:
 
 def _t(s) -> str:
     """A chart text in the report's language, shaped, with a literal '$' (not mathtext)."""
+    if isinstance(s, str) and s in _SAID:
+        return s
     if _TRANSLATOR is not None and isinstance(s, str):
         s = _TRANSLATOR.term(s)
     return shape_text(s).replace("$", r"\$")
@@ -413,18 +431,19 @@ def kpi_trend_chart(trend_df: pd.DataFrame, metric_label: str, *, by: str | None
         handles.append(Line2D([], [], color="#222222", marker="o", markersize=11, markerfacecolor="none",
                               linestyle="", label="significant change vs previous period"))
     handles += [
-        Line2D([], [], color="#555555", marker="o", linestyle="", label=f"n \u2265 {min_base}"),
+        Line2D([], [], color="#555555", marker="o", linestyle="", label=chart_words("pres.chart.base_ok", min_base=min_base)),
         Line2D([], [], color="#555555", marker="o", markerfacecolor="white", linestyle="",
-               label=f"n < {min_base} (small base)"),
-        Patch(facecolor="#555555", alpha=0.15, label=f"{confidence:.0%} confidence interval"),
+               label=chart_words("pres.chart.small_base", min_base=min_base)),
+        Patch(facecolor="#555555", alpha=0.15, label=chart_words("pres.chart.ci", level=f"{confidence:.0%}")),
     ]
     ax.set_xticks(range(len(periods)), [_t(p) for p in periods],
                   rotation=45 if len(periods) > 8 else 0)
     ax.set_xlim(-0.3, len(periods) - 0.7)
     ax.set_xlabel(_t("Period"))
     ax.set_ylabel(_t(metric_label))
-    ax.set_title(_t(f"{metric_label} by period" + (f" and {by}" if by else "")))
-    _legend_below(ax, handles, ncol=min(len(handles), 4), title=by)
+    ax.set_title(chart_words("pres.chart.by_period_and", metric=_term(metric_label), by=_term(by)) if by
+                 else chart_words("pres.chart.by_period", metric=_term(metric_label)))
+    _legend_below(ax, handles, ncol=min(len(handles), 4), title=_term(by) if by else None)
     return fig
 
 
@@ -484,19 +503,20 @@ def breakdown_chart(breakdown_df: pd.DataFrame, by: str, metric_label: str, *,
             xt, dx, ha = (max(h, v) if np.isfinite(h) else np.nan_to_num(v)), 4, "left"
         ax.annotate(_t(txt), (xt, yi), xytext=(dx, 0), textcoords="offset points",
                     va="center", ha=ha, fontsize=_FONT, color="#222222")
-    ax.set_yticks(y, [f"{_t(g)} (n={int(n):,})" for g, n in zip(d[by], d["n"], strict=True)])
+    ax.set_yticks(y, [chart_words("pres.chart.group_n", group=_term(g), n=f"{int(n):,}")
+                      for g, n in zip(d[by], d["n"], strict=True)])
     ax.set_ylim(-0.6, k - 0.4)
     ax.set_xlim(span_lo - (0.30 if np.nanmin(np.r_[val, 0.0]) < 0 else 0.05) * rng,
                 span_hi + (0.30 if np.nanmax(np.r_[val, 0.0]) > 0 or small.any() else 0.05) * rng)
     ax.set_xlabel(_t(metric_label))
     ax.set_ylabel(_t(by))
-    ax.set_title(_t(f"{metric_label} by {by}"))
+    ax.set_title(chart_words("pres.chart.by", metric=_term(metric_label), by=_term(by)))
     ax.grid(axis="y", visible=False)
     handles = [
-        Patch(color=palette[0], label=f"n \u2265 {min_base}"),
-        Patch(color=_GREY, label=f"n < {min_base}: small base, not ranked"),
+        Patch(color=palette[0], label=chart_words("pres.chart.base_ok", min_base=min_base)),
+        Patch(color=_GREY, label=chart_words("pres.chart.small_not_ranked", min_base=min_base)),
         Line2D([], [], color="#333333", marker="|", markersize=8, linestyle="-",
-               label=f"{confidence:.0%} confidence interval"),
+               label=chart_words("pres.chart.ci", level=f"{confidence:.0%}")),
     ]
     _legend_below(ax, handles)
     return fig
@@ -632,7 +652,8 @@ def ipa_chart(ipa_df: pd.DataFrame, *, title: str = "Importance vs performance b
     handles = [Line2D([], [], marker="o", linestyle="", color=c, markersize=8, label=_t(q))
                for q, c in QUADRANT_COLORS.items()]
     handles.append(Line2D([], [], color="#555555", linestyle="--",
-                          label=f"crosshairs: performance {cx:.2f}, importance {cy:.2f}"))
+                          label=chart_words("pres.chart.crosshairs", performance=f"{cx:.2f}",
+                                            importance=f"{cy:.2f}")))
     handles.append(Line2D([], [], marker="o", linestyle="", color="#999999", markersize=5,
                           label="point size: number of responses"))
     _legend_below(ax, handles, ncol=2)
@@ -849,7 +870,7 @@ def retention_chart(curves_df: pd.DataFrame, *, palette=None, max_cohorts: int =
             ax.scatter(x[small], y[small], s=22, facecolors="white", edgecolors=color,
                        linewidths=1.2, zorder=4)
         n = sizes.get(c, np.nan)
-        label = _t(c) + (f" (n={int(n):,})" if pd.notna(n) else "")
+        label = chart_words("pres.chart.group_n", group=_term(c), n=f"{int(n):,}") if pd.notna(n) else _t(c)
         if panels:
             ax.set_title(label, fontsize=_FONT + 1, color=color, fontweight="bold")
         handles.append(Line2D([], [], color=color, linewidth=2, label=label))
@@ -857,17 +878,18 @@ def retention_chart(curves_df: pd.DataFrame, *, palette=None, max_cohorts: int =
         ax.set_visible(False)
     if panels:
         handles.append(Line2D([], [], color="#c4c4c4", linewidth=1, label="other cohorts, for comparison"))
-    handles.append(Patch(facecolor="#555555", alpha=0.15,
-                         label=f"{conf:.0%} confidence interval"))
+    handles.append(Patch(facecolor="#555555", alpha=0.15, label=chart_words("pres.chart.ci", level=f"{conf:.0%}")))
     if any_small:
         handles.append(Line2D([], [], color="#555555", marker="o", markerfacecolor="white",
-                              linestyle="", label=f"at risk < {min_base} (small base)"))
+                              linestyle="", label=chart_words("pres.chart.at_risk_small", min_base=min_base)))
     ax0 = axes[0]
     ax0.set_xlim(0, max(float(np.nanmax(months)), 1.0))
     ax0.set_ylim(max(0.0, low - 5), 101)
     ax0.set_xticks(np.arange(0, np.nanmax(months) + 1, step))
     if panels:
-        fig.supxlabel(_t("Months since signup"), fontsize=_FONT + 1)
+        # on the middle panel of the last row (a figure-wide x label would sit on the legend below)
+        last = (nrows - 1) * ncols
+        axes[last + (len(shown) - last - 1) // 2].set_xlabel(_t("Months since signup"), fontsize=_FONT + 1)
         fig.supylabel(_t("Customers retained (%)"), fontsize=_FONT + 1)
         fig.suptitle(_t(title), fontsize=11)
     else:
@@ -876,7 +898,7 @@ def retention_chart(curves_df: pd.DataFrame, *, palette=None, max_cohorts: int =
         ax0.set_title(_t(title))
     legend_title = "Signup cohort"
     if len(shown) < len(cohorts):
-        legend_title += f" (largest {len(shown)} of {len(cohorts)})"
+        legend_title = chart_words("pres.chart.cohorts", k=len(shown), m=len(cohorts))
     _legend_below(ax0, handles, ncol=min(len(handles), 4), title=legend_title)
     return fig
 
@@ -966,9 +988,9 @@ def trend_grid(trend_df: pd.DataFrame, facet: str, *, value_label: str = "", nco
         ax.set_visible(False)
     if value_label:
         fig.supylabel(_t(value_label), fontsize=_FONT + 1)
-    handles = [Patch(facecolor=color, alpha=0.15, label=f"{confidence:.0%} confidence interval"),
+    handles = [Patch(facecolor=color, alpha=0.15, label=chart_words("pres.chart.ci", level=f"{confidence:.0%}")),
                Line2D([], [], color=color, marker="o", markerfacecolor="white", linestyle="",
-                      label=f"n < {min_base} (small base)")]
+                      label=chart_words("pres.chart.small_base", min_base=min_base))]
     if significant:
         handles.append(Line2D([], [], color="#222222", marker="o", markersize=9, markerfacecolor="none",
                               linestyle="", label="significant change vs previous period"))

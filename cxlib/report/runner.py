@@ -317,17 +317,20 @@ def ensure_demo_data(params: Params) -> None:
         examples.ensure(params)
 
 
-def prepare(params: Params, db_path: Path, period: str | None, log=print, map_history: Path | None = None):
+def prepare(params: Params, db_path: Path, period: str | None, log=print, map_history: Path | None = None,
+            *, keep_open: bool = False):
     """Load and validate the inputs, choose the period, build the customer view, check the names
     in params and plan the analyses; write what the notebooks need beside the database.
 
     Raises a :class:`ReportError` (exit 2) for any data, params or period problem, before any
-    notebook runs, with the same message whatever would have run first.
+    notebook runs, with the same message whatever would have run first. ``keep_open`` leaves the
+    store open in ``Prepared.store`` (the caller closes it) instead of closing it.
     """
     from cxlib.report import analyses, checks, plan
     from cxlib.report.context import period_json
 
     store = load_store(params, db_path)
+    ok = False
     try:
         current, previous = engine.resolve_period(store, period or params.period)
         engine.build_customer_view(store, None if current.is_all else current.end)
@@ -338,15 +341,47 @@ def prepare(params: Params, db_path: Path, period: str | None, log=print, map_hi
         the_plan = plan.build_plan(analyses.REGISTRY.values(), cat)
         inputs, notes = store.inputs, store.notes
         ids = customer_ids(store)
+        ok = True
     finally:
-        store.close()
+        if not (ok and keep_open):
+            store.close()
     work = db_path.parent
     the_plan.save(work / "plan.json")
     (work / "run.json").write_text(json.dumps({
         "period": period_json(current), "previous": period_json(previous), "catalog": cat.to_json(),
         "warnings": [{"key": w.key, "values": w.values} for w in names.warnings],
         "map_history": str(map_history) if map_history else None}, ensure_ascii=False, default=str))
-    return Prepared(current, previous, the_plan, names, inputs, notes, ids)
+    return Prepared(current, previous, the_plan, names, inputs, notes, ids, store=store if keep_open else None,
+                    catalog=cat)
+
+
+def compute_results(prep: Prepared, params: Params, work: Path, log, map_history: Path | None = None) -> float:
+    """Compute every analysis the plan runs, in this process, into the run's results folder.
+
+    This is how a run on Spark works (``engine.backend: pyspark``): one Spark application, the
+    runner's, does every engine step; the notebooks then run as usual, and each ``ctx.result``
+    reads the pickled result instead of computing it, so no kernel starts a JVM of its own (a
+    kernel that does need the engine still can: its store starts Spark on first use, on the same
+    Parquet folder). Failures are recorded exactly as a notebook records them (the section shows
+    its boxed note). Returns the seconds spent.
+    """
+    from cxlib.report.context import RunContext
+
+    t = time.perf_counter()
+    ctx = RunContext(params, prep.store, prep.period, prep.previous, None, prep.plan, prep.catalog, work,
+                     notebook="runner")
+    ctx._data["_warnings"] = prep.names.warnings
+    ctx._data["_map_history"] = str(map_history) if map_history else None
+    took = {}
+    for name, status in prep.plan.statuses.items():
+        if status.runs:
+            t1 = time.perf_counter()
+            ctx.maybe(name)
+            took[name] = time.perf_counter() - t1
+    secs = time.perf_counter() - t
+    slowest = ", ".join(f"{n} {s:.1f}s" for n, s in sorted(took.items(), key=lambda x: -x[1])[:5])
+    log(f"analyses computed on {params.engine.backend} ({params.engine.master}) in {secs:.1f}s; slowest: {slowest}")
+    return secs
 
 
 @dataclass
@@ -360,18 +395,18 @@ class Prepared:
     inputs: list
     notes: list
     customer_ids: set = field(default_factory=set, repr=False)
+    store: object = field(default=None, repr=False)  # the open store (``keep_open``), else None
+    catalog: object = field(default=None, repr=False)
 
 
 def customer_ids(store) -> set[str]:
     """Every customer id in the client's data (the release gate checks that none reaches a stakeholder)."""
-    from cxlib.data.io import quote
-
     ids: set[str] = set()
     for table in ("customers", "orders", "web_events", "interactions", "survey_responses", "verbatims"):
         if store.has(table) and store.has_column(table, "customer_id"):
-            rows = store.db.execute(f"SELECT DISTINCT CAST(customer_id AS VARCHAR) FROM {quote(table)} "
-                                    "WHERE customer_id IS NOT NULL").fetchall()
-            ids.update(r[0] for r in rows)
+            t = store.table(table)
+            found = t.filter(t.customer_id.notnull()).select(id=t.customer_id.cast("string")).distinct()
+            ids.update(found.to_pyarrow().column("id").to_pylist())
     return ids
 
 
@@ -494,10 +529,16 @@ def run_report(client: str, period: str | None = None, renderer: str = "auto", *
         check_notebook_parameters(nbs)
         log(f"client {client}: params {_relative(params.source)} valid; {len(nbs)} notebooks")
         db_path = work / "cx.duckdb"
-        prep = prepare(params, db_path, period, log, map_history=client_dir / "map_history")
+        spark = params.engine.backend == "pyspark"
+        prep = prepare(params, db_path, period, log, map_history=client_dir / "map_history", keep_open=spark)
         current, previous, the_plan, names, inputs, notes = (prep.period, prep.previous, prep.plan, prep.names,
                                                              prep.inputs, prep.notes)
         timings["load_and_validate"] = time.perf_counter() - t
+        if spark:  # one Spark application computes every result; the kernels read them
+            try:
+                timings["analyses"] = compute_results(prep, params, work, log, client_dir / "map_history")
+            finally:
+                prep.store.close()
         log(f"inputs validated ({sum(i.rows for i in inputs):,} rows in {len(inputs)} tables); period "
             f"{current.label}" + (f" vs {previous.label}" if previous else " (no previous period with data)"))
         for s in the_plan.skipped():

@@ -6,10 +6,14 @@ them into the tables a stakeholder reads. Numbers become text here, nowhere earl
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 
 from cxlib.decide.swot import CHURN_SIGNALS  # noqa: F401 (re-exported for the notebooks)
+from cxlib.decide.words import Message, Messages, Num, Term
 from cxlib.report.display import MISSING, fmt_ci, fmt_int, fmt_num, fmt_pct
+from cxlib.report.i18n import Composed, compose, is_term
 from cxlib.voice.coding import code_label
 
 SMALL = "⚠ small base"
@@ -32,10 +36,49 @@ def label(column: str) -> str:
     return column.replace("_", " ").capitalize()
 
 
+# Cells and headers composed of words and values are whole texts of the strings (cell.*, col.*),
+# English as written, which the translator says whole in the report's language; the client's
+# values in them (segments, channels, places) are terms, named through the params labels.
+
+
+def _frame(columns: dict) -> pd.DataFrame:
+    """A reader table from ``{header: values}`` in which composed cells and terms keep their kind
+    (pandas would turn them into plain strings): those columns, and the headers when one is
+    composed, are ``object``."""
+    index = next((v.index for v in columns.values() if isinstance(v, pd.Series)), None)
+    data = {}
+    for i, values in enumerate(columns.values()):
+        if not isinstance(values, str) and any(isinstance(v, Composed | Term) for v in values):
+            values = pd.Series(list(values), index=index, dtype=object)
+        data[i] = values
+    out = pd.DataFrame(data)
+    heads = list(columns)
+    out.columns = pd.Index(heads, dtype=object) if any(isinstance(h, Composed) for h in heads) else heads
+    return out
+
+
+def _term(value):
+    """A client's value (a segment, a channel, a place) as a term: its label in the report's language."""
+    return value if isinstance(value, Term) or not isinstance(value, str) else Term(value)
+
+
+def _p_text(p) -> Num:
+    return Num("p < 0.001" if p < 0.001 else f"p = {p:.3f}")
+
+
 def _sig(flag, p) -> str:
     if pd.isna(p):
         return "–"
-    return ("yes" if bool(flag) else "no") + (" (p < 0.001)" if p < 0.001 else f" (p = {p:.3f})")
+    return compose("cell.sig.yes" if bool(flag) else "cell.sig.no", p=_p_text(p))
+
+
+def _n_small(n, small) -> str:
+    """A base, flagged when small: '28 ⚠ small base'."""
+    return compose("cell.small_base", n=Num(fmt_int(n))) if small else fmt_int(n)
+
+
+def _share_of(rate, n) -> str:
+    return compose("cell.share_of", share=Num(fmt_pct(rate)), base=Num(fmt_int(n)))
 
 
 def _value(unit: str, x, digits=1) -> str:
@@ -55,13 +98,13 @@ def kpi_table(kpis: pd.DataFrame) -> pd.DataFrame:
             "KPI": r["label"],
             "This period": _value(u, r["value"]),
             "95% CI": fmt_ci(r["ci_low"], r["ci_high"], 2 if u == "score" else 1),
-            "Base (n)": fmt_int(r["n"]) + (f" {SMALL}" if r["small_base"] else ""),
+            "Base (n)": _n_small(r["n"], r["small_base"]),
             "Last period": _value(u, r["previous_value"]),
             "Change": _value("points" if u != "score" else "score", r["change"]) if u != "score"
             else ("–" if pd.isna(r["change"]) else f"{r['change']:+.2f}"),
             "Significant?": _sig(r["significant"], r["p_value"]),
         })
-    return pd.DataFrame(rows)
+    return _frame({k: [r[k] for r in rows] for k in rows[0]}) if rows else pd.DataFrame(rows)
 
 
 
@@ -81,29 +124,29 @@ def change_table(df: pd.DataFrame, by: str, label: str, metric: str = "NPS", uni
         return "–" if pd.isna(x) else (f"{x:+.{d}f}" if unit != "score" else f"{x:+.2f}")
 
     groups = df[by].map(names).fillna(df[by]) if names else df[by]
-    return pd.DataFrame({
-        label: groups,
-        f"{metric} now": [val(v) for v in df["value"]],
+    return _frame({
+        label: [_term(g) for g in groups],
+        compose("col.metric_now", metric=Term(metric)): [val(v) for v in df["value"]],
         "n": [fmt_int(n) for n in df["n"]],
-        f"{metric} before": [val(v) for v in df["previous_value"]],
+        compose("col.metric_before", metric=Term(metric)): [val(v) for v in df["previous_value"]],
         "n before": [fmt_int(n) for n in df["n_previous"]],
         "Change": [chg(v) for v in df["change"]],
         "95% CI of change": [fmt_ci(lo, hi, d) for lo, hi in zip(df["change_ci_low"], df["change_ci_high"],
                                                                  strict=True)],
         ("Significant? (Holm)" if adjusted else "Significant?"): [
-            SMALL if s else (_sig(p < alpha, p) if adjusted else _sig(f, p)) for f, p, s in
+            Term(SMALL) if s else (_sig(p < alpha, p) if adjusted else _sig(f, p)) for f, p, s in
             zip(df["significant"], df["p_holm"] if adjusted else df["p_value"], df["small_base"], strict=True)],
     })
 
 
 def touchpoint_table(ipa: pd.DataFrame) -> pd.DataFrame:
     """Touchpoint performance, importance, gap, quadrant and fix-first rank."""
-    return pd.DataFrame({
+    return _frame({
         "Stage": ipa["stage_label"], "Touchpoint": ipa["label"], "Owner": ipa["owner"],
         "CSAT (1-5)": [fmt_num(v, 2) for v in ipa["performance"]],
         "95% CI": [fmt_ci(lo, hi, 2) for lo, hi in zip(ipa["perf_ci_low"], ipa["perf_ci_high"], strict=True)],
         "Importance (1-5)": [fmt_num(v, 2) for v in ipa["importance"]],
-        "n": [fmt_int(n) + (f" {SMALL}" if s else "") for n, s in zip(ipa["n"], ipa["small_base"], strict=True)],
+        "n": [_n_small(n, s) for n, s in zip(ipa["n"], ipa["small_base"], strict=True)],
         "Gap": [fmt_num(v, 0) for v in ipa["gap"]],
         "Quadrant": ipa["quadrant"].fillna("–"),
     })
@@ -171,11 +214,10 @@ def abandonment_table(a: pd.DataFrame, by: str = "device") -> pd.DataFrame:
 def churn_table(lift: pd.DataFrame, names: dict | None = None) -> pd.DataFrame:
     """retention.churn_lift as a table: churn with and without each signal, risk ratio and test."""
     names = names or {}
-    return pd.DataFrame({
-        "Signal": lift["signal"].map(names).fillna(lift["signal"]),
-        "Churn with": [f"{fmt_pct(r)} of {fmt_int(n)}" for r, n in zip(lift["rate_with"], lift["customers_with"], strict=True)],
-        "Churn without": [f"{fmt_pct(r)} of {fmt_int(n)}" for r, n in
-                          zip(lift["rate_without"], lift["customers_without"], strict=True)],
+    return _frame({
+        "Signal": [names.get(x, x) for x in lift["signal"]],
+        "Churn with": [_share_of(r, n) for r, n in zip(lift["rate_with"], lift["customers_with"], strict=True)],
+        "Churn without": [_share_of(r, n) for r, n in zip(lift["rate_without"], lift["customers_without"], strict=True)],
         "Risk ratio [95% CI]": [f"{fmt_num(v, 2)} {fmt_ci(lo, hi, 2)}" for v, lo, hi in
                                 zip(lift["risk_ratio"], lift["rr_ci_low"], lift["rr_ci_high"], strict=True)],
         "Significant?": [_sig(s, p) for s, p in zip(lift["significant"], lift["p_value"], strict=True)],
@@ -206,11 +248,11 @@ def churn_period_table(c: pd.DataFrame) -> pd.DataFrame:
 
 def breakdown_table(b: pd.DataFrame, by: str) -> pd.DataFrame:
     """metrics.breakdown as a table (rank only for adequate bases)."""
-    return pd.DataFrame({
-        by.replace("_", " ").capitalize(): b[by],
+    return _frame({
+        by.replace("_", " ").capitalize(): [_term(g) for g in b[by]],
         "NPS": [_value("points", v, 0) for v in b["value"]],
         "95% CI": [fmt_ci(lo, hi, 0) for lo, hi in zip(b["ci_low"], b["ci_high"], strict=True)],
-        "n": [fmt_int(n) + (f" {SMALL}" if s else "") for n, s in zip(b["n"], b["small_base"], strict=True)],
+        "n": [_n_small(n, s) for n, s in zip(b["n"], b["small_base"], strict=True)],
         "Rank": ["–" if pd.isna(r) else str(int(r)) for r in b["rank"]],
     })
 
@@ -221,26 +263,38 @@ def frequency_table(freq: pd.DataFrame, by: str) -> pd.DataFrame:
     w = w.loc[w.max(axis=1).sort_values(ascending=False).index]
     bases = freq.groupby(by)["base"].first()
     out = w.map(lambda v: fmt_pct(v))
-    out.columns = [f"{c} (n = {fmt_int(bases.get(c))})" for c in out.columns]
-    return out.reset_index().rename(columns={"theme": "Theme"})
+    heads = [compose("cell.group_n", group=_term(c), n=Num(fmt_int(bases.get(c)))) for c in out.columns]
+    return _frame({"Theme": list(out.index), **{h: list(out[c]) for h, c in zip(heads, out.columns, strict=True)}})
 
 
 
-def quotes_markdown(codes: list[str], quotes_for, book, none_text: str = "No quotable comment this period.") -> str:
-    """Markdown block quotes per code (customer text escaped; already redacted by ``quotes_for``)."""
+def quotes_markdown(codes: list[str], quotes_for, book, none_text: str = "No quotable comment this period.",
+                    tr=None) -> str:
+    """Markdown block quotes per code (customer text escaped; already redacted by ``quotes_for``).
+
+    The code, its description and each quote's source and touchpoint are said in the language of
+    ``tr`` (default: the report's, as set for the charts by :func:`cxlib.report.plots.set_theme`);
+    the quotes stay as the customers wrote them.
+    """
+    from cxlib.report import plots
     from cxlib.report.display import md_escape
 
+    if tr is None:
+        tr = plots.report_translator()
     labels = dict(zip(book.table["code"], book.table["description"], strict=False)) if hasattr(book, "table") else {}
     parts = []
     for code in codes:
         q = quotes_for(code)
-        parts.append(f"**{md_escape(code.replace('_', ' ').capitalize())}**"
-                     + (f": {md_escape(labels[code])}" if labels.get(code) else ""))
+        name = Term(code.replace("_", " ").capitalize())
+        parts.append(tr.say(Message("quote.code", {"label": Message("quote.bold", {"text": name}),
+                                                   "description": Term(labels[code])}))
+                     if labels.get(code) else tr.say(Message("quote.bold", {"text": name})))
         if q.empty:
             parts.append(f"\n*{none_text}*\n")
         for _, r in q.iterrows():
             rtl = ' dir="rtl"' if r["language"] == "ar" else ""
-            src = md_escape(f"{r['source']}" + (f", {r['touchpoint']}" if pd.notna(r["touchpoint"]) else ""))
+            src = (tr.say(Message("quote.source", {"source": Term(r["source"]), "touchpoint": Term(r["touchpoint"])}))
+                   if pd.notna(r["touchpoint"]) else tr.say(Term(r["source"])))
             parts.append(f"\n::: {{.quote lang=\"{r['language']}\"{rtl}}}\n> {md_escape(r['text'])}\n>\n"
                          f"> — *{src}*\n:::\n")
     return "\n".join(parts)
@@ -264,15 +318,14 @@ def quality_table(q: pd.DataFrame) -> pd.DataFrame:
 
 def weighted_kpi_table(wk: pd.DataFrame) -> pd.DataFrame:
     """weighting.weighted_kpis as a table: weighted value and interval beside the unweighted one."""
-    return pd.DataFrame({
+    return _frame({
         "KPI": wk["label"],
         "Weighted": [_value(u, v) for u, v in zip(wk["unit"], wk["weighted_value"], strict=True)],
         "95% CI": [fmt_ci(lo, hi, 2 if u == "score" else 1) for u, lo, hi in
                    zip(wk["unit"], wk["ci_low"], wk["ci_high"], strict=True)],
         "Unweighted": [_value(u, v) for u, v in zip(wk["unit"], wk["unweighted_value"], strict=True)],
         "n": [fmt_int(v) for v in wk["n"]],
-        "Effective n": [fmt_int(round(v)) + (f" {SMALL}" if s else "") for v, s in
-                        zip(wk["n_effective"], wk["small_base"], strict=True)],
+        "Effective n": [_n_small(round(v), s) for v, s in zip(wk["n_effective"], wk["small_base"], strict=True)],
         "Design effect": [fmt_num(v, 2) for v in wk["design_effect"]],
     })
 
@@ -280,8 +333,8 @@ def weighted_kpi_table(wk: pd.DataFrame) -> pd.DataFrame:
 def codebook_table(book: pd.DataFrame) -> pd.DataFrame:
     """The codebook for the appendix: theme, code, valence and description (patterns omitted)."""
     b = book.sort_values(["theme", "code"])
-    return pd.DataFrame({"Theme": b["theme"], "Code": b["code"].map(code_label),
-                         "Valence": b["valence"], "Description": b["description"]})
+    return _frame({"Theme": b["theme"], "Code": b["code"].map(code_label),
+                   "Valence": b["valence"], "Description": [_term(d) for d in b["description"]]})
 
 
 def reliability_table(per_code: pd.DataFrame) -> pd.DataFrame:
@@ -303,12 +356,27 @@ def reliability_table(per_code: pd.DataFrame) -> pd.DataFrame:
 
 def assist_table(cv: pd.DataFrame) -> pd.DataFrame:
     """assist.cross_validate as a table (codes with too few examples say so)."""
-    return pd.DataFrame({
+    return _frame({
         "Code": [("All codes (micro)" if c == "micro" else code_label(c)) for c in cv["code"]],
         "Precision": [fmt_num(v, 2) for v in cv["precision"]], "Recall": [fmt_num(v, 2) for v in cv["recall"]],
         "F1": [fmt_num(v, 2) for v in cv["f1"]], "Examples": [fmt_int(v) for v in cv["support"]],
-        "Note": cv["note"].fillna(""),
+        "Note": [_assist_note(x) for x in cv["note"].fillna("")],
     })
+
+
+_NOT_EVALUATED = re.compile(r"not evaluated: (\d+) (positive|negative)\(s\) < min_positives=(\d+)")
+_POOLED = re.compile(r"pooled over (\d+) evaluated code\(s\)")
+
+
+def _assist_note(note: str):
+    """assist.cross_validate's note as a composed text (why a code was not evaluated; what the
+    pooled row pools)."""
+    if m := _NOT_EVALUATED.fullmatch(note):
+        return compose(f"cell.not_evaluated{'' if m.group(2) == 'positive' else '_negative'}",
+                       n=int(m.group(1)), min=int(m.group(3)))
+    if m := _POOLED.fullmatch(note):
+        return compose("cell.pooled", n=int(m.group(1)))
+    return note
 
 
 def sentiment_validation_table(val: pd.DataFrame) -> pd.DataFrame:
@@ -352,11 +420,12 @@ def conversation_table(conv: pd.DataFrame, n_conversations: int, top: int = 8) -
     totals = conv.groupby("source")["conversation_id"].nunique()
     w = per.pivot_table(index="theme", columns="source", values="n", fill_value=0)
     w = w.loc[w.sum(axis=1).sort_values(ascending=False).index].head(top)
-    out = pd.DataFrame({"Theme": w.index})
+    cols = {"Theme": list(w.index)}
     for src in w.columns:
         base = int(totals.get(src, 0))
-        out[f"{src} (n = {fmt_int(base)})"] = [fmt_pct(v / base) if base else "–" for v in w[src]]
-    return out
+        cols[compose("cell.group_n", group=_term(src), n=Num(fmt_int(base)))] = [
+            fmt_pct(v / base) if base else "–" for v in w[src]]
+    return _frame(cols)
 
 
 def drivers_table(d: pd.DataFrame, labels: dict | None = None) -> pd.DataFrame:
@@ -392,16 +461,17 @@ def operations_table(ops: pd.DataFrame, perf: pd.DataFrame) -> pd.DataFrame:
 
 def segments_table(p: pd.DataFrame, currency: str | None = None) -> pd.DataFrame:
     """segments.segment_profiles as a table (revenue in the params currency)."""
-    unit = f" ({currency})" if currency else ""
-    out = pd.DataFrame({
-        "Segment": p["segment"], "Customers": [fmt_int(v) for v in p["customers"]],
+    revenue = compose("col.revenue_per_customer", currency=Term(currency)) if currency else "Revenue per customer"
+    out = _frame({
+        "Segment": [_term(s) for s in p["segment"]], "Customers": [fmt_int(v) for v in p["customers"]],
         "Share": [fmt_pct(v) for v in p["share"]],
-        f"Revenue per customer{unit}": [fmt_int(v) for v in p["revenue_per_customer"]],
+        revenue: [fmt_int(v) for v in p["revenue_per_customer"]],
         "Revenue share": [fmt_pct(v) for v in p["revenue_share"]],
         "NPS (latest)": [_value("points", v, 0) for v in p["nps"]],
         "95% CI": [fmt_ci(lo, hi, 0) for lo, hi in zip(p["nps_ci_low"], p["nps_ci_high"], strict=True)],
         "Churn rate": [fmt_pct(v) for v in p["churn_rate"]],
-        "Top channel": [f"{c} ({fmt_pct(s)})" for c, s in zip(p["top_channel"], p["top_channel_share"], strict=True)],
+        "Top channel": [compose("cell.value_share", value=_term(c), share=Num(fmt_pct(s))) if pd.notna(c) else "–"
+                        for c, s in zip(p["top_channel"], p["top_channel_share"], strict=True)],
     })
     return out.loc[:, [c for c in out.columns if not (out[c] == "–").all()]]
 
@@ -409,16 +479,16 @@ def segments_table(p: pd.DataFrame, currency: str | None = None) -> pd.DataFrame
 def usefulness_table(u: pd.DataFrame) -> pd.DataFrame:
     """segments.usefulness: each segment against the four tests of a useful segment."""
     w = u.pivot_table(index="segment", columns="criterion", values="passed", aggfunc="first")
-    out = pd.DataFrame({"Segment": w.index})
+    cols = {"Segment": [_term(s) for s in w.index]}
     for crit in ["identifiable", "reachable", "measurable", "worth its cost"]:
         if crit in w:
-            out[crit.capitalize()] = ["yes" if v else "no" for v in w[crit]]
-    return out
+            cols[crit.capitalize()] = ["yes" if v else "no" for v in w[crit]]
+    return _frame(cols)
 
 
 def odds_table(o: pd.DataFrame) -> pd.DataFrame:
     """churn_model odds ratios as a table."""
-    return pd.DataFrame({
+    return _frame({
         "Signal": o["label"], "Odds ratio [95% CI]": [f"{fmt_num(v, 2)} {fmt_ci(lo, hi, 2)}" for v, lo, hi in
                                                        zip(o["odds_ratio"], o["ci_low"], o["ci_high"], strict=True)],
         "p": ["< 0.001" if p < 0.001 else f"{p:.3f}" for p in o["p_value"]],
@@ -437,8 +507,8 @@ def model_checks_table(m: pd.DataFrame) -> pd.DataFrame:
 def at_risk_table(a: pd.DataFrame, top: int = 15) -> pd.DataFrame:
     """The stakeholder at-risk list (pseudonymous references only, never customer ids)."""
     a = a.head(top)
-    return pd.DataFrame({
-        "Rank": a["rank"], "Customer ref": a["customer_ref"], "Segment": a["segment"],
+    return _frame({
+        "Rank": a["rank"], "Customer ref": a["customer_ref"], "Segment": [_term(s) for s in a["segment"]],
         "Risk": [fmt_pct(v) for v in a["risk"]], "Main risk driver": a["main_driver"],
         "Next best action": a["next_best_action"], "Owner": a["owner"],
     })
@@ -521,6 +591,8 @@ def needs_text(reasons: list[dict], tr) -> str:
             parts.append(tr(f"need.table.{r['table']}"))
         elif k == "table":
             parts.append(tr("need.table", table=tr.term(label(r["table"]))))
+        elif k == "column" and tr.has(f"need.column.{r['table']}.{r['column']}"):  # a column the template knows
+            parts.append(tr(f"need.column.{r['table']}.{r['column']}"))
         elif k == "column":
             parts.append(tr("need.column", table=tr.term(label(r["table"])), column=md_escape(r["column"])))
         elif k == "any_column":
@@ -546,15 +618,15 @@ def needs_text(reasons: list[dict], tr) -> str:
 
 def profile_table(t: pd.DataFrame) -> pd.DataFrame:
     """Customers by attribute (long frame: attribute, level, customers, share)."""
-    return pd.DataFrame({"Attribute": [label(a) for a in t["attribute"]], "Group": t["level"],
+    return _frame({"Attribute": [label(a) for a in t["attribute"]], "Group": [_term(str(v)) for v in t["level"]],
                          "Customers": [fmt_int(v) for v in t["customers"]], "Share": [fmt_pct(v) for v in t["share"]]})
 
 
 def churn_rate_table(t: pd.DataFrame) -> pd.DataFrame:
     """Churn rate by each attribute's levels, with intervals and the test across levels."""
-    return pd.DataFrame({
-        "Attribute": [label(a) for a in t["attribute"]], "Group": t["level"].astype(str),
-        "Customers": [fmt_int(v) + (f" {SMALL}" if s else "") for v, s in zip(t["customers"], t["small_base"], strict=True)],
+    return _frame({
+        "Attribute": [label(a) for a in t["attribute"]], "Group": [_term(str(v)) for v in t["level"]],
+        "Customers": [_n_small(v, s) for v, s in zip(t["customers"], t["small_base"], strict=True)],
         "Churn rate": [fmt_pct(v, 1) for v in t["rate"]],
         "95% CI": [fmt_ci(lo * 100, hi * 100, 1) for lo, hi in zip(t["ci_low"], t["ci_high"], strict=True)],
         "Groups differ?": [_sig(p < 0.05, p) for p in t["p_value"]],
@@ -566,7 +638,7 @@ def scores_table(b: pd.DataFrame, by: str) -> pd.DataFrame:
     names = {"nps": ("NPS", "points", 0), "csat": ("CSAT (% 4-5)", "%", 0), "csat_mean": ("Mean rating (1-5)", "score", 2),
              "ces": ("CES (1-7)", "score", 2)}
     groups = list(dict.fromkeys(b[by]))
-    out = pd.DataFrame({label(by): groups})
+    out = {label(by): [_term(g) for g in groups]}
     for metric in dict.fromkeys(b["metric"]):
         m = b[b["metric"] == metric].set_index(by)
         name, unit, d = names.get(metric, (metric, "score", 2))
@@ -581,26 +653,26 @@ def scores_table(b: pd.DataFrame, by: str) -> pd.DataFrame:
             vals.append(f"{v} {ci}")
         out[name] = vals
         n = m.reindex(groups)
-        out[f"n ({name.split(' ')[0]})"] = [fmt_int(x) + (f" {SMALL}" if s is True else "")
-                                            for x, s in zip(n["n"], n["small_base"], strict=True)]
-    return out
+        out[f"n ({name.split(' ')[0]})"] = [_n_small(x, s is True) for x, s in zip(n["n"], n["small_base"], strict=True)]
+    return _frame(out)
 
 
 def flag_share_table(f: pd.DataFrame, what: str) -> pd.DataFrame:
     """metrics.flag_share as a one-row table."""
     r = f.iloc[0]
-    return pd.DataFrame([{"": what, "This period": _value("%", r["value"]), "95% CI": fmt_ci(r["ci_low"], r["ci_high"], 1),
-                          "Base (n)": fmt_int(r["n"]), "Last period": _value("%", r["previous_value"]),
-                          "Change": _value("points", r["change"]), "Significant?": _sig(r["significant"], r["p_value"])}])
+    row = {"": what, "This period": _value("%", r["value"]), "95% CI": fmt_ci(r["ci_low"], r["ci_high"], 1),
+           "Base (n)": fmt_int(r["n"]), "Last period": _value("%", r["previous_value"]),
+           "Change": _value("points", r["change"]), "Significant?": _sig(r["significant"], r["p_value"])}
+    return _frame({k: [v] for k, v in row.items()})
 
 
 def performance_table(perf: pd.DataFrame) -> pd.DataFrame:
     """Touchpoint CSAT without stated importance (no IPA possible)."""
     p = perf[perf["n"] > 0]
-    return pd.DataFrame({"Touchpoint": p["label"], "CSAT mean (1-5)": [fmt_num(v, 2) for v in p["performance"]],
+    return _frame({"Touchpoint": p["label"], "CSAT mean (1-5)": [fmt_num(v, 2) for v in p["performance"]],
                          "95% CI": [fmt_ci(lo, hi, 2) for lo, hi in zip(p["perf_ci_low"], p["perf_ci_high"], strict=True)],
                          "CSAT 4-5": [fmt_pct(v) for v in p["csat_t2b"]],
-                         "n": [fmt_int(n) + (f" {SMALL}" if s else "") for n, s in zip(p["n"], p["small_base"], strict=True)]})
+                         "n": [_n_small(n, s) for n, s in zip(p["n"], p["small_base"], strict=True)]})
 
 
 def crosstab_table(ct, row_label: str) -> pd.DataFrame:
@@ -633,28 +705,37 @@ def format_crosstab(ct, row_label: str | None = None,
         bases. All cells are strings; ``attrs["note"]`` holds :func:`crosstab_note`.
     """
     first = row_label or ct.row
-    heads = [f"{b} ({L})" for b, L in zip(ct.bases["banner_value"], ct.bases["letter"],
-                                          strict=True)]
+    heads = [compose("cell.group_letter", group=_term(b), letter=_letters(L))
+             for b, L in zip(ct.bases["banner_value"], ct.bases["letter"], strict=True)]
     if first in heads:
         raise ValueError(f"row_label {first!r} clashes with a banner column; choose another")
-    out = {first: [str(r) for r in pd.unique(ct.cells["row_value"])]}
+    out = {first: [str(r) for r in pd.unique(ct.cells["row_value"])] + ["Base (n)"]}
     for head, (_, g) in zip(heads, ct.cells.groupby("letter", sort=False), strict=True):
-        out[head] = [MISSING if pd.isna(pct) else f"{fmt_pct(pct / 100, digits)} {hi}".strip()
+        out[head] = [MISSING if pd.isna(pct) else compose("cell.pct_letters", pct=Num(fmt_pct(pct / 100, digits)),
+                                                          letters=_letters(hi)) if str(hi).strip()
+                     else fmt_pct(pct / 100, digits)
                      for pct, hi in zip(g["column_pct"], g["higher_than"], strict=True)]
-    table = pd.DataFrame(out)
-    base_row = {first: "Base (n)"}
     for head, b in zip(heads, ct.bases.itertuples(index=False), strict=True):
         text = fmt_int(b.base)
         if ct.weighted:
-            text += f" (eff. {fmt_int(b.base_effective)})"
-        base_row[head] = text + (" ⚠" if b.small_base else "")
-    table = pd.concat([table, pd.DataFrame([base_row])], ignore_index=True)
+            text = compose("cell.effective_n", n=Num(text), eff=Num(fmt_int(b.base_effective)))
+        out[head].append(compose("cell.flagged", value=text if isinstance(text, Composed) else Num(text))
+                         if b.small_base else text)
+    table = _frame(out)
     table.columns.name = banner_label or ct.banner
     from cxlib.quant.crosstab import crosstab_note as english_note
 
     table.attrs.update(note=english_note(ct), banner_label=banner_label or ct.banner)
     return table
 
+
+
+def _letters(letters) -> Messages:
+    """Significance letters ('BD') in the report's script, one by one (``cell.letter.<X>``)."""
+    letters = str(letters).strip()
+    parts = [Message(f"cell.letter.{x}") for x in letters[:1]]
+    parts += [Message("cell.letter.next", {"letter": Message(f"cell.letter.{x}")}) for x in letters[1:]]
+    return Messages(tuple(parts))
 
 
 def crosstab_note(ct, tr) -> str:
@@ -683,15 +764,32 @@ def churn_drivers_table(cm: dict) -> pd.DataFrame:
     d = churn_drivers(cm)
     if "odds_ratio" in d:
         if "label" not in d:
-            d = d.assign(label=[f"{label(p)}: {lv} (vs {ref})" if isinstance(lv, str) and lv else label(p)
-                                for p, lv, ref in zip(d["predictor"], d.get("level", ""), d.get("reference", ""),
-                                                      strict=True)])
+            d = d.assign(label=pd.Series(
+                [compose("cell.level_vs", variable=Term(label(p)), level=Term(lv), reference=_term(ref))
+                 if isinstance(lv, str) and lv else label(p)
+                 for p, lv, ref in zip(d["predictor"], d.get("level", ""), d.get("reference", ""), strict=True)],
+                index=d.index, dtype=object))
+        elif {"level", "reference"} <= set(d.columns):  # the model's own labels, composed in English
+            d = d.assign(label=pd.Series([_level_vs(lab, lv, ref) for lab, lv, ref in
+                                          zip(d["label"], d["level"], d["reference"], strict=True)],
+                                         index=d.index, dtype=object))
         d = d.reindex(d["odds_ratio"].sub(1).abs().sort_values(ascending=False).index).head(12)
         return odds_table(d)
     d = d.sort_values("importance", ascending=False).head(12)
     return pd.DataFrame({"Driver": [label(p) for p in d["predictor"]],
                          "Importance (AUC drop)": [fmt_num(v, 3) for v in d["importance"]],
                          "± sd": [fmt_num(v, 3) for v in d["std"]]})
+
+
+def _level_vs(text, level, reference):
+    """A model's label 'Segment: Families (vs Value Seekers)' as a composed text (its levels named
+    by the client's labels), unless the strings know the whole label as a term."""
+    if not (isinstance(text, str) and isinstance(level, str) and isinstance(reference, str)) or is_term(text):
+        return text
+    head, sep, _ = text.partition(": ")
+    if not sep or text != f"{head}: {level} (vs {reference})":
+        return text
+    return compose("cell.level_vs", variable=Term(head), level=Term(level), reference=Term(reference))
 
 
 def driver_words(key: str, tr=None) -> str:
@@ -723,9 +821,11 @@ def at_risk_summary(stake: pd.DataFrame, params, tr=None) -> pd.DataFrame:
 
 
 def _said(x, tr):
-    from cxlib.decide.words import Message, Messages, Term
-
-    return tr.say(x, markdown=False) if isinstance(x, Message | Messages | Term) else x
+    """A cell from cxlib.decide: a message said in the report's language; a plain value (a driver's
+    name, an owner) by its term or the client's label when there is one."""
+    if isinstance(x, Message | Messages | Term):
+        return tr.say(x, markdown=False)
+    return tr.term(x) if isinstance(x, str) else x
 
 
 def plain(df: pd.DataFrame, tr) -> pd.DataFrame:

@@ -1,0 +1,128 @@
+"""The Spark engine: the validated tables handed to Spark as Parquet, reached through Ibis.
+
+With ``engine: {backend: pyspark}`` in params, loading and validation still run in DuckDB (they
+stream from the files and report every problem with its file, column and lines; one validation
+path, not two). What they leave, the canonical tables plus ``_inputs`` and ``_load_notes``, is
+written as one Parquet file per table into the run's Parquet folder (:func:`export`), and every
+engine step after that (derived texts, customer view, responses, funnel, operations, cohorts,
+models' pulls) runs in Spark on those files through Ibis's PySpark backend (:func:`connect`).
+Derived tables are written back into the same folder (:func:`save`), so any process that opens
+the folder sees them.
+
+The folder must be readable at the same path by the driver and by every executor: on this
+machine (``local[...]``) that is always true; on a cluster the run's work folder has to live on
+storage the executors mount (see the README, "Spark").
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from cxlib.exceptions import ParameterError
+
+#: Spark settings used unless params ``engine.conf`` sets them (small shuffles suit report data)
+DEFAULT_CONF = {"spark.sql.session.timeZone": "UTC", "spark.ui.showConsoleProgress": "false",
+                "spark.sql.shuffle.partitions": "8", "spark.sql.adaptive.enabled": "true",
+                "spark.sql.execution.arrow.pyspark.enabled": "true"}
+#: settings that only make sense on this machine (a cluster keeps its own)
+LOCAL_CONF = {"spark.ui.enabled": "false", "spark.driver.host": "127.0.0.1",
+              "spark.driver.bindAddress": "127.0.0.1"}
+
+
+def unavailable() -> str | None:
+    """Why Spark cannot run here (pyspark not installed, no Java), or None when it can."""
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        return "the pyspark package is not installed (pip install 'cxlib[spark]', or pyspark==4.0.5)"
+    java = Path(os.environ["JAVA_HOME"]) / "bin" / "java" if os.environ.get("JAVA_HOME") else shutil.which("java")
+    if not java or not Path(java).exists():
+        return "no Java runtime (install Java 17, e.g. apt-get install openjdk-17-jre-headless, or set JAVA_HOME)"
+    return None
+
+
+def session(options):
+    """The process's SparkSession for params ``engine`` (``master``, ``conf``), started if needed.
+
+    The session time zone is UTC (the loader converts every offset to UTC, as DuckDB does).
+    Raises :class:`ParameterError` with the fix when pyspark or Java is missing.
+    """
+    why = unavailable()
+    if why:
+        raise ParameterError(f"engine.backend pyspark cannot run: {why}; or set engine.backend: duckdb.")
+    from pyspark.sql import SparkSession
+
+    conf = dict(DEFAULT_CONF)
+    if options.master.startswith("local"):
+        conf.update(LOCAL_CONF)
+    conf.update({k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in options.conf.items()})
+    builder = SparkSession.builder.master(options.master).appName("cxlib")
+    for k, v in conf.items():
+        builder = builder.config(k, v)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("ERROR")
+    spark.conf.set("spark.sql.session.timeZone", "UTC")
+    return spark
+
+
+def path_of(folder: Path, name: str) -> Path:
+    """The Parquet file (or Spark's directory of files) of table ``name``: ``<name>.parquet``, and
+    ``meta_x.parquet`` for ``_x`` (Spark skips files whose names start with ``_`` or ``.``)."""
+    return folder / (f"meta{name}.parquet" if name.startswith("_") else f"{name}.parquet")
+
+
+def export(db, tables: list[str], folder: Path) -> None:
+    """Write each DuckDB table of ``tables`` to its Parquet file in ``folder`` (streamed by DuckDB)."""
+    from cxlib.data.io import literal, quote
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in tables:
+        db.execute(f"COPY (SELECT * FROM {quote(name)}) TO {literal(str(path_of(folder, name)))} (FORMAT parquet)")
+
+
+def tables_in(folder: Path) -> list[str]:
+    """The tables a Parquet folder holds (one file or directory each, see :func:`path_of`)."""
+    if folder is None or not folder.exists():
+        return []
+    names = [p.name[: -len(".parquet")] for p in folder.glob("*.parquet")]
+    return sorted(n[len("meta"):] if n.startswith("meta_") else n for n in names)
+
+
+def connect(options, folder: Path):
+    """An Ibis PySpark backend with every table of ``folder`` registered under its name."""
+    import ibis
+
+    con = ibis.pyspark.connect(session(options))
+    for name in tables_in(folder):
+        con.read_parquet(str(path_of(folder, name)), table_name=name)
+    return con
+
+
+def save(con, name: str, expr, folder: Path) -> None:
+    """Compute ``expr`` in Spark into the Parquet of ``name`` (replacing it) and register it as ``name``."""
+    path = path_of(folder, name)
+    tmp = folder / f".{name}.parquet.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    con.to_parquet(expr, str(tmp))
+    if path.is_dir():
+        shutil.rmtree(path)
+    elif path.exists():
+        path.unlink()
+    tmp.rename(path)
+    con.read_parquet(str(path), table_name=name)
+
+
+def to_pandas(expr):
+    """A small Spark result as pandas with the dtypes DuckDB's ``.df()`` gives (nullable
+    integers and booleans as ``Int64``/``boolean``, text as ``object``), so a table reads the same
+    on either engine. The rows come through Arrow; DuckDB only converts them, it computes nothing."""
+    import duckdb
+
+    arrow = expr.to_pyarrow()
+    with duckdb.connect() as db:
+        return db.from_arrow(arrow).df()
+
+
+__all__ = ["connect", "export", "path_of", "save", "session", "tables_in", "to_pandas", "unavailable"]
