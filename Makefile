@@ -16,8 +16,9 @@ CLIENT ?= demo
 PERIOD ?=
 RENDERER ?= auto
 FORCE ?=
+SCALE ?=
 STAMP  := $(VENV)/.setup-done
-export CLIENT PERIOD RENDERER FORCE
+export CLIENT PERIOD RENDERER FORCE SCALE
 
 .PHONY: help setup report reports check new-client lab test lint demo-data bench clean
 
@@ -36,8 +37,8 @@ $(STAMP): requirements.lock pyproject.toml
 
 setup: $(STAMP) ## Create .venv with the pinned dependencies, cxlib (editable) and a Jupyter kernel
 
-demo-data: $(STAMP) ## Regenerate the seeded demo data and the example clients' exports in data/
-	$(PY) -m cxlib demo-data
+demo-data: $(STAMP) ## Regenerate the demo data and the example clients' exports; SCALE=1 writes the big client to data/scale instead (SCALE=0.05: a twentieth)
+	$(PY) -m cxlib demo-data $${SCALE:+--scale "$$SCALE"}
 
 report: $(STAMP) ## Render one client's report: make report CLIENT=demo [PERIOD=2026Q3|2026-07|2026|2026-01-01..2026-03-31|all] [RENDERER=auto|quarto|offline]
 	@$(PY) -m cxlib report --client "$$CLIENT" $${PERIOD:+--period "$$PERIOD"} --renderer "$$RENDERER"; \

@@ -47,6 +47,9 @@ def _parser() -> argparse.ArgumentParser:
     n.add_argument("--force", action="store_true", help="overwrite an existing params file")
     d = sub.add_parser("demo-data", help="generate the seeded demo data (and the example clients' exports)")
     d.add_argument("--seed", type=int, default=None)
+    d.add_argument("--scale", type=float, default=None,
+                   help="write only the big synthetic client to data/scale instead (1 = 1M customers, "
+                        "~21M web events; 0.05 for a twentieth)")
     return p
 
 
@@ -104,6 +107,10 @@ def _main(args) -> int:
             print(text)
             print(f"\ndraft written to {path}: confirm every line marked 'guess', then run "
                   f"`make check CLIENT={args.client}`")
+        elif args.command == "demo-data" and args.scale is not None:
+            from cxlib.demo import scale
+
+            scale.main(["--scale", str(args.scale), *(["--seed", str(args.seed)] if args.seed is not None else [])])
         elif args.command == "demo-data":
             from cxlib.demo import examples
 

@@ -39,7 +39,7 @@ def test_churn_actions_sum_risk_and_revenue_per_driver(params):
     r = a.iloc[0]
     assert r["impact"] == pytest.approx(1.4) and r["effort"] == "low" and r["owner"] == "Customer service"
     assert Translator("en").say(r["impact_text"], markdown=False) == (
-        "5 customers with this main risk; 1.4 expected to leave in 90 days (revenue at risk 160)")
+        "5 customers with this main risk; 1.4 expected to leave in 90 days (revenue at risk 160 SAR)")  # params currency
 
 
 def test_rank_scales_each_kind_and_divides_by_effort():

@@ -150,3 +150,17 @@ def test_same_seed_same_bytes(tmp_path):
     scale.generate(c, scale=0.01, seed=12)
     assert scale.fingerprint(a) == scale.fingerprint(b)
     assert scale.fingerprint(a) != scale.fingerprint(c)
+
+
+def test_make_demo_data_scale_writes_the_big_client(tmp_path, monkeypatch, capsys):
+    """`make demo-data SCALE=x` runs `python -m cxlib demo-data --scale x`: the scale client only, in data/scale."""
+    from cxlib import paths
+    from cxlib.__main__ import main
+
+    monkeypatch.setattr(paths, "DATA_DIR", tmp_path)
+    assert main(["demo-data", "--scale", "0.002", "--seed", "5"]) == 0
+    truth = yaml.safe_load((tmp_path / "scale" / "truth.yml").read_text())
+    assert truth["scale"] == 0.002 and truth["seed"] == 5
+    assert (tmp_path / "scale" / "customers.csv").is_file() or any((tmp_path / "scale").glob("customers.*"))
+    assert not (tmp_path / "demo").exists()  # the demo and examples are left alone
+    assert "scale 0.002 written" in capsys.readouterr().out

@@ -90,11 +90,12 @@ def test_findings_are_the_largest_significant_ones_of_every_section(ctx):
     assert text[0].startswith("NPS is")            # the headline first
     assert found[1].kind == "fix_first" and "**Delivery** is the touchpoint to fix first" in text[1]
     assert "model explains" in text[1] and "upper bound" in text[1]  # the uplift with its fit and caveat
-    kinds = {f.kind for f in found}
-    assert {"theme", "segment", "abandonment"} <= kinds            # voice, metrics and journey all heard
+    kinds = [f.kind for f in found[2:]]
+    assert len(kinds) == 4 and {"theme", "share"} <= set(kinds)  # voice and social heard separately
+    assert {"churn_signal", "churn_group"} & set(kinds)            # and churn
+    assert {"segment", "abandonment"} & set(kinds)                 # then the strongest of the rest
     joined = " ".join(text)
-    assert "**Late delivery**" in joined and "NPS among **Value Seekers** fell" in joined
-    assert "**mobile** sessions abandon the funnel" in joined
+    assert "**Late delivery**" in joined and "**FastCart**'s share of social mentions moved" in joined
     ranked = [f.z for f in found[2:]]
     assert ranked == sorted(ranked, reverse=True) and all(f.n > 0 for f in found)
 

@@ -61,16 +61,18 @@ def notebook(cells, phase=1, annex=False):
                "the analyses from `cxlib` (`ctx.result(name)`). Run top to bottom; the runner injects the "
                "parameters.", ["remove-cell"])
     nb.cells = [title, code(PARAMS, ["parameters"]), code(SETUP), *cells[1:]]
+    for i, c in enumerate(nb.cells):  # stable cell ids: a rebuild changes only what changed
+        c.id = f"cell-{i:02d}"
     return nb
 
 
 NOTEBOOKS = {
     "01_data_quality.ipynb": (1, [
         "Data and method; who the customers are",
-        code('show_text(tr("data.intro"))'),
+        code('show_text(tr("data.intro.report"))'),
         code('''with ctx.section("sources"):
     src = ctx.result("sources")
-    show_table(tr.table(tables.quality_table(src["quality"])), name="data_sources", caption=tr("cap.sources"),
+    show_table(tr.table(tables.quality_table(src["quality"])), name="data_sources", caption=tr("cap.sources"), annex=True,
                out_dir=out, data=src["quality"])
     show_text(tables.load_notes_markdown(src["notes"], src["blank"], ctx.warnings, tr))'''),
         code('''with ctx.section("coverage"):
@@ -113,13 +115,13 @@ show_text(tables.not_in_report_markdown(ctx.plan, tr))'''),
                out_dir=out, data=rec, caption=tr("cap.recommend", period=ctx.period.label))'''),
         code('''with ctx.section("weighted_kpis"):
     w = ctx.result("weighted_kpis")
-    show_text(tr("weighting.intro"))
+    show_text(tr("weighting.intro"), annex=True)
     show_table(tr.table(tables.weighted_kpi_table(w["kpis"])), name="weighted_kpis", annex=True, out_dir=out, data=w["kpis"],
-               caption=tr("cap.weighted", variables=", ".join(tr.terms([tables.label(v) for v in w["spec"].variables])),
+               caption=tr("cap.weighted", variables=("، " if tr.rtl else ", ").join(tr.terms([tables.label(v) for v in w["spec"].variables])),
                           method=w["spec"].method, period=ctx.period.label))'''),
         code('''with ctx.section("crosstabs"):
     cts = ctx.result("crosstabs")
-    show_text(tr("crosstabs.intro"))
+    show_text(tr("crosstabs.intro"), annex=True)
     for spec, ct in cts:
         show_table(tr.table(tables.crosstab_table(ct, tables.label(spec.row))), name=f"crosstab_{spec.row}_by_{spec.banner}", annex=True,
                    note=tables.crosstab_note(ct, tr), out_dir=out, data=ct.cells,
@@ -144,7 +146,7 @@ show_text(tables.not_in_report_markdown(ctx.plan, tr))'''),
     fig = plots.kpi_trend_chart(sc["trend"], tr.term("NPS"), by="segment",
                                 significant=set(sc["change"].loc[sc["change"]["significant"], "segment"]),
                                 confidence=th.confidence, min_base=th.min_base)
-    show_figure(fig, name="nps_trend_segment", caption=tr("cap.segment_trend"), alt=tr("alt.segment_trend"),
+    show_figure(fig, name="nps_trend_segment", annex=True, caption=tr("cap.segment_trend"), alt=tr("alt.segment_trend"),
                 data=sc["trend"], out_dir=out)'''),
         code('''with ctx.section("group_change"):
     gc = ctx.result("group_change")
@@ -234,14 +236,18 @@ labels = ctx.params.touchpoint_labels()
 with ctx.section("journey_questions"):
     qa = ctx.result("journey_questions")
     show_text(tr("jq.heading.md") + "\\n\\n" + tr("jq.intro", conf=th.confidence))
-    show_table(method.questions_table(qa, tr, labels), name="journey_questions", out_dir=out, data=qa["answers"],
+    qt = method.questions_table(qa, tr, labels)
+    show_table(qt.iloc[:, :3], name="journey_questions", out_dir=out, data=qa["answers"],
+               caption=tr("cap.journey_questions", period=ctx.period.label))  # the evidence goes to the annex
+    show_table(qt, name="journey_questions_evidence", annex=True, out_dir=out, data=qa["evidence"],
                caption=tr("cap.journey_questions", period=ctx.period.label))'''),
         code('''with ctx.section("map_validation"):
     v = ctx.result("map_validation")
     show_text(method.validation_intro(v, tr))
     t = method.validation_table(v, tr, labels)
     if len(t):
-        show_table(tr.table(t), name="map_validation", out_dir=out, data=v.coverage, caption=tr("cap.map_validation"))
+        show_table(tr.table(t), name="map_validation", annex=True, out_dir=out, data=v.coverage,
+                   caption=tr("cap.map_validation"))
     else:
         show_text(tr("jq.validation.none"))'''),
         code('''with ctx.section("abandonment_paths"):
@@ -261,15 +267,15 @@ with ctx.section("journey_questions"):
     show_text(method.changes_markdown(mc, tr, labels, ctx.previous_label, th.min_base))'''),
         code('''with ctx.section("operations"):
     ops = ctx.result("operations")
-    show_text(tr("ops.h"))
+    show_text(tr("ops.h"), annex=True)
     show_table(tr.table(tables.operations_table(ops, ctx.result("touchpoints")["perf"]), keep=("Touchpoint",)),
                name="touchpoint_operations", annex=True, out_dir=out, data=ops, caption=tr("cap.ops", period=ctx.period.label))
     if ops.attrs.get("unmapped_interactions"):
         show_text(tr("ops.unmapped", items=", ".join(f"{md_escape(k)} ({v:,})"
-                                                     for k, v in ops.attrs["unmapped_interactions"].items())))'''),
+                                                     for k, v in ops.attrs["unmapped_interactions"].items())), annex=True)'''),
         code('''with ctx.section("touchpoint_change"):
     tc = ctx.result("touchpoint_change")
-    show_text(tr("tp_time.h"))
+    show_text(tr("tp_time.h"), annex=True)
     show_table(tr.table(tables.change_table(tc, "touchpoint", "Touchpoint", "CSAT", "score",
                                             ctx.params.touchpoint_labels(), adjusted=True, alpha=th.alpha),
                         keep=("Touchpoint",)),
@@ -287,7 +293,7 @@ with ctx.section("journey_questions"):
                 out_dir=out)'''),
         code('''with ctx.section("key_drivers"):
     kd = ctx.result("key_drivers")
-    show_text(tr("drivers.h"))
+    show_text(tr("drivers.h"), annex=True)
     show_table(tr.table(tables.drivers_table(kd["drivers"].table, ctx.params.touchpoint_labels()), keep=("Touchpoint",)),
                name="key_drivers", annex=True, out_dir=out, data=kd["drivers"].table,
                caption=tr("cap.drivers", n=kd["drivers"].n, r2=kd["drivers"].r_squared), note=tr("note.drivers"))'''),
@@ -335,13 +341,13 @@ with ctx.section("journey_questions"):
                 out_dir=out, annex=True)'''),
         code('''with ctx.section("conversations"):
     conv = ctx.result("conversations")
-    show_text(tr("calls.h"))
+    show_text(tr("calls.h"), annex=True)
     show_table(tr.table(tables.conversation_table(conv, conv.attrs["n_conversations"])), name="conversation_themes", annex=True,
                out_dir=out, data=tables.without_ids(conv), caption=tr("cap.conversations", period=ctx.period.label))'''),
         code('''with ctx.section("quotes"):
     q = ctx.result("quotes")
     show_text(tr("quotes.h"))
-    show_text(tables.quotes_markdown(q["codes"], q["quotes"].get, q["book"], none_text=tr("quotes.none")))'''),
+    show_text(tables.quotes_markdown(q["codes"], q["quotes"].get, q["book"], none_text=tr("quotes.none"), tr=tr))'''),
         code('''with ctx.section("mention_share"):
     share = ctx.result("mention_share")
     show_text(tr("social.h"))
@@ -354,7 +360,7 @@ with ctx.section("journey_questions"):
     tone = ctx.result("mention_sentiment")
     fig = plots.kpi_trend_chart(tone.rename(columns={"mean": "value"}), tr.term("Mean sentiment (-1 to 1)"), by="brand",
                                 min_base=th.min_base, confidence=th.confidence)
-    show_figure(fig, name="mention_sentiment", caption=tr("cap.social_tone"), alt=tr("alt.social_tone"), data=tone,
+    show_figure(fig, name="mention_sentiment", annex=True, caption=tr("cap.social_tone"), alt=tr("alt.social_tone"), data=tone,
                 out_dir=out)'''),
     ]),
     "05_churn.ipynb": (1, [
@@ -403,7 +409,8 @@ with ctx.section("journey_questions"):
         code('''with ctx.section("churn_model"):
     cm = ctx.result("churn_model")
     show_text(tr("churn_model.h"))
-    show_table(tr.table(tables.churn_drivers_table(cm)), name="churn_model", out_dir=out, data=tables.churn_drivers(cm),
+    show_table(tr.table(tables.churn_drivers_table(cm)), name="churn_model", annex=True, out_dir=out,
+               data=tables.churn_drivers(cm),
                caption=tr("cap.churn_model_" + cm["mode"], n=cm["model"].n, events=cm["model"].events))
     show_text(tables.churn_model_notes(cm["model"], tr))
     show_table(tr.table(tables.model_checks_table(cm["model"].summary())), name="churn_model_checks", annex=True, out_dir=out,
@@ -434,13 +441,13 @@ with ctx.section("summary"):
     show_text(blocks.first_screen(
         tiles,
         blocks.top_findings([blocks.Finding(blocks.Md(tr.say(f.message)), section=tables.section_anchor(f.section))
-                             for f in found], tr=tr, limit=4),
+                             for f in found], tr=tr, limit=len(found)),
         blocks.top_actions(tables.top_actions(recs, tr) if recs is not None else [], tr=tr),
         title=tr("summary.title"), tr=tr))'''),
         code('''with ctx.section("swot"):
     sw = ctx.result("swot")
     show_text(tr("swot.h"))
-    show_text(blocks.swot_grid(*tables.swot_quadrants(sw["items"], tr), tr=tr))
+    show_text(blocks.swot_grid(*tables.swot_quadrants(sw["items"], tr), tr=tr, limit=3))  # all in the annex
     if sw["items"].attrs.get("unknown_edits"):
         show_note(tr("swot.unknown_edits", ids=", ".join(md_escape(i) for i in sw["items"].attrs["unknown_edits"])),
                   "warning")'''),
@@ -448,9 +455,10 @@ with ctx.section("summary"):
     recs = ctx.result("recommendations")
     show_text(tr("rec.h"))
     if len(recs):
-        show_table(tr.table(tables.recommendations_table(recs, tr).drop(columns=["Evidence", "Kind"]),
+        show_table(tr.table(tables.recommendations_table(recs, tr).drop(columns=["Evidence", "Kind"]).head(5),
                             keep=("Action", "Owner", "Impact")),
-                   name="recommendations", caption=tr("cap.recommendations"), out_dir=out, data=tables.plain(recs, tr))
+                   name="recommendations", out_dir=out, data=tables.plain(recs, tr),
+                   caption=tr("cap.recommendations") if len(recs) <= 5 else tr("cap.recommendations.top", total=len(recs)))
         show_table(tr.table(tables.recommendations_table(recs, tr), keep=("Action", "Owner", "Impact", "Evidence")),
                    name="recommendations_evidence", annex=True, caption=tr("cap.recommendations"), out_dir=out)
     else:

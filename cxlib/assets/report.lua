@@ -79,6 +79,12 @@ local function fix_table(tbl, rtl)
 end
 
 local function image(img)
+  -- cx-pdf-width (set by cxlib.report.render for tall charts) sizes the chart in the PDF only
+  local pdf_width = img.attributes["cx-pdf-width"]
+  img.attributes["cx-pdf-width"] = nil
+  if pdf_width ~= nil and is_typst() then
+    img.attributes["width"] = pdf_width
+  end
   local alt = img.attributes["fig-alt"]
   if alt ~= nil then
     img.attributes["fig-alt"] = nil
@@ -178,16 +184,22 @@ end
 
 -- A grid of framed cells, one per child div (cells of a row share its height);
 -- `cell(child)` gives the cell's top-border colour and the code that opens its content.
-local function typst_grid(kids, columns, cell)
+-- With `split_rows`, each row is its own unbreakable block, so a page may turn between rows
+-- (a SWOT's strengths and weaknesses, then its opportunities and threats) instead of pushing
+-- the whole grid to the next page.
+local function typst_grid(kids, columns, cell, split_rows)
   local cols = {}
   for _ = 1, columns do
     cols[#cols + 1] = "1fr"
   end
-  local out = pandoc.Blocks({
-    raw("#block(width: 100%, breakable: false, above: 8pt, below: 12pt)[#grid(columns: ("
-      .. table.concat(cols, ", ") .. "), column-gutter: 8pt, row-gutter: 8pt, inset: (x: 8pt, y: 7pt),"),
-  })
-  for _, k in ipairs(kids) do
+  local open = "#block(width: 100%, breakable: false, above: 8pt, below: 12pt)[#grid(columns: ("
+    .. table.concat(cols, ", ") .. "), column-gutter: 8pt, row-gutter: 8pt, inset: (x: 8pt, y: 7pt),"
+  local out = pandoc.Blocks({ raw(open) })
+  for i, k in ipairs(kids) do
+    if split_rows and i > 1 and (i - 1) % columns == 0 then
+      out:insert(raw(")]"))
+      out:insert(raw(open))
+    end
     local top, prelude = cell(k)
     out:insert(raw("grid.cell(stroke: (top: 3pt + " .. top .. ", rest: 0.6pt + luma(200)))[\n" .. prelude))
     out:extend(k.content)
@@ -231,7 +243,7 @@ local function swot_typst(d)
       end
     end
     return top, "#set text(size: 9pt)\n#set par(spacing: 0.6em)\n"
-  end)
+  end, true)
 end
 
 local function div_typst(d)

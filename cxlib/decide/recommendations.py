@@ -73,9 +73,10 @@ def churn_actions(scored: pd.DataFrame, view: pd.DataFrame | None, params, *, mi
         expected = float(g["risk"].sum())
         revenue = float((g["risk"] * g["customer_id"].map(rev).fillna(0)).sum()) if rev is not None else None
         rows.append({"kind": "churn", "action": rule.action, "owner": rule.owner, "impact": expected,
-                     "impact_text": Message("rec.churn" if revenue is not None else "rec.churn_norev",
+                     "impact_text": Message(("rec.churn" if params.currency else "rec.churn_nocur")
+                                            if revenue is not None else "rec.churn_norev",
                                             {"n": len(g), "lost": expected, "revenue": revenue or 0.0,
-                                             "currency": params.currency or ""}),
+                                             "currency": Term(params.currency or "")}),
                      "effort": rule.effort,
                      "evidence": Term(str(g["driver_label"].iloc[0])) if "driver_label" in g else Term(str(key))})
     return pd.DataFrame(rows, columns=_ACTION)

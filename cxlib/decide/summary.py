@@ -208,25 +208,41 @@ def _other_kpis(ev: Evidence) -> list[Finding]:
     return out
 
 
-def findings(get: Callable[[str], object], params, period: str, previous: str | None, *,
-             top: int = 5) -> list[Finding]:
-    """The headline, then the ``top`` strongest significant findings, at most two per section first.
+#: sections a reader expects to hear from separately in the summary (share of voice is not a theme)
+_SPREAD = {"share": "social"}
 
-    ``get(name)`` returns an analysis result of the run or None (analyses that did not run give
-    no finding: a survey-only client never reads a churn sentence).
+
+def findings(get: Callable[[str], object], params, period: str, previous: str | None, *,
+             top: int = 4) -> list[Finding]:
+    """The headline, the touchpoint to fix first, then the ``top`` strongest significant findings.
+
+    The ``top`` are chosen to reach every section that ran: first the strongest finding of each
+    section the headline and fix-first do not already speak for (voice, social share of voice,
+    churn...), then the strongest of the covered sections (metrics, journey), then the rest by
+    strength; they are listed by strength. ``get(name)`` returns an analysis result of the run
+    or None (analyses that did not run give no finding: a survey-only client never reads a
+    churn sentence).
     """
     ev = Evidence.from_results(get, period, previous)
     th = params.thresholds
     candidates = (_themes(ev) + _segments(ev) + _groups(ev) + _abandonment(ev, th.alpha, th.min_base)
                   + _competitors(ev, params, th.alpha) + _churn(ev, th.alpha) + _other_kpis(ev))
     candidates.sort(key=lambda f: -f.z)
-    chosen, per_section = [], {}
-    for f in candidates:  # first pass: spread across sections
-        if per_section.get(f.section, 0) < 2:
-            chosen.append(f)
-            per_section[f.section] = per_section.get(f.section, 0) + 1
-    rest = [f for f in candidates if f not in chosen]
-    chosen = (chosen + rest)[:top]
-    chosen.sort(key=lambda f: -f.z)
     head = headline(ev)
-    return ([head] if head else []) + _fix_first(ev) + chosen
+    fix = _fix_first(ev)
+    covered = {f.section for f in ([head] if head else []) + fix}
+
+    def spread(f: Finding) -> str:
+        return _SPREAD.get(f.kind, f.section)
+
+    chosen: list[Finding] = []
+    for wanted in (lambda k: k not in covered, lambda k: k in covered):  # uncovered sections first
+        seen = {spread(f) for f in chosen}
+        for f in candidates:
+            k = spread(f)
+            if len(chosen) < top and wanted(k) and k not in seen:
+                chosen.append(f)
+                seen.add(k)
+    chosen += [f for f in candidates if f not in chosen][:max(0, top - len(chosen))]
+    chosen.sort(key=lambda f: -f.z)
+    return ([head] if head else []) + fix + chosen

@@ -706,7 +706,7 @@ def _quotes(ctx):
         codes = dt["themes"].sort_values("rank")["code"].head(3).tolist()
     else:
         codes = c.coded["code"].value_counts().head(3).index.tolist()
-    return {"codes": codes, "quotes": {code: coding.representative_quotes(c.texts, c.coded, code, n=2)
+    return {"codes": codes, "quotes": {code: coding.representative_quotes(c.texts, c.coded, code, n=1)
                                        for code in codes}, "book": c.book}
 
 

@@ -237,7 +237,7 @@ def _front_matter(meta: ReportMeta) -> str:
     lines += [
         "  typst:",
         "    toc: true",
-        "    toc-depth: 2",
+        "    toc-depth: 1",  # the PDF lists sections only
         "    papersize: a4",
         "    margin:",
         "      x: 2cm",
@@ -312,8 +312,12 @@ class _Builder:
             path.write_text(text, encoding="utf-8")
             self.assembly.figures.append(path)
         src = f"figures/{path.name}"
+        pdf_width = _pdf_width(text, tall=name.startswith("journey_map")) if svg is not None else None
         if caption:
             attrs = f"#fig-{name}"
+            if pdf_width:
+                attrs += f' cx-pdf-width="{pdf_width}%"'
+
             if alt:
                 attrs += f' fig-alt="{_attr_str(alt)}"'
             return f"![{_md_escape(caption)}]({src}){{{attrs}}}"
@@ -514,6 +518,28 @@ def render_offline(md: Path, meta: ReportMeta) -> tuple[Path, Path]:
         raise RenderError(f"typst could not compile {typ} to PDF (kept for debugging): {e}") from None
     typ.unlink()  # intermediate; kept only when typst fails
     return html, pdf
+
+
+#: the PDF's text width (A4, 2 cm margins) and the tallest a chart may print, in points
+PDF_TEXT_WIDTH_PT = 482.0
+PDF_MAX_FIGURE_PT = {"chart": 300.0, "tall": 560.0}
+
+
+def _pdf_width(svg: str, tall: bool = False) -> int | None:
+    """The width (% of the text width) at which an SVG chart prints in the PDF no taller than
+    :data:`PDF_MAX_FIGURE_PT` (about a third of a page; the journey map may take most of one),
+    or None to print it as it is. Read from the SVG root's ``width``/``height`` in points."""
+    m = re.search(r"<svg[^>]*?\swidth=\"([\d.]+)(pt)?\"[^>]*?\sheight=\"([\d.]+)(pt)?\"", svg[:2000])
+    if not m:
+        return None
+    w, h = float(m.group(1)), float(m.group(3))
+    if w <= 0 or h <= 0:
+        return None
+    printed_w = min(w, PDF_TEXT_WIDTH_PT)
+    limit = PDF_MAX_FIGURE_PT["tall" if tall else "chart"]
+    if printed_w * h / w <= limit:
+        return None
+    return max(65, int(100 * limit * w / h / PDF_TEXT_WIDTH_PT))  # never so small its labels blur
 
 
 _QUARTO_HELP = (
