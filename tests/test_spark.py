@@ -86,7 +86,7 @@ def _differences(a: pd.DataFrame, b: pd.DataFrame) -> list[str]:
 def test_store_on_spark_matches_duckdb(demo_dir, tmp_path):
     """The store's engine steps on Spark (texts, customer view, catalog, names, customer ids) give
     DuckDB's results; the validated tables reach Spark as Parquet and DuckDB is closed; reopening the
-    run's store (what a notebook kernel does) starts no Spark session."""
+    run's store (what a notebook kernel does) starts no Spark session until an engine step runs."""
     from cxlib.data import engine
     from cxlib.data.io import load_store, open_store, parquet_dir
     from cxlib.report import checks, plan, runner
@@ -121,6 +121,8 @@ def test_store_on_spark_matches_duckdb(demo_dir, tmp_path):
         reopened = open_store(on_spark, tmp_path / "cx.duckdb")
         assert reopened._ibis is None and reopened.inputs == s.inputs and reopened.notes == s.notes
         assert reopened.has("customer_view")  # saved as Parquet: every process sees it
+        assert reopened.table("customer_view").count().execute() == len(views[1])  # Spark on first use
+        assert reopened._ibis is not None
         reopened.close()
     finally:
         d.close()
