@@ -7,7 +7,8 @@ written as one Parquet file per table into the run's Parquet folder (:func:`expo
 engine step after that (derived texts, customer view, responses, funnel, operations, cohorts,
 models' pulls) runs in Spark on those files through Ibis's PySpark backend (:func:`connect`).
 Derived tables are written back into the same folder (:func:`save`), so any process that opens
-the folder sees them.
+the folder sees them. Results come back from Spark as Arrow and become pandas the way Ibis's
+DuckDB backend makes them, so an analysis sees the same frame on either engine.
 
 The folder must be readable at the same path by the driver and by every executor: on this
 machine (``local[...]``) that is always true; on a cluster the run's work folder has to live on
@@ -19,6 +20,8 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+
+import pandas as pd
 
 from cxlib.exceptions import ParameterError
 
@@ -90,11 +93,48 @@ def tables_in(folder: Path) -> list[str]:
     return sorted(n[len("meta"):] if n.startswith("meta_") else n for n in names)
 
 
+def _backend_class():
+    """Ibis's PySpark backend, fetching results as Arrow and turning them into pandas exactly as
+    Ibis's DuckDB backend does, so an expression gives the same frame (dtypes, missing values,
+    timestamp resolution) on either engine; stock Ibis goes through Spark's ``toPandas``, where an
+    empty integer column comes back as floats and timestamps in nanoseconds."""
+    import ibis
+    from ibis.backends.pyspark import Backend
+
+    assert ibis.pyspark is not None  # reaching the backend through ibis registers its options
+
+    class ArrowBackend(Backend):
+        def _arrow(self, expr, params=None, limit=None, **kwargs):
+            self._run_pre_execute_hooks(expr)
+            table = expr.as_table()
+            sql = self.compile(table, params=params, limit=limit, **kwargs)
+            with self._safe_raw_sql(sql) as query:
+                return query.toArrow(), table.schema()
+
+        def execute(self, expr, /, *, params=None, limit=None, **kwargs):
+            """Execute an expression into pandas (the DuckDB backend's conversion of the Arrow result)."""
+            import pyarrow.types as pat
+            from ibis.backends.duckdb.converter import DuckDBPandasData
+
+            arrow, schema = self._arrow(expr, params, limit, **kwargs)
+            df = pd.DataFrame({name: (col.to_pylist() if pat.is_nested(col.type) or pat.is_dictionary(col.type)
+                                      or col.null_count else col.to_pandas())
+                               for name, col in zip(arrow.column_names, arrow.columns, strict=True)})
+            return expr.__pandas_result__(DuckDBPandasData.convert_table(df, schema))
+
+        def to_pyarrow(self, expr, /, *, params=None, limit=None, **kwargs):
+            """Execute an expression into Arrow, straight from Spark."""
+            from ibis.formats.pyarrow import PyArrowData
+
+            arrow, schema = self._arrow(expr, params, limit, **kwargs)
+            return expr.__pyarrow_result__(PyArrowData.convert_table(arrow, schema))
+
+    return ArrowBackend
+
+
 def connect(options, folder: Path):
     """An Ibis PySpark backend with every table of ``folder`` registered under its name."""
-    import ibis
-
-    con = ibis.pyspark.connect(session(options))
+    con = _backend_class()().connect(session(options))
     for name in tables_in(folder):
         con.read_parquet(str(path_of(folder, name)), table_name=name)
     return con
