@@ -46,6 +46,16 @@ def test_churn_table_and_note():
     assert tables.churn_note(lift, names) == ("Customers for whom a signal is unknown are left out of that "
                                               "comparison (detractor score: 167).")
     assert tables.churn_note(lift.assign(missing=0)) is None
+    # a significant signal that goes with staying is explained, in the report's language
+    from cxlib.report.i18n import Translator
+
+    protective = lift.assign(significant=[True, True], missing=0)
+    en = tables.churn_note(protective, names, Translator("en"))
+    assert en.startswith("A risk ratio below 1 means customers with the signal left less often than those "
+                         "without (detractor score).") and "not a reason they stay" in en
+    ar = tables.churn_note(protective, names, Translator("ar"))
+    assert "نسبة خطر أقل من" in ar and "غادروا أقل من غيرهم" in ar
+    assert tables.churn_note(lift.assign(missing=0, significant=[True, False]), names, Translator("en")) is None
 
 
 def test_swot_table_labels_origin_and_section():

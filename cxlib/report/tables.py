@@ -225,15 +225,23 @@ def churn_table(lift: pd.DataFrame, names: dict | None = None) -> pd.DataFrame:
 
 
 def churn_note(lift: pd.DataFrame, names: dict | None = None, tr=None) -> str | None:
-    """Says how many customers each signal could not be known for (left out, not counted as no)."""
+    """Says how many customers each signal could not be known for (left out, not counted as no),
+    and explains a significant signal whose risk ratio is below 1 (a reader would question a
+    "risk" signal that goes with staying) instead of leaving it unexplained."""
     names = names or {}
     parts = [f"{names.get(r['signal'], r['signal']).lower()}: {fmt_int(r['missing'])}"
              for _, r in lift.iterrows() if r["missing"]]
-    if not parts:
-        return None
-    if tr is not None:
-        return tr("note.churn_unknown", items="; ".join(parts))
-    return "Customers for whom a signal is unknown are left out of that comparison (" + "; ".join(parts) + ")."
+    sig = lift["significant"].astype(bool) if "significant" in lift else pd.Series(False, index=lift.index)
+    protective = [names.get(r["signal"], r["signal"]).lower() for _, r in lift[sig & (lift["risk_ratio"] < 1)].iterrows()]
+    notes = []
+    if parts:
+        notes.append(tr("note.churn_unknown", items="; ".join(parts)) if tr is not None else
+                     "Customers for whom a signal is unknown are left out of that comparison (" + "; ".join(parts) + ").")
+    if protective:
+        items = ("، " if tr is not None and tr.rtl else ", ").join(protective)
+        notes.append(tr("note.churn_protective", items=items) if tr is not None else
+                     f"A risk ratio below 1 means customers with the signal left less often ({items}).")
+    return " ".join(notes) or None
 
 
 def churn_period_table(c: pd.DataFrame) -> pd.DataFrame:
