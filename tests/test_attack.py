@@ -75,7 +75,7 @@ def test_kill_during_a_run_never_leaves_a_missing_or_half_report(tmp_path):
         proc = subprocess.Popen([sys.executable, str(script)], env=env, start_new_session=True)
         if kill_after is None:
             code = proc.wait(timeout=600)
-            if code < 0:  # died by a signal nobody sent (CI saw one SIGSEGV in DuckDB's load once): once more
+            if code < 0:  # died by a signal nobody sent (CI saw one SIGSEGV while loading the inputs): once more
                 print(f"uncontrolled run ended by signal {-code}; running it again", file=sys.stderr)
                 code = subprocess.Popen([sys.executable, str(script)], env=env, start_new_session=True).wait(timeout=600)
             assert code == 0
