@@ -386,3 +386,14 @@ def test_baselines_match_sklearn():
         assert b.loc[c, "f1_patterns"] == pytest.approx(f1_score(y, mm[c].to_numpy().astype(int)))
     assert b.loc["micro", "f1_patterns"] == pytest.approx(
         f1_score(la.to_numpy(), mm[la.columns].to_numpy().astype(int), average="micro"))
+
+
+def test_batched_prediction_equals_one_pass(halves, half_model, monkeypatch):
+    """Prediction in batches (bounded memory at any size) gives exactly the one-pass numbers."""
+    _, (tb, _) = halves
+    texts = tb.head(300)
+    whole = assist.predict_proba(half_model, texts)
+    monkeypatch.setattr(assist, "PREDICT_BATCH", 7)
+    batched = assist.predict_proba(half_model, texts)
+    pd.testing.assert_frame_equal(whole, batched)
+    assert whole.notna().all().all() and len(whole) == 300

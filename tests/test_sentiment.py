@@ -382,3 +382,13 @@ def test_for_run_checks_its_input():
         se.for_run(pd.DataFrame({"body": ["x"]}))
     with pytest.raises(DataValidationError, match="duplicates"):
         se.for_run(pd.DataFrame({"text": ["a", "b"]}, index=[1, 1]))
+
+
+def test_batched_application_equals_one_pass(calibrated, monkeypatch):
+    """The calibrated model is applied in batches (bounded memory at any size), with the same numbers."""
+    texts, unscored, res = calibrated
+    some = pd.concat([texts, unscored])["text"].head(250)
+    whole = se.predict_calibrated(res.model, some)
+    monkeypatch.setattr(se, "PREDICT_BATCH", 9)
+    pd.testing.assert_frame_equal(whole, se.predict_calibrated(res.model, some))
+    assert whole["sentiment"].notna().sum() > 200

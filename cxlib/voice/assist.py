@@ -476,6 +476,10 @@ def train(
     )
 
 
+#: texts turned into features at once when predicting (a client's 300k texts never all at once)
+PREDICT_BATCH = 20_000
+
+
 def predict_proba(model: AssistModel, texts: pd.Series) -> pd.DataFrame:
     """Probability of every trained code for every text: DataFrame (texts' index x codes).
 
@@ -485,10 +489,12 @@ def predict_proba(model: AssistModel, texts: pd.Series) -> pd.DataFrame:
     norm = normalize_series(raw.astype("str"))
     ok = norm.str.len().to_numpy() > 0
     out = np.full((len(texts), len(model.codes)), np.nan)
-    if ok.any():
-        x = _design(model.features, model.codebook, raw[ok], fit=False, weight=model.pattern_weight)
+    rows = np.flatnonzero(ok)
+    for start in range(0, len(rows), PREDICT_BATCH):  # features for one batch at a time: bounded memory
+        part = rows[start:start + PREDICT_BATCH]
+        x = _design(model.features, model.codebook, raw.iloc[part], fit=False, weight=model.pattern_weight)
         for j, code in enumerate(model.codes):
-            out[ok, j] = model.classifiers[code].predict_proba(x)[:, 1]
+            out[part, j] = model.classifiers[code].predict_proba(x)[:, 1]
     return pd.DataFrame(out, index=texts.index, columns=list(model.codes))
 
 

@@ -1020,6 +1020,10 @@ def fit_calibrated(
                           selection=selection, n_train=len(y), seed=seed)
 
 
+#: texts turned into features at once when applying a model (a client's 300k texts never all at once)
+PREDICT_BATCH = 20_000
+
+
 def predict_calibrated(model: SentimentModel, texts: pd.Series) -> pd.DataFrame:
     """Apply a :class:`SentimentModel`: per text ``sentiment = P(positive) - P(negative)`` and the most probable label.
 
@@ -1032,8 +1036,10 @@ def predict_calibrated(model: SentimentModel, texts: pd.Series) -> pd.DataFrame:
     out = pd.DataFrame(index=texts.index)
     proba = np.full((len(texts), len(model.classes)), np.nan)
     ok = texts.notna().to_numpy() & (texts.astype("str").str.strip() != "").to_numpy()
-    if ok.any():
-        proba[ok] = model.classifier.predict_proba(model._x(texts[ok]))
+    rows = np.flatnonzero(ok)
+    for start in range(0, len(rows), PREDICT_BATCH):  # features for one batch at a time: bounded memory
+        part = rows[start:start + PREDICT_BATCH]
+        proba[part] = model.classifier.predict_proba(model._x(texts.iloc[part]))
     cls = list(model.classes)
     p_pos = proba[:, cls.index("positive")] if "positive" in cls else 0.0
     p_neg = proba[:, cls.index("negative")] if "negative" in cls else 0.0
