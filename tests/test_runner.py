@@ -388,3 +388,24 @@ def test_index_cards_show_name_period_language_kpis_and_links(tmp_path):
     assert "60%" in card and "CSAT (mean)" not in card and "n = 1,250" in card
     assert 'href="acme/2026Q3/annex.html"' in card and 'href="acme/2026Q3/report.pdf"' in card
     assert "No survey scores" in page[page.index("crm-only"):]
+
+
+def test_a_warm_kernel_forgets_one_notebooks_variables_before_the_next(tmp_path):
+    """A warm kernel runs notebooks one after another; each starts with an empty namespace (one
+    notebook's frames never stay in memory through the next) and no saved notebook shows the reset."""
+    from cxlib.data.params import load_params
+
+    params = load_params(paths.PARAMS_DIR / "demo.yml")
+    first, second = tmp_path / "a.ipynb", tmp_path / "b.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("big = list(range(1000))")]), first)
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "assert 'big' not in globals(), 'the previous notebook left its variables'")]), second)
+    kernel = runner.WarmKernel(params, runner._Log(tmp_path / "run.log", quiet=True), tmp_path, 120)
+    try:
+        kernel.execute(first, tmp_path / "a.out.ipynb", {})
+        kernel.execute(second, tmp_path / "b.out.ipynb", {})  # raises NotebookError if `big` was kept
+    finally:
+        kernel.shutdown()
+    for out in ("a.out.ipynb", "b.out.ipynb"):
+        cells = nbformat.read(tmp_path / out, as_version=4).cells
+        assert not any("reset" in c.source for c in cells), out
