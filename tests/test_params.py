@@ -120,3 +120,18 @@ def test_engine_mistakes_name_the_key_and_the_fix(tmp_path, engine, words):
         load_params(write(tmp_path, raw), check_files=False)
     for w in words:
         assert w in str(e.value), (w, str(e.value))
+
+
+def test_engine_memory_limit_defaults_and_is_checked(tmp_path):
+    """engine.memory_limit caps DuckDB in every process of a run (2GB unless params say otherwise)."""
+    from cxlib.data.params import Params
+
+    base = {"client": "x", "name": "x", "data_dir": "data/x", "tables": {"verbatims": {"file": "v.csv"}}}
+    assert Params.model_validate(base).engine.memory_limit == "2GB"
+    assert Params.model_validate(base | {"engine": {"memory_limit": "512MB"}}).engine.memory_limit == "512MB"
+    with pytest.raises(Exception, match="is not a memory size"):
+        Params.model_validate(base | {"engine": {"memory_limit": "lots"}})
+    from cxlib.data.io import connect
+
+    db = connect(None, "512MB")
+    assert db.execute("SELECT current_setting('memory_limit')").fetchone()[0] == "488.2 MiB"  # 512 MB in MiB

@@ -938,9 +938,14 @@ def _language_sql(text: str) -> str:
             f"WHEN {la} THEN 'en' ELSE 'none' END)")
 
 
-def connect(db_path: Path | str | None) -> duckdb.DuckDBPyConnection:
-    db = duckdb.connect(str(db_path) if db_path else ":memory:")
+def connect(db_path: Path | str | None, memory_limit: str | None = None, *,
+            read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection in UTC; ``memory_limit`` (params ``engine.memory_limit``) caps its
+    memory, beyond which DuckDB spills to a temporary folder beside the database."""
+    db = duckdb.connect(str(db_path) if db_path else ":memory:", read_only=read_only)
     db.execute("SET TimeZone = 'UTC'")
+    if memory_limit:
+        db.execute(f"SET memory_limit = {literal(memory_limit)}")
     return db
 
 
@@ -957,7 +962,7 @@ def load_store(params: Params, db_path: Path | str | None = None, *, now: pd.Tim
 
         if why := spark.unavailable():  # say so before reading anything
             raise ParameterError(f"engine.backend pyspark cannot run: {why}; or set engine.backend: duckdb.")
-    db = connect(db_path)
+    db = connect(db_path, params.engine.memory_limit)
     store = Store(db=db, params=params)
     messages: list[str] = []
     failures: list[pd.DataFrame] = []
@@ -1040,8 +1045,7 @@ def open_store(params: Params, db_path: Path | str) -> Store:
         inputs = [InputFile(**r) for r in pd.read_parquet(path_of(folder, "_inputs")).to_dict("records")]
         notes = [LoadNote(**r) for r in pd.read_parquet(path_of(folder, "_load_notes")).to_dict("records")]
         return Store(db=None, params=params, inputs=inputs, notes=notes, parquet_dir=folder)
-    db = duckdb.connect(str(db_path), read_only=True)
-    db.execute("SET TimeZone = 'UTC'")
+    db = connect(db_path, params.engine.memory_limit, read_only=True)
     inputs = [InputFile(**r) for r in db.execute("SELECT * FROM _inputs").df().to_dict("records")]
     notes = [LoadNote(**r) for r in db.execute("SELECT * FROM _load_notes").df().to_dict("records")]
     return Store(db=db, params=params, inputs=inputs, notes=notes)
