@@ -20,7 +20,7 @@ SCALE ?=
 STAMP  := $(VENV)/.setup-done
 export CLIENT PERIOD RENDERER FORCE SCALE
 
-.PHONY: help setup report reports check new-client lab test lint demo-data bench clean
+.PHONY: help setup report reports check new-client lab test test-spark lint demo-data bench clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-11s %s\n", $$1, $$2}'
@@ -60,6 +60,9 @@ lab: $(STAMP) ## Open JupyterLab on the notebooks (installs it on first use; wor
 
 test: $(STAMP) ## Run the whole test suite (cxlib unit tests, every notebook, every example client)
 	$(PY) -m pytest -q
+
+test-spark: $(STAMP) ## Render the demo on Spark (local[2]) and compare every table with DuckDB's (opt-in: see tests/test_spark.py)
+	CX_SPARK_TESTS=1 $(PY) -m pytest -q tests/test_spark.py
 
 lint: $(STAMP) ## Lint with ruff
 	$(VENV)/bin/ruff check cxlib tests benchmarks tools

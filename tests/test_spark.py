@@ -7,14 +7,17 @@ and every CSV of its ``tables/`` folder (the report's and the annex's) is compar
 report rendered on DuckDB (the shared ``demo_ar_run`` render): the same files, columns and rows
 in the same order, text equal and numbers equal up to a relative 1e-9.
 
-Skipped, with the reason, only where pyspark or Java is missing; CI has both (pyspark is pinned
-in requirements.lock and Java 17 is on the machines).
+Opt-in (``make test-spark``, i.e. ``CX_SPARK_TESTS=1``): one CI run in three on a clean clone
+hung in pyspark 4.0.5's Arrow collect (the JVM waiting in ``SocketAuthServer.getResult`` with no
+job running, the Python side in ``toArrow``), which would hold CI until its time limit. Skipped,
+with the reason, also where pyspark or Java is missing.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
 import time
 
 import pandas as pd
@@ -25,6 +28,8 @@ from cxlib import paths
 from cxlib.data import spark
 
 pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(os.environ.get("CX_SPARK_TESTS") != "1",
+                                 reason="opt-in: make test-spark (an intermittent hang in pyspark's Arrow collect)"),
               pytest.mark.skipif(spark.unavailable() is not None,
                                  reason=f"Spark cannot run here: {spark.unavailable()}")]
 
