@@ -130,7 +130,7 @@ def banking_theme(intent: str) -> str:
 BANKING_CODEBOOK = pd.DataFrame(
     [
         ("cards", r"\bcards?\b|\bvisa\b|mastercard|contactless|\bchip\b|expir|activat|virtual card|new card",
-         "When will my new card arrive? || How do I activate the card I received? || My card expires next month"),
+         "My replacement card is taking ages to get here || How do I activate the card I received? || My card expires next month"),
         ("top_up", r"top(ping|ped)? ?-?up|add(ing)? (money|funds)|load(ing|ed)? (money|funds)|fund my account",
          "How do I top up my account? || My top-up did not go through || Can I add money with a bank transfer?"),
         ("transfers", r"transfer|send(ing)? money|sent money|beneficiar|recipient|\bwire\b|\biban\b|\bswift\b",
@@ -138,13 +138,13 @@ BANKING_CODEBOOK = pd.DataFrame(
         ("cash_atm", r"\bcash\b|\batms?\b|withdraw|cash machine|cashpoint",
          "The ATM gave me less cash than I asked for || Is there a fee for cash withdrawals? || My withdrawal was declined"),
         ("exchange", r"exchange|currenc|\bfx\b|foreign|abroad|\beuros?\b|\bdollars?\b|\bpounds?\b|\bgbp\b|\busd\b|\beur\b|convert",
-         "What exchange rate do you use? || Can I hold different currencies? || I was charged extra for paying abroad"),
+         "Which conversion rate was applied to my euro purchase || Can I hold different currencies? || I was charged extra for paying abroad"),
         ("security", r"\bpin\b|passcode|password|verif|identity|\bid\b|stolen|\blost\b|compromis|fraud|hack|someone else|unauthori[sz]ed|\bblock|freez|frozen",
-         "My card was stolen, please block it || I forgot my PIN || Why do I need to verify my identity?"),
+         "My card was stolen, please block it || I forgot my PIN || The app keeps asking me to prove who I am"),
         ("payments", r"payment|\bpa(y|id|ying)\b|charge|\bfees?\b|refund|purchase|merchant|transaction|pending|declined|direct debit|apple pay|google pay|twice",
          "I was charged twice for the same purchase || My payment is still pending || How do I get a refund from a shop?"),
         ("account", r"account|\bapp\b|details|address|\bname\b|personal|close|terms|\bage\b|edit|change my|phone|limit|statement",
-         "How do I change my address? || I want to close my account || Can I open an account for my child?"),
+         "I moved house and need my new street on file || Please shut down my profile with you for good || Can I open an account for my child?"),
     ],
     columns=["code", "patterns_en", "examples"],
 ).assign(theme=lambda d: d["code"], description=lambda d: d["code"], valence="neutral", patterns_ar="")
