@@ -142,7 +142,7 @@ BANKING_CODEBOOK = pd.DataFrame(
         ("security", r"\bpin\b|passcode|password|verif|identity|\bid\b|stolen|\blost\b|compromis|fraud|hack|someone else|unauthori[sz]ed|\bblock|freez|frozen",
          "My card was stolen, please block it || I forgot my PIN || The app keeps asking me to prove who I am"),
         ("payments", r"payment|\bpa(y|id|ying)\b|charge|\bfees?\b|refund|purchase|merchant|transaction|pending|declined|direct debit|apple pay|google pay|twice",
-         "I was charged twice for the same purchase || My payment is still pending || How do I get a refund from a shop?"),
+         "The shop took the money from me two times || My payment is still pending || How do I get a refund from a shop?"),
         ("account", r"account|\bapp\b|details|address|\bname\b|personal|close|terms|\bage\b|edit|change my|phone|limit|statement",
          "I moved house and need my new street on file || Please shut down my profile with you for good || Can I open an account for my child?"),
     ],
