@@ -861,6 +861,23 @@ def _orders(rng: np.random.Generator, cust: pd.DataFrame, seg: np.ndarray, z_del
 # --- web analytics ------------------------------------------------------------------------
 
 
+def session_clock(sess, key, rng, mean_gap: float = 40.0):
+    """Order each session's events by ``key`` and give them seconds since the session's start.
+
+    Returns ``(order, sess, offsets)``: the permutation (``np.lexsort((key, sess))``) to apply to
+    the per-event arrays, the sorted session numbers, and the offsets (first event 0, then gaps
+    of 3 s plus an exponential with mean ``mean_gap`` s). One draw from ``rng``, the same in the
+    demo and the scale client.
+    """
+    order = np.lexsort((key, sess))
+    sess = sess[order]
+    gaps = rng.exponential(mean_gap, len(sess)).astype("int64") + 3
+    first = np.r_[True, sess[1:] != sess[:-1]]
+    gaps[first] = 0
+    cum = np.cumsum(gaps)
+    return order, sess, cum - np.maximum.accumulate(np.where(first, cum, 0))
+
+
 def _web_events(rng: np.random.Generator, cust: pd.DataFrame, start: np.ndarray,
                 end: np.ndarray, quiet: np.ndarray) -> pd.DataFrame:
     """Sessions whose funnel events are a prefix of FUNNEL, plus non-funnel pages.
@@ -898,13 +915,8 @@ def _web_events(rng: np.random.Generator, cust: pd.DataFrame, start: np.ndarray,
     sess = np.r_[sess_f, sess_x]
     key = np.r_[key_f, key_x]
     event = np.r_[np.array(FUNNEL)[step], ev_x]
-    order = np.lexsort((key, sess))
-    sess, event = sess[order], event[order]
-    gaps = rng.exponential(40.0, len(sess)).astype("int64") + 3
-    first = np.r_[True, sess[1:] != sess[:-1]]
-    gaps[first] = 0
-    cum = np.cumsum(gaps)
-    cum = cum - np.maximum.accumulate(np.where(first, cum, 0))
+    order, sess, cum = session_clock(sess, key, rng)
+    event = event[order]
     t = np.minimum(t0[sess] + cum, _secs(SPAN_END))
     cust_ids = np.where(known, cust["customer_id"].to_numpy()[who], None)
     return pd.DataFrame({

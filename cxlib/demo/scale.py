@@ -85,6 +85,7 @@ from cxlib.demo import (
     TP_IMPORTANCE,
     TP_WEIGHT,
     TRANSFER_SHARE,
+    session_clock,
 )
 
 __all__ = ["FULL", "QUARTERS", "VERSION", "generate", "sizes"]
@@ -536,13 +537,8 @@ def _sessions(rng, n: int, t0: np.ndarray, customer: pa.Array | None, ids: pa.Ar
     sess = np.r_[sess_f, sess_x]
     key = np.r_[step + 0.5 * rng.random(len(sess_f)), 0.5 + rng.random(len(sess_x)) * depth[sess_x]]
     event = np.r_[step, len(FUNNEL) + rng.choice(len(EXTRA_PAGES), size=len(sess_x), p=[0.3, 0.3, 0.15, 0.15, 0.1])]
-    order = np.lexsort((key, sess))
-    sess, event = sess[order], event[order]
-    gaps = rng.exponential(40.0, len(sess)).astype("int64") + 3
-    first = np.r_[True, sess[1:] != sess[:-1]]
-    gaps[first] = 0
-    cum = np.cumsum(gaps)
-    cum -= np.maximum.accumulate(np.where(first, cum, 0))
+    order, sess, cum = session_clock(sess, key, rng)
+    event = event[order]
     take = pa.array(sess)
     return {"session_id": ids.take(take),
             "customer_id": customer.take(take) if customer is not None else pa.nulls(len(sess), pa.string()),
