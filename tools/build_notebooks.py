@@ -117,7 +117,7 @@ show_text(tables.not_in_report_markdown(ctx.plan, tr))'''),
     w = ctx.result("weighted_kpis")
     show_text(tr("weighting.intro"), annex=True)
     show_table(tr.table(tables.weighted_kpi_table(w["kpis"])), name="weighted_kpis", annex=True, out_dir=out, data=w["kpis"],
-               caption=tr("cap.weighted", variables=("، " if tr.rtl else ", ").join(tr.terms([tables.label(v) for v in w["spec"].variables])),
+               caption=tr("cap.weighted", variables=tr("pres.persona.comma").join(tr.terms([tables.label(v) for v in w["spec"].variables])),
                           method=w["spec"].method, period=ctx.period.label))'''),
         code('''with ctx.section("crosstabs"):
     cts = ctx.result("crosstabs")

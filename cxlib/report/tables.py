@@ -238,7 +238,7 @@ def churn_note(lift: pd.DataFrame, names: dict | None = None, tr=None) -> str | 
         notes.append(tr("note.churn_unknown", items="; ".join(parts)) if tr is not None else
                      "Customers for whom a signal is unknown are left out of that comparison (" + "; ".join(parts) + ").")
     if protective:
-        items = ("، " if tr is not None and tr.rtl else ", ").join(protective)
+        items = (tr("pres.persona.comma") if tr is not None else ", ").join(protective)
         notes.append(tr("note.churn_protective", items=items) if tr is not None else
                      f"A risk ratio below 1 means customers with the signal left less often ({items}).")
     return " ".join(notes) or None
