@@ -409,3 +409,28 @@ def test_a_warm_kernel_forgets_one_notebooks_variables_before_the_next(tmp_path)
     for out in ("a.out.ipynb", "b.out.ipynb"):
         cells = nbformat.read(tmp_path / out, as_version=4).cells
         assert not any("reset" in c.source for c in cells), out
+
+
+def test_kernels_share_the_cores_instead_of_each_taking_all_of_them(tmp_path, monkeypatch):
+    """Side-by-side kernels get cores // workers math-library threads each (two kernels on two
+    cores: one each), an analyst's own setting wins, and a kernel really starts with them."""
+    from cxlib.data.params import load_params
+
+    env = runner.kernel_env(2, cores=2, base={"PATH": "/bin"})
+    assert {v: env[v] for v in runner.BLAS_THREAD_VARS} == dict.fromkeys(runner.BLAS_THREAD_VARS, "1")
+    assert runner.kernel_env(2, cores=8, base={})["OPENBLAS_NUM_THREADS"] == "4"
+    assert runner.kernel_env(4, cores=2, base={})["OMP_NUM_THREADS"] == "1"
+    assert runner.kernel_env(2, cores=2, base={"OMP_NUM_THREADS": "3"})["OMP_NUM_THREADS"] == "3"
+
+    for var in runner.BLAS_THREAD_VARS:
+        monkeypatch.delenv(var, raising=False)
+    params = load_params(paths.PARAMS_DIR / "demo.yml")
+    nb = tmp_path / "a.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "import os\nassert os.environ.get('OPENBLAS_NUM_THREADS') == '1', os.environ.get('OPENBLAS_NUM_THREADS')")]), nb)
+    kernel = runner.WarmKernel(params, runner._Log(tmp_path / "run.log", quiet=True), tmp_path, 120,
+                               runner.kernel_env(2, cores=2))
+    try:
+        kernel.execute(nb, tmp_path / "a.out.ipynb", {})  # raises NotebookError when the kernel lacks it
+    finally:
+        kernel.shutdown()

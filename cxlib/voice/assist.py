@@ -128,17 +128,51 @@ def _pattern_block(codebook: CompiledCodebook | None, texts: pd.Series, weight: 
     return sparse.csr_matrix(m)
 
 
+class PatternRows:
+    """The codebook's pattern matches (:func:`cxlib.voice.coding.match_matrix`) of texts, each
+    distinct text matched once.
+
+    A text's matches depend on the text alone, so the folds and pattern weights of
+    cross-validation and the final fit reuse them instead of matching the same texts again
+    (one matching per distinct text instead of one per fold, weight and code). Exactly the
+    rows :func:`_pattern_block` computes.
+    """
+
+    def __init__(self, codebook: CompiledCodebook):
+        self.codebook = codebook
+        self._rows: dict[str | None, np.ndarray] = {}
+
+    def block(self, texts: pd.Series, weight: float) -> sparse.csr_matrix | None:
+        if not len(self.codebook):
+            return None
+        keys = [t if isinstance(t, str) else None for t in texts]
+        new = [k for k in dict.fromkeys(keys) if k not in self._rows]
+        if new:
+            m = match_matrix(pd.Series(new, dtype=object), self.codebook).to_numpy(dtype=float)
+            self._rows.update(zip(new, m, strict=True))
+        width = len(self.codebook.codes)
+        m = np.vstack([self._rows[k] for k in keys]) if keys else np.zeros((0, width))
+        return sparse.csr_matrix(m * weight)
+
+
 def _design(features: FeatureUnion, codebook: CompiledCodebook | None, raw: pd.Series, fit: bool,
-            weight: float = PATTERN_WEIGHTS[-1]):
-    """Feature matrix of raw texts: TF-IDF blocks (+ pattern columns x ``weight`` with a codebook)."""
+            weight: float = PATTERN_WEIGHTS[-1], patterns: PatternRows | None = None):
+    """Feature matrix of raw texts: TF-IDF blocks (+ pattern columns x ``weight`` with a codebook).
+
+    ``patterns`` (for ``codebook``) reuses pattern matches already computed for the same texts.
+    """
     prepared = feats.prepare(raw)
     x = features.fit_transform(prepared) if fit else features.transform(prepared)
-    pat = _pattern_block(codebook, raw, weight)
+    if codebook is not None and patterns is not None:
+        pat = patterns.block(raw, weight)
+    else:
+        pat = _pattern_block(codebook, raw, weight)
     return x if pat is None else sparse.hstack([x, pat]).tocsr()
 
 
 def choose_pattern_weight(
-    raw: pd.Series, labels: pd.DataFrame, codebook: CompiledCodebook, *, random_state: int = 0, folds: int = 3
+    raw: pd.Series, labels: pd.DataFrame, codebook: CompiledCodebook, *, random_state: int = 0, folds: int = 3,
+    patterns: PatternRows | None = None,
 ) -> tuple[float, pd.DataFrame]:
     """The weight of the pattern columns that codes the coded texts best out of fold.
 
@@ -162,14 +196,15 @@ def choose_pattern_weight(
         return w, pd.DataFrame({"weight": [w], "micro_f1": [np.nan], "chosen": [True]})
     y = labels.to_numpy()
     rows = []
+    patterns = patterns if patterns is not None else PatternRows(codebook)
     splits = list(KFold(folds, shuffle=True, random_state=random_state).split(np.zeros(len(raw))))
     for w in PATTERN_WEIGHTS:
         pred = np.zeros_like(y)
         for tr, te in splits:
             template = make_pipeline(random_state)
             fu = clone(template.named_steps["features"])
-            xtr = _design(fu, codebook, raw.iloc[tr], fit=True, weight=w)
-            xte = _design(fu, codebook, raw.iloc[te], fit=False, weight=w)
+            xtr = _design(fu, codebook, raw.iloc[tr], fit=True, weight=w, patterns=patterns)
+            xte = _design(fu, codebook, raw.iloc[te], fit=False, weight=w, patterns=patterns)
             for j in range(y.shape[1]):
                 yy = y[tr, j]
                 if 0 < yy.sum() < len(yy):
@@ -415,6 +450,7 @@ def train(
     codebook: CompiledCodebook | None = None,
     use_examples: bool = True,
     pattern_weight: float | None = None,
+    patterns: PatternRows | None = None,
 ) -> AssistModel:
     """Fit one balanced logistic regression per code on TF-IDF word and character n-grams.
 
@@ -436,6 +472,8 @@ def train(
     pattern_weight : float, optional
         Weight of the pattern columns; None chooses among :data:`PATTERN_WEIGHTS` by
         cross-validation on the coded texts (:func:`choose_pattern_weight`).
+    patterns : PatternRows, optional
+        Pattern matches already computed for ``codebook`` (shared with :func:`cross_validate`).
 
     Returns
     -------
@@ -450,14 +488,17 @@ def train(
             f"({len(labels)} training texts); code more verbatims or lower min_positives."
         )
     weight, selection = PATTERN_WEIGHTS[-1], None
+    if codebook is not None and patterns is None:
+        patterns = PatternRows(codebook)
     if codebook is not None:
         if pattern_weight is None:
-            weight, selection = choose_pattern_weight(raw, labels[trainable], codebook, random_state=random_state)
+            weight, selection = choose_pattern_weight(raw, labels[trainable], codebook, random_state=random_state,
+                                                      patterns=patterns)
         else:
             weight = float(pattern_weight)
     template = make_pipeline(random_state)
     features = clone(template.named_steps["features"])
-    x = _design(features, codebook, raw, fit=True, weight=weight)
+    x = _design(features, codebook, raw, fit=True, weight=weight, patterns=patterns)
     classifiers = {
         code: clone(template.named_steps["clf"]).fit(x, labels[code].to_numpy()) for code in trainable
     }
@@ -534,6 +575,7 @@ def cross_validate(
     codebook: CompiledCodebook | None = None,
     use_examples: bool = True,
     pattern_weight: float | None = None,
+    patterns: PatternRows | None = None,
 ) -> pd.DataFrame:
     """Out-of-fold precision, recall and F1 per code, and micro-averaged over codes.
 
@@ -572,9 +614,11 @@ def cross_validate(
     trainable, skipped = _label_counts(labels, need)
     reasons = dict(zip(skipped["code"], skipped["reason"], strict=True))
     weight = PATTERN_WEIGHTS[-1]
+    if codebook is not None and patterns is None:
+        patterns = PatternRows(codebook)
     if codebook is not None:
         weight = float(pattern_weight) if pattern_weight is not None else choose_pattern_weight(
-            raw, labels, codebook, random_state=random_state)[0]
+            raw, labels, codebook, random_state=random_state, patterns=patterns)[0]
     rows, oof = [], {}
     tp = fp = fn = 0
     for code in labels.columns:
@@ -590,9 +634,10 @@ def cross_validate(
             r_tr, l_tr, _ = _with_examples(raw.iloc[tr], labels.iloc[tr], codebook, use_examples)
             template = make_pipeline(random_state)
             fu = clone(template.named_steps["features"])
-            clf = clone(template.named_steps["clf"]).fit(_design(fu, codebook, r_tr, fit=True, weight=weight),
-                                                         l_tr[code].to_numpy())
-            p[te] = clf.predict_proba(_design(fu, codebook, raw.iloc[te], fit=False, weight=weight))[:, 1]
+            clf = clone(template.named_steps["clf"]).fit(
+                _design(fu, codebook, r_tr, fit=True, weight=weight, patterns=patterns), l_tr[code].to_numpy())
+            p[te] = clf.predict_proba(_design(fu, codebook, raw.iloc[te], fit=False, weight=weight,
+                                              patterns=patterns))[:, 1]
         pred = (p >= 0.5).astype(int)
         pr, rc, f1, _ = precision_recall_fscore_support(y, pred, average="binary", zero_division=0)
         tp += int(((pred == 1) & (y == 1)).sum())
@@ -843,9 +888,10 @@ def for_run(
     verb = engine.verbatims(store)
     texts, labels = training_set(store.df("manual_codes"), verb, list(codebook.codes))
     book = codebook if use_codebook else None
-    cv = cross_validate(texts, labels, random_state=random_state, codebook=book)
+    patterns = PatternRows(book) if book is not None else None  # each text matched once for both
+    cv = cross_validate(texts, labels, random_state=random_state, codebook=book, patterns=patterns)
     cv = cv.merge(baselines(texts, labels, codebook), on="code", how="left")
-    model = train(texts, labels, random_state=random_state, codebook=book)
+    model = train(texts, labels, random_state=random_state, codebook=book, patterns=patterns)
     return AssistedCoding(cv, suggest(model, verb), code_next(model, verb, n=n_next, strategy=strategy), len(texts),
                           int(labels.attrs.get("n_disagreements", 0)))
 
