@@ -16,9 +16,10 @@ Every file under the folder, recursively, and every file *name*:
   ``href``...), after unescaping entities; embedded ``data:`` URIs are decoded: SVG, text,
   JSON and CSV payloads are scanned like files, raster images are listed by
   :func:`not_scannable`. Located by line.
-- PDF: the text of each page (``pypdf`` in layout mode, NFKC-normalised so Arabic
-  presentation forms read as letters; runs of 2+ spaces, which separate table cells, split
-  a line) and the document metadata but its dates. Located by page.
+- PDF: the text of each page (PDFium through ``pypdfium2``: every character with its
+  position, NFKC-normalised so Arabic presentation forms read as letters; a line break where
+  the baseline moves, and a horizontal gap wider than 0.6 em, which separates table cells,
+  splits a line) and the document metadata (``pypdf``) but its dates. Located by page.
 - Markdown (backslash escapes removed), CSV, TSV, JSON (and notebooks: every string and
   number, wherever it is nested, located by its key path; base64 payloads such as image
   outputs and notebook cell ids are skipped), and any other file that is not
@@ -367,32 +368,102 @@ def _json_segments(obj, path: str = "") -> Iterator[tuple[str, str]]:
 #: its own keeps "+14  229  -37" (three cells) from looking like one phone number. A number
 #: split by a wide gap inside a justified line is missed here, but the same text is in the
 #: HTML, which is read node by node.
-_PDF_CELL_GAP = re.compile(r"\s{2,}")
+
+
+#: a horizontal gap between two characters wider than this many ems ends a cell (a word space is ~0.25 em;
+#: table cells are 10 pt apart)
+_PDF_CELL_EM = 0.6
+
+
+def _pdf_page_lines(textpage) -> Iterator[str]:
+    """The cells of one PDF page in reading order: its characters (PDFium's order, with the
+    spaces and line ends PDFium infers) cut where the baseline moves by more than half a
+    character's size or where two characters are more than :data:`_PDF_CELL_EM` apart.
+
+    Positions come from each character's loose box (the font's ascent to descent, so one line's
+    characters share it) and font size.
+    """
+    import ctypes
+
+    import pypdfium2.raw as pdfium_c
+
+    cur: list[str] = []
+    prev = None  # (left, right, bottom, size) of the last visible character
+    left, bottom, right, top = (ctypes.c_double() for _ in range(4))
+    rect = pdfium_c.FS_RECTF()
+
+    def flush():
+        text = "".join(cur).encode("utf-16", "surrogatepass").decode("utf-16", "replace").strip()
+        cur.clear()
+        return text
+
+    for i in range(pdfium_c.FPDFText_CountChars(textpage)):
+        ch = chr(pdfium_c.FPDFText_GetUnicode(textpage, i))
+        if ch in "\r\n":
+            if (text := flush()):
+                yield text
+            prev = None
+            continue
+        if ch.isspace():
+            cur.append(" ")
+            continue
+        if pdfium_c.FPDFText_GetLooseCharBox(textpage, i, rect):
+            box = (rect.left, rect.right, rect.bottom)
+        elif pdfium_c.FPDFText_GetCharBox(textpage, i, left, right, bottom, top):
+            box = (left.value, right.value, bottom.value)
+        else:  # no position: keep the character in the cell it came with
+            cur.append(ch)
+            continue
+        size = pdfium_c.FPDFText_GetFontSize(textpage, i) or 1.0
+        if prev is not None:
+            em = max(size, prev[3])
+            gap = max(box[0] - prev[1], prev[0] - box[1])  # either direction: right-to-left runs too
+            if abs(box[2] - prev[2]) > em / 2 or gap > _PDF_CELL_EM * em:
+                if (text := flush()):
+                    yield text
+        cur.append(ch)
+        prev = (*box, size)
+    if (text := flush()):
+        yield text
 
 
 def _pdf_segments(path: Path) -> Iterator[tuple[str, str]]:
+    import pypdfium2 as pdfium
     from pypdf import PdfReader
 
     reader = PdfReader(path)
     for key, value in (reader.metadata or {}).items():
         if key not in ("/CreationDate", "/ModDate"):  # D:20261123203939Z is a timestamp
             yield "PDF metadata", f"{key} {value}"
-    for n, page in enumerate(reader.pages, start=1):
-        text = unicodedata.normalize("NFKC", page.extract_text(extraction_mode="layout") or "")
-        for line in text.splitlines():
-            for cell in _PDF_CELL_GAP.split(line):
-                if cell.strip():
-                    yield f"page {n}", cell
+    doc = pdfium.PdfDocument(path)
+    try:
+        for n in range(len(doc)):
+            page = doc[n]
+            textpage = page.get_textpage()
+            try:
+                for cell in _pdf_page_lines(textpage.raw):
+                    yield f"page {n + 1}", unicodedata.normalize("NFKC", cell)
+            finally:
+                textpage.close()
+                page.close()
+    finally:
+        doc.close()
 
 
 def _pdf_opens(path: Path) -> bool:
-    from pypdf import PdfReader
+    import pypdfium2 as pdfium
 
     try:
-        for page in PdfReader(path).pages[:1]:
-            page.extract_text()
+        doc = pdfium.PdfDocument(path)
+        try:
+            if len(doc):
+                page = doc[0]
+                page.get_textpage().close()
+                page.close()
+        finally:
+            doc.close()
         return True
-    except Exception:  # any pypdf failure means the file could not be read  # noqa: BLE001
+    except Exception:  # any PDFium failure means the file could not be read  # noqa: BLE001
         return False
 
 

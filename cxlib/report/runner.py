@@ -126,6 +126,17 @@ class WarmKernel:
         self._thread.submit(run_sync(self.km.start_kernel), **launch).result()
         self.params, self.log, self.timeout = params, log, timeout
 
+    def warm(self, modules: tuple[str, ...]) -> None:
+        """Import ``modules`` in the kernel (then empty its namespace), on the kernel's own thread."""
+        self._thread.submit(self._warm, modules).result()
+
+    def _warm(self, modules: tuple[str, ...]) -> None:
+        from nbclient import NotebookClient
+
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("\n".join(f"import {m}" for m in modules)),
+                                              nbformat.v4.new_code_cell(_RESET_SOURCE)])
+        NotebookClient(nb, km=self.km, timeout=self.timeout, allow_errors=False).execute()
+
     def execute(self, src: Path, dst: Path, parameters: dict) -> float:
         """Run :meth:`_execute` on the kernel's own thread."""
         return self._thread.submit(self._execute, src, dst, parameters).result()
@@ -167,7 +178,12 @@ class WarmKernel:
         return secs
 
     def shutdown(self) -> None:
+        """Stop the kernel (a second call does nothing)."""
         from jupyter_core.utils import run_sync
+
+        if getattr(self, "_closed", False):
+            return
+        self._closed = True
 
         def stop():
             try:
@@ -255,28 +271,93 @@ def notebook_phase(nb: Path) -> int:
     return int(meta.get("phase", 1))
 
 
+#: what every notebook imports first; warm kernels import it while the runner loads the inputs
+WARM_IMPORTS = ("cxlib", "cxlib.report.analyses", "cxlib.report.display", "cxlib.report.plots", "cxlib.report.tables",
+                "cxlib.quant.metrics", "cxlib.quant.churn_model", "cxlib.voice.sentiment", "cxlib.voice.assist",
+                "cxlib.journey.journey_map")
+
+
+def kernel_workers(nbs: list[Path], params: Params) -> int:
+    """How many warm kernels run the notebooks: ``runner.workers`` (0 = one per core), at most one
+    per phase-1 notebook."""
+    first = [nb for nb in nbs if notebook_phase(nb) == 1]
+    return max(1, min(params.runner.workers or os.cpu_count() or 1, len(first) or 1))
+
+
+def start_kernels(nbs: list[Path], params: Params, log: _Log, timeout: int | None = None):
+    """Start the warm kernels in the background, each importing :data:`WARM_IMPORTS`: a Future of
+    the list of kernels. The runner starts them before it loads the inputs, so the kernels' start-up
+    and imports (seconds each) overlap the loading instead of following it."""
+    import threading
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    workers = kernel_workers(nbs, params)
+    env = kernel_env(workers)
+
+    def one(_):
+        kernel = WarmKernel(params, log, nbs[0].parent, timeout or cell_timeout(params), env)
+        try:
+            kernel.warm(WARM_IMPORTS)
+        except Exception:  # noqa: BLE001 - a failed warm-up only loses the head start; the notebook reports errors
+            pass
+        return kernel
+
+    def start():
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            futures = [pool.submit(one, i) for i in range(workers)]
+        kernels = [f.result() for f in futures if f.exception() is None]
+        failed = [f.exception() for f in futures if f.exception() is not None]
+        if failed:
+            for k in kernels:
+                k.shutdown()
+            raise failed[0]
+        return kernels
+
+    started: Future = Future()
+
+    def run() -> None:
+        try:
+            started.set_result(start())
+        except BaseException as e:  # noqa: BLE001 - handed to whoever waits for the kernels
+            started.set_exception(e)
+
+    threading.Thread(target=run, name="cx-kernels", daemon=True).start()
+    return started
+
+
+def stop_kernels(started) -> None:
+    """Shut down kernels from :func:`start_kernels` (waits for them to have started)."""
+    try:
+        kernels = started.result()
+    except Exception:  # noqa: BLE001 - nothing started, nothing to stop
+        return
+    for k in kernels:
+        k.shutdown()
+
+
 def execute_all(nbs: list[Path], out_dir: Path, parameters: dict, params: Params, log: _Log,
-                timeout: int | None = None) -> dict[str, float]:
+                timeout: int | None = None, started=None) -> dict[str, float]:
     """Execute the notebooks: phase 1 side by side on ``runner.workers`` warm kernels (0 = one per
     core), then phase 2 (the notebooks that read the others' results) on one of them.
 
     A notebook that crashes outside its guarded sections stops the run (exit 3); the others of its
-    phase finish first so the log shows them.
+    phase finish first so the log shows them. ``started`` takes kernels from :func:`start_kernels`
+    (their cell time limit becomes ``timeout``); they are shut down at the end either way.
     """
     import queue
     from concurrent.futures import ThreadPoolExecutor
 
     timings: dict[str, float] = {}
     phases = {nb: notebook_phase(nb) for nb in nbs}
-    first = [nb for nb in nbs if phases[nb] == 1]
-    workers = max(1, min(params.runner.workers or os.cpu_count() or 1, len(first) or 1))
+    workers = kernel_workers(nbs, params)
     log(f"executing {len(nbs)} notebooks on {workers} warm kernel(s)")
     kernels = []
     try:
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            env = kernel_env(workers)
-            kernels = list(pool.map(lambda _: WarmKernel(params, log, nbs[0].parent, timeout or cell_timeout(params),
-                                                         env), range(workers)))
+        if started is None:
+            started = start_kernels(nbs, params, log, timeout)
+        kernels = started.result()
+        for k in kernels:
+            k.timeout = timeout or k.timeout
         for phase in sorted(set(phases.values())):
             todo: queue.Queue = queue.Queue()
             for nb in (nb for nb in nbs if phases[nb] == phase):
@@ -552,6 +633,7 @@ def run_report(client: str, period: str | None = None, renderer: str = "auto", *
     log = _Log(analyst / "run.log", quiet=quiet)
     timings: dict[str, float] = {}
     t_all = time.perf_counter()
+    started = None  # the warm kernels, until execute_all takes them over
     try:
         t = time.perf_counter()
         params = load_params(client, check_files=False)
@@ -562,6 +644,7 @@ def run_report(client: str, period: str | None = None, renderer: str = "auto", *
             raise ParameterError(f"no notebooks (NN_name.ipynb) in {nb_dir or paths.NOTEBOOKS_DIR}")
         check_notebook_parameters(nbs)
         log(f"client {client}: params {_relative(params.source)} valid; {len(nbs)} notebooks")
+        started = start_kernels(nbs, params, log)  # they start and import while the inputs load
         db_path = work / "cx.duckdb"
         spark = params.engine.backend == "pyspark"
         prep = prepare(params, db_path, period, log, map_history=client_dir / "map_history", keep_open=spark)
@@ -586,7 +669,8 @@ def run_report(client: str, period: str | None = None, renderer: str = "auto", *
                       "output_dir": str(out), "db_path": str(db_path)}
         t = time.perf_counter()
         timings.update(execute_all(nbs, nb_out, parameters, params, log,
-                                   cell_timeout(params, sum(i.rows for i in inputs))))
+                                   cell_timeout(params, sum(i.rows for i in inputs)), started))
+        started = None
         timings["notebooks"] = time.perf_counter() - t
         failed = collect_failures(work)
         for f in failed:
@@ -665,6 +749,8 @@ def run_report(client: str, period: str | None = None, renderer: str = "auto", *
         publish(run_dir, final)
         return RunResult(final, current.label, result.renderer_used, timings, failed=failed)
     except BaseException as e:
+        if started is not None:
+            stop_kernels(started)
         if isinstance(e, KeyboardInterrupt | SystemExit) and not isinstance(e, ReportError):
             _keep_failed(client_dir, run_dir, log, f"interrupted: {type(e).__name__}")
             raise

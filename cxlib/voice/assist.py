@@ -687,6 +687,13 @@ def _candidates(model: AssistModel, verbatims: pd.DataFrame, text_col: str) -> t
     return v[keep], info
 
 
+def score_candidates(model: AssistModel, verbatims: pd.DataFrame, text_col: str = "text"):
+    """The verbatims :func:`suggest` and :func:`code_next` score, their counts and their
+    :func:`predict_proba` (index 0..n-1): computed once, both can take it (``scored=``)."""
+    v, info = _candidates(model, verbatims, text_col)
+    return v, info, predict_proba(model, v[text_col].reset_index(drop=True))
+
+
 def suggest(
     model: AssistModel,
     verbatims: pd.DataFrame,
@@ -694,6 +701,7 @@ def suggest(
     top: int = 3,
     min_prob: float | None = 0.5,
     text_col: str = "text",
+    scored: tuple | None = None,
 ) -> pd.DataFrame:
     """Code suggestions with probabilities for verbatims the coders have not coded.
 
@@ -713,8 +721,8 @@ def suggest(
         raise ValueError(f"top={top}; ask for at least 1 suggestion per verbatim.")
     if min_prob is not None and not 0 <= min_prob <= 1:
         raise ValueError(f"min_prob={min_prob} is not a probability in [0, 1].")
-    v, info = _candidates(model, verbatims, text_col)
-    proba = predict_proba(model, v[text_col].reset_index(drop=True))
+    v, info, proba = scored if scored is not None else score_candidates(model, verbatims, text_col)
+    info, proba = dict(info), proba.copy()
     proba.index = v["verbatim_id"].astype("str").to_numpy()
     thr = (np.array([model.thresholds[c] for c in model.codes]) if min_prob is None
            else np.full(len(model.codes), float(min_prob)))
@@ -799,6 +807,7 @@ def code_next(
     *,
     text_col: str = "text",
     strategy: str = "binary",
+    scored: tuple | None = None,
 ) -> pd.DataFrame:
     """The ``n`` verbatims the model is least sure about: code these next (uncertainty sampling).
 
@@ -822,10 +831,10 @@ def code_next(
     """
     if n < 1:
         raise ValueError(f"n={n}; ask for at least 1 verbatim.")
-    v, info = _candidates(model, verbatims, text_col)
     if strategy not in STRATEGIES:
         raise ValueError(f"strategy={strategy!r}; choose one of {STRATEGIES}.")
-    proba = predict_proba(model, v[text_col].reset_index(drop=True))
+    v, info, proba = scored if scored is not None else score_candidates(model, verbatims, text_col)
+    info = dict(info)
     if len(v) == 0:
         out = pd.DataFrame({c: pd.Series(dtype="object") for c in CODE_NEXT_COLUMNS})
         out.attrs.update(info, n=n, strategy=strategy)
@@ -892,7 +901,9 @@ def for_run(
     cv = cross_validate(texts, labels, random_state=random_state, codebook=book, patterns=patterns)
     cv = cv.merge(baselines(texts, labels, codebook), on="code", how="left")
     model = train(texts, labels, random_state=random_state, codebook=book, patterns=patterns)
-    return AssistedCoding(cv, suggest(model, verb), code_next(model, verb, n=n_next, strategy=strategy), len(texts),
+    scored = score_candidates(model, verb)  # the uncoded texts scored once for both lists
+    return AssistedCoding(cv, suggest(model, verb, scored=scored),
+                          code_next(model, verb, n=n_next, strategy=strategy, scored=scored), len(texts),
                           int(labels.attrs.get("n_disagreements", 0)))
 
 
