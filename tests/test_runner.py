@@ -434,3 +434,23 @@ def test_kernels_share_the_cores_instead_of_each_taking_all_of_them(tmp_path, mo
         kernel.execute(nb, tmp_path / "a.out.ipynb", {})  # raises NotebookError when the kernel lacks it
     finally:
         kernel.shutdown()
+
+
+def test_started_kernels_have_imported_the_stack_and_kept_no_names(tmp_path):
+    """start_kernels warms each kernel (the analysis stack imported while the runner loads the
+    inputs) and leaves its namespace empty for the first notebook."""
+    from cxlib.data.params import load_params
+
+    params = load_params(paths.PARAMS_DIR / "demo.yml")
+    nb = tmp_path / "01_a.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        f"import sys\nassert all(m in sys.modules for m in {runner.WARM_IMPORTS!r})\nassert 'cxlib' not in dir()")]),
+        nb)
+    started = runner.start_kernels([nb], params, runner._Log(tmp_path / "run.log", quiet=True), 120)
+    try:
+        kernels = started.result()
+        assert len(kernels) == 1
+        kernels[0].execute(nb, tmp_path / "out.ipynb", {})  # raises NotebookError if either assert fails
+    finally:
+        runner.stop_kernels(started)
+    runner.stop_kernels(started)  # a second stop does nothing
