@@ -143,6 +143,28 @@ def test_show_figure_writes_csv_publishes_png_and_closes(tmp_path):
     assert base64.b64decode(out.data["image/png"]).startswith(b"\x89PNG")
     assert (tmp_path / "tables" / "trend.csv").is_file()
     assert not plt.fignum_exists(fig.number)
+    assert out.data["image/svg+xml"].lstrip().startswith(("<?xml", "<svg"))
+
+
+def test_the_png_is_the_svg_rasterized_like_a_matplotlib_png():
+    """show_figure draws once (SVG) and rasterizes it: same pixel size as matplotlib's own
+    150-dpi PNG of the figure and nearly the same pixels."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from cxlib.report.plots import figure_svg
+
+    fig, ax = plt.subplots(figsize=(5, 3))
+    ax.plot([1, 2, 3], [3, 1, 4], lw=3)
+    ax.set_title("NPS by quarter")
+    direct = np.asarray(Image.open(io.BytesIO(display.figure_png(fig, dpi=150))).convert("L"), dtype=float)
+    via_svg = np.asarray(Image.open(io.BytesIO(display.svg_png(figure_svg(fig), ppi=150))).convert("L"), dtype=float)
+    plt.close(fig)
+    assert abs(direct.shape[0] - via_svg.shape[0]) <= 2 and abs(direct.shape[1] - via_svg.shape[1]) <= 2
+    h, w = min(direct.shape[0], via_svg.shape[0]), min(direct.shape[1], via_svg.shape[1])
+    assert np.abs(direct[:h, :w] - via_svg[:h, :w]).mean() < 8  # grey levels 0-255: anti-aliasing only
 
 
 def test_show_text_publishes_markdown():

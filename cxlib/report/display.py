@@ -294,6 +294,19 @@ def figure_png(fig, dpi: int = 150) -> bytes:
     return buf.getvalue()
 
 
+#: the typst page that rasterizes one SVG at its own size (``sys.inputs.svg``)
+_SVG_PAGE = '#set page(width: auto, height: auto, margin: 0pt)\n#image(bytes(sys.inputs.svg), format: "svg")\n'
+
+
+def svg_png(svg: str, ppi: int = 150) -> bytes:
+    """Rasterize an SVG to PNG bytes at ``ppi`` (typst's SVG renderer, resvg): the same pixels
+    size as ``figure_png(fig, dpi=ppi)`` of the figure the SVG came from, without drawing the
+    figure a second time (a matplotlib draw is most of a chart's cost)."""
+    import typst
+
+    return typst.compile(_SVG_PAGE.encode(), format="png", ppi=ppi, sys_inputs={"svg": svg})
+
+
 def figure_bundle(png: bytes, *, name: str, caption: str, alt: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """Build the (data, metadata) display bundle :func:`show_figure` publishes (no side effects)."""
     import base64
@@ -310,8 +323,9 @@ def show_figure(fig, *, name: str, caption: str, alt: str, data=None,
                 out_dir: str | Path | None = None, annex: bool = False) -> None:
     """Show a matplotlib figure as a captioned report figure, then close it.
 
-    The PNG is rendered at 150 dpi (JupyterLab shows it) and an SVG rides along (the report uses
-    it: vector text stays legible at phone width); ``alt`` describes the figure for screen readers;
+    The figure is drawn once, to SVG (the report uses it: vector text stays legible at phone
+    width); the PNG that JupyterLab shows is that SVG rasterized at 150 ppi (:func:`svg_png`);
+    ``alt`` describes the figure for screen readers;
     ``data`` (the DataFrame plotted) is saved as ``out_dir/tables/{name}.csv`` when ``out_dir`` is
     given, so every chart's numbers ship with the report.
     """
@@ -321,9 +335,9 @@ def show_figure(fig, *, name: str, caption: str, alt: str, data=None,
 
     try:
         _check_name(name)
-        png = figure_png(fig)
-        bundle, meta = figure_bundle(png, name=name, caption=caption, alt=alt)
-        bundle["image/svg+xml"] = figure_svg(fig)
+        svg = figure_svg(fig)
+        bundle, meta = figure_bundle(svg_png(svg), name=name, caption=caption, alt=alt)
+        bundle["image/svg+xml"] = svg
         meta["cxlib"]["annex"] = bool(annex)
         _write_csv(data, out_dir, name)
     finally:

@@ -298,9 +298,9 @@ def figure_svg(fig) -> str:
 
     Text is drawn as outlines (``svg.fonttype = "path"``), so the SVG looks the same without
     the fonts and Arabic stays shaped; ids are stable (``svg.hashsalt``) and no date is
-    written, so the same figure gives the same file. The PNG path
-    (:func:`cxlib.report.display.figure_png`) stays for notebooks; publish both with
-    ``{"image/png": ..., "image/svg+xml": figure_svg(fig)}`` and the report uses the SVG.
+    written, so the same figure gives the same file. :func:`cxlib.report.display.show_figure`
+    publishes it with its rasterized PNG (:func:`cxlib.report.display.svg_png`) for notebooks;
+    the report uses the SVG.
     """
     import io
 
