@@ -1201,8 +1201,13 @@ def for_run(
     if isinstance(sc, str) and sc == "auto" and present.any():
         info["scale"] = f"auto: {_auto_scale(target[present])}"
 
-    lex_all = score(raw, lang.reindex(raw.index), lexicon=lexicon, strip=strip)
+    lang = lang.reindex(raw.index)
+
+    def lexicon_scores(index: pd.Index) -> pd.DataFrame:  # the lexicon route, per text (rows are independent)
+        return score(raw.loc[index], lang.loc[index], lexicon=lexicon, strip=strip)
+
     if len(classes) < 2:
+        lex_all = lexicon_scores(raw.index)
         if not present.any():
             reason = "no scores came with the texts"
         else:
@@ -1248,7 +1253,8 @@ def for_run(
     majority = y[tr_idx].value_counts().idxmax()
     clean = clean_text(raw, strip)
     script = _script(clean)
-    rows = _validation_rows("all", truth_te, pred_te, lex_all.loc[te_idx, "label"], majority, classes,
+    lex_te = lexicon_scores(te_idx)  # the lexicon baseline on the held-out texts
+    rows = _validation_rows("all", truth_te, pred_te, lex_te["label"], majority, classes,
                             f"held-out {test_size:.0%} of {len(idx)} scored texts, seed {seed}")
     scripts_te = script[te_idx]
     if scripts_te[scripts_te != "none"].nunique() > 1:
@@ -1256,7 +1262,7 @@ def for_run(
             m = (scripts_te == s_).to_numpy()
             if m.sum() >= 20:
                 rows += _validation_rows("ar" if s_ == "ar" else "en", truth_te[m], pred_te[m],
-                                         lex_all.loc[te_idx[m], "label"], majority, classes,
+                                         lex_te.loc[te_idx[m], "label"], majority, classes,
                                          f"held-out texts in {'Arabic' if s_ == 'ar' else 'Latin'} script")
     val = pd.DataFrame(rows, columns=VALIDATION_COLUMNS)
     info.update(n_train=len(tr_idx), n_test=len(te_idx), lexicon_features=model.lexicon_features)
@@ -1271,8 +1277,15 @@ def for_run(
     covered = {s_ for s_, k in model.scripts.items() if s_ in ("ar", "latin") and k >= min_per_class}
     use_model = has_text & script.isin(covered)
     cal = predict_calibrated(model, raw[use_model])
-    scores = lex_all.copy()
-    scores["method"] = np.where(lex_all["method"] == "none", "none", "lexicon")
+    # the lexicon route scores only the texts the model does not (the held-out ones are scored already)
+    rest = raw.index[~use_model.to_numpy() & ~raw.index.isin(te_idx)]
+    lex = pd.concat([lex_te, lexicon_scores(rest)])
+    scores = pd.DataFrame({"sentiment": np.nan, "label": None, "method": "calibrated", "note": ""},
+                          index=raw.index).astype({"label": "object"})
+    scores.loc[lex.index, ["sentiment", "label", "note"]] = lex[["sentiment", "label", "note"]]
+    method = np.full(len(raw), "calibrated", dtype=object)
+    method[raw.index.get_indexer(lex.index)] = np.where(lex["method"] == "none", "none", "lexicon")
+    scores["method"] = method
     scores.loc[use_model, "sentiment"] = cal["sentiment"]
     scores.loc[use_model, "label"] = cal["label"]
     scores.loc[use_model, "method"] = "calibrated"
@@ -1280,6 +1293,7 @@ def for_run(
     uncovered = has_text & ~use_model & (script != "none")
     scores.loc[uncovered, "note"] = ("lexicon: the model learned from too few texts in this script; "
                                      + scores.loc[uncovered, "note"]).str.rstrip("; ")
+    scores = scores.astype(score(pd.Series(["ok"]))[SCORE_COLUMNS].dtypes.to_dict())  # the lexicon route's types
     info.update(n_calibrated=int(use_model.sum()), n_lexicon=int((scores["method"] == "lexicon").sum()),
                 n_none=int((scores["method"] == "none").sum()), scripts_covered=sorted(covered))
     return SentimentResult(scores[SCORE_COLUMNS], "calibrated", val, model, info)
