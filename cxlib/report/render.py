@@ -462,7 +462,7 @@ def _pandoc(md: Path, out: Path, args: list[str]) -> None:
         raise RenderError(f"pandoc could not render {md.name} to {out.name}: {e}") from None
 
 
-def render_offline(md: Path, meta: ReportMeta) -> tuple[Path, Path]:
+def render_offline(md: Path, meta: ReportMeta, *, support: bool = True) -> tuple[Path, Path]:
     """Render ``report.md`` with the pandoc and typst wheels; return ``(html_path, pdf_path)``.
 
     HTML: standalone, self-contained (images, stylesheet and logo inlined), table of contents,
@@ -474,7 +474,8 @@ def render_offline(md: Path, meta: ReportMeta) -> tuple[Path, Path]:
 
     md = Path(md).resolve()
     out_dir = md.parent
-    _write_support_files(out_dir, meta)
+    if support:  # False: the caller wrote them (documents rendered side by side share them)
+        _write_support_files(out_dir, meta)
     html, typ, pdf = (out_dir / f"{md.stem}.html", out_dir / f"{md.stem}.typ", out_dir / f"{md.stem}.pdf")
     common = [
         "--from=markdown",
@@ -578,17 +579,48 @@ def render_quarto(md: Path, meta: ReportMeta) -> tuple[Path, Path]:
     return html, pdf
 
 
-def render(md: Path, meta: ReportMeta, renderer: str = "auto") -> RenderResult:
-    """Render ``report.md`` to HTML and PDF with ``renderer`` = ``"auto"``, ``"quarto"`` or ``"offline"``.
-
-    ``"auto"`` uses Quarto when ``quarto`` is on PATH and the offline renderer otherwise.
-    """
+def _resolve_renderer(renderer: str) -> str:
     if renderer not in ("auto", "quarto", "offline"):
         raise RenderError(f"renderer {renderer!r} is unknown; use auto, quarto or offline")
     if renderer == "auto":
         renderer = "quarto" if shutil.which("quarto") else "offline"
     if renderer == "quarto" and not shutil.which("quarto"):
         raise RenderError(_QUARTO_HELP)
+    return renderer
+
+
+def render_all(documents: list[tuple[Path, ReportMeta]], renderer: str = "auto") -> list[RenderResult]:
+    """Render several documents of one folder (the report and its annex), as :func:`render` does.
+
+    The offline renderer renders them side by side (pandoc runs as a child process and typst
+    outside the interpreter, so two documents take little more than the longer one); Quarto
+    renders them one after the other (one project folder). Results in ``documents`` order.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    renderer = _resolve_renderer(renderer)
+    if renderer == "quarto" or len(documents) < 2:
+        return [render(md, meta, renderer) for md, meta in documents]
+    folders = {Path(md).resolve().parent for md, _ in documents}
+    for folder in folders:  # written once, before any document reads them
+        _write_support_files(folder, next(m for md, m in documents if Path(md).resolve().parent == folder))
+
+    def one(doc):
+        md, meta = doc
+        t0 = time.perf_counter()
+        html, pdf = render_offline(Path(md), meta, support=False)
+        return RenderResult(html=html, pdf=pdf, renderer_used="offline", seconds=time.perf_counter() - t0)
+
+    with ThreadPoolExecutor(max_workers=len(documents)) as pool:
+        return list(pool.map(one, documents))
+
+
+def render(md: Path, meta: ReportMeta, renderer: str = "auto") -> RenderResult:
+    """Render ``report.md`` to HTML and PDF with ``renderer`` = ``"auto"``, ``"quarto"`` or ``"offline"``.
+
+    ``"auto"`` uses Quarto when ``quarto`` is on PATH and the offline renderer otherwise.
+    """
+    renderer = _resolve_renderer(renderer)
     t0 = time.perf_counter()
     html, pdf = (render_quarto if renderer == "quarto" else render_offline)(Path(md), meta)
     seconds = time.perf_counter() - t0

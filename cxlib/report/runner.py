@@ -693,11 +693,12 @@ def run_report(client: str, period: str | None = None, renderer: str = "auto", *
         assembly = render.assemble_report([nb_out / nb.name for nb in nbs], out, meta)
         timings["assemble"] = time.perf_counter() - t
         t = time.perf_counter()
-        result = render.render(assembly.path, meta, renderer=renderer)
-        if assembly.annex is not None:
-            from dataclasses import replace
+        from dataclasses import replace
 
-            render.render(assembly.annex, replace(meta, title=meta.annex_title), renderer=renderer)
+        documents = [(assembly.path, meta)]
+        if assembly.annex is not None:
+            documents.append((assembly.annex, replace(meta, title=meta.annex_title)))
+        result = render.render_all(documents, renderer=renderer)[0]
         timings["render"] = time.perf_counter() - t
         log(f"rendered with {result.renderer_used}: {result.html.name}, {result.pdf.name}")
         source = analyst / "source"  # the Markdown both renderers read, and its support files
