@@ -190,6 +190,30 @@ def test_render_offline_arabic(tmp_path):
 
 
 @pytest.mark.slow
+def test_render_all_side_by_side_gives_what_one_at_a_time_gives(tmp_path, monkeypatch):
+    """The report and its annex rendered side by side: the same HTML and PDF text as each
+    rendered alone, in the order asked."""
+    from dataclasses import replace
+
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    docs = {}
+    for run in ("alone", "together"):
+        out = tmp_path / run
+        nb = make_notebook(tmp_path / f"01_{run}.ipynb")
+        md = render.assemble([nb], out, meta_for())
+        annex = shutil.copy(md, out / "annex.md")
+        docs[run] = [(md, meta_for()), (annex, replace(meta_for(), title="Annex"))]
+    alone = [render.render(md, meta) for md, meta in docs["alone"]]
+    together = render.render_all(docs["together"])
+    assert [r.html.name for r in together] == ["report.html", "annex.html"]
+    for a, b in zip(alone, together, strict=True):
+        assert b.renderer_used == "offline"
+        assert a.html.read_text(encoding="utf-8") == b.html.read_text(encoding="utf-8")
+        assert _pdf_text(a.pdf) == _pdf_text(b.pdf)
+    assert "Annex" in together[1].html.read_text(encoding="utf-8")
+
+
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("quarto") is None, reason="Quarto is not installed on this machine")
 def test_render_quarto_same_source(tmp_path):
     """On machines with Quarto: the same report.md renders through Quarto to both outputs."""

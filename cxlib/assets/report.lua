@@ -266,7 +266,7 @@ end
 
 -- --- HTML: scroll containers ------------------------------------------------------------
 local function scroll_box(block, cls, hint)
-  local box = pandoc.Div({ block }, pandoc.Attr("", { "cx-scroll" }, { tabindex = "0", role = "region" }))
+  local box = pandoc.Div({ block }, pandoc.Attr("", { "cx-scroll" }, { { "tabindex", "0" }, { "role", "region" } }))
   if hint ~= nil and hint ~= "" then
     -- the hint sits under the scrolling area, so it stays in view
     local note = pandoc.Para({ pandoc.Span({ pandoc.Str(hint) }, pandoc.Attr("", { "scroll-hint" })) })
