@@ -418,7 +418,7 @@ def load_params(source: str | Path, *, check_files: bool = True) -> Params:
             f"params file {path} does not exist; create it (copy params/demo.yml) or check the client name."
         )
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as e:
         raise ParameterError(f"{path}: not valid YAML: {e}") from None
     if not isinstance(raw, dict):

@@ -27,6 +27,10 @@ _LTR_RUN = re.compile(r"[A-Za-z0-9+\-−][A-Za-z0-9 .,=+\-−%/²<>_\[\]]*[A-Za-
 LRI, PDI = "\u2066", "\u2069"  # left-to-right isolate / pop directional isolate
 
 
+#: the safe YAML loader, libyaml's when PyYAML was built with it (the same objects, 10x faster)
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 @lru_cache(maxsize=4)
 def _load(path: str) -> dict:
     """The strings in ``path``: one YAML file, or every ``*.yml`` of a folder merged (a key may
@@ -36,7 +40,7 @@ def _load(path: str) -> dict:
     data: dict = {"text": {}, "terms": {}, "fragments": []}
     seen: dict[str, Path] = {}
     for f in files:
-        part = yaml.safe_load(f.read_text(encoding="utf-8")) or {}
+        part = yaml.load(f.read_text(encoding="utf-8"), Loader=_YAML_LOADER) or {}  # libyaml: 10x faster
         for section in ("text", "terms"):
             for key, val in (part.get(section) or {}).items():
                 missing = [lang for lang in LANGUAGES if not (isinstance(val, dict) and val.get(lang))]
