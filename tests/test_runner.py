@@ -454,3 +454,22 @@ def test_started_kernels_have_imported_the_stack_and_kept_no_names(tmp_path):
     finally:
         runner.stop_kernels(started)
     runner.stop_kernels(started)  # a second stop does nothing
+
+
+def test_notebooks_run_longest_first_by_the_last_published_report(tmp_path):
+    """The last published manifest's notebook times order the next run (slowest first, new
+    notebooks first, ties in file order); no report yet or a broken manifest: file order."""
+    import json
+
+    nbs = [tmp_path / f"{n}.ipynb" for n in ("01_a", "02_b", "03_c", "04_d")]
+    assert runner.longest_first(nbs, {}) == nbs
+    client = tmp_path / "acme"
+    assert runner.previous_timings(client) == {}
+    (client / "2026Q2").mkdir(parents=True)
+    (client / "2026Q2" / "manifest.json").write_text(json.dumps({"timings_seconds": {
+        "notebook:01_a": 2.0, "notebook:02_b": 9.5, "notebook:03_c": 4.0, "notebooks": 20.0, "total": 30.0}}))
+    seconds = runner.previous_timings(client)
+    assert seconds == {"01_a": 2.0, "02_b": 9.5, "03_c": 4.0}
+    assert [nb.stem for nb in runner.longest_first(nbs, seconds)] == ["04_d", "02_b", "03_c", "01_a"]
+    (client / "2026Q2" / "manifest.json").write_text("{not json")
+    assert runner.previous_timings(client) == {}

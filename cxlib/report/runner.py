@@ -335,14 +335,36 @@ def stop_kernels(started) -> None:
         k.shutdown()
 
 
+def previous_timings(client_dir: Path) -> dict[str, float]:
+    """Seconds each notebook took in the client's most recent published report (its manifest's
+    ``timings_seconds``), by notebook stem; {} when there is none."""
+    manifests = [p for p in Path(client_dir).glob("*/manifest.json") if p.is_file()]
+    if not manifests:
+        return {}
+    try:
+        timings = json.loads(max(manifests, key=lambda p: p.stat().st_mtime).read_text())["timings_seconds"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+    return {k.split(":", 1)[1]: float(v) for k, v in timings.items()
+            if k.startswith("notebook:") and isinstance(v, int | float)}
+
+
+def longest_first(nbs: list[Path], seconds: dict[str, float]) -> list[Path]:
+    """``nbs`` with the slowest first by ``seconds`` (a notebook not timed yet counts as slowest;
+    ties keep file order): side-by-side kernels then finish together instead of one waiting on
+    the last long notebook (longest-processing-time scheduling)."""
+    return sorted(nbs, key=lambda nb: -seconds.get(nb.stem, float("inf")))
+
+
 def execute_all(nbs: list[Path], out_dir: Path, parameters: dict, params: Params, log: _Log,
-                timeout: int | None = None, started=None) -> dict[str, float]:
+                timeout: int | None = None, started=None, seconds: dict[str, float] | None = None) -> dict[str, float]:
     """Execute the notebooks: phase 1 side by side on ``runner.workers`` warm kernels (0 = one per
     core), then phase 2 (the notebooks that read the others' results) on one of them.
 
     A notebook that crashes outside its guarded sections stops the run (exit 3); the others of its
     phase finish first so the log shows them. ``started`` takes kernels from :func:`start_kernels`
     (their cell time limit becomes ``timeout``); they are shut down at the end either way.
+    ``seconds`` (notebook stem -> seconds of an earlier run) orders each phase longest first.
     """
     import queue
     from concurrent.futures import ThreadPoolExecutor
@@ -360,7 +382,7 @@ def execute_all(nbs: list[Path], out_dir: Path, parameters: dict, params: Params
             k.timeout = timeout or k.timeout
         for phase in sorted(set(phases.values())):
             todo: queue.Queue = queue.Queue()
-            for nb in (nb for nb in nbs if phases[nb] == phase):
+            for nb in longest_first([nb for nb in nbs if phases[nb] == phase], seconds or {}):
                 todo.put(nb)
             errors: list[BaseException] = []
 
@@ -669,7 +691,8 @@ def run_report(client: str, period: str | None = None, renderer: str = "auto", *
                       "output_dir": str(out), "db_path": str(db_path)}
         t = time.perf_counter()
         timings.update(execute_all(nbs, nb_out, parameters, params, log,
-                                   cell_timeout(params, sum(i.rows for i in inputs)), started))
+                                   cell_timeout(params, sum(i.rows for i in inputs)), started,
+                                   previous_timings(client_dir)))
         started = None
         timings["notebooks"] = time.perf_counter() - t
         failed = collect_failures(work)
