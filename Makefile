@@ -31,7 +31,9 @@ $(STAMP): requirements.lock pyproject.toml
 	$(PY) -m pip install --quiet --no-compile -r requirements.lock  # bytecode is written on first import, only for what runs
 	$(PY) -m pip install --quiet --no-deps -e .
 	$(PY) -m ipykernel install --sys-prefix --name cxlib --display-name "Python (cxlib)" >/dev/null
-	@$(PY) -m pip install --quiet "quarto-cli>=1.5" >/dev/null 2>&1 \
+	@# quarto-cli's installer downloads the binary from GitHub: tried only when GitHub answers
+	@{ $(PY) -c "import urllib.request; urllib.request.urlopen('https://github.com', timeout=5)" >/dev/null 2>&1 \
+	  && $(PY) -m pip install --quiet "quarto-cli>=1.5" >/dev/null 2>&1; } \
 	  || echo "note: Quarto could not be installed here (its installer downloads a binary); reports use the offline renderer (pandoc + typst)."
 	@touch $(STAMP)
 
