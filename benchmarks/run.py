@@ -250,14 +250,14 @@ def scores_pandas(f: Frames, confidence: float) -> pd.DataFrame:
 
 
 def scores_cxlib(store, confidence: float) -> pd.DataFrame:
-    """What the report does for the same table: responses with segment and quarter, then metrics.trend."""
+    """What the report does for the same table (analysis ``segment_change``'s trend, and ``kpi_trends``
+    without the split): counts summed in the engine per quarter and segment
+    (``engine.score_counts``), then each score and its interval from the counts (``metrics.from_counts``)."""
     from cxlib.data import engine
     from cxlib.quant import metrics
 
-    resp = engine.responses(store, None, "quarter")
-    resp = resp[resp["period"].notna()]
-    frames = [metrics.trend(resp, m, by="segment", confidence=confidence).assign(metric=m)
-              for m in ("nps", "csat", "ces")]
+    counts = engine.score_counts(store, ("segment",), None, "quarter")
+    frames = [metrics.from_counts(counts, m, by="segment", confidence=confidence) for m in ("nps", "csat", "ces")]
     out = pd.concat(frames, ignore_index=True)
     return out[["period", "segment", "metric", "value", "ci_low", "ci_high", "n", "excluded"]]
 

@@ -278,6 +278,26 @@ def test_bad_date_format_spec_in_params():
     assert "dayfirst, monthfirst, iso or a strptime format" in str(e.value)
 
 
+def test_arrow_pulls_give_the_frames_of_duckdb_and_ibis(demo_dir, monkeypatch):
+    """customer_view (through Arrow) = DuckDB's own .df() of the table, dtypes and all (nullable
+    integers and booleans where values are missing); engine.to_pandas = Ibis' to_pandas."""
+    store = load_store(params_for(demo_dir, monkeypatch))
+    cur, _ = engine.resolve_period(store, None)
+    engine.build_customer_view(store, cur.end)
+    want = store.db.execute('SELECT * FROM "customer_view"').df()
+    got = engine.customer_view(store)
+    assert any(isinstance(t, pd.Int64Dtype) for t in want.dtypes)  # the case that needs the mapping
+    pd.testing.assert_frame_equal(got, want)
+    sql = ("SELECT 1::BIGINT a, NULL::BIGINT b, DATE '2026-01-02' d, NULL::BOOLEAN f, 2::HUGEINT h "
+           "UNION ALL SELECT NULL, 3, NULL, true, NULL")
+    pd.testing.assert_frame_equal(engine.duckdb_frame(store, sql), store.db.execute(sql).df())
+    t = store.table("orders")
+    expr = t.group_by("customer_id").aggregate(n=t.count(), last=t.order_time.max(), late=t.late.cast("int64").sum())
+    pd.testing.assert_frame_equal(engine.to_pandas(store, expr, order_by="customer_id"),
+                                  expr.order_by("customer_id").to_pandas())
+    store.close()
+
+
 def test_engine_views_on_demo(demo_dir, monkeypatch):
     params = params_for(demo_dir, monkeypatch)
     store = load_store(params)

@@ -207,10 +207,11 @@ FEATURE_COLUMNS = ["customer_id", "segment", "nps_group", "latest_nps", "has_unr
 # --------------------------------------------------------------------------------------
 def _data_end(store: Store) -> pd.Timestamp:
     """Latest event timestamp in orders, web events, interactions and survey responses."""
-    ends = [engine.time_span(store, t, c)[1] for t, c in (
+    parts = [store.table(t).aggregate(hi=store.table(t)[c].max()) for t, c in (
         ("orders", "order_time"), ("web_events", "event_time"),
         ("interactions", "interaction_time"), ("survey_responses", "response_time"))]
-    return max(e for e in ends if pd.notna(e))
+    ends = engine.to_pandas(store, ibis.union(*parts, distinct=False))["hi"]  # one query
+    return pd.Timestamp(ends.max())
 
 
 def churn_features(store: Store, as_of, *, horizon_days: int = 90, window_days: int = 180,
@@ -268,11 +269,12 @@ def churn_features(store: Store, as_of, *, horizon_days: int = 90, window_days: 
     active = c.filter(c.status == "active")
 
     o = store.table("orders")
-    o_all = o.filter(o.order_time < cutoff)
-    o_win = o_all.filter(o_all.order_time >= win)
-    orders_win = o_win.group_by("customer_id").aggregate(
-        orders_window=o_win.count(), late_deliveries=o_win.late.cast("int64").sum())
-    last_order = o_all.group_by("customer_id").aggregate(last_order=o_all.order_time.max())
+    o = o.filter(o.order_time < cutoff)
+    in_win = o.order_time >= win  # one pass over orders: the last one ever, and the window's
+    orders = o.group_by("customer_id").aggregate(
+        orders_window=ibis.cases((in_win, 1), else_=0).sum().cast("int64"),
+        late_deliveries=ibis.cases((in_win, o.late.cast("int64")), else_=0).sum().cast("int64"),
+        last_order=o.order_time.max())
     w = store.table("web_events")
     w = w.filter((w.event_time < cutoff) & w.customer_id.notnull())
     last_visit = w.group_by("customer_id").aggregate(last_visit=w.event_time.max())
@@ -289,8 +291,8 @@ def churn_features(store: Store, as_of, *, horizon_days: int = 90, window_days: 
     tx = s.filter((s.survey_type == "transactional") & s.ces.notnull())
     ces = tx.group_by("customer_id").aggregate(mean_ces=tx.ces.cast("float64").mean())
 
-    v = active.select("customer_id", "segment", "signup_date")
-    for agg in (orders_win, last_order, last_visit, inter, latest, ces):
+    v = active.select("customer_id", "segment", "signup_date", "churned", "churn_date")
+    for agg in (orders, last_visit, inter, latest, ces):
         v = v.left_join(agg, v.customer_id == agg.customer_id).drop("customer_id_right")
     last = ibis.greatest(v.last_order.coalesce(v.last_visit), v.last_visit.coalesce(v.last_order))
     recency = cut_date.delta(last.cast("date"), unit="day")
@@ -309,9 +311,7 @@ def churn_features(store: Store, as_of, *, horizon_days: int = 90, window_days: 
         high_effort=(v.mean_ces.notnull() & (v.mean_ces <= 3)).cast("int64"),
         ces_missing=v.mean_ces.isnull().cast("int64"),
     )
-    out = v.order_by("customer_id").to_pandas()
-    out = out.merge(active.select("customer_id", "churned", "churn_date").to_pandas(),
-                    on="customer_id", how="left")
+    out = engine.to_pandas(store, v, order_by="customer_id")
     label = (out["churned"].astype(bool) & out["churn_date"].notna()
              & (out["churn_date"] >= cutoff) & (out["churn_date"] < outcome_end))
     out["churned"] = (pd.array(label.astype(int).to_numpy(), dtype="Int64") if observed

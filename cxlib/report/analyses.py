@@ -59,12 +59,6 @@ def _cur(ctx) -> pd.DataFrame:
     return r[r["period"] == ctx.period.label]
 
 
-def _resp_all(ctx) -> pd.DataFrame:
-    """Every dated survey response, ``period`` = its unit label (for trends)."""
-    unit = periods.unit_of(ctx.period, ctx.params.period_unit)
-    return ctx.data("resp_all", lambda: engine.responses(ctx.store, None, unit))
-
-
 def _score_counts(ctx, by: tuple[str, ...]) -> pd.DataFrame:
     """Score counts of every dated response per period unit (and ``by``), summed in the engine."""
     unit = periods.unit_of(ctx.period, ctx.params.period_unit)
@@ -806,8 +800,8 @@ _CHURN = ("customers.churned",)
 def _churn_by_period(ctx):
     from cxlib.quant import retention
 
-    labels = sorted(x for x in _resp_all(ctx)["period"].dropna().unique()) if ctx.store.has("survey_responses") \
-        else None
+    # the periods with dated responses (from the engine's counts; no response row is pulled)
+    labels = sorted(_score_counts(ctx, ())["period"].unique()) if ctx.store.has("survey_responses") else None
     return retention.churn_by_period(ctx.store, labels, **_kw(ctx))
 
 
