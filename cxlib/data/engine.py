@@ -12,7 +12,6 @@ from __future__ import annotations
 import ibis
 import numpy as np
 import pandas as pd
-from statsmodels.stats.proportion import proportion_confint
 
 from cxlib.data import periods
 from cxlib.data.io import Store
@@ -398,6 +397,8 @@ def abandonment(funnel_df: pd.DataFrame, start_event: str, end_event: str, by: s
     Interval: Wilson score interval for a binomial proportion (Wilson 1927), via statsmodels.
     Groups where no session reached ``start_event`` have an undefined rate (NaN), not 0.
     """
+    from statsmodels.stats.proportion import proportion_confint  # ~1 s to import: only where used
+
     s = funnel_df.pivot_table(index=by, columns="event", values="sessions", aggfunc="sum")
     started = s[start_event].astype(int)
     abandoned = (s[start_event] - s[end_event]).astype(int)
