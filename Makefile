@@ -63,8 +63,8 @@ lab: $(STAMP) ## Open JupyterLab on the notebooks (installs it on first use; wor
 test: $(STAMP) ## Run the whole test suite (cxlib unit tests, every notebook, every example client)
 	$(PY) -m pytest -q
 
-test-spark: $(STAMP) ## Render the demo on Spark (local[2]) and compare every table with DuckDB's (opt-in: see tests/test_spark.py)
-	CX_SPARK_TESTS=1 $(PY) -m pytest -q tests/test_spark.py
+test-spark: $(STAMP) ## Only the Spark tests (part of make test): the demo on Spark (local[2]), every table equal to DuckDB's
+	$(PY) -m pytest -q tests/test_spark.py
 
 lint: $(STAMP) ## Lint with ruff
 	$(VENV)/bin/ruff check cxlib tests benchmarks tools

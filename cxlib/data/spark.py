@@ -7,8 +7,9 @@ written as one Parquet file per table into the run's Parquet folder (:func:`expo
 engine step after that (derived texts, customer view, responses, funnel, operations, cohorts,
 models' pulls) runs in Spark on those files through Ibis's PySpark backend (:func:`connect`).
 Derived tables are written back into the same folder (:func:`save`), so any process that opens
-the folder sees them. Results come back from Spark as Arrow and become pandas the way Ibis's
-DuckDB backend makes them, so an analysis sees the same frame on either engine.
+the folder sees them. Results come back from Spark as Parquet files in that folder, read as Arrow
+(:func:`collect`), and become pandas the way Ibis's DuckDB backend makes them, so an analysis
+sees the same frame on either engine.
 
 The folder must be readable at the same path by the driver and by every executor: on this
 machine (``local[...]``) that is always true; on a cluster the run's work folder has to live on
@@ -19,6 +20,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
+import uuid
 from pathlib import Path
 
 import pandas as pd
@@ -28,7 +31,13 @@ from cxlib.exceptions import ParameterError
 #: Spark settings used unless params ``engine.conf`` sets them (small shuffles suit report data)
 DEFAULT_CONF = {"spark.sql.session.timeZone": "UTC", "spark.ui.showConsoleProgress": "false",
                 "spark.sql.shuffle.partitions": "8", "spark.sql.adaptive.enabled": "true",
-                "spark.sql.execution.arrow.pyspark.enabled": "true"}
+                "spark.sql.execution.arrow.pyspark.enabled": "true",
+                # Parquet as Arrow reads it (results come back through Parquet, see collect):
+                # microsecond timestamps, and dates/times written as they are (proleptic
+                # Gregorian, like Arrow and DuckDB) instead of refused before 1582 / 1900
+                "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
+                "spark.sql.parquet.datetimeRebaseModeInWrite": "CORRECTED",
+                "spark.sql.parquet.int96RebaseModeInWrite": "CORRECTED"}
 #: settings that only make sense on this machine (a cluster keeps its own)
 LOCAL_CONF = {"spark.ui.enabled": "false", "spark.driver.host": "127.0.0.1",
               "spark.driver.bindAddress": "127.0.0.1"}
@@ -93,23 +102,81 @@ def tables_in(folder: Path) -> list[str]:
     return sorted(n[len("meta"):] if n.startswith("meta_") else n for n in names)
 
 
+#: where :func:`collect` writes a result in the Parquet folder (one directory per result, removed
+#: once read); not a table (:func:`tables_in` reads ``*.parquet`` only)
+RESULTS = ".results"
+
+
+def collect(df, folder: Path | None = None):
+    """The rows of the Spark DataFrame ``df`` as an Arrow table, through Parquet: Spark writes them
+    into a new directory under ``folder`` (the run's Parquet folder, which driver and executors
+    share), and they are read back with ``pyarrow.parquet`` and the directory removed.
+
+    The table equals what ``df.toArrow()`` gives (same schema: pyspark's own Spark-to-Arrow types,
+    timestamps in microseconds and UTC; same rows in the same order: part files are read in the
+    order of the partitions that wrote them). ``toArrow`` (like ``collect``) hands the rows over a
+    one-off local socket that the JVM serves (``SocketAuthServer``) and then waits, with no time
+    limit, for that socket's serving thread; if the handshake is missed (the JVM stops accepting
+    after ``spark.python.authenticate.socketTimeout``), nothing ever completes that wait and the
+    run hangs. Writing files needs no such socket: it is one call through the py4j gateway that
+    returns when the Spark job ends, with its error if it fails.
+
+    Columns are written under positional names (``c0``, ``c1``...) and renamed back, so names that
+    Spark would refuse to write (two that differ only in case, say) still come back. Without
+    ``folder`` a temporary directory is used (right only for ``local[...]`` masters).
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from pyspark.sql import functions as F
+    from pyspark.sql.pandas.types import to_arrow_schema
+
+    schema = to_arrow_schema(df.schema, error_on_duplicated_field_names_in_struct=True,
+                             prefers_large_types=df.sparkSession._jconf.arrowUseLargeVarTypes())
+    if folder is None:
+        base = Path(tempfile.mkdtemp(prefix="cx-spark-"))
+        out = base / "result"
+    else:
+        base, out = None, Path(folder) / RESULTS / uuid.uuid4().hex
+    # Parquet has no type for a column of bare NULLs (Spark's void): written as integers, read as nulls
+    void = {i for i, f in enumerate(df.schema.fields) if f.dataType.typeName() == "void"}
+    names = [f"c{i}" for i in range(len(schema))]
+    written = df.toDF(*names).select(*(F.col(n).cast("int") if i in void else F.col(n) for i, n in enumerate(names)))
+    try:
+        written.write.parquet(str(out))
+        parts = sorted((p for p in out.iterdir() if p.name.startswith("part-")),
+                       key=lambda p: (int(p.name.split("-")[1]), p.name))  # part-<partition>-<uuid>-c<n>
+        tables = [pq.read_table(p, coerce_int96_timestamp_unit="us", partitioning=None) for p in parts]
+    finally:
+        shutil.rmtree(base or out, ignore_errors=True)
+    if not tables:
+        return schema.empty_table()
+    table = pa.concat_tables(tables)
+    for i in sorted(void):
+        table = table.set_column(i, names[i], pa.nulls(len(table)))
+    return table.rename_columns(schema.names).cast(schema)
+
+
 def _backend_class():
-    """Ibis's PySpark backend, fetching results as Arrow and turning them into pandas exactly as
-    Ibis's DuckDB backend does, so an expression gives the same frame (dtypes, missing values,
-    timestamp resolution) on either engine; stock Ibis goes through Spark's ``toPandas``, where an
-    empty integer column comes back as floats and timestamps in nanoseconds."""
+    """Ibis's PySpark backend, fetching results as Arrow (through Parquet, :func:`collect`) and
+    turning them into pandas exactly as Ibis's DuckDB backend does, so an expression gives the
+    same frame (dtypes, missing values, timestamp resolution) on either engine; stock Ibis goes
+    through Spark's ``toPandas``, where an empty integer column comes back as floats and
+    timestamps in nanoseconds."""
     import ibis
     from ibis.backends.pyspark import Backend
 
     assert ibis.pyspark is not None  # reaching the backend through ibis registers its options
 
     class ArrowBackend(Backend):
+        #: the Parquet folder results are written to (set by :func:`connect`)
+        results_folder: Path | None = None
+
         def _arrow(self, expr, params=None, limit=None, **kwargs):
             self._run_pre_execute_hooks(expr)
             table = expr.as_table()
             sql = self.compile(table, params=params, limit=limit, **kwargs)
             with self._safe_raw_sql(sql) as query:
-                return query.toArrow(), table.schema()
+                return collect(query, self.results_folder), table.schema()
 
         def execute(self, expr, /, *, params=None, limit=None, **kwargs):
             """Execute an expression into pandas (the DuckDB backend's conversion of the Arrow result)."""
@@ -135,6 +202,7 @@ def _backend_class():
 def connect(options, folder: Path):
     """An Ibis PySpark backend with every table of ``folder`` registered under its name."""
     con = _backend_class()().connect(session(options))
+    con.results_folder = folder
     for name in tables_in(folder):
         con.read_parquet(str(path_of(folder, name)), table_name=name)
     return con
@@ -165,4 +233,4 @@ def to_pandas(expr):
         return db.from_arrow(arrow).df()
 
 
-__all__ = ["connect", "export", "path_of", "save", "session", "tables_in", "to_pandas", "unavailable"]
+__all__ = ["collect", "connect", "export", "path_of", "save", "session", "tables_in", "to_pandas", "unavailable"]
