@@ -561,7 +561,7 @@ class _TableLoader:
         extra = "".join(f", {e} AS {quote('__v__' + c)}" for c, e in values.items())
         self.db.execute(f"CREATE OR REPLACE TEMP VIEW {quote(parsed)} AS SELECT *{extra} "
                         f"FROM (SELECT *{first} FROM {quote(mapped)})")
-        self._typed_fails = set(fails)
+        self._typed_fails = list(fails)  # the columns with a failure code
         cols = list(typed)
         self.create(parsed, typed, fails)
         total = self.check(parsed, cols, fails)
@@ -976,7 +976,6 @@ class _TableLoader:
         type_counts = [row.pop(0) for _ in type_checks]
         value_counts = [row.pop(0) for _ in value_checks]
         dup_counts = [row.pop(0) for _ in unique]
-        self._type_flags = list(fails)
         for (col, _, kind, pred), n in zip(type_checks, type_counts, strict=True):
             if not n:
                 continue
@@ -1022,7 +1021,7 @@ class _TableLoader:
         if self.source.invalid_rows == "exclude" and self.problems:
             fatal = [p for p in self.problems if p.message or p.kind in ("missing", "unique")]
             if not fatal:
-                out += [f"{quote('__bad__' + c)} IS NOT NULL" for c in self._type_flags]
+                out += [f"{quote('__bad__' + c)} IS NOT NULL" for c in self._typed_fails]
                 out += self._value_preds
                 for p in self.problems:
                     self.note(p.column, "invalid_excluded", p.count, f"{p.check}: left out (invalid_rows: exclude)",
