@@ -384,3 +384,28 @@ def test_score_counts_in_the_engine_give_the_row_level_trend(demo_dir, monkeypat
                                        atol=1e-9, equal_nan=True, err_msg=f"{metric} {col}")
         assert got[["period", *([by] if by else [])]].astype(str).equals(
             want[["period", *([by] if by else [])]].astype(str))
+
+
+def test_lines_and_file_order_hold_in_a_big_file(tmp_path, monkeypatch):
+    """The loader numbers the lines of a table by its rows' positions, read in parallel by DuckDB:
+    beyond the first row groups (122,880 rows each) the lines named, the rows left out and the
+    order kept must still be the file's."""
+    n = 300_000
+    ids = [f"r{i:06d}" for i in range(n)]
+    df = pd.DataFrame({"response_id": ids, "nps": ["7"] * n, "when": ["2026-01-01 10:00"] * n})
+    df.loc[[150_000, 299_990], "nps"] = ["x", "12"]        # lines 150,002 and 299,992 of the CSV
+    df.loc[[200_000, 250_000], "when"] = "2031-01-01 10:00"  # future-dated: left out
+    settings = {"columns": {"when": "response_time"}}
+    p = client(tmp_path, monkeypatch, {"survey_responses": (df, "s.csv", settings)})
+    with pytest.raises(DataValidationError) as e:
+        load_store(p, now=pd.Timestamp("2026-11-22"))
+    assert "line 150002: not a number" in str(e.value) and "line 299992: less_than" in str(e.value), str(e.value)
+    p = client(tmp_path, monkeypatch, {"survey_responses": (df, "s.parquet", settings)})
+    with pytest.raises(DataValidationError) as e:
+        load_store(p, now=pd.Timestamp("2026-11-22"))
+    assert "row 150001: not a number" in str(e.value) and "row 299991: less_than" in str(e.value), str(e.value)
+    p = client(tmp_path, monkeypatch, {"survey_responses": (df, "s.csv", settings | {"invalid_rows": "exclude"})})
+    s = load_store(p, now=pd.Timestamp("2026-11-22"))
+    kept = s.df("survey_responses")["response_id"].tolist()
+    assert kept == [i for k, i in enumerate(ids) if k not in (150_000, 200_000, 250_000, 299_990)]
+    assert s.inputs[0].excluded == 4

@@ -25,6 +25,7 @@ import hashlib
 import os
 import shutil
 import tempfile
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -395,12 +396,24 @@ def _excel_to_parquet(path: Path, sheet, tmp_dir: Path) -> Path:
     return Path(out)
 
 
+def _read_error(path: Path, e: duckdb.Error) -> DataValidationError:
+    """The message for an export DuckDB cannot read, with the fix."""
+    msg = str(e).split("\n")[0]
+    return DataValidationError(
+        f"{_display(path)}: could not be read as {path.suffix.lower()[1:].upper()} ({msg}). Fix: check that every "
+        "line has the same number of columns and that quotes are closed, or declare the delimiter/encoding in "
+        "params (tables.<table>.delimiter / encoding).")
+
+
 def read_raw(db: duckdb.DuckDBPyConnection, table: str, path: Path, source: TableSource,
-             tmp_dir: Path) -> tuple[str, str, str]:
+             tmp_dir: Path, *, materialize: bool = True) -> tuple[str, str, str]:
     """Read one export into the raw relation ``_raw_<table>`` with a ``_line`` column.
 
     Returns (relation name, encoding used, how the encoding was decided). CSV cells stay text
     (typing comes next, with every bad cell reported); Parquet keeps its own types.
+    ``materialize=False`` (the loader): a CSV export stays a view on the file (read again by each
+    query; a transcoded copy stays in ``tmp_dir`` until the caller removes it), so a file that
+    cannot be parsed fails on the first query that reads it, not here.
     """
     rel = f"_raw_{table}"
     suffix = path.suffix.lower()
@@ -413,9 +426,10 @@ def read_raw(db: duckdb.DuckDBPyConnection, table: str, path: Path, source: Tabl
                 opts.append(f"delim = {literal(source.delimiter)}")
             elif suffix == ".tsv":
                 opts.append("delim = '\t'")
-            db.execute(f"CREATE OR REPLACE TABLE {quote(rel)} AS SELECT row_number() OVER () + 1 AS _line, * "
+            what = "TABLE" if materialize else "VIEW"
+            db.execute(f"CREATE OR REPLACE {what} {quote(rel)} AS SELECT row_number() OVER () + 1 AS _line, * "
                        f"FROM read_csv({literal(str(src))}, {', '.join(opts)})")
-            if src != path:
+            if src != path and materialize:
                 src.unlink(missing_ok=True)
             return rel, encoding, how
         if suffix in (".parquet", ".pq"):
@@ -429,11 +443,7 @@ def read_raw(db: duckdb.DuckDBPyConnection, table: str, path: Path, source: Tabl
             pq_path.unlink(missing_ok=True)
             return rel, "xlsx", "binary"
     except duckdb.Error as e:
-        msg = str(e).split("\n")[0]
-        raise DataValidationError(
-            f"{_display(path)}: could not be read as {suffix[1:].upper()} ({msg}). Fix: check that every line has "
-            "the same number of columns and that quotes are closed, or declare the delimiter/encoding in params "
-            "(tables.<table>.delimiter / encoding).") from None
+        raise _read_error(path, e) from None
     raise ParameterError(f"{_display(path)}: unsupported file type {suffix!r}; use .csv, .parquet or .xlsx.")
 
 
@@ -459,11 +469,19 @@ def _lines_label(lines: list[int], count: int, binary: bool) -> str:
     return f"{word}{'s' if count > 1 else ''} {shown}{more}"
 
 
+def _one_of(expr: str, values) -> str:
+    """Whether ``expr`` is one of the texts ``values`` (NULL when it is NULL), as a function call:
+    DuckDB turns an ``IN`` list of five or more values into a join, which every query reading the
+    expression then computes for all rows, even when it does not use the result."""
+    return f"list_contains([{', '.join(literal(str(v)) for v in values)}], {expr})"
+
+
 def _clean_text(expr: str, na: list[str]) -> str:
-    """Trimmed text, with the 'no value' tokens as NULL."""
-    tokens = ", ".join(literal(t) for t in sorted(set(NA_TOKENS) | {x.strip().lower() for x in na}))
-    t = f"NULLIF(TRIM(CAST({expr} AS VARCHAR)), '')"
-    return f"(CASE WHEN lower({t}) IN ({tokens}) THEN NULL ELSE {t} END)"
+    """Trimmed text, with the 'no value' tokens as NULL (compared in lower case only when the
+    text is no longer than the longest token: lower-casing keeps the number of characters)."""
+    tokens = sorted(set(NA_TOKENS) | {x.strip().lower() for x in na})
+    t = f"TRIM(CAST({expr} AS VARCHAR))"
+    return f"(CASE WHEN length({t}) <= {max(map(len, tokens))} AND {_one_of(f'lower({t})', tokens)} THEN NULL ELSE {t} END)"
 
 
 def _as_text(value) -> str | None:
@@ -484,9 +502,20 @@ def _date_formats(dayfirst: bool) -> list[str]:
 
 
 class _TableLoader:
-    """Load one table: map, type, check, exclude, and create it in the database."""
+    """Load one table: map, type, check, exclude, and create it in the database.
 
-    def __init__(self, db, params: Params, table: str, now: pd.Timestamp, tmp_dir: Path):
+    The export is read by the queries that need it, never copied first: a CSV stays a view on the
+    file (re-parsing it is cheaper than writing it), a Parquet file is scanned where it lies. One
+    aggregate query gathers what typing must decide from the data (day-first or month-first dates,
+    time-zone offsets, numeric extra columns); one ``CREATE TABLE .. AS`` then writes the typed
+    table with, for each column that can fail to type, a small failure code; one aggregate query
+    over that table counts every problem (type failures, ranges, allowed values, required values,
+    duplicates, future dates). Only a problem found costs more queries (its lines and examples).
+    Left-out rows are deleted, which keeps the file order; the failure codes are dropped.
+    """
+
+    def __init__(self, db, params: Params, table: str, now: pd.Timestamp, tmp_dir: Path,
+                 digest: Future | None = None):
         self.db, self.params, self.table, self.now, self.tmp_dir = db, params, table, now, tmp_dir
         self.source = params.tables[table]
         self.contract = TABLES[table]
@@ -494,11 +523,16 @@ class _TableLoader:
         self.shown = _display(self.path)
         self.problems: list[_Problem] = []
         self.notes: list[LoadNote] = []
+        self.digest = digest  # the file's SHA-256, computed beside the load (load_store)
 
     # -- steps ----------------------------------------------------------------------------
     def load(self) -> InputFile | None:
-        rel, encoding, how = read_raw(self.db, self.table, self.path, self.source, self.tmp_dir)
-        self.binary = self.path.suffix.lower() in (".parquet", ".pq")
+        rel, encoding, how = read_raw(self.db, self.table, self.path, self.source, self.tmp_dir, materialize=False)
+        suffix = self.path.suffix.lower()
+        self.binary = suffix in (".parquet", ".pq")
+        self.csv = suffix in (".csv", ".txt", ".tsv")
+        # the line (CSV) or row (Parquet) of a row of the new table: its position, or the workbook line
+        self.line = "_line" if suffix in (".xlsx", ".xlsm") else f"(rowid + {2 if self.csv else 1})"
         if how == "detected" and encoding not in ("utf-8",):
             self.note("", "encoding", 0, f"read as {encoding} (detected; declare tables.{self.table}.encoding to be sure)")
         raw_types = dict(self.db.execute(
@@ -512,34 +546,45 @@ class _TableLoader:
         mapped = f"_mapped_{self.table}"
         select = ", ".join(["_line"] + [f"{e} AS {quote(c)}" for c, e in exprs.items()])
         self.db.execute(f"CREATE OR REPLACE TEMP VIEW {quote(mapped)} AS SELECT {select} FROM {quote(rel)}")
-        typed, fails = self.typed_exprs(mapped, exprs, raw_types, sources)
+        try:
+            pre, values, typed, fails = self.typed_exprs(mapped, exprs, raw_types, sources)
+        except duckdb.Error as e:  # the first query that parses the whole file
+            if self.csv:
+                raise _read_error(self.path, e) from None
+            raise
         if any(p.message for p in self.problems):
             return None
-        checked = f"_checked_{self.table}"
-        cols = ", ".join(f"{e} AS {quote(c)}" for c, e in typed.items())
-        flags = "".join(f", ({' OR '.join(f'({p})' for _, p in lst)}) AS {quote('__bad__' + c)}"
-                        for c, lst in fails.items())
-        self.db.execute(f"CREATE OR REPLACE TEMP TABLE {quote(checked)} AS SELECT _line, {cols}{flags} "
-                        f"FROM {quote(mapped)}")
-        self._typed_fails = set(fails)
-        self.check_types(checked, mapped, fails)
-        self.check_values(checked, list(typed))
-        keep = self.exclusions(checked, list(typed))
+        # two layers, so that DuckDB computes each parsed value once (an expression used twice in
+        # one projection is computed for every row, even inside a CASE branch that few rows take)
+        parsed = f"_values_{self.table}"
+        first = "".join(f", {e} AS {quote('__s__' + c)}" for c, e in pre.items())
+        extra = "".join(f", {e} AS {quote('__v__' + c)}" for c, e in values.items())
+        self.db.execute(f"CREATE OR REPLACE TEMP VIEW {quote(parsed)} AS SELECT *{extra} "
+                        f"FROM (SELECT *{first} FROM {quote(mapped)})")
+        self._typed_fails = list(fails)  # the columns with a failure code
+        cols = list(typed)
+        self.create(parsed, typed, fails)
+        total = self.check(parsed, cols, fails)
+        self.exclusions(cols, total)
         if self.problems:
+            self._drop(self.table, parsed, mapped, rel)
             return None
-        self.create(checked, list(typed), keep)
+        self.create_notes(cols)
         rows = self.db.execute(f"SELECT count(*) FROM {quote(self.table)}").fetchone()[0]
-        total = self.db.execute(f"SELECT count(*) FROM {quote(checked)}").fetchone()[0]
         if rows == 0:
             why = (f"all {total:,} of its rows were left out (see the notes above: future dates or invalid rows)"
                    if total else "it has a header but no data rows")
             raise DataValidationError(
                 f"{self.shown}: the {self.table} table is empty: {why}. Fix: export the data again, or remove "
                 f"tables.{self.table} from params if the client has no such data.")
-        self._drop(checked, mapped, rel)
+        for c in fails:
+            self.db.execute(f"ALTER TABLE {quote(self.table)} DROP COLUMN {quote('__bad__' + c)}")
+        if self.line == "_line":
+            self.db.execute(f"ALTER TABLE {quote(self.table)} DROP COLUMN _line")
+        self._drop(parsed, mapped, rel)
         ncols = len(self.db.execute(f"SELECT * FROM {quote(self.table)} LIMIT 0").description)
-        return InputFile(self.table, self.shown, sha256_file(self.path), int(rows), ncols, encoding,
-                         int(total - rows))
+        sha = self.digest.result() if self.digest is not None else sha256_file(self.path)
+        return InputFile(self.table, self.shown, sha, int(rows), ncols, encoding, int(total - rows))
 
     def _drop(self, *names: str) -> None:
         kinds = dict(self.db.execute("SELECT table_name, table_type FROM information_schema.tables").fetchall())
@@ -640,9 +685,51 @@ class _TableLoader:
             exprs[name] = e
         return exprs
 
-    def _date_spec(self, mapped: str, col: str) -> tuple[str, list[str] | None]:
+    _DATE_RX = r"^\s*(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{2,4})"
+    _TZ_RX = r"(Z|[+-]\d\d:?\d\d)$"
+
+    def survey(self, mapped: str, date_cols: list[str], tz_cols: list[str], text_extras: list[str]) -> dict:
+        """What typing must learn from the data, in one pass over the export: for each undeclared
+        text date column, how many cells look nn/nn/yyyy and how many can only be day-first or
+        month-first; for each text timestamp column, how many carry a time-zone offset; for each
+        text extra column, how many cells are numbers and whole numbers. For a CSV this pass is
+        also where a file that cannot be parsed is found (``count(*)`` reads every line)."""
+        parts, aggs, keys = [], ["count(*)"], [("rows", None)]
+        for i, col in enumerate(date_cols):
+            c, d = quote(col), quote(f"__d{i}")
+            parts.append(f"regexp_extract({c}, {literal(self._DATE_RX)}, ['a', 'b']) AS {d}")
+            p1, p2 = f"TRY_CAST({d}.a AS INT)", f"TRY_CAST({d}.b AS INT)"
+            aggs += [f"count(*) FILTER (WHERE {d}.a <> '')",
+                     f"count(*) FILTER (WHERE {p1} BETWEEN 13 AND 31 AND {p2} BETWEEN 1 AND 12)",
+                     f"count(*) FILTER (WHERE {p2} BETWEEN 13 AND 31 AND {p1} BETWEEN 1 AND 12)",
+                     f"count(*) FILTER (WHERE {p1} BETWEEN 1 AND 12 AND {p2} BETWEEN 1 AND 12)"]
+            keys += [(("date", col), k) for k in ("slashed", "day_first", "month_first", "either")]
+        for col in tz_cols:
+            c = quote(col)
+            aggs.append(f"count(*) FILTER (WHERE CASE WHEN contains({c}, ':') THEN regexp_matches({c}, "
+                        f"{literal(self._TZ_RX)}) AND regexp_matches({c}, '\\d:\\d\\d') END)")
+            keys.append((("tz", col), None))
+        for col in text_extras:
+            c = quote(col)
+            aggs += [f"count({c})", f"count(TRY_CAST({c} AS DOUBLE))",
+                     f"count(*) FILTER (WHERE TRY_CAST({c} AS DOUBLE) = round(TRY_CAST({c} AS DOUBLE)))"]
+            keys += [(("extra", col), k) for k in ("n", "num", "whole")]
+        if len(aggs) == 1 and not self.csv:
+            return {}
+        inner = ", ".join(["*", *parts])
+        row = self.db.execute(f"SELECT {', '.join(aggs)} FROM (SELECT {inner} FROM {quote(mapped)})").fetchone()
+        out: dict = {}
+        for (key, sub), v in zip(keys, row, strict=True):
+            if sub is None:
+                out[key] = v
+            else:
+                out.setdefault(key, {})[sub] = v
+        return out
+
+    def _date_spec(self, mapped: str, col: str, stats: dict) -> tuple[str, list[str] | None]:
         """('iso'|'dayfirst'|'monthfirst'|'format', formats) for a text date column, detecting
-        day-first/month-first from the data when undeclared; refuses an ambiguous column."""
+        day-first/month-first from the data (``stats``: :meth:`survey`) when undeclared; refuses
+        an ambiguous column."""
         spec = self.source.dates.get(col)
         if isinstance(spec, DateFormat) and spec.format:
             fmts = [spec.format] if isinstance(spec.format, str) else list(spec.format)
@@ -650,20 +737,18 @@ class _TableLoader:
         if isinstance(spec, DateFormat) and spec.dayfirst is not None:
             return ("dayfirst" if spec.dayfirst else "monthfirst"), _date_formats(bool(spec.dayfirst))
         c = quote(col)
-        rx = r"^\s*(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{2,4})"
-        p1 = f"TRY_CAST(regexp_extract({c}, {literal(rx)}, 1) AS INT)"
-        p2 = f"TRY_CAST(regexp_extract({c}, {literal(rx)}, 2) AS INT)"
-        slashed, day_first, month_first, either, first_d, first_m = self.db.execute(
-            f"SELECT count(*) FILTER (WHERE regexp_matches({c}, {literal(rx)})), "
-            f"count(*) FILTER (WHERE {p1} BETWEEN 13 AND 31 AND {p2} BETWEEN 1 AND 12), "
-            f"count(*) FILTER (WHERE {p2} BETWEEN 13 AND 31 AND {p1} BETWEEN 1 AND 12), "
-            f"count(*) FILTER (WHERE {p1} BETWEEN 1 AND 12 AND {p2} BETWEEN 1 AND 12), "
-            f"min(_line) FILTER (WHERE {p1} BETWEEN 13 AND 31 AND {p2} BETWEEN 1 AND 12), "
-            f"min(_line) FILTER (WHERE {p2} BETWEEN 13 AND 31 AND {p1} BETWEEN 1 AND 12) "
-            f"FROM {quote(mapped)}").fetchone()
+        rx = self._DATE_RX
+        s = stats[("date", col)]
+        slashed, day_first, month_first, either = s["slashed"], s["day_first"], s["month_first"], s["either"]
         if not slashed:
             return "iso", None
         if day_first and month_first:
+            p1 = f"TRY_CAST(regexp_extract({c}, {literal(rx)}, 1) AS INT)"
+            p2 = f"TRY_CAST(regexp_extract({c}, {literal(rx)}, 2) AS INT)"
+            first_d, first_m = self.db.execute(
+                f"SELECT min(_line) FILTER (WHERE {p1} BETWEEN 13 AND 31 AND {p2} BETWEEN 1 AND 12), "
+                f"min(_line) FILTER (WHERE {p2} BETWEEN 13 AND 31 AND {p1} BETWEEN 1 AND 12) "
+                f"FROM {quote(mapped)}").fetchone()
             self.problem(column=col, check="mixed date formats", kind="date", message=(
                 f"  - column {col!r}: some dates put the day first ({_lines_label([first_d], 1, self.binary)}) and "
                 f"others the month first ({_lines_label([first_m], 1, self.binary)}). Fix: export one format, or "
@@ -686,61 +771,82 @@ class _TableLoader:
             f"(01/31/2026)."))
         return "iso", None
 
+    def _native(self, col, raw_types, sources) -> str | None:
+        """The export's own type of a column read as it is (typed Parquet), else None (text)."""
+        kind, ref = sources[col]
+        if kind != "raw" or col in self.source.values:
+            return None
+        rtype = raw_types[ref].upper()
+        return None if rtype == "VARCHAR" else rtype
+
     def typed_exprs(self, mapped, exprs, raw_types, sources):
-        """Typed expression per column over the mapped view, and each column's failure predicate."""
-        typed, fails = {}, {}
+        """For each column: the value parsed from its cell where typing parses (numbers, dates and
+        booleans read from text; over the mapped view, each computed once), its typed expression
+        (over the mapped columns and the parsed values ``__v__<column>``), and its failure
+        predicates, (kind, predicate) in order, at most one true per cell."""
+        pre, values, typed, fails = {}, {}, {}, {}
         extras = [c for c in exprs if column_kind(self.table, c) is None]
-        extra_kinds = self._extra_kinds(mapped, extras, raw_types, sources)
+        extra_kinds, text_extras = self._extra_kinds(extras, raw_types, sources)
+        kinds = {c: column_kind(self.table, c) or extra_kinds.get(c) for c in exprs}
+        text_dates = [c for c in exprs if kinds[c] == "timestamp"
+                      and not (self._native(c, raw_types, sources) or "").startswith(("TIMESTAMP", "DATE"))]
+        undeclared = [c for c in text_dates if not (isinstance(self.source.dates.get(c), DateFormat)
+                                                     and (self.source.dates[c].format
+                                                          or self.source.dates[c].dayfirst is not None))]
+        stats = self.survey(mapped, undeclared, text_dates, text_extras)
+        for col in text_extras:
+            s = stats[("extra", col)]
+            n, num, whole = s["n"], s["num"], s["whole"]
+            kinds[col] = ("int" if whole == n else "float") if n and num == n else "string"
         for col in exprs:
-            kind = column_kind(self.table, col) or extra_kinds[col]
-            c = quote(col)
-            native = sources[col][0] == "raw" and raw_types[sources[col][1]].upper() != "VARCHAR" \
-                and col not in self.source.values
+            kind = kinds[col]
+            c, v = quote(col), quote("__v__" + col)
+            native = self._native(col, raw_types, sources)
             if kind == "string":
                 expr = f"CAST({c} AS VARCHAR)" if native else c
                 checks = column_checks(self.table, col) if column_kind(self.table, col) else {}
                 if "isin" in checks:
                     low = f"lower({expr})"
                     if col == "language":
-                        cases = " ".join(f"WHEN {literal(k)} THEN {literal(v)}" for k, v in _LANGUAGE_SYNONYMS.items())
+                        cases = " ".join(f"WHEN {literal(k)} THEN {literal(val)}" for k, val in _LANGUAGE_SYNONYMS.items())
                         low = f"(CASE {low} {cases} ELSE {low} END)"
                     expr = low
                 typed[col] = expr
             elif kind in ("int", "float"):
                 if native:
-                    typed[col] = f"TRY_CAST({c} AS DOUBLE)"
-                    fails[col] = [("number", f"{c} IS NOT NULL AND TRY_CAST({c} AS DOUBLE) IS NULL")]
+                    values[col] = f"TRY_CAST({c} AS DOUBLE)"
                 else:
-                    s = f"translate({c}, {literal(_DIGITS[0])}, {literal(_DIGITS[1])})"
-                    plain = f"TRY_CAST({s} AS DOUBLE)"
+                    # a cell DuckDB reads as a number has no Arabic-Indic digit to translate: the
+                    # translation (costly) is made, in the layer below, for the other cells only
+                    pre[col] = (f"CASE WHEN TRY_CAST({c} AS DOUBLE) IS NULL THEN "
+                                f"translate({c}, {literal(_DIGITS[0])}, {literal(_DIGITS[1])}) END")
+                    s = quote("__s__" + col)
                     grouped = (f"CASE WHEN regexp_full_match({s}, '[+-]?\\d{{1,3}}(,\\d{{3}})+(\\.\\d+)?') "
                                f"THEN TRY_CAST(replace({s}, ',', '') AS DOUBLE) END")
-                    typed[col] = f"COALESCE({plain}, {grouped})"
-                    fails[col] = [("number", f"{c} IS NOT NULL AND COALESCE({plain}, {grouped}) IS NULL")]
-                v = typed[col]
-                fails[col].append(("finite", f"{v} IS NOT NULL AND (isinf({v}) OR isnan({v}))"))
-                typed[col] = f"CASE WHEN isinf({v}) OR isnan({v}) THEN NULL ELSE {v} END"
+                    values[col] = f"COALESCE(TRY_CAST({c} AS DOUBLE), TRY_CAST({s} AS DOUBLE), {grouped})"
+                fails[col] = [("number", f"{c} IS NOT NULL AND {v} IS NULL"),
+                              ("finite", f"{v} IS NOT NULL AND (isinf({v}) OR isnan({v}))")]
+                fin = f"CASE WHEN isinf({v}) OR isnan({v}) THEN NULL ELSE {v} END"
                 if kind == "int":
-                    v = typed[col]
-                    fails[col].append(("integer", f"{v} IS NOT NULL AND ({v} <> round({v}) OR abs({v}) >= 9e15)"))
-                    typed[col] = f"CAST(CASE WHEN {v} = round({v}) AND abs({v}) < 9e15 THEN {v} END AS BIGINT)"
+                    fails[col].append(("integer", f"({fin}) IS NOT NULL AND (({fin}) <> round({fin}) OR abs({fin}) >= 9e15)"))
+                    typed[col] = f"CAST(CASE WHEN ({fin}) = round({fin}) AND abs({fin}) < 9e15 THEN {fin} END AS BIGINT)"
                 else:
-                    typed[col] = f"CAST({typed[col]} AS DOUBLE)"
+                    typed[col] = f"CAST({fin} AS DOUBLE)"
             elif kind == "bool":
-                if native and raw_types[sources[col][1]].upper() == "BOOLEAN":
+                if native == "BOOLEAN":
                     typed[col] = c
                 else:
                     low = f"lower(CAST({c} AS VARCHAR))"
-                    typed[col] = (f"CASE WHEN {low} IN ({', '.join(map(literal, _TRUE))}) THEN TRUE "
-                                  f"WHEN {low} IN ({', '.join(map(literal, _FALSE))}) THEN FALSE END")
-                    fails[col] = [("boolean", f"{c} IS NOT NULL AND ({typed[col]}) IS NULL")]
+                    values[col] = (f"CASE WHEN {_one_of(low, _TRUE)} THEN TRUE "
+                                   f"WHEN {_one_of(low, _FALSE)} THEN FALSE END")
+                    typed[col] = v
+                    fails[col] = [("boolean", f"{c} IS NOT NULL AND {v} IS NULL")]
             elif kind == "timestamp":
-                if native and raw_types[sources[col][1]].upper().startswith(("TIMESTAMP", "DATE")):
-                    rt = raw_types[sources[col][1]].upper()
-                    typed[col] = (f"CAST(timezone('UTC', {c}) AS TIMESTAMP)" if "TIME ZONE" in rt
+                if col not in text_dates:
+                    typed[col] = (f"CAST(timezone('UTC', {c}) AS TIMESTAMP)" if "TIME ZONE" in native
                                   else f"CAST({c} AS TIMESTAMP)")
                     continue
-                how, fmts = self._date_spec(mapped, col)
+                how, fmts = self._date_spec(mapped, col, stats)
                 iso = f"CAST(timezone('UTC', TRY_CAST({c} AS TIMESTAMPTZ)) AS TIMESTAMP)"
                 if fmts:
                     fl = "[" + ", ".join(literal(f) for f in fmts) + "]"
@@ -748,21 +854,21 @@ class _TableLoader:
                         f"try_strptime({c}, {fl})"
                 else:
                     expr = iso
-                typed[col] = expr
-                fails[col] = [("date", f"{c} IS NOT NULL AND ({expr}) IS NULL")]
-                tz = self.db.execute(
-                    f"SELECT count(*) FROM {quote(mapped)} WHERE regexp_matches({c}, '(Z|[+-]\\d\\d:?\\d\\d)$') "
-                    f"AND regexp_matches({c}, '\\d:\\d\\d')").fetchone()[0]
+                values[col] = expr
+                typed[col] = v
+                fails[col] = [("date", f"{c} IS NOT NULL AND {v} IS NULL")]
+                tz = stats[("tz", col)]
                 if tz:
                     offsets = self.db.execute(
-                        f"SELECT DISTINCT regexp_extract({c}, '(Z|[+-]\\d\\d:?\\d\\d)$') FROM {quote(mapped)} "
-                        f"WHERE regexp_matches({c}, '(Z|[+-]\\d\\d:?\\d\\d)$') LIMIT 5").fetchall()
+                        f"SELECT DISTINCT regexp_extract({c}, {literal(self._TZ_RX)}) FROM {quote(mapped)} "
+                        f"WHERE regexp_matches({c}, {literal(self._TZ_RX)}) LIMIT 5").fetchall()
                     self.note(col, "timezone_utc", tz, "time-zone offsets " + ", ".join(o[0] for o in offsets)
                               + " converted to UTC")
-        return typed, fails
+        return pre, values, typed, fails
 
-    def _extra_kinds(self, mapped, extras, raw_types, sources) -> dict[str, str]:
-        """Extra (non-canonical) columns: numbers when every value is a number, else text."""
+    def _extra_kinds(self, extras, raw_types, sources) -> tuple[dict[str, str], list[str]]:
+        """Extra (non-canonical) columns: their kind from the export's own type, and the text
+        columns, which are numbers when every value is a number (counted by :meth:`survey`)."""
         out = {}
         text_cols = []
         for col in extras:
@@ -776,39 +882,58 @@ class _TableLoader:
                 out[col] = "float" if rtype in ("DOUBLE", "FLOAT", "REAL") or rtype.startswith("DECIMAL") else "int"
             else:
                 text_cols.append(col)
-        if text_cols:
-            aggs = []
-            for col in text_cols:
-                c = quote(col)
-                aggs.append(f"count({c}), count(TRY_CAST({c} AS DOUBLE)), "
-                            f"count(*) FILTER (WHERE TRY_CAST({c} AS DOUBLE) = round(TRY_CAST({c} AS DOUBLE)))")
-            row = self.db.execute(f"SELECT {', '.join(aggs)} FROM {quote(mapped)}").fetchone()
-            for i, col in enumerate(text_cols):
-                n, num, whole = row[3 * i: 3 * i + 3]
-                out[col] = ("int" if whole == n else "float") if n and num == n else "string"
-        return out
+        return out, text_cols
 
-    def check_types(self, checked, mapped, fails) -> None:
-        """Count the cells that could not be typed, with their lines and examples."""
-        preds = [(col, kind, pred) for col, lst in fails.items() for kind, pred in lst]
-        self._type_preds = [p for _, _, p in preds]
-        if not preds:
-            return
-        aggs = ", ".join(f"count(*) FILTER (WHERE {p})" for _, _, p in preds)
-        counts = self.db.execute(f"SELECT {aggs} FROM {quote(mapped)}").fetchone()
-        for (col, kind, pred), n in zip(preds, counts, strict=True):
-            if not n:
-                continue
-            rows = self.db.execute(f"SELECT _line, CAST({quote(col)} AS VARCHAR) FROM {quote(mapped)} "
-                                   f"WHERE {pred} ORDER BY _line LIMIT 8").fetchall()
-            check = {"number": "not a number", "finite": "not a finite number", "integer": "not a whole number",
-                     "boolean": "not true/false", "date": "not a date"}[kind]
-            self.problem(column=col, check=check, kind=kind, count=int(n), lines=[r[0] for r in rows],
-                         examples=list(dict.fromkeys(str(r[1]) for r in rows))[:3])
+    def _select(self, cols) -> list[str]:
+        """The canonical table's columns: generated key, typed columns, detected language."""
+        select = []
+        key = self.contract.key
+        prefix = {"response_id": "r", "verbatim_id": "v", "order_id": "o", "interaction_id": "i",
+                  "item_id": "s"}.get(key or "", "")
+        if key and key not in cols:
+            select.append(f"'{prefix}' || CAST(_line AS VARCHAR) AS {quote(key)}")
+        text_col = {"survey_responses": "comment", "verbatims": "text"}.get(self.table)
+        for col in cols:
+            c = quote(col)
+            if col == "language" and text_col in cols:
+                select.append(f"COALESCE({c}, {_language_sql(quote(text_col))}) AS {c}")
+            else:
+                select.append(c)
+        if text_col in cols and "language" not in cols:
+            select.append(f"{_language_sql(quote(text_col))} AS language")
+        return select
 
-    def check_values(self, checked, cols) -> None:
-        """Ranges, allowed values, required values and uniqueness (the contract's checks)."""
-        preds: list[tuple[str, str, str, str]] = []  # column, check text, kind, predicate
+    def create(self, parsed, typed, fails) -> None:
+        """Create the canonical table in one pass over the export: generated keys, typed columns,
+        detected languages, and per column that can fail to type its failure code
+        (``__bad__<column>``: 1 + the index of the failed check, NULL when the cell typed)."""
+        key = self.contract.key
+        # the line only when a key is made from it or the workbook gives it (on a CSV, numbering
+        # the rows would make the read single-threaded)
+        needs_line = (key and key not in typed) or self.line == "_line"
+        inner = ["_line"] * bool(needs_line) + [f"{e} AS {quote(c)}" for c, e in typed.items()]
+        for c, lst in fails.items():
+            cases = " ".join(f"WHEN {p} THEN {i + 1}" for i, (_, p) in enumerate(lst))
+            inner.append(f"CAST(CASE {cases} END AS UTINYINT) AS {quote('__bad__' + c)}")
+        outer = self._select(list(typed)) + [quote("__bad__" + c) for c in fails]
+        if self.line == "_line":
+            outer.append("_line")
+        self.db.execute(f"CREATE OR REPLACE TABLE {quote(self.table)} AS SELECT {', '.join(outer)} "
+                        f"FROM (SELECT {', '.join(inner)} FROM {quote(parsed)})")
+
+    def create_notes(self, cols) -> None:
+        key = self.contract.key
+        if key and key not in cols:
+            self.note(key, "key_generated", 0, f"the export has no {key}: each row is identified by its line")
+        text_col = {"survey_responses": "comment", "verbatims": "text"}.get(self.table)
+        if text_col in cols and "language" not in cols:
+            self.note("language", "language_detected", 0, "language of each text detected from its script "
+                      "(Arabic letters: ar; Latin letters: en; both: mixed; neither: none)")
+
+    def value_checks(self, cols) -> list[tuple[str, str, str, str]]:
+        """Ranges, allowed values and required values (the contract's checks) as
+        (column, check text, kind, predicate over the canonical table)."""
+        preds: list[tuple[str, str, str, str]] = []
         for col in cols:
             if column_kind(self.table, col) is None:
                 continue
@@ -819,94 +944,91 @@ class _TableLoader:
             if "max" in ch:
                 preds.append((col, f"less_than_or_equal_to({ch['max']})", "range", f"{c} > {ch['max']}"))
             if "isin" in ch:
-                allowed = ", ".join(map(literal, ch["isin"]))
-                preds.append((col, f"isin({ch['isin']})", "isin", f"{c} IS NOT NULL AND {c} NOT IN ({allowed})"))
+                preds.append((col, f"isin({ch['isin']})", "isin", f"{c} IS NOT NULL AND NOT {_one_of(c, ch['isin'])}"))
             if not ch["nullable"]:
-                bad = f" AND NOT coalesce({quote('__bad__' + col)}, FALSE)" if col in self._typed_fails else ""
+                bad = f" AND {quote('__bad__' + col)} IS NULL" if col in self._typed_fails else ""
                 preds.append((col, "not_nullable", "nullable", f"{c} IS NULL{bad}"))
         if self.table == "survey_responses" and {"survey_type", "touchpoint"} <= set(cols):
             preds.append(("(row)", "a transactional response needs a touchpoint", "row",
                           "survey_type = 'transactional' AND touchpoint IS NULL"))
-        self._value_preds = [p for _, _, _, p in preds]
-        if preds:
-            aggs = ", ".join(f"count(*) FILTER (WHERE {p})" for *_, p in preds)
-            counts = self.db.execute(f"SELECT {aggs} FROM {quote(checked)}").fetchone()
-            for (col, check, kind, pred), n in zip(preds, counts, strict=True):
-                if not n:
-                    continue
-                shown = f"CAST({quote(col)} AS VARCHAR)" if col != "(row)" else "NULL"
-                rows = self.db.execute(f"SELECT _line, {shown} FROM {quote(checked)} WHERE {pred} "
-                                       f"ORDER BY _line LIMIT 8").fetchall()
-                self.problem(column=col, check=check, kind=kind, count=int(n), lines=[r[0] for r in rows],
-                             examples=[str(r[1]) for r in rows if r[1] is not None][:3])
-        for col in cols:
-            if column_kind(self.table, col) and column_checks(self.table, col)["unique"]:
-                c = quote(col)
-                n = self.db.execute(f"SELECT count(*) FROM {quote(checked)} WHERE {c} IN (SELECT {c} FROM "
-                                    f"{quote(checked)} GROUP BY {c} HAVING count(*) > 1)").fetchone()[0]
-                if n:
-                    rows = self.db.execute(
-                        f"SELECT _line, {c} FROM {quote(checked)} WHERE {c} IN (SELECT {c} FROM {quote(checked)} "
-                        f"GROUP BY {c} HAVING count(*) > 1) ORDER BY _line LIMIT 8").fetchall()
-                    self.problem(column=col, check="field_uniqueness", kind="unique", count=int(n),
-                                 lines=[r[0] for r in rows], examples=list(dict.fromkeys(str(r[1]) for r in rows))[:3])
+        return preds
 
-    def exclusions(self, checked, cols) -> str:
-        """The WHERE clause of the rows kept: future-dated rows always leave (counted);
-        rows with problems leave too when ``invalid_rows: exclude`` (counted per problem)."""
-        keep = ["TRUE"]
-        time = self.contract.time
-        if time in cols:
-            t = quote(time)
-            now = literal(pd.Timestamp(self.now).strftime("%Y-%m-%d %H:%M:%S"))
-            n, undated = self.db.execute(
-                f"SELECT count(*) FILTER (WHERE {t} > TIMESTAMP {now}), count(*) FILTER (WHERE {t} IS NULL) "
-                f"FROM {quote(checked)}").fetchone()
+    def check(self, parsed, cols, fails) -> int:
+        """Every check of the table in one aggregate query over it: cells that could not be typed,
+        the contract's value checks, duplicate ids, future-dated and undated rows. Each problem
+        found is then shown with its first lines and examples. Returns the number of rows."""
+        t = quote(self.table)
+        type_checks = [(col, i, kind, pred) for col, lst in fails.items() for i, (kind, pred) in enumerate(lst)]
+        value_checks = self.value_checks(cols)
+        unique = [c for c in cols if column_kind(self.table, c) and column_checks(self.table, c)["unique"]]
+        time = self.contract.time if self.contract.time in cols else None
+        now = literal(pd.Timestamp(self.now).strftime("%Y-%m-%d %H:%M:%S"))
+        aggs = ["count(*)"]
+        aggs += [f"count(*) FILTER (WHERE {quote('__bad__' + col)} = {i + 1})" for col, i, _, _ in type_checks]
+        aggs += [f"count(*) FILTER (WHERE {p})" for *_, p in value_checks]
+        aggs += [f"count({quote(c)}) - count(DISTINCT {quote(c)})" for c in unique]
+        if time:
+            tc = quote(time)
+            aggs += [f"count(*) FILTER (WHERE {tc} > TIMESTAMP {now})", f"count(*) FILTER (WHERE {tc} IS NULL)",
+                     f"min({tc}) FILTER (WHERE {tc} > TIMESTAMP {now})"]
+        row = list(self.db.execute(f"SELECT {', '.join(aggs)} FROM {t}").fetchone())
+        total = row.pop(0)
+        type_counts = [row.pop(0) for _ in type_checks]
+        value_counts = [row.pop(0) for _ in value_checks]
+        dup_counts = [row.pop(0) for _ in unique]
+        for (col, _, kind, pred), n in zip(type_checks, type_counts, strict=True):
+            if not n:
+                continue
+            rows = self.db.execute(f"SELECT _line, CAST({quote(col)} AS VARCHAR) FROM {quote(parsed)} "
+                                   f"WHERE {pred} ORDER BY _line LIMIT 8").fetchall()
+            check = {"number": "not a number", "finite": "not a finite number", "integer": "not a whole number",
+                     "boolean": "not true/false", "date": "not a date"}[kind]
+            self.problem(column=col, check=check, kind=kind, count=int(n), lines=[r[0] for r in rows],
+                         examples=list(dict.fromkeys(str(r[1]) for r in rows))[:3])
+        self._value_preds = [p for *_, p in value_checks]
+        for (col, check, kind, pred), n in zip(value_checks, value_counts, strict=True):
+            if not n:
+                continue
+            shown = f"CAST({quote(col)} AS VARCHAR)" if col != "(row)" else "NULL"
+            rows = self.db.execute(f"SELECT {self.line}, {shown} FROM {t} WHERE {pred} "
+                                   f"ORDER BY 1 LIMIT 8").fetchall()
+            self.problem(column=col, check=check, kind=kind, count=int(n), lines=[r[0] for r in rows],
+                         examples=[str(r[1]) for r in rows if r[1] is not None][:3])
+        for col, dups in zip(unique, dup_counts, strict=True):
+            if not dups:
+                continue
+            c = quote(col)
+            dup = f"{c} IN (SELECT {c} FROM {t} GROUP BY {c} HAVING count(*) > 1)"
+            n = self.db.execute(f"SELECT count(*) FROM {t} WHERE {dup}").fetchone()[0]
+            rows = self.db.execute(f"SELECT {self.line}, {c} FROM {t} WHERE {dup} ORDER BY 1 LIMIT 8").fetchall()
+            self.problem(column=col, check="field_uniqueness", kind="unique", count=int(n),
+                         lines=[r[0] for r in rows], examples=list(dict.fromkeys(str(r[1]) for r in rows))[:3])
+        self._future = None
+        if time:
+            n, undated, first = row
             if n:
-                first = self.db.execute(f"SELECT min({t}) FROM {quote(checked)} WHERE {t} > TIMESTAMP {now}").fetchone()[0]
                 self.note(time, "future_dated", n, f"dated after the run ({pd.Timestamp(first):%Y-%m-%d} or later)",
                           excluded=True)
-                keep.append(f"({t} IS NULL OR {t} <= TIMESTAMP {now})")
+                self._future = f"{quote(time)} > TIMESTAMP {now}"
             if undated and (self.table != "customers"):
                 self.note(time, "undated", undated, "no date: kept, but left out of period comparisons")
+        return int(total)
+
+    def exclusions(self, cols, total) -> None:
+        """Delete the rows left out: future-dated rows always (counted); rows with problems too
+        when ``invalid_rows: exclude`` (counted per problem). Deleting keeps the file order."""
+        out = [self._future] if self._future else []
         if self.source.invalid_rows == "exclude" and self.problems:
             fatal = [p for p in self.problems if p.message or p.kind in ("missing", "unique")]
             if not fatal:
-                type_preds = " OR ".join(f"({p})" for p in self._type_preds) or "FALSE"
-                value_preds = " OR ".join(f"({p})" for p in self._value_preds) or "FALSE"
-                bad = f"_bad_{self.table}"
-                self.db.execute(f"CREATE OR REPLACE TEMP TABLE {quote(bad)} AS "
-                                f"SELECT _line FROM _mapped_{self.table} WHERE {type_preds} "
-                                f"UNION SELECT _line FROM {quote(checked)} WHERE {value_preds}")
+                out += [f"{quote('__bad__' + c)} IS NOT NULL" for c in self._typed_fails]
+                out += self._value_preds
                 for p in self.problems:
                     self.note(p.column, "invalid_excluded", p.count, f"{p.check}: left out (invalid_rows: exclude)",
                               excluded=True)
-                keep.append(f"_line NOT IN (SELECT _line FROM {quote(bad)})")
                 self.problems = []
-        return " AND ".join(keep)
-
-    def create(self, checked, cols, keep) -> None:
-        """Create the canonical table: generated keys, detected languages, typed columns."""
-        select = []
-        key = self.contract.key
-        prefix = {"response_id": "r", "verbatim_id": "v", "order_id": "o", "interaction_id": "i",
-                  "item_id": "s"}.get(key or "", "")
-        if key and key not in cols:
-            select.append(f"'{prefix}' || CAST(_line AS VARCHAR) AS {quote(key)}")
-            self.note(key, "key_generated", 0, f"the export has no {key}: each row is identified by its line")
-        text_col = {"survey_responses": "comment", "verbatims": "text"}.get(self.table)
-        for col in cols:
-            c = quote(col)
-            if col == "language" and text_col in cols:
-                select.append(f"COALESCE({c}, {_language_sql(quote(text_col))}) AS {c}")
-            else:
-                select.append(c)
-        if text_col in cols and "language" not in cols:
-            select.append(f"{_language_sql(quote(text_col))} AS language")
-            self.note("language", "language_detected", 0, "language of each text detected from its script "
-                      "(Arabic letters: ar; Latin letters: en; both: mixed; neither: none)")
-        self.db.execute(f"CREATE OR REPLACE TABLE {quote(self.table)} AS SELECT {', '.join(select)} "
-                        f"FROM {quote(checked)} WHERE {keep} ORDER BY _line")
+        if out and not self.problems:
+            self.db.execute(f"DELETE FROM {quote(self.table)} WHERE " + " OR ".join(f"({p})" for p in out))
 
     def message(self) -> str:
         lines = [f"{self.shown}: the {self.table} table breaks its contract ({len(self.problems)} problem(s)):"]
@@ -967,16 +1089,22 @@ def load_store(params: Params, db_path: Path | str | None = None, *, now: pd.Tim
     messages: list[str] = []
     failures: list[pd.DataFrame] = []
     tmp_dir = Path(tempfile.mkdtemp(prefix="cxlib-load-", dir=Path(db_path).parent if db_path else None))
+    # the inputs' hashes (for the manifest) are computed in a thread while DuckDB reads: hashlib
+    # releases the GIL, so the files are hashed in the time the load leaves a core idle
+    hasher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cxlib-sha256")
+    tables = [t for t in TABLES if t in params.tables]
+    digests = {t: hasher.submit(sha256_file, params.table_path(t)) for t in tables}
     try:
-        for table in TABLES:
-            if table not in params.tables:
-                continue
-            loader = _TableLoader(db, params, table, now, tmp_dir)
+        for table in tables:
+            loader = _TableLoader(db, params, table, now, tmp_dir, digests[table])
             try:
                 info = loader.load()
             except DataValidationError as e:
                 messages.append(str(e))
                 continue
+            finally:
+                for f in tmp_dir.glob("*"):  # a transcoded copy, read by this table's queries only
+                    f.unlink(missing_ok=True)
             if loader.problems:
                 messages.append(loader.message())
                 failures.append(loader.failures())
@@ -984,6 +1112,7 @@ def load_store(params: Params, db_path: Path | str | None = None, *, now: pd.Tim
             store.inputs.append(info)
             store.notes.extend(loader.notes)
     finally:
+        hasher.shutdown(wait=False, cancel_futures=True)
         for f in tmp_dir.glob("*"):
             f.unlink(missing_ok=True)
         tmp_dir.rmdir()
