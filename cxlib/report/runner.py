@@ -492,7 +492,8 @@ def prepare(params: Params, db_path: Path, period: str | None, log=print, map_hi
                     catalog=cat)
 
 
-def compute_results(prep: Prepared, params: Params, work: Path, log, map_history: Path | None = None) -> float:
+def compute_results(prep: Prepared, params: Params, work: Path, log, map_history: Path | None = None,
+                    threads: int | None = None) -> float:
     """Compute every analysis the plan runs, in this process, into the run's results folder.
 
     This is how a run on Spark works (``engine.backend: pyspark``): one Spark application, the
@@ -500,8 +501,14 @@ def compute_results(prep: Prepared, params: Params, work: Path, log, map_history
     reads the pickled result instead of computing it, so no kernel starts a JVM of its own (a
     kernel that does need the engine still can: its store starts Spark on first use, on the same
     Parquet folder). Failures are recorded exactly as a notebook records them (the section shows
-    its boxed note). Returns the seconds spent.
+    its boxed note). ``threads`` caps the math libraries' thread pools as :func:`kernel_env` caps
+    the kernels', so the models fit exactly as they would in a kernel (a solver's sums, and so its
+    last digits, depend on how many threads share them). Returns the seconds spent.
     """
+    from contextlib import nullcontext
+
+    from threadpoolctl import threadpool_limits
+
     from cxlib.report.context import RunContext
 
     t = time.perf_counter()
@@ -510,11 +517,12 @@ def compute_results(prep: Prepared, params: Params, work: Path, log, map_history
     ctx._data["_warnings"] = prep.names.warnings
     ctx._data["_map_history"] = str(map_history) if map_history else None
     took = {}
-    for name, status in prep.plan.statuses.items():
-        if status.runs:
-            t1 = time.perf_counter()
-            ctx.maybe(name)
-            took[name] = time.perf_counter() - t1
+    with threadpool_limits(limits=threads) if threads else nullcontext():
+        for name, status in prep.plan.statuses.items():
+            if status.runs:
+                t1 = time.perf_counter()
+                ctx.maybe(name)
+                took[name] = time.perf_counter() - t1
     secs = time.perf_counter() - t
     slowest = ", ".join(f"{n} {s:.1f}s" for n, s in sorted(took.items(), key=lambda x: -x[1])[:5])
     log(f"analyses computed on {params.engine.backend} ({params.engine.master}) in {secs:.1f}s; slowest: {slowest}")
@@ -675,7 +683,8 @@ def run_report(client: str, period: str | None = None, renderer: str = "auto", *
         timings["load_and_validate"] = time.perf_counter() - t
         if spark:  # one Spark application computes every result; the kernels read them
             try:
-                timings["analyses"] = compute_results(prep, params, work, log, client_dir / "map_history")
+                threads = int(kernel_env(kernel_workers(nbs, params))["OPENBLAS_NUM_THREADS"])  # as in a kernel
+                timings["analyses"] = compute_results(prep, params, work, log, client_dir / "map_history", threads)
             finally:
                 prep.store.close()
         log(f"inputs validated ({sum(i.rows for i in inputs):,} rows in {len(inputs)} tables); period "
