@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import os
 import re
 import shutil
 
@@ -204,7 +205,9 @@ def test_render_all_side_by_side_gives_what_one_at_a_time_gives(tmp_path, monkey
         annex = shutil.copy(md, out / "annex.md")
         docs[run] = [(md, meta_for()), (annex, replace(meta_for(), title="Annex"))]
     alone = [render.render(md, meta) for md, meta in docs["alone"]]
+    cwd = os.getcwd()
     together = render.render_all(docs["together"])
+    assert os.getcwd() == cwd  # pandoc runs in each document's folder without moving the process
     assert [r.html.name for r in together] == ["report.html", "annex.html"]
     for a, b in zip(alone, together, strict=True):
         assert b.renderer_used == "offline"

@@ -453,13 +453,19 @@ def assemble(notebooks: list[Path], out_dir: Path, meta: ReportMeta) -> Path:
 
 
 def _pandoc(md: Path, out: Path, args: list[str]) -> None:
+    """Run the pandoc of the ``pypandoc-binary`` wheel on ``md`` (``args[0]`` is the output
+    format) in ``md``'s folder. A child process with its own working folder, not
+    ``pypandoc.convert_file(cworkdir=...)``, which changes the whole process's working folder and
+    so races with another document rendered at the same time."""
     import pypandoc
 
+    cmd = [pypandoc.get_pandoc_path(), str(md), f"--to={args[0]}", f"--output={out}", *args[1:]]
     try:
-        pypandoc.convert_file(str(md), to=args[0], outputfile=str(out), extra_args=args[1:],
-                              cworkdir=str(md.parent))
-    except (RuntimeError, OSError) as e:
+        proc = subprocess.run(cmd, cwd=md.parent, capture_output=True, text=True, check=False)
+    except OSError as e:
         raise RenderError(f"pandoc could not render {md.name} to {out.name}: {e}") from None
+    if proc.returncode != 0:
+        raise RenderError(f"pandoc could not render {md.name} to {out.name}: {proc.stderr.strip()[-2000:]}")
 
 
 def render_offline(md: Path, meta: ReportMeta, *, support: bool = True) -> tuple[Path, Path]:
