@@ -473,3 +473,12 @@ def test_notebooks_run_longest_first_by_the_last_published_report(tmp_path):
     assert [nb.stem for nb in runner.longest_first(nbs, seconds)] == ["04_d", "02_b", "03_c", "01_a"]
     (client / "2026Q2" / "manifest.json").write_text("{not json")
     assert runner.previous_timings(client) == {}
+
+
+def test_manifest_paths_are_from_the_project_root_whatever_the_working_folder(tmp_path, monkeypatch):
+    """Input paths (kept relative to the root) are written relative to the root even when the
+    process works in another folder; a file outside the root gives its name only."""
+    monkeypatch.chdir(tmp_path)
+    assert runner._relative("data/demo/customers.csv") == "data/demo/customers.csv"
+    assert runner._relative(paths.ROOT / "data" / "demo" / "orders.csv") == "data/demo/orders.csv"
+    assert runner._relative(tmp_path / "elsewhere.csv") == "elsewhere.csv"

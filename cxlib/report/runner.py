@@ -629,7 +629,11 @@ def clean_runs(client_dir: Path, keep_seconds: float = 3600) -> list[Path]:
 
 
 def _relative(path: str | Path) -> str:
+    """``path`` relative to the project root (a relative path is taken from the root, never from
+    the working folder); the bare file name when it lies outside the root."""
     p = Path(path)
+    if not p.is_absolute():
+        p = paths.ROOT / p
     try:
         return str(p.resolve().relative_to(paths.ROOT))
     except ValueError:
