@@ -884,6 +884,11 @@ class _TableLoader:
                 text_cols.append(col)
         return out, text_cols
 
+    @property
+    def text_col(self) -> str | None:
+        """The table's free-text column, whose script gives each row's language (None: no text)."""
+        return {"survey_responses": "comment", "verbatims": "text"}.get(self.table)
+
     def _select(self, cols) -> list[str]:
         """The canonical table's columns: generated key, typed columns, detected language."""
         select = []
@@ -892,7 +897,7 @@ class _TableLoader:
                   "item_id": "s"}.get(key or "", "")
         if key and key not in cols:
             select.append(f"'{prefix}' || CAST(_line AS VARCHAR) AS {quote(key)}")
-        text_col = {"survey_responses": "comment", "verbatims": "text"}.get(self.table)
+        text_col = self.text_col
         for col in cols:
             c = quote(col)
             if col == "language" and text_col in cols:
@@ -925,7 +930,7 @@ class _TableLoader:
         key = self.contract.key
         if key and key not in cols:
             self.note(key, "key_generated", 0, f"the export has no {key}: each row is identified by its line")
-        text_col = {"survey_responses": "comment", "verbatims": "text"}.get(self.table)
+        text_col = self.text_col
         if text_col in cols and "language" not in cols:
             self.note("language", "language_detected", 0, "language of each text detected from its script "
                       "(Arabic letters: ar; Latin letters: en; both: mixed; neither: none)")

@@ -364,14 +364,10 @@ def _json_segments(obj, path: str = "") -> Iterator[tuple[str, str]]:
         yield path or "root", repr(obj) if isinstance(obj, float) else str(obj)
 
 
-#: in pypdf's layout mode table cells are set apart by runs of spaces; reading each cell on
-#: its own keeps "+14  229  -37" (three cells) from looking like one phone number. A number
-#: split by a wide gap inside a justified line is missed here, but the same text is in the
-#: HTML, which is read node by node.
-
-
-#: a horizontal gap between two characters wider than this many ems ends a cell (a word space is ~0.25 em;
-#: table cells are 10 pt apart)
+#: a horizontal gap between two characters wider than this many ems ends a cell (a word space is
+#: ~0.25 em; table cells are 10 pt apart): reading each cell on its own keeps "+14  229  -37" (three
+#: cells) from looking like one phone number. A number split by a wide gap inside a justified line
+#: is missed here, but the same text is in the HTML, which is read node by node.
 _PDF_CELL_EM = 0.6
 
 

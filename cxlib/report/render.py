@@ -607,9 +607,11 @@ def render_all(documents: list[tuple[Path, ReportMeta]], renderer: str = "auto")
     renderer = _resolve_renderer(renderer)
     if renderer == "quarto" or len(documents) < 2:
         return [render(md, meta, renderer) for md, meta in documents]
-    folders = {Path(md).resolve().parent for md, _ in documents}
-    for folder in folders:  # written once, before any document reads them
-        _write_support_files(folder, next(m for md, m in documents if Path(md).resolve().parent == folder))
+    support: dict[Path, ReportMeta] = {}  # each folder's files, from its first document's meta
+    for md, meta in documents:
+        support.setdefault(Path(md).resolve().parent, meta)
+    for folder, meta in support.items():  # written once, before any document reads them
+        _write_support_files(folder, meta)
 
     def one(doc):
         md, meta = doc

@@ -288,8 +288,7 @@ def start_kernels(nbs: list[Path], params: Params, log: _Log, timeout: int | Non
     """Start the warm kernels in the background, each importing :data:`WARM_IMPORTS`: a Future of
     the list of kernels. The runner starts them before it loads the inputs, so the kernels' start-up
     and imports (seconds each) overlap the loading instead of following it."""
-    import threading
-    from concurrent.futures import Future, ThreadPoolExecutor
+    from concurrent.futures import ThreadPoolExecutor
 
     workers = kernel_workers(nbs, params)
     env = kernel_env(workers)
@@ -313,15 +312,9 @@ def start_kernels(nbs: list[Path], params: Params, log: _Log, timeout: int | Non
             raise failed[0]
         return kernels
 
-    started: Future = Future()
-
-    def run() -> None:
-        try:
-            started.set_result(start())
-        except BaseException as e:  # noqa: BLE001 - handed to whoever waits for the kernels
-            started.set_exception(e)
-
-    threading.Thread(target=run, name="cx-kernels", daemon=True).start()
+    background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cx-kernels")
+    started = background.submit(start)
+    background.shutdown(wait=False)  # the start goes on; whoever needs the kernels waits on the Future
     return started
 
 

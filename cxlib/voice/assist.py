@@ -121,21 +121,13 @@ def make_pipeline(random_state: int = 0) -> Pipeline:
     )
 
 
-def _pattern_block(codebook: CompiledCodebook | None, texts: pd.Series, weight: float) -> sparse.csr_matrix | None:
-    if codebook is None or not len(codebook):
-        return None
-    m = match_matrix(pd.Series(list(texts)), codebook).to_numpy(dtype=float) * weight
-    return sparse.csr_matrix(m)
-
-
 class PatternRows:
     """The codebook's pattern matches (:func:`cxlib.voice.coding.match_matrix`) of texts, each
     distinct text matched once.
 
     A text's matches depend on the text alone, so the folds and pattern weights of
     cross-validation and the final fit reuse them instead of matching the same texts again
-    (one matching per distinct text instead of one per fold, weight and code). Exactly the
-    rows :func:`_pattern_block` computes.
+    (one matching per distinct text instead of one per fold, weight and code).
     """
 
     def __init__(self, codebook: CompiledCodebook):
@@ -163,10 +155,7 @@ def _design(features: FeatureUnion, codebook: CompiledCodebook | None, raw: pd.S
     """
     prepared = feats.prepare(raw)
     x = features.fit_transform(prepared) if fit else features.transform(prepared)
-    if codebook is not None and patterns is not None:
-        pat = patterns.block(raw, weight)
-    else:
-        pat = _pattern_block(codebook, raw, weight)
+    pat = None if codebook is None else (patterns or PatternRows(codebook)).block(raw, weight)
     return x if pat is None else sparse.hstack([x, pat]).tocsr()
 
 
