@@ -55,7 +55,7 @@ TIMEOUT = float(os.environ.get("CX_SPARK_TIMEOUT", "600"))
 # --- the child process: every Spark step of this file ---------------------------------------
 
 
-def _collect_stage(out: Path, demo_dir: Path) -> None:
+def _collect_stage(out: Path, demo_dir: Path) -> dict:
     """:func:`spark.collect` gives pyspark's own Arrow schema (what ``toArrow`` gives) and the rows
     in order across several part files, including names Spark would not write and bare NULLs."""
     import pyarrow as pa
@@ -95,9 +95,11 @@ def _collect_stage(out: Path, demo_dir: Path) -> None:
     assert spark.collect(session.sql("SELECT NULL AS a FROM range(3)"), folder).to_pydict() == {"a": [None] * 3}
     assert isinstance(got, pa.Table)
     assert not any((folder / spark.RESULTS).iterdir()), "collect left result files behind"
+    return {"rows": len(rows), "rows_differing": len(bad), "schema_is_toarrow": got.schema == schema,
+            "files_left": sum(1 for _ in (folder / spark.RESULTS).iterdir())}
 
 
-def _store_stage(out: Path, demo_dir: Path) -> None:
+def _store_stage(out: Path, demo_dir: Path) -> dict:
     """The store's engine steps on Spark (texts, customer view, catalog, names, customer ids) give
     DuckDB's results; the validated tables reach Spark as Parquet and DuckDB is closed; reopening the
     run's store (what a notebook kernel does) starts no Spark session until an engine step runs."""
@@ -138,8 +140,11 @@ def _store_stage(out: Path, demo_dir: Path) -> None:
         assert reopened._ibis is None and reopened.inputs == s.inputs and reopened.notes == s.notes
         assert reopened.has("customer_view")  # saved as Parquet: every process sees it
         assert reopened.table("customer_view").count().execute() == len(views[1])  # Spark on first use
-        assert reopened._ibis is not None
+        started = reopened._ibis is not None
+        assert started
         reopened.close()
+        return {"backend": s.backend, "customers_in_view": len(views[1]), "facts_equal": facts[0] == facts[1],
+                "reopened_started_spark": started}
     finally:
         d.close()
         s.close()
@@ -328,12 +333,15 @@ def _differences(a: pd.DataFrame, b: pd.DataFrame) -> list[str]:
 def test_collect_through_parquet(spark_child):
     """Results come back from Spark through Parquet with toArrow's schema and the rows in order
     (:func:`_collect_stage`, run in the child)."""
-    _stage(spark_child, "collect")
+    checked = _stage(spark_child, "collect")
+    assert checked == {"rows": 2000, "rows_differing": 0, "schema_is_toarrow": True, "files_left": 0}
 
 
 def test_store_on_spark_matches_duckdb(spark_child):
     """The store's engine steps on Spark give DuckDB's results (:func:`_store_stage`, in the child)."""
-    _stage(spark_child, "store")
+    checked = _stage(spark_child, "store")
+    assert checked["backend"] == "pyspark" and checked["facts_equal"] and checked["reopened_started_spark"]
+    assert checked["customers_in_view"] > 0
 
 
 def test_spark_run_used_spark(spark_child, spark_run):
