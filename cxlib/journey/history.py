@@ -44,13 +44,13 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 from scipy import stats
-from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import proportions_ztest
 
 from cxlib.data.io import Store
 from cxlib.data.params import Params
 from cxlib.journey.evidence import as_period, columns_of
 from cxlib.journey.questions import QUESTIONS, QuestionAnswers, touchpoint_verdicts
+from cxlib.quant.multiple import adjust_pvalues
 
 __all__ = ["SNAPSHOT_COLUMNS", "PAIN_COLUMNS", "QUESTION_COLUMNS", "MapSnapshot", "MapChanges", "MapHistory",
            "touchpoint_scores", "map_snapshot", "save_snapshot", "load_snapshot", "saved_runs",
@@ -296,11 +296,7 @@ def previous_snapshot(folder: str | Path, label: str) -> MapSnapshot | None:
 
 # --- what changed -----------------------------------------------------------------------------
 def _holm(p: pd.Series) -> pd.Series:
-    out = pd.Series(np.nan, index=p.index)
-    ok = p.notna()
-    if ok.any():
-        out[ok] = multipletests(p[ok], method="holm")[1]
-    return out
+    return pd.Series(adjust_pvalues(p.to_numpy(dtype=float), "holm"), index=p.index)
 
 
 def compare(previous: MapSnapshot | None, current: MapSnapshot, alpha: float = 0.05,

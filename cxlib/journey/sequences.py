@@ -46,11 +46,11 @@ import ibis
 import numpy as np
 import pandas as pd
 from scipy import stats
-from statsmodels.stats.multitest import multipletests
 
 from cxlib.data.io import Store
 from cxlib.data.params import Params
 from cxlib.journey.evidence import ANSWERED, NOT_ENOUGH, Status, as_period, columns_of, wilson
+from cxlib.quant.multiple import holm
 
 __all__ = ["PATH_COLUMNS", "RULE_COLUMNS", "CHURN_RULES", "SESSION_RULES", "PathResult", "funnel_ends",
            "churn_paths", "churn_rules", "abandonment_paths", "abandonment_rules", "rank_table"]
@@ -124,7 +124,7 @@ def rank_table(counts: pd.DataFrame, n_total: int, k_total: int, *, min_base: in
     ok = ~out["small_base"] & out["p_value"].notna()
     out["p_adj"] = np.nan
     if ok.any():
-        out.loc[ok, "p_adj"] = multipletests(out.loc[ok, "p_value"], method="holm")[1]
+        out.loc[ok, "p_adj"] = holm(out.loc[ok, "p_value"])
     out["significant"] = ok & (out["p_adj"] < alpha)
     ranked = out[out["significant"]].sort_values(["lift", "n"], ascending=[False, False])
     out["rank"] = pd.array([pd.NA] * len(out), dtype="Int64")

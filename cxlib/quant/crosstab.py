@@ -42,10 +42,10 @@ from itertools import combinations
 import numpy as np
 import pandas as pd
 from scipy import stats
-from statsmodels.stats.multitest import multipletests
 
 from cxlib.exceptions import DataValidationError
 from cxlib.quant.metrics import MISSING_GROUP, clean_scores, group_keys, nps_group, row_list  # noqa: F401 (re-exported)
+from cxlib.quant.multiple import adjust_pvalues
 
 __all__ = ["Crosstab", "crosstab", "crosstab_note", "nps_group"]
 
@@ -264,8 +264,7 @@ def crosstab(df: pd.DataFrame, row: str, banner: str, *, weights=None, alpha: fl
     has_p = tests["p_value"].notna()
     if has_p.any():
         p = tests.loc[has_p, "p_value"].to_numpy(dtype=float)
-        tests.loc[has_p, "p_adjusted"] = (p if correction is None
-                                          else multipletests(p, method=correction)[1])
+        tests.loc[has_p, "p_adjusted"] = adjust_pvalues(p, correction)
     tests["significant"] = (tests["p_adjusted"] < alpha).astype(bool)
     tests["higher"] = np.where(tests["significant"],
                                np.where(tests["p_i"] > tests["p_j"], tests["col_i"],

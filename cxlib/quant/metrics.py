@@ -29,10 +29,10 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 from scipy import stats
-from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import proportion_confint
 
 from cxlib.exceptions import DataValidationError, PeriodError
+from cxlib.quant.multiple import holm
 
 __all__ = [
     "METRICS",
@@ -975,7 +975,7 @@ def breakdown_change(responses: pd.DataFrame, by: str, period, previous_period,
     tested = out["p_value"].notna()
     out["p_holm"] = np.nan
     if tested.any():
-        out.loc[tested, "p_holm"] = multipletests(out.loc[tested, "p_value"], method="holm")[1]
+        out.loc[tested, "p_holm"] = holm(out.loc[tested, "p_value"])
     out = out.sort_values("change", na_position="last", kind="stable")
     return out[cols].reset_index(drop=True)
 

@@ -926,17 +926,10 @@ def detractor_themes(
 
 
 def _adjust(p: np.ndarray, method: str | None) -> np.ndarray:
-    """Multiple-testing adjustment (statsmodels ``multipletests``), NaN-safe."""
-    p = np.asarray(p, dtype=float)
-    if method is None:
-        return p
-    from statsmodels.stats.multitest import multipletests
+    """Multiple-testing adjustment (:func:`cxlib.quant.multiple.adjust_pvalues`), NaN-safe."""
+    from cxlib.quant.multiple import adjust_pvalues
 
-    out = np.full_like(p, np.nan)
-    ok = ~np.isnan(p)
-    if ok.any():
-        out[ok] = multipletests(p[ok], method=method)[1]
-    return out
+    return adjust_pvalues(p, method)
 
 
 def _nps(scores: pd.Series) -> float:
