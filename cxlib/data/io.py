@@ -117,6 +117,7 @@ class Store:
     #: pyspark: remove ``parquet_dir`` on close (a temporary folder of an in-memory load)
     owns_dir: bool = False
     _ibis: ibis.BaseBackend | None = field(default=None, init=False, repr=False)
+    _tables: dict[str, ibis.Table] = field(default_factory=dict, init=False, repr=False)
 
     @property
     def backend(self) -> str:
@@ -136,8 +137,16 @@ class Store:
         return self._ibis
 
     def table(self, name: str) -> ibis.Table:
-        """The Ibis table ``name`` (a canonical table or a derived view)."""
-        return self.con.table(name)
+        """The Ibis table ``name`` (a canonical table or a derived view).
+
+        On DuckDB the expression is kept (Ibis reads the table's schema each time it makes one), and
+        forgotten when this store replaces the table (:meth:`save_view`, :meth:`save_table`).
+        """
+        if self.backend == "pyspark":
+            return self.con.table(name)
+        if name not in self._tables:
+            self._tables[name] = self.con.table(name)
+        return self._tables[name]
 
     def has(self, name: str) -> bool:
         """Whether the table or view ``name`` exists (a table the client gave, or a derived one)."""
@@ -145,13 +154,19 @@ class Store:
             from cxlib.data import spark
 
             return name in spark.tables_in(self.parquet_dir)
-        return name in self.con.list_tables()
+        # the catalog asked directly: what Ibis's list_tables() lists (tables and views of the current
+        # schema), without compiling its query on every call (a report asks a few hundred times)
+        return bool(self.db.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_catalog = current_database() "
+            "AND table_schema = current_schema() AND table_name = ?", [name]).fetchone()[0])
 
     def columns(self, name: str) -> list[str]:
         """Column names of a table ([] when it does not exist)."""
         if not self.has(name):
             return []
-        return list(self.table(name).columns)
+        if self.backend == "pyspark":
+            return list(self.table(name).columns)
+        return [d[0] for d in self.db.execute(f"SELECT * FROM {quote(name)} LIMIT 0").description]
 
     def has_column(self, name: str, column: str) -> bool:
         return column in self.columns(name)
@@ -168,6 +183,7 @@ class Store:
     def save_view(self, name: str, expr: ibis.Table) -> None:
         """Make ``expr`` available as ``name``: a view in DuckDB (computed when read), a Parquet
         table written by Spark (so every process opening the folder sees it)."""
+        self._tables.pop(name, None)
         if self.backend == "pyspark":
             from cxlib.data import spark
 
@@ -177,6 +193,7 @@ class Store:
 
     def save_table(self, name: str, expr: ibis.Table) -> None:
         """Compute ``expr`` once into the table ``name`` (DuckDB table, or Parquet through Spark)."""
+        self._tables.pop(name, None)
         if self.backend == "pyspark":
             from cxlib.data import spark
 
@@ -191,6 +208,7 @@ class Store:
         if self._ibis is not None and self.backend == "pyspark":
             self._ibis.disconnect()
         self._ibis = None
+        self._tables.clear()
         if self.owns_dir and self.parquet_dir is not None:
             shutil.rmtree(self.parquet_dir, ignore_errors=True)
 
