@@ -43,3 +43,37 @@ def test_mark_negation_scope_stops_at_punctuation():
     assert out[0] == "it was not neg_good neg_at neg_all here , fine"
     assert out[1] == "didn't neg_like neg_it"
     assert out[2] == "مو neg_حلو neg_ابدا . شكرا"
+
+
+
+def _same_csr(a, b):
+    """Same entries: structure exactly, values to the last bits of a row's norm (summation order)."""
+    a, b = a.tocsr().copy(), b.tocsr().copy()
+    a.sort_indices()
+    b.sort_indices()
+    assert a.shape == b.shape
+    np.testing.assert_array_equal(a.indptr, b.indptr)
+    np.testing.assert_array_equal(a.indices, b.indices)
+    np.testing.assert_allclose(a.data, b.data, rtol=1e-14, atol=0)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_fold_counts_equal_a_fresh_fit(seed):
+    """Slicing one count of the corpus gives what fitting the features on the fold's rows gives."""
+    corpus = _texts(300, 10 + seed)
+    rng = np.random.default_rng(seed)
+    counts = features.FoldCounts(features.make_text_features(), corpus)
+    for _ in range(4):
+        rows = rng.permutation(len(corpus))
+        train, test = np.sort(rows[:200]), np.sort(rows[200:])
+        if seed == 2:  # rows in any order, as the examples that follow the coded texts
+            train = np.concatenate([train[50:], train[:50]])
+        fresh = features.make_text_features()
+        got_tr, got_te = counts.fold(train, test)
+        _same_csr(got_tr, fresh.fit_transform(corpus[train]))
+        _same_csr(got_te, fresh.transform(corpus[test]))
+
+
+def test_fold_counts_need_min_df_1():
+    with pytest.raises(ValueError, match="min_df=1"):
+        features.FoldCounts(features.make_text_features(min_df=2), _texts(20, 1))

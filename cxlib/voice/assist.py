@@ -187,13 +187,14 @@ def choose_pattern_weight(
     rows = []
     patterns = patterns if patterns is not None else PatternRows(codebook)
     splits = list(KFold(folds, shuffle=True, random_state=random_state).split(np.zeros(len(raw))))
+    template = make_pipeline(random_state)
+    counts = feats.FoldCounts(template.named_steps["features"], feats.prepare(raw))
+    text_x = [counts.fold(tr, te) for tr, te in splits]  # a fold's text features do not depend on the weight
     for w in PATTERN_WEIGHTS:
         pred = np.zeros_like(y)
-        for tr, te in splits:
-            template = make_pipeline(random_state)
-            fu = clone(template.named_steps["features"])
-            xtr = _design(fu, codebook, raw.iloc[tr], fit=True, weight=w, patterns=patterns)
-            xte = _design(fu, codebook, raw.iloc[te], fit=False, weight=w, patterns=patterns)
+        for (tr, te), (xtr, xte) in zip(splits, text_x, strict=True):
+            xtr = sparse.hstack([xtr, patterns.block(raw.iloc[tr], w)]).tocsr()
+            xte = sparse.hstack([xte, patterns.block(raw.iloc[te], w)]).tocsr()
             for j in range(y.shape[1]):
                 yy = y[tr, j]
                 if 0 < yy.sum() < len(yy):
@@ -608,6 +609,11 @@ def cross_validate(
     if codebook is not None:
         weight = float(pattern_weight) if pattern_weight is not None else choose_pattern_weight(
             raw, labels, codebook, random_state=random_state, patterns=patterns)[0]
+    # the coded texts, then the codebook's examples: tokenized once for every code and fold
+    corpus, corpus_labels, n_ex = _with_examples(raw, labels, codebook, use_examples)
+    extra = np.arange(len(raw), len(raw) + n_ex)
+    template = make_pipeline(random_state)
+    counts = feats.FoldCounts(template.named_steps["features"], feats.prepare(corpus))
     rows, oof = [], {}
     tp = fp = fn = 0
     for code in labels.columns:
@@ -620,13 +626,13 @@ def cross_validate(
         p = np.empty(len(y))
         skf = StratifiedKFold(n_splits=folds, shuffle=True, random_state=random_state)
         for tr, te in skf.split(np.zeros(len(y)), y):
-            r_tr, l_tr, _ = _with_examples(raw.iloc[tr], labels.iloc[tr], codebook, use_examples)
-            template = make_pipeline(random_state)
-            fu = clone(template.named_steps["features"])
-            clf = clone(template.named_steps["clf"]).fit(
-                _design(fu, codebook, r_tr, fit=True, weight=weight, patterns=patterns), l_tr[code].to_numpy())
-            p[te] = clf.predict_proba(_design(fu, codebook, raw.iloc[te], fit=False, weight=weight,
-                                              patterns=patterns))[:, 1]
+            rows_tr = np.concatenate([tr, extra])  # the examples only ever join the training rows
+            xtr, xte = counts.fold(rows_tr, te)
+            if codebook is not None:
+                xtr = sparse.hstack([xtr, patterns.block(corpus.iloc[rows_tr], weight)]).tocsr()
+                xte = sparse.hstack([xte, patterns.block(corpus.iloc[te], weight)]).tocsr()
+            clf = clone(template.named_steps["clf"]).fit(xtr, corpus_labels[code].to_numpy()[rows_tr])
+            p[te] = clf.predict_proba(xte)[:, 1]
         pred = (p >= 0.5).astype(int)
         pr, rc, f1, _ = precision_recall_fscore_support(y, pred, average="binary", zero_division=0)
         tp += int(((pred == 1) & (y == 1)).sum())
