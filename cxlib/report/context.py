@@ -52,7 +52,10 @@ class RunContext:
     catalog: object = None                    # cxlib.report.plan.Catalog
     work_dir: Path | None = None              # the run's work folder (results, failures), None in JupyterLab
     notebook: str = ""
+    #: the analyses this notebook will ask for, in its order (the runner's hint, see :meth:`result`)
+    ahead: tuple[str, ...] = ()
     _cache: dict = field(default_factory=dict)
+    _holding: int = 0  # results locks this kernel holds (an analysis being computed, and its inputs)
     _failed: dict = field(default_factory=dict)
     _data: dict = field(default_factory=dict)
 
@@ -136,9 +139,10 @@ class RunContext:
         d = self._results_dir()
         if d is None:
             return self._compute(name, None)
-        # one kernel computes an analysis; another that needs it meanwhile waits, then reads it
+        # one kernel computes an analysis; another that needs it meanwhile works ahead, then reads it
         with open(d / f".{name}.lock", "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
+            self._acquire(lock, name, d)
+            self._holding += 1
             try:
                 done, failed = d / f"{name}.pkl", d / f"{name}.failed.json"
                 if done.exists():
@@ -149,7 +153,55 @@ class RunContext:
                     raise AnalysisFailed(self._failed[name])
                 return self._compute(name, d)
             finally:
+                self._holding -= 1
                 fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def _acquire(self, lock, name: str, d: Path) -> None:
+        """Take the lock of result ``name``; while another kernel holds it (computing it), compute
+        the next analyses this notebook will ask for (:attr:`ahead`) instead of waiting idle.
+
+        Working ahead happens only when this kernel holds no other results lock (a notebook cell
+        asked, not an analysis being computed): each kernel's held locks then always form a chain
+        of true dependencies, so two kernels can never wait for each other. What is computed
+        ahead is saved and read as usual: the results do not depend on who computed them first.
+        """
+        if self._holding:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            return
+        while True:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                pass
+            if not self._work_ahead(name, d):
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                return
+
+    def _work_ahead(self, waiting_for: str, d: Path) -> bool:
+        """Compute one analysis of :attr:`ahead` that nobody has computed or is computing; False
+        when there is none."""
+        for cand in self.ahead:
+            if (cand == waiting_for or cand in self._cache or cand in self._failed or not self.runs(cand)
+                    or (d / f"{cand}.pkl").exists() or (d / f"{cand}.failed.json").exists()):
+                continue
+            with open(d / f".{cand}.lock", "w") as lock:
+                try:
+                    fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    continue  # the other kernel is on it
+                self._holding += 1
+                try:
+                    if not ((d / f"{cand}.pkl").exists() or (d / f"{cand}.failed.json").exists()):
+                        try:
+                            self._compute(cand, d)
+                        except (NotInReport, AnalysisFailed):
+                            pass  # recorded; the cell that asks for it shows it
+                finally:
+                    self._holding -= 1
+                    fcntl.flock(lock, fcntl.LOCK_UN)
+            return True
+        return False
 
     def _compute(self, name: str, d: Path | None):
         from cxlib.report import analyses
@@ -214,6 +266,16 @@ class RunContext:
             show_failure(name, f"{type(e).__name__}: {e}", self.params.language)
 
 
+def ahead_file(work: Path, pid: int) -> Path:
+    """Where the runner lists the analyses of the notebook that kernel ``pid`` runs next."""
+    return work / "ahead" / f"{pid}.json"
+
+
+def _ahead(work: Path | None) -> tuple[str, ...]:
+    f = ahead_file(work, os.getpid()) if work is not None else None
+    return tuple(json.loads(f.read_text())) if f is not None and f.exists() else ()
+
+
 def _work_dir(db_path) -> Path | None:
     return Path(db_path).parent if db_path else None
 
@@ -256,7 +318,8 @@ def open_run(params_file: str | Path, period: str | None = None, output_dir: str
     out = Path(output_dir) if output_dir else None
     if out is not None:
         (out / "tables").mkdir(parents=True, exist_ok=True)
-    ctx = RunContext(params, store, current, previous, out, the_plan, cat, work, notebook)
+    ctx = RunContext(params, store, current, previous, out, the_plan, cat, work, notebook,
+                     ahead=_ahead(work))
     ctx._data["_warnings"] = warnings
     if work is not None:
         ctx._data["_map_history"] = meta.get("map_history")

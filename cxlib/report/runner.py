@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -149,6 +150,7 @@ class WarmKernel:
 
         t = time.perf_counter()
         nb = inject_parameters(nbformat.read(src, as_version=4), parameters)
+        self._tell_ahead(nb, parameters)
         # a warm kernel runs several notebooks: the last cell empties its namespace, so one notebook's
         # frames do not stay in memory through the next (at 1M customers that was ~1 GB a kernel)
         nb.cells.append(nbformat.v4.new_code_cell(_RESET_SOURCE, metadata={"tags": [_RESET_TAG]}))
@@ -177,6 +179,19 @@ class WarmKernel:
         self.log(f"  {src.name} done in {secs:.1f}s")
         return secs
 
+    def _tell_ahead(self, nb, parameters: dict) -> None:
+        """List, for this kernel, the analyses the notebook will ask for (:func:`notebook_analyses`):
+        a kernel waiting for a result another kernel is computing computes these meanwhile
+        (:meth:`cxlib.report.context.RunContext.result`)."""
+        from cxlib.report.context import ahead_file
+
+        pid = getattr(self.km.provisioner, "pid", None)
+        if pid is None or not parameters.get("db_path"):
+            return
+        f = ahead_file(Path(parameters["db_path"]).parent, pid)
+        f.parent.mkdir(exist_ok=True)
+        f.write_text(json.dumps(notebook_analyses(nb)))
+
     def shutdown(self) -> None:
         """Stop the kernel (a second call does nothing)."""
         from jupyter_core.utils import run_sync
@@ -195,6 +210,18 @@ class WarmKernel:
             self._thread.submit(stop).result(timeout=60)
         finally:
             self._thread.shutdown(wait=False)
+
+
+_ASKS_RE = re.compile(r"""ctx\.(?:section|result|maybe)\(\s*["']([A-Za-z0-9_]+)["']""")
+
+
+def notebook_analyses(nb) -> list[str]:
+    """The analyses a notebook asks for (``ctx.section/result/maybe("name")`` in its code cells),
+    in the order it first asks, registered analyses only."""
+    from cxlib.report.analyses import REGISTRY
+
+    names = (m.group(1) for c in nb.cells if c.cell_type == "code" for m in _ASKS_RE.finditer(c.source))
+    return [n for n in dict.fromkeys(names) if n in REGISTRY]
 
 
 #: the math libraries' thread pools (OpenBLAS, MKL, OpenMP: scikit-learn's and SciPy's solvers)

@@ -1,0 +1,141 @@
+"""The run's results store: one kernel computes an analysis, another that needs it meanwhile
+computes what its notebook asks for next instead of waiting idle, and never deadlocks."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+
+import nbformat
+import pytest
+
+from cxlib.report import analyses, context
+from cxlib.report.context import RunContext
+from cxlib.report.runner import notebook_analyses
+
+
+@pytest.fixture
+def registry(monkeypatch):
+    """Fake analyses: ``slow`` blocks until released; the others return who computed them."""
+    release = threading.Event()
+    started = threading.Event()
+    reg = {}
+
+    def add(name, fn):
+        reg[name] = analyses.Analysis(name, name, analyses.Needs(), fn)
+
+    def slow(ctx):
+        started.set()
+        assert release.wait(30), "the test never released slow"
+        return {"by": ctx.notebook}
+
+    add("slow", slow)
+    for name in ("x", "y", "z"):
+        add(name, lambda ctx: {"by": ctx.notebook})
+    add("outer", lambda ctx: {"by": ctx.notebook, "slow": ctx.result("slow")["by"]})
+    add("broken", lambda ctx: 1 / 0)
+    monkeypatch.setattr(analyses, "REGISTRY", reg)
+    return release, started
+
+
+def _ctx(work, name, ahead=()):
+    return RunContext(None, None, None, None, None, plan=None, work_dir=work, notebook=name, ahead=tuple(ahead))
+
+
+def _who(work) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for line in (work / "timings.jsonl").read_text().splitlines():
+        rec = json.loads(line)
+        out.setdefault(rec["analysis"], []).append(rec["notebook"])
+    return out
+
+
+def _wait_for(path, seconds=30):
+    t = time.monotonic()
+    while not path.exists():
+        assert time.monotonic() - t < seconds, f"{path.name} never appeared"
+        time.sleep(0.01)
+
+
+def test_a_waiting_kernel_works_ahead_then_reads_the_result(tmp_path, registry):
+    release, started = registry
+    a, b = _ctx(tmp_path, "A"), _ctx(tmp_path, "B", ahead=["slow", "x", "broken", "y"])
+    ta = threading.Thread(target=a.result, args=("slow",))
+    ta.start()
+    assert started.wait(30)
+    got = {}
+    tb = threading.Thread(target=lambda: got.setdefault("slow", b.result("slow")))
+    tb.start()
+    for name in ("x", "y"):  # B computes its next analyses while A holds slow
+        _wait_for(tmp_path / "results" / f"{name}.pkl")
+    assert (tmp_path / "results" / "broken.failed.json").exists()
+    assert tb.is_alive() and "slow" not in got  # nothing left ahead: B now waits for slow
+    release.set()
+    ta.join(30)
+    tb.join(30)
+    assert got["slow"] == {"by": "A"}  # read from A's result, not computed again
+    assert _who(tmp_path) == {"slow": ["A"], "x": ["B"], "y": ["B"]}
+    assert b.result("x") == {"by": "B"} and a.result("y") == {"by": "B"}
+    with pytest.raises(context.AnalysisFailed, match="ZeroDivisionError"):
+        b.result("broken")  # the failure found ahead is shown where the notebook asks for it
+
+
+def test_inside_a_computation_a_kernel_waits_and_does_not_work_ahead(tmp_path, registry):
+    """While it computes ``outer`` (holding its lock), a kernel needing ``slow`` just waits: work
+    ahead only starts from a notebook cell, so held locks are always a chain of dependencies."""
+    release, started = registry
+    a, b = _ctx(tmp_path, "A"), _ctx(tmp_path, "B", ahead=["outer", "x"])
+    ta = threading.Thread(target=a.result, args=("slow",))
+    ta.start()
+    assert started.wait(30)
+    got = {}
+    tb = threading.Thread(target=lambda: got.setdefault("outer", b.result("outer")))
+    tb.start()
+    time.sleep(0.5)
+    assert not (tmp_path / "results" / "x.pkl").exists()
+    release.set()
+    ta.join(30)
+    tb.join(30)
+    assert got["outer"] == {"by": "B", "slow": "A"}
+    assert "x" not in _who(tmp_path)
+
+
+def test_two_kernels_needing_each_others_work_finish(tmp_path, registry):
+    """Both kernels ask for what the other computes, each with the other's next analyses ahead."""
+    release, started = registry
+    a = _ctx(tmp_path, "A", ahead=["slow", "y", "outer", "z"])
+    b = _ctx(tmp_path, "B", ahead=["outer", "x", "slow"])
+    results = {}
+    ta = threading.Thread(target=lambda: results.setdefault("A", [a.result(n) for n in a.ahead]))
+    tb = threading.Thread(target=lambda: results.setdefault("B", [b.result(n) for n in b.ahead]))
+    ta.start()
+    assert started.wait(30)
+    tb.start()
+    time.sleep(0.3)
+    release.set()
+    ta.join(30)
+    tb.join(30)
+    assert not ta.is_alive() and not tb.is_alive()
+    assert all(len(v) for v in _who(tmp_path).values()) and all(len(v) == 1 for v in _who(tmp_path).values())
+    assert results["A"][0] == results["B"][2] == {"by": "A"}
+
+
+def test_notebook_analyses_in_first_asked_order(registry):
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell('ctx.result("x")'),  # not code
+        nbformat.v4.new_code_cell('with ctx.section("y"):\n    v = ctx.result("y")\n    w = ctx.maybe(\'x\')'),
+        nbformat.v4.new_code_cell('ctx.result("not_registered")\nctx.result("y")\nctx.shows("z")'),
+    ])
+    assert notebook_analyses(nb) == ["y", "x"]
+
+
+def test_the_runner_hint_is_read_by_the_kernel_it_names(tmp_path):
+    f = context.ahead_file(tmp_path, os.getpid())
+    f.parent.mkdir()
+    f.write_text(json.dumps(["funnel", "kpis"]))
+    assert context._ahead(tmp_path) == ("funnel", "kpis")
+    assert context._ahead(None) == ()
+    context.ahead_file(tmp_path, os.getpid()).unlink()
+    assert context._ahead(tmp_path) == ()
