@@ -84,8 +84,9 @@ from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 from scipy import stats
+from statsmodels.regression.linear_model import OLS  # not statsmodels.api: 0.3 s more to import
+from statsmodels.tools.tools import add_constant
 
 from cxlib.data.params import Params
 from cxlib.exceptions import ParameterError, PeriodError
@@ -449,7 +450,7 @@ def key_drivers(frame: pd.DataFrame, touchpoints: list[str], *, confidence: floa
     if n <= len(cols) + 1:
         raise ValueError(f"{n} customers cannot fit a model with {len(cols)} predictors.")
 
-    fit = sm.OLS(data[outcome], sm.add_constant(data[cols], has_constant="add")).fit(cov_type="HC3")
+    fit = OLS(data[outcome], add_constant(data[cols], has_constant="add")).fit(cov_type="HC3")
     ci = fit.conf_int(alpha=1 - confidence)
     coef = pd.DataFrame({"term": fit.params.index, "coef": fit.params.to_numpy(),
                          "std_err": fit.bse.to_numpy(), "ci_low": ci[0].to_numpy(),

@@ -134,8 +134,10 @@ class WarmKernel:
     def _warm(self, modules: tuple[str, ...]) -> None:
         from nbclient import NotebookClient
 
+        # then gc.freeze(): the imported modules' objects leave the collector's reach, so each later
+        # collection (the reset between notebooks, statsmodels' own) walks only what notebooks made
         nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("\n".join(f"import {m}" for m in modules)),
-                                              nbformat.v4.new_code_cell(_RESET_SOURCE)])
+                                              nbformat.v4.new_code_cell(_RESET_SOURCE + "\n_gc.freeze()")])
         NotebookClient(nb, km=self.km, timeout=self.timeout, allow_errors=False).execute()
 
     def execute(self, src: Path, dst: Path, parameters: dict) -> float:
@@ -691,14 +693,15 @@ def run_report(client: str, period: str | None = None, renderer: str = "auto", *
     try:
         t = time.perf_counter()
         params = load_params(client, check_files=False)
-        ensure_demo_data(params)
-        params = load_params(client)
         nbs = notebooks(nb_dir)
         if not nbs:
             raise ParameterError(f"no notebooks (NN_name.ipynb) in {nb_dir or paths.NOTEBOOKS_DIR}")
+        # the kernels start and import while the rest is checked and the inputs load
+        started = start_kernels(nbs, params, log)
+        ensure_demo_data(params)
+        params = load_params(client)
         check_notebook_parameters(nbs)
         log(f"client {client}: params {_relative(params.source)} valid; {len(nbs)} notebooks")
-        started = start_kernels(nbs, params, log)  # they start and import while the inputs load
         db_path = work / "cx.duckdb"
         spark = params.engine.backend == "pyspark"
         prep = prepare(params, db_path, period, log, map_history=client_dir / "map_history", keep_open=spark)
