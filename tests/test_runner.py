@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import shutil
 from pathlib import Path
@@ -434,6 +435,26 @@ def test_kernels_share_the_cores_instead_of_each_taking_all_of_them(tmp_path, mo
         kernel.execute(nb, tmp_path / "a.out.ipynb", {})  # raises NotebookError when the kernel lacks it
     finally:
         kernel.shutdown()
+
+
+def test_the_runner_caps_every_math_library_it_will_use(tmp_path):
+    """On Spark the runner fits the models itself, capped as a kernel is: SciPy's own OpenBLAS
+    included, which a fresh process loads only with the analysis stack (then uncapped if the
+    cap came first). Checked in a fresh interpreter: the libraries an analysis loads all run 1 thread."""
+    import subprocess
+    import sys
+
+    code = ("import json, threadpoolctl\n"
+            "from cxlib.report import runner\n"
+            "with runner.capped_math_threads(1):\n"
+            "    import scipy.optimize, scipy.stats, sklearn.linear_model, statsmodels.stats.proportion\n"
+            "    info = threadpoolctl.threadpool_info()\n"
+            "print(json.dumps([[i['filepath'], i['num_threads']] for i in info]))")
+    env = {k: v for k, v in os.environ.items() if k not in runner.BLAS_THREAD_VARS}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    libs = json.loads(out.stdout)
+    assert any("scipy" in path for path, _ in libs), libs  # SciPy's OpenBLAS is loaded and listed
+    assert {n for _, n in libs} == {1}, libs
 
 
 def test_started_kernels_have_imported_the_stack_and_kept_no_names(tmp_path):

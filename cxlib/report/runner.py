@@ -529,8 +529,6 @@ def compute_results(prep: Prepared, params: Params, work: Path, log, map_history
     """
     from contextlib import nullcontext
 
-    from threadpoolctl import threadpool_limits
-
     from cxlib.report.context import RunContext
 
     t = time.perf_counter()
@@ -539,7 +537,7 @@ def compute_results(prep: Prepared, params: Params, work: Path, log, map_history
     ctx._data["_warnings"] = prep.names.warnings
     ctx._data["_map_history"] = str(map_history) if map_history else None
     took = {}
-    with threadpool_limits(limits=threads) if threads else nullcontext():
+    with capped_math_threads(threads) if threads else nullcontext():
         for name, status in prep.plan.statuses.items():
             if status.runs:
                 t1 = time.perf_counter()
@@ -549,6 +547,24 @@ def compute_results(prep: Prepared, params: Params, work: Path, log, map_history
     slowest = ", ".join(f"{n} {s:.1f}s" for n, s in sorted(took.items(), key=lambda x: -x[1])[:5])
     log(f"analyses computed on {params.engine.backend} ({params.engine.master}) in {secs:.1f}s; slowest: {slowest}")
     return secs
+
+
+def capped_math_threads(threads: int):
+    """A context in which every math library runs ``threads`` threads, as in a kernel (:func:`kernel_env`).
+
+    The analysis stack (:data:`WARM_IMPORTS`) is imported first: ``threadpool_limits`` caps the
+    libraries loaded when it is entered, and SciPy brings its own OpenBLAS, which a kernel caps
+    through its environment whenever it loads. Loaded later, inside the context, it would run
+    with every core, and the sentiment model's solver would sum in another order (its last
+    digits, and a few held-out labels, then differed from a DuckDB run's).
+    """
+    import importlib
+
+    from threadpoolctl import threadpool_limits
+
+    for module in WARM_IMPORTS:
+        importlib.import_module(module)
+    return threadpool_limits(limits=threads)
 
 
 @dataclass
