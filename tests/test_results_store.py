@@ -59,15 +59,23 @@ def _wait_for(path, seconds=30):
         time.sleep(0.01)
 
 
-def test_a_waiting_kernel_works_ahead_then_reads_the_result(tmp_path, registry):
-    release, started = registry
-    a, b = _ctx(tmp_path, "A"), _ctx(tmp_path, "B", ahead=["slow", "x", "broken", "y"])
+def _b_asks_while_a_computes_slow(tmp_path, started, b, ask: str):
+    """Kernel A starts computing ``slow``; then B asks for ``ask`` (each in a thread). Returns A,
+    both threads, and B's answers (filled when B gets it)."""
+    a = _ctx(tmp_path, "A")
     ta = threading.Thread(target=a.result, args=("slow",))
     ta.start()
     assert started.wait(30)
     got = {}
-    tb = threading.Thread(target=lambda: got.setdefault("slow", b.result("slow")))
+    tb = threading.Thread(target=lambda: got.setdefault(ask, b.result(ask)))
     tb.start()
+    return a, ta, tb, got
+
+
+def test_a_waiting_kernel_works_ahead_then_reads_the_result(tmp_path, registry):
+    release, started = registry
+    b = _ctx(tmp_path, "B", ahead=["slow", "x", "broken", "y"])
+    a, ta, tb, got = _b_asks_while_a_computes_slow(tmp_path, started, b, "slow")
     for name in ("x", "y"):  # B computes its next analyses while A holds slow
         _wait_for(tmp_path / "results" / f"{name}.pkl")
     assert (tmp_path / "results" / "broken.failed.json").exists()
@@ -86,13 +94,8 @@ def test_inside_a_computation_a_kernel_waits_and_does_not_work_ahead(tmp_path, r
     """While it computes ``outer`` (holding its lock), a kernel needing ``slow`` just waits: work
     ahead only starts from a notebook cell, so held locks are always a chain of dependencies."""
     release, started = registry
-    a, b = _ctx(tmp_path, "A"), _ctx(tmp_path, "B", ahead=["outer", "x"])
-    ta = threading.Thread(target=a.result, args=("slow",))
-    ta.start()
-    assert started.wait(30)
-    got = {}
-    tb = threading.Thread(target=lambda: got.setdefault("outer", b.result("outer")))
-    tb.start()
+    b = _ctx(tmp_path, "B", ahead=["outer", "x"])
+    _, ta, tb, got = _b_asks_while_a_computes_slow(tmp_path, started, b, "outer")
     time.sleep(0.5)
     assert not (tmp_path / "results" / "x.pkl").exists()
     release.set()
