@@ -409,3 +409,29 @@ def test_lines_and_file_order_hold_in_a_big_file(tmp_path, monkeypatch):
     kept = s.df("survey_responses")["response_id"].tolist()
     assert kept == [i for k, i in enumerate(ids) if k not in (150_000, 200_000, 250_000, 299_990)]
     assert s.inputs[0].excluded == 4
+
+
+def test_store_has_and_columns_answer_as_ibis_does():
+    """``Store.has``/``columns`` ask DuckDB's catalog directly; they must agree with Ibis's
+    ``list_tables`` and table schemas (tables, views, temporary views, registered frames)."""
+    import duckdb
+    import ibis
+
+    from cxlib.data.io import Store
+    from cxlib.data.params import load_params
+
+    db = duckdb.connect()
+    db.execute("CREATE TABLE a AS SELECT 1 AS x, 'b' AS y")
+    db.execute("CREATE VIEW v AS SELECT 2 AS z")
+    db.execute("CREATE TEMP VIEW tv AS SELECT 3 AS w")
+    db.register("reg", pd.DataFrame({"q": [1]}))
+    store = Store(db, load_params("demo"))
+    con = ibis.duckdb.from_connection(db)
+    listed = con.list_tables()
+    assert sorted(listed) == ["a", "reg", "tv", "v"]
+    for name in listed:
+        assert store.has(name) and store.columns(name) == list(con.table(name).columns), name
+    assert not store.has("A") and not store.has("nope") and store.columns("nope") == []
+    assert list(store.table("a").columns) == ["x", "y"]  # kept by the store ...
+    store.save_table("a", con.table("v"))  # ... and forgotten when the store replaces the table
+    assert list(store.table("a").columns) == ["z"]

@@ -155,9 +155,10 @@ class Store:
 
             return name in spark.tables_in(self.parquet_dir)
         # the catalog asked directly: what Ibis's list_tables() lists (tables and views of the current
-        # schema), without compiling its query on every call (a report asks a few hundred times)
+        # schema, temporary ones included), without compiling its query on every call (a report asks a
+        # few hundred times)
         return bool(self.db.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_catalog = current_database() "
+            "SELECT count(*) FROM information_schema.tables WHERE table_catalog IN (current_database(), 'temp') "
             "AND table_schema = current_schema() AND table_name = ?", [name]).fetchone()[0])
 
     def columns(self, name: str) -> list[str]:
