@@ -155,7 +155,13 @@ def _design(features: FeatureUnion, codebook: CompiledCodebook | None, raw: pd.S
     """
     prepared = feats.prepare(raw)
     x = features.fit_transform(prepared) if fit else features.transform(prepared)
-    pat = None if codebook is None else (patterns or PatternRows(codebook)).block(raw, weight)
+    return x if codebook is None else _with_patterns(x, patterns or PatternRows(codebook), raw, weight)
+
+
+def _with_patterns(x, patterns: PatternRows, raw: pd.Series, weight: float) -> sparse.csr_matrix:
+    """Text features ``x`` of ``raw`` followed by their pattern columns x ``weight`` (none for an
+    empty codebook)."""
+    pat = patterns.block(raw, weight)
     return x if pat is None else sparse.hstack([x, pat]).tocsr()
 
 
@@ -193,8 +199,8 @@ def choose_pattern_weight(
     for w in PATTERN_WEIGHTS:
         pred = np.zeros_like(y)
         for (tr, te), (xtr, xte) in zip(splits, text_x, strict=True):
-            xtr = sparse.hstack([xtr, patterns.block(raw.iloc[tr], w)]).tocsr()
-            xte = sparse.hstack([xte, patterns.block(raw.iloc[te], w)]).tocsr()
+            xtr = _with_patterns(xtr, patterns, raw.iloc[tr], w)
+            xte = _with_patterns(xte, patterns, raw.iloc[te], w)
             for j in range(y.shape[1]):
                 yy = y[tr, j]
                 if 0 < yy.sum() < len(yy):
@@ -629,8 +635,8 @@ def cross_validate(
             rows_tr = np.concatenate([tr, extra])  # the examples only ever join the training rows
             xtr, xte = counts.fold(rows_tr, te)
             if codebook is not None:
-                xtr = sparse.hstack([xtr, patterns.block(corpus.iloc[rows_tr], weight)]).tocsr()
-                xte = sparse.hstack([xte, patterns.block(corpus.iloc[te], weight)]).tocsr()
+                xtr = _with_patterns(xtr, patterns, corpus.iloc[rows_tr], weight)
+                xte = _with_patterns(xte, patterns, corpus.iloc[te], weight)
             clf = clone(template.named_steps["clf"]).fit(xtr, corpus_labels[code].to_numpy()[rows_tr])
             p[te] = clf.predict_proba(xte)[:, 1]
         pred = (p >= 0.5).astype(int)

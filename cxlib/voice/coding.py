@@ -34,6 +34,7 @@ from scipy import stats
 
 from cxlib import paths
 from cxlib.exceptions import DataValidationError
+from cxlib.quant.multiple import adjust_pvalues
 from cxlib.voice import arabic
 from cxlib.voice.redact import redact, redact_series  # noqa: F401 (re-exported)
 
@@ -916,20 +917,13 @@ def detractor_themes(
         ]
     else:
         out["p_value"] = np.nan
-    out["p_adjusted"] = _adjust(out["p_value"].to_numpy(), adjust)
+    out["p_adjusted"] = adjust_pvalues(out["p_value"].to_numpy(), adjust)
     out["significant"] = (out["p_adjusted"] < alpha).to_numpy(dtype=bool)
     out = out.sort_values(["difference", "p_value", "code"], ascending=[False, True, True], na_position="last")
     out["rank"] = np.arange(1, len(out) + 1)
     out = out.reset_index(drop=True)
     out.attrs.update(info, n_passives=int((j["group"] == "passive").sum()))
     return out
-
-
-def _adjust(p: np.ndarray, method: str | None) -> np.ndarray:
-    """Multiple-testing adjustment (:func:`cxlib.quant.multiple.adjust_pvalues`), NaN-safe."""
-    from cxlib.quant.multiple import adjust_pvalues
-
-    return adjust_pvalues(p, method)
 
 
 def _nps(scores: pd.Series) -> float:

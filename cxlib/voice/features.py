@@ -195,7 +195,7 @@ class FoldCounts:
 
     :meth:`fold` gives a fresh fit's features: the same vocabulary, and the same weights up to
     the last bit of a row's norm (scikit-learn sums a row in the order its words were first met
-    in the corpus, this class in column order; tested to 1e-15).
+    in the corpus, this class in column order; tested to 1e-14).
 
     ``features``: an unfitted :func:`make_text_features` (its parameters are used; ``min_df``
     must be 1); ``prepared``: every text any fold uses, from :func:`prepare`.
