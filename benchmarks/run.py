@@ -1,7 +1,7 @@
 """Benchmarks: cxlib against a plain baseline measured in the same run, printed as ratios.
 
     .venv/bin/python benchmarks/run.py [--scale 0.1] [--steps load,aggregations,text,report]
-                                       [--clients demo,scale] [--json out.json]
+                                       [--clients demo,scale] [--repeat 3] [--json out.json]
 
 The data is the scale client (:mod:`cxlib.demo.scale`, ``params/scale.yml``) at ``--scale``
 (1 = 1M customers, ~21M web events), generated into ``data/scale`` when it is missing or was
@@ -262,10 +262,10 @@ def scores_cxlib(store, confidence: float) -> pd.DataFrame:
     return out[["period", "segment", "metric", "value", "ci_low", "ci_high", "n", "excluded"]]
 
 
-def bench_scores(store, f: Frames, size: str) -> Row:
+def bench_scores(store, f: Frames, size: str, repeat: int = 1) -> Row:
     conf = store.params.thresholds.confidence
-    t_base, b = timed(lambda: scores_pandas(f, conf))
-    t_lib, a = timed(lambda: scores_cxlib(store, conf))
+    t_base, b = timed(lambda: scores_pandas(f, conf), repeat)
+    t_lib, a = timed(lambda: scores_cxlib(store, conf), repeat)
     a = a.sort_values(["metric", "period", "segment"]).reset_index(drop=True)
     agree = (len(a) == len(b) and (a[["metric", "period", "segment"]].astype(str).values
                                    == b[["metric", "period", "segment"]].astype(str).values).all()
@@ -284,12 +284,12 @@ def funnel_pandas(f: Frames, params, period) -> pd.DataFrame:
     return reached.reindex(columns=range(1, len(steps) + 1), fill_value=0)
 
 
-def bench_funnel(store, f: Frames, period, size: str) -> Row:
+def bench_funnel(store, f: Frames, period, size: str, repeat: int = 1) -> Row:
     from cxlib.data import engine
 
     params = store.params
-    t_base, b = timed(lambda: funnel_pandas(f, params, period))
-    t_lib, a = timed(lambda: engine.funnel(store, params, period, by="device"))
+    t_base, b = timed(lambda: funnel_pandas(f, params, period), repeat)
+    t_lib, a = timed(lambda: engine.funnel(store, params, period, by="device"), repeat)
     got = a.pivot(index="device", columns="step_order", values="sessions").sort_index()
     agree = got.shape == b.shape and bool((got.to_numpy() == b.sort_index().to_numpy()).all())
     return Row(size, "funnel by device (one quarter)", len(f["web_events"]), t_lib, t_base, agree)
@@ -332,12 +332,12 @@ _VIEW_CHECK = ["n_orders", "order_value", "late_orders", "n_sessions", "n_intera
                "handling_minutes", "latest_nps", "tenure_days"]
 
 
-def bench_customer_view(store, f: Frames, as_of, size: str) -> list[Row]:
+def bench_customer_view(store, f: Frames, as_of, size: str, repeat: int = 1) -> list[Row]:
     from cxlib.data import engine
 
-    t_base, b = timed(lambda: customer_view_pandas(f, as_of))
-    t_build, _ = timed(lambda: engine.build_customer_view(store, as_of))
-    t_pull, a = timed(lambda: engine.customer_view(store))
+    t_base, b = timed(lambda: customer_view_pandas(f, as_of), repeat)
+    t_build, _ = timed(lambda: engine.build_customer_view(store, as_of), repeat)
+    t_pull, a = timed(lambda: engine.customer_view(store), repeat)
     a = a.sort_values("customer_id").reset_index(drop=True)
     b = b.sort_values("customer_id").reset_index(drop=True)
     agree = (len(a) == len(b) and (a["customer_id"].to_numpy() == b["customer_id"].to_numpy()).all()
@@ -373,13 +373,14 @@ _OPS_CHECK = ["contacts", "resolved", "handling_minutes", "orders", "delivery_da
               "sessions_through"]
 
 
-def bench_operations(store, f: Frames, period, size: str) -> Row:
+def bench_operations(store, f: Frames, period, size: str, repeat: int = 1) -> Row:
     from cxlib.journey import operations
 
     params = store.params
-    t_base, b = timed(lambda: operations_pandas(f, params, period))
+    t_base, b = timed(lambda: operations_pandas(f, params, period), repeat)
     t_lib, a = timed(lambda: operations.touchpoint_operations(store, params, period,
-                                                              delivery_touchpoint=params.delivery_touchpoint))
+                                                              delivery_touchpoint=params.delivery_touchpoint),
+                     repeat)
     a = a.set_index("touchpoint")
     b = b.reindex(a.index)
     agree = all(_close(a[c], b[c]) for c in _OPS_CHECK)
@@ -445,11 +446,11 @@ def churn_features_pandas(f: Frames, as_of, *, horizon_days: int = 90, window_da
     return v.reset_index().sort_values("customer_id")[FEATURE_COLUMNS].reset_index(drop=True)
 
 
-def bench_churn_features(store, f: Frames, as_of, size: str) -> Row:
+def bench_churn_features(store, f: Frames, as_of, size: str, repeat: int = 1) -> Row:
     from cxlib.quant import churn_model
 
-    t_base, b = timed(lambda: churn_features_pandas(f, as_of))
-    t_lib, a = timed(lambda: churn_model.churn_features(store, as_of))
+    t_base, b = timed(lambda: churn_features_pandas(f, as_of), repeat)
+    t_lib, a = timed(lambda: churn_model.churn_features(store, as_of), repeat)
     num = [c for c in a.columns if c not in ("customer_id", "segment", "nps_group")]
     agree = (len(a) == len(b) and (a["customer_id"].to_numpy() == b["customer_id"].to_numpy()).all()
              and (a["nps_group"].astype(str).to_numpy() == b["nps_group"].astype(str).to_numpy()).all()
@@ -458,8 +459,10 @@ def bench_churn_features(store, f: Frames, as_of, size: str) -> Row:
     return Row(size, "churn features (one cut-off)", rows, t_lib, t_base, bool(agree))
 
 
-def bench_aggregations(store, params, size: str) -> list[Row]:
-    """Every main aggregation through cxlib and in plain pandas (frames read once, not timed)."""
+def bench_aggregations(store, params, size: str, repeat: int = 1) -> list[Row]:
+    """Every main aggregation through cxlib and in plain pandas (frames read once, not timed); each
+    side timed as the best of ``repeat`` runs (as ``timeit`` advises: the minimum is the run least
+    disturbed by the rest of the machine, and first-run costs count once for neither side)."""
     from cxlib.data import engine
 
     period, _ = engine.resolve_period(store, None)
@@ -469,11 +472,11 @@ def bench_aggregations(store, params, size: str) -> list[Row]:
         f[table]
     read = Row(size, "pandas read of the inputs (reference)", sum(len(f[x]) for x in f._frames),
                time.perf_counter() - t, note=", ".join(f"{k} {v:.1f}s" for k, v in f.read_s.items()))
-    rows = [read, bench_scores(store, f, size), bench_funnel(store, f, period, size)]
-    rows += bench_customer_view(store, f, period.end, size)
-    rows.append(bench_operations(store, f, period, size))
+    rows = [read, bench_scores(store, f, size, repeat), bench_funnel(store, f, period, size, repeat)]
+    rows += bench_customer_view(store, f, period.end, size, repeat)
+    rows.append(bench_operations(store, f, period, size, repeat))
     # the training cut-off (a horizon before the period's end), where the churn label is observed
-    rows.append(bench_churn_features(store, f, period.end - pd.Timedelta(days=90), size))
+    rows.append(bench_churn_features(store, f, period.end - pd.Timedelta(days=90), size, repeat))
     f.drop(*list(f._frames))
     return rows
 
@@ -621,6 +624,8 @@ def main(argv=None) -> list[Row]:
     ap.add_argument("--steps", default="load,aggregations,text,report",
                     help="comma-separated: load, aggregations, text, report")
     ap.add_argument("--clients", default="demo,scale", help="clients whose whole report is measured")
+    ap.add_argument("--repeat", type=int, default=3,
+                    help="aggregations: each side timed as the best of this many runs (default 3)")
     ap.add_argument("--json", type=Path, default=None, help="also write the rows as JSON here")
     args = ap.parse_args(argv)
     steps = set(args.steps.split(","))
@@ -640,7 +645,7 @@ def main(argv=None) -> list[Row]:
             print_rows(rows[-1:])
             try:
                 if "aggregations" in steps:
-                    rows += bench_aggregations(store, params, size)
+                    rows += bench_aggregations(store, params, size, args.repeat)
                     rows[-1].peak_gb = max_rss_gb()
                     print_rows(rows[-7:])
                 if "text" in steps:

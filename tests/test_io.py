@@ -435,3 +435,114 @@ def test_store_has_and_columns_answer_as_ibis_does():
     assert list(store.table("a").columns) == ["x", "y"]  # kept by the store ...
     store.save_table("a", con.table("v"))  # ... and forgotten when the store replaces the table
     assert list(store.table("a").columns) == ["z"]
+
+
+def _crm_and_survey(seed: int = 7):
+    """A CRM of 40 customers and 600 responses: some from customers the CRM lacks, some with their
+    own region, every score value and blanks, both survey types and an untyped row."""
+    rng = np.random.default_rng(seed)
+    n = 600
+    crm = pd.DataFrame({"customer_id": [f"c{i:02d}" for i in range(40)],
+                        "segment": rng.choice(["Value", "Loyal", "New"], 40),
+                        "region": rng.choice(["North", "South"], 40)})
+    crm.loc[[3, 4], "segment"] = None
+    kind = rng.choice(["relationship", "transactional", ""], n, p=[.45, .45, .1])
+    nps = rng.integers(0, 11, n).astype(object)
+    csat = rng.integers(1, 6, n).astype(object)
+    ces = rng.integers(1, 8, n).astype(object)
+    for col in (nps, csat, ces):
+        col[rng.random(n) < .15] = ""
+    resp = pd.DataFrame({
+        "response_id": [f"r{i:04d}" for i in range(n)],
+        "customer_id": rng.choice([f"c{i:02d}" for i in range(48)], n),  # c40..c47: not in the CRM
+        "response_time": pd.Timestamp("2025-01-01") + pd.to_timedelta(rng.integers(0, 540, n), unit="D"),
+        "survey_type": kind, "touchpoint": "delivery", "nps": nps, "csat": csat, "ces": ces,
+        "region": np.where(rng.random(n) < .2, "Abroad", ""),   # the response's own region, where it has one
+    })
+    return crm, resp
+
+
+def test_responses_are_joined_with_their_customers_once_at_load(tmp_path, monkeypatch):
+    """load_store builds the responses' left join with the CRM once; every breakdown reads it, and
+    gives what the join made per query gives (the fallback for a store built elsewhere)."""
+    crm, resp = _crm_and_survey()
+    p = client(tmp_path, monkeypatch, {"customers": (crm, "c.csv", {}), "survey_responses": (resp, "s.csv", {})},
+               period_unit="quarter")
+    store = load_store(p, now=pd.Timestamp("2026-11-22"))
+    assert store.has(engine.RESPONSES_TABLE)
+    joined = store.df(engine.RESPONSES_TABLE).set_index("response_id").sort_index()
+    assert len(joined) == len(resp)  # a left join: no response lost or repeated
+    want_seg = resp.set_index("response_id")["customer_id"].map(crm.set_index("customer_id")["segment"])
+    assert (joined["segment"].fillna("-") == want_seg.sort_index().fillna("-")).all()
+    own = resp.set_index("response_id")["region"].sort_index()
+    assert (joined.loc[own == "Abroad", "region"] == "Abroad").all()  # the response's own value kept
+    assert joined.loc[own != "Abroad", "region"].isna().all()          # never filled from the CRM
+    unknown = ~resp.set_index("response_id").sort_index()["customer_id"].isin(crm["customer_id"])
+    assert unknown.sum() > 0 and joined.loc[unknown, "segment"].isna().all()
+    # the packed score key decodes to the row's own scores
+    dec = engine._decode_keys(joined["_score_key"])
+    for col in ("nps", "csat", "ces"):
+        assert (dec[col].fillna(-9).to_numpy() == joined[col].astype("Float64").fillna(-9).to_numpy()).all(), col
+    assert (dec["survey_type"].fillna("") == joined["survey_type"].fillna("")).all()
+    # responses(): the canonical columns, the CRM's attributes, no helper column
+    rows = engine.responses(store)
+    assert not [c for c in rows.columns if c.startswith("_")] and "segment" in rows and len(rows) == len(resp)
+    cases = [((), None, None), (("segment",), None, None), (("segment", "touchpoint"), None, "month"),
+             (("segment",), ["2025Q2", "2026Q1"], None), ((), None, "year")]
+    with_table = [engine.score_counts(store, by, window, unit) for by, window, unit in cases]
+    store.db.execute(f"DROP TABLE {engine.RESPONSES_TABLE}")
+    store._tables.clear()
+    assert not store.has(engine.RESPONSES_TABLE)
+    for got, (by, window, unit) in zip(with_table, cases, strict=True):
+        again = engine.score_counts(store, by, window, unit)
+        pd.testing.assert_frame_equal(got, again, check_dtype=False)
+
+
+def test_score_counts_equal_a_pandas_count_of_the_rows(tmp_path, monkeypatch):
+    """The histogram's sums, against the definitions counted directly on the export in pandas."""
+    crm, resp = _crm_and_survey(11)
+    p = client(tmp_path, monkeypatch, {"customers": (crm, "c.csv", {}), "survey_responses": (resp, "s.csv", {})},
+               period_unit="quarter")
+    store = load_store(p, now=pd.Timestamp("2026-11-22"))
+    got = engine.score_counts(store, ("segment",))
+    r = resp.copy()
+    r["segment"] = r["customer_id"].map(crm.set_index("customer_id")["segment"]).fillna("(not recorded)")
+    r["period"] = r["response_time"].dt.year.astype(str) + "Q" + r["response_time"].dt.quarter.astype(str)
+    for col in ("nps", "csat", "ces"):
+        r[col] = pd.to_numeric(r[col].replace("", np.nan))
+    rows = []
+    for (period, seg), g in r.groupby(["period", "segment"]):
+        rel, tx = g[g["survey_type"] == "relationship"], g[g["survey_type"] == "transactional"]
+        row = {"period": period, "segment": seg, "nps_rows": len(rel), "nps_n": rel["nps"].notna().sum(),
+               "nps_sum": rel["nps"].sum(), "nps_sumsq": (rel["nps"] ** 2).sum(),
+               "nps_pro": (rel["nps"] >= 9).sum(), "nps_det": (rel["nps"] <= 6).sum()}
+        for col, cut, name in (("csat", 4, "csat_top"), ("ces", 5, "ces_easy")):
+            row |= {f"{col}_rows": len(tx), f"{col}_n": tx[col].notna().sum(), f"{col}_sum": tx[col].sum(),
+                    f"{col}_sumsq": (tx[col] ** 2).sum(), name: (tx[col] >= cut).sum()}
+        rows.append(row)
+    want = pd.DataFrame(rows)[got.columns]
+    pd.testing.assert_frame_equal(got.reset_index(drop=True), want.reset_index(drop=True), check_dtype=False)
+
+
+def test_a_score_outside_its_scale_is_never_packed(tmp_path, monkeypatch):
+    """A store built without validation (a score of 12): no packed key, and the counts still hold it."""
+    import duckdb
+
+    from cxlib.data.io import Store
+
+    crm, resp = _crm_and_survey(3)
+    p = client(tmp_path, monkeypatch, {"customers": (crm, "c.csv", {}), "survey_responses": (resp, "s.csv", {})},
+               period_unit="quarter")
+    db = duckdb.connect()
+    r = resp.replace("", None).astype({"nps": "Int64", "csat": "Int64", "ces": "Int64"})
+    r.loc[0, ["nps", "survey_type"]] = [12, "relationship"]
+    db.register("_r", r)
+    db.execute("CREATE TABLE survey_responses AS SELECT * FROM _r")
+    db.register("_c", crm)
+    db.execute("CREATE TABLE customers AS SELECT * FROM _c")
+    store = Store(db=db, params=p)
+    engine.build_responses(store)
+    assert "_score_key" not in store.columns(engine.RESPONSES_TABLE)
+    counts = engine.score_counts(store, ("segment",), ["all"])
+    rel = r[r["survey_type"] == "relationship"]
+    assert counts["nps_sum"].sum() == rel["nps"].sum() and counts["nps_pro"].sum() == (rel["nps"] >= 9).sum()

@@ -1150,6 +1150,7 @@ def load_store(params: Params, db_path: Path | str | None = None, *, now: pd.Tim
     from cxlib.data import engine
 
     engine.build_texts(store)
+    engine.build_responses(store)  # responses with their customers' attributes, joined once
     return store
 
 
