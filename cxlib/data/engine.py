@@ -406,6 +406,82 @@ def verbatims(store: Store, window=None, unit: str | None = None) -> pd.DataFram
     return v.order_by("verbatim_id").to_pandas()
 
 
+#: each web session summarised once at load (:func:`build_sessions`), and the funnel it was built for
+SESSIONS_TABLE = "web_sessions"
+SESSIONS_META = "web_sessions_meta"
+
+
+def _step_of(w: ibis.Table, steps: list[str]) -> ibis.Column:
+    """Each event's funnel step (1..k; 0: not a funnel step), by a simple CASE on the event."""
+    return w.event.cases(*[(e, i + 1) for i, e in enumerate(steps)], else_=0).cast("int64")
+
+
+def build_sessions(store: Store) -> None:
+    """Summarise every web session once, at load, as :data:`SESSIONS_TABLE` (DuckDB only).
+
+    One row per ``session_id``: first and last event time, the furthest params funnel step
+    reached (``_depth``, 0 for none) and the set of steps seen (``_steps``, bit i-1 for step i);
+    :data:`SESSIONS_META` records the funnel steps it was built for. :func:`funnel` over all
+    sessions (``by=None``: the operations view) then counts the sessions wholly inside a period
+    from this table, one row per session instead of every event, and only the few sessions crossing
+    the period's edges from the events: the same counts. On Spark (no ``bit_or`` in Ibis's
+    PySpark compiler) the funnel reads the events, as before.
+    """
+    steps = [s.event for s in store.params.funnel]
+    if store.backend != "duckdb" or not steps or not store.has("web_events"):
+        return
+    w = store.table("web_events")
+    w = w.select("session_id", "event_time", _step=_step_of(w, steps))  # the step computed once per event
+    bit = ibis.cases((w._step > 0, ibis.literal(1, type="int64") << (w._step - 1)), else_=0)
+    store.save_table(SESSIONS_TABLE, w.group_by("session_id").aggregate(
+        _first=w.event_time.min(), _last=w.event_time.max(), _depth=w._step.max(), _steps=bit.bit_or()))
+    store.db.execute(f'CREATE OR REPLACE TABLE "{SESSIONS_META}" AS SELECT ?::VARCHAR AS steps',
+                     ["\x1f".join(steps)])
+    store._tables.pop(SESSIONS_META, None)
+
+
+def _sessions_for(store: Store, steps: list[str], by: str | None) -> ibis.Table | None:
+    """:data:`SESSIONS_TABLE` when it was built for these funnel ``steps`` and the funnel is not
+    split (``by`` None); None otherwise."""
+    if by is not None or store.backend != "duckdb" or not store.has(SESSIONS_META):
+        return None
+    if store.df(SESSIONS_META)["steps"].iloc[0] != "\x1f".join(steps):
+        return None
+    return store.table(SESSIONS_TABLE)
+
+
+def _funnel_sessions(store: Store, steps: list[str], period: periods.Period, keys: list[str],
+                     masks: bool) -> ibis.Table:
+    """One row per session (and ``keys[1:]`` group) with a funnel step in ``period``: its ``depth``
+    (furthest step) and, when ``masks``, its ``steps`` (bit i-1 for step i).
+
+    From the events of the period; or, when :func:`build_sessions` made a summary for these
+    steps, from the summary for the sessions wholly inside the period and from the events for the
+    sessions crossing its start or end (their depth in the period may differ from their whole depth).
+    """
+    by = keys[1] if len(keys) > 1 else None
+    summary = _sessions_for(store, steps, by)
+    w = store.table("web_events")
+    if summary is not None and not period.is_all:
+        inside = (summary._first >= period.start) & (summary._last < period.end)
+        crossing = summary.filter((summary._first < period.end) & (summary._last >= period.start) & ~inside)
+        w = w.filter(w.session_id.isin(crossing.session_id))
+    if not period.is_all:
+        w = w.filter((w.event_time >= period.start) & (w.event_time < period.end))
+    w = w.filter(w.event.isin(steps))
+    w = w.select(*keys, _step=_step_of(w, steps))
+    # bit i-1 for step i, as a 64-bit integer
+    extra = {"steps": (ibis.literal(1, type="int64") << (w._step - 1)).bit_or()} if masks else {}
+    per_session = w.group_by(keys).aggregate(depth=w._step.max(), **extra)
+    if summary is None:
+        return per_session
+    whole = summary.filter(summary._depth > 0)
+    if not period.is_all:
+        whole = whole.filter(inside)
+    whole = whole.select(*keys, depth=whole._depth, **({"steps": whole._steps} if masks else {}))
+    return whole if period.is_all else ibis.union(whole, per_session.cast(whole.schema()), distinct=False)
+
+
 def funnel(store: Store, params: Params, period: periods.Period, by: str | None = "device") -> pd.DataFrame:
     """Sessions reaching each funnel step, per ``by`` group, for one period.
 
@@ -415,37 +491,34 @@ def funnel(store: Store, params: Params, period: periods.Period, by: str | None 
     when the previous step has no sessions (never drawn as 100 %). ``seen`` says whether the
     step's event occurs at all in the period's events (a step never seen is counted by
     :func:`funnel_unseen` and stated in the report). ``by`` None: one group, ``"all"``.
+    Sessions come from :func:`_funnel_sessions` (the load's session summary where it serves).
     """
     steps = [s.event for s in params.funnel]
     if not steps:
         raise ParameterError("the funnel has no steps; declare them in params funnel.")
-    w = store.table("web_events")
-    if by is None:
-        by = "group"
-        w = w.mutate(group=ibis.literal("all"))
-    if by not in w.columns:
+    one = by is None  # one group: sessions grouped by their id alone, the group named after the counts
+    by = "group" if one else by
+    if not one and by not in store.columns("web_events"):
         raise ParameterError(f"web events have no column {by!r} to split the funnel by.")
-    if not period.is_all:
-        w = w.filter((w.event_time >= period.start) & (w.event_time < period.end))
-    # the funnel's events only (one IN test per event), each one's step by a simple CASE on the event,
-    # each session's depth (its furthest step), sessions counted per group and depth
-    w = w.filter(w.event.isin(steps))
-    w = w.select("session_id", by, _step=w.event.cases(*[(e, i + 1) for i, e in enumerate(steps)],
-                                                       else_=0).cast("int64"))
+    keys = ["session_id"] + ([] if one else [by])
     # DuckDB: in the same pass, the set of steps each session saw (bit i-1 for step i), whose union
     # is the steps seen at all; Spark (no bit_or in Ibis' PySpark compiler): a second query
     masks = store.backend == "duckdb"
-    extra = {"steps": (ibis.literal(1) << (w._step - 1)).bit_or()} if masks else {}
-    per_session = w.group_by(["session_id", by]).aggregate(depth=w._step.max(), **extra)
+    per_session = _funnel_sessions(store, steps, period, keys, masks)
     extra = {"steps": per_session.steps.bit_or()} if masks else {}
-    counts = per_session.group_by([by, "depth"]).aggregate(n=per_session.count(), **extra).to_pandas()
+    counts = per_session.group_by(keys[1:] + ["depth"]).aggregate(n=per_session.count(), **extra).to_pandas()
+    if one:
+        counts.insert(0, by, "all")
     if counts.empty:
         raise PeriodError(f"no web events of the funnel's steps in {period.label}: the funnel cannot be computed.")
     if masks:
         mask = int(np.bitwise_or.reduce(counts["steps"].astype("int64").to_numpy()))
         seen = {steps[i] for i in range(len(steps)) if mask >> i & 1}
     else:
-        seen = {steps[int(i) - 1] for i in w.select("_step").distinct().to_pandas()["_step"]}
+        w = store.table("web_events")
+        if not period.is_all:
+            w = w.filter((w.event_time >= period.start) & (w.event_time < period.end))
+        seen = set(w.filter(w.event.isin(steps)).select("event").distinct().to_pandas()["event"])
     rows = []
     counts[by] = counts[by].fillna("(not recorded)")
     for group, g in counts.groupby(by):
