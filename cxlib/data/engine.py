@@ -406,7 +406,7 @@ def verbatims(store: Store, window=None, unit: str | None = None) -> pd.DataFram
     return v.order_by("verbatim_id").to_pandas()
 
 
-#: each web session summarised once at load (:func:`build_sessions`), and the funnel it was built for
+#: each web session summarised once at load (:func:`build_sessions`), and what it was built for
 SESSIONS_TABLE = "web_sessions"
 SESSIONS_META = "web_sessions_meta"
 
@@ -419,35 +419,48 @@ def _step_of(w: ibis.Table, steps: list[str]) -> ibis.Column:
 def build_sessions(store: Store) -> None:
     """Summarise every web session once, at load, as :data:`SESSIONS_TABLE` (DuckDB only).
 
-    One row per ``session_id``: first and last event time, the furthest params funnel step
-    reached (``_depth``, 0 for none) and the set of steps seen (``_steps``, bit i-1 for step i);
-    :data:`SESSIONS_META` records the funnel steps it was built for. :func:`funnel` over all
-    sessions (``by=None``: the operations view) then counts the sessions wholly inside a period
-    from this table, one row per session instead of every event, and only the few sessions crossing
-    the period's edges from the events: the same counts. On Spark (no ``bit_or`` in Ibis's
-    PySpark compiler) the funnel reads the events, as before.
+    One row per ``session_id`` and ``device`` (where the export has devices): first and last
+    event time, the furthest params funnel step reached (``_depth``, 0 for none) and the set of
+    steps seen (``_steps``, bit i-1 for step i). :data:`SESSIONS_META` records the funnel steps it
+    was built for, the device key, and whether every session has one row. :func:`funnel` then
+    counts the sessions wholly inside a period from this table (one row per session instead of
+    every event) and only the few sessions crossing the period's edges from the events: the same
+    counts. On Spark (no ``bit_or`` in Ibis's PySpark compiler) the funnel reads the events.
     """
     steps = [s.event for s in store.params.funnel]
     if store.backend != "duckdb" or not steps or not store.has("web_events"):
         return
     w = store.table("web_events")
-    w = w.select("session_id", "event_time", _step=_step_of(w, steps))  # the step computed once per event
+    keys = ["session_id"] + (["device"] if "device" in w.columns else [])
+    w = w.select(*keys, "event_time", _step=_step_of(w, steps))  # the step computed once per event
     bit = ibis.cases((w._step > 0, ibis.literal(1, type="int64") << (w._step - 1)), else_=0)
-    store.save_table(SESSIONS_TABLE, w.group_by("session_id").aggregate(
+    store.save_table(SESSIONS_TABLE, w.group_by(keys).aggregate(
         _first=w.event_time.min(), _last=w.event_time.max(), _depth=w._step.max(), _steps=bit.bit_or()))
-    store.db.execute(f'CREATE OR REPLACE TABLE "{SESSIONS_META}" AS SELECT ?::VARCHAR AS steps',
-                     ["\x1f".join(steps)])
+    one = True
+    if len(keys) > 1:  # a session seen on two devices has two rows
+        t = store.table(SESSIONS_TABLE)
+        n = t.aggregate(rows=t.count(), sessions=t.session_id.nunique()).to_pandas().iloc[0]
+        one = bool(n["rows"] == n["sessions"])
+    store.db.execute(f'CREATE OR REPLACE TABLE "{SESSIONS_META}" AS SELECT ?::VARCHAR AS steps, '
+                     '?::VARCHAR AS by, ?::BOOLEAN AS one_row_per_session', ["\x1f".join(steps), ",".join(keys[1:]), one])
     store._tables.pop(SESSIONS_META, None)
 
 
 def _sessions_for(store: Store, steps: list[str], by: str | None) -> ibis.Table | None:
-    """:data:`SESSIONS_TABLE` when it was built for these funnel ``steps`` and the funnel is not
-    split (``by`` None); None otherwise."""
-    if by is not None or store.backend != "duckdb" or not store.has(SESSIONS_META):
+    """:data:`SESSIONS_TABLE` when it was built for these funnel ``steps`` and serves a split by
+    ``by``: its own key (each session and device are one row, as the funnel groups them), or
+    None (the whole funnel) when every session has one row; None when it cannot serve."""
+    if store.backend != "duckdb" or not store.has(SESSIONS_META):
         return None
-    if store.df(SESSIONS_META)["steps"].iloc[0] != "\x1f".join(steps):
+    meta = store.df(SESSIONS_META)
+    if not {"steps", "by", "one_row_per_session"} <= set(meta.columns):  # built by an earlier version
         return None
-    return store.table(SESSIONS_TABLE)
+    meta = meta.iloc[0]
+    if meta["steps"] != "\x1f".join(steps):
+        return None
+    if (by is None and bool(meta["one_row_per_session"])) or (by is not None and by == meta["by"]):
+        return store.table(SESSIONS_TABLE)
+    return None
 
 
 def _funnel_sessions(store: Store, steps: list[str], period: periods.Period, keys: list[str],

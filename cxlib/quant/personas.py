@@ -151,21 +151,31 @@ def touchpoint_performance_by_segment(responses: pd.DataFrame, params, view: pd.
 def traffic_sources(store, view: pd.DataFrame, segments: pd.Series, *, as_of=None) -> pd.DataFrame:
     """Where each segment's web sessions come from (organic, social, email...): an influence.
 
-    Sessions are counted per customer and source in the engine (web events never come into
-    pandas); the small per-customer table is joined to the segments here. Returns segment,
+    Sessions (distinct session ids per customer and source, events without a customer or a
+    source left out) are counted in the engine and summed per segment there: each customer's
+    segment goes to the engine as a small table of codes, and only one row per segment and source
+    comes back (web events never come into pandas, nor a row per customer). Returns segment,
     source, sessions, share (of the segment's sessions), sorted by segment then sessions.
     """
+    import ibis
+
+    member = segment_map(view, segments)  # customer_id -> segment (checks the alignment)
     w = store.table("web_events")
-    w = w.filter(w.customer_id.notnull())
+    w = w.filter(w.customer_id.notnull() & w.source.notnull())
     if as_of is not None:
         w = w.filter(w.event_time < pd.Timestamp(as_of))
-    per = w.group_by(["customer_id", "source"]).aggregate(sessions=w.session_id.nunique()).to_pandas()
-    per["segment"] = per["customer_id"].map(segment_map(view, segments))
-    per = per[per["segment"].notna()]
-    out = per.groupby(["segment", "source"], as_index=False)["sessions"].sum()
+    codes, labels = pd.factorize(member, sort=True)  # -1: no segment
+    keep = codes >= 0
+    members = ibis.memtable(pd.DataFrame({"_cid": member.index.to_numpy()[keep].astype(object),
+                                          "_seg": codes[keep].astype("int64")}))
+    per = w.group_by(["customer_id", "source"]).aggregate(sessions=w.session_id.nunique())
+    per = per.inner_join(members, per.customer_id == members._cid)
+    out = per.group_by(["_seg", "source"]).aggregate(sessions=per.sessions.sum()).to_pandas()
+    out.insert(0, "segment", pd.Series(labels, dtype=object).take(out.pop("_seg").to_numpy()).to_numpy())
+    out["sessions"] = out["sessions"].astype("int64")
     out["share"] = out["sessions"] / out.groupby("segment")["sessions"].transform("sum")
     out = out.sort_values(["segment", "sessions", "source"], ascending=[True, False, True])
-    return out.reset_index(drop=True)
+    return out[["segment", "source", "sessions", "share"]].reset_index(drop=True)
 
 
 # --- pieces ------------------------------------------------------------------------------

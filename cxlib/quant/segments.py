@@ -303,7 +303,8 @@ def segment_profiles(view: pd.DataFrame, segments: pd.Series, *, responses: pd.D
                else pd.Series(np.nan, index=view.index))
     total_rev = float(revenue.sum())
     rows = []
-    for seg, g in view.groupby(segments.to_numpy(), sort=True):
+    narrow = view[[c for c in ("churned", "preferred_channel", "region") if c in view]]  # not a copy of every column
+    for seg, g in narrow.groupby(segments.to_numpy(), sort=True):
         n = metrics.nps(scores.loc[scores["segment"] == seg, "nps"], confidence)
         churn = g["churned"].dropna().astype(bool) if "churned" in g else pd.Series(dtype=bool)
         ch, ch_share = _mode(g["preferred_channel"]) if "preferred_channel" in g else (None, float("nan"))
