@@ -584,13 +584,18 @@ def bench_report(client: str, size: str, *, label: str = "", limit_s: float = RE
     log = Path(tempfile.gettempdir()) / f"cxlib-bench-{client}.log"
     m = measure_tree([sys.executable, "-m", "cxlib", "report", "--client", client], log=log, watch=watch,
                      limit_s=limit_s)
-    analyses = {}
+    analyses, memory, last_peak = {}, {}, {}
     for line in timings.get("text", "").splitlines():
         try:
             r = json.loads(line)
             analyses[r["analysis"]] = r["seconds"]
         except (ValueError, KeyError):
             continue
+        if r.get("peak_gb") is not None:  # what raised its kernel's peak memory, and to what
+            pid = r.get("pid")
+            if r["peak_gb"] > last_peak.get(pid, 0.0) + 0.05:
+                memory[r["analysis"]] = (round(r["peak_gb"] - last_peak.get(pid, 0.0), 2), r["peak_gb"])
+            last_peak[pid] = max(last_peak.get(pid, 0.0), r["peak_gb"])
     ok_log = sorted(client_dir.glob("analyst/*/run.log"), key=lambda p: p.stat().st_mtime)
     failed_log = client_dir / "last-failed-run" / "analyst" / "run.log"
     logs = [p for p in [*ok_log[-1:], failed_log] if p.exists()]
@@ -599,6 +604,7 @@ def bench_report(client: str, size: str, *, label: str = "", limit_s: float = RE
     top = dict(sorted(analyses.items(), key=lambda kv: -kv[1])[:8])
     return Row(size, f"report {client}{label}", 0, m["seconds"], note=note, peak_gb=m["peak_gb"],
                detail={**m, "analyses_top": top, "analyses": analyses, "notebooks": _notebook_times(run_log),
+                       "memory_top": dict(sorted(memory.items(), key=lambda kv: -kv[1][0])[:8]),
                        "run_log": str(run_log),
                        "output": str(log)})
 
@@ -663,7 +669,8 @@ def main(argv=None) -> list[Row]:
                 print_rows([r])
                 d = r.detail
                 print(f"           peak at {d['peak_at_s']:.0f}s in: {d['peak_processes']}\n"
-                      f"           notebooks: {d['notebooks']}\n           slowest analyses: {d['analyses_top']}",
+                      f"           notebooks: {d['notebooks']}\n           slowest analyses: {d['analyses_top']}\n"
+                      f"           raised a kernel's peak (GB added, peak after): {d['memory_top']}",
                       flush=True)
     print("\nratio: load = cxlib / DuckDB reading the files (target <= 2); others = pandas / cxlib "
           "(speed-up, target >= 10 at full size). peak GB: this process (in-process steps) or the "

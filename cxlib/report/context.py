@@ -242,9 +242,20 @@ class RunContext:
             print(f"[cxlib] {name} failed:\n{tb}", file=sys.stderr)
 
     def _log_timing(self, name: str, secs: float) -> None:
+        """One line of ``timings.jsonl``: the analysis, its seconds, and this kernel's memory after it
+        (``rss_gb``) and at its highest so far (``peak_gb``), to find what a big client's memory goes to."""
         if self.work_dir is not None:
+            import resource
+
+            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2  # KiB on Linux
+            try:
+                rss = int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1024 ** 3
+            except (OSError, ValueError, IndexError):  # not Linux
+                rss = None
+            line = {"analysis": name, "seconds": round(secs, 3), "notebook": self.notebook, "pid": os.getpid(),
+                    "rss_gb": None if rss is None else round(rss, 3), "peak_gb": round(peak, 3)}
             with open(self.work_dir / "timings.jsonl", "a", encoding="utf-8") as f:
-                f.write(json.dumps({"analysis": name, "seconds": round(secs, 3), "notebook": self.notebook}) + "\n")
+                f.write(json.dumps(line) + "\n")
 
     @contextmanager
     def section(self, name: str):
