@@ -880,8 +880,9 @@ def from_counts(counts: pd.DataFrame, metric: str = "nps", by: str | None = None
     cols = keys + ["metric", "value", "ci_low", "ci_high", "n", "excluded", "small_base"]
     if f"{col}_rows" not in counts:
         raise DataValidationError(f"the survey export has no {col!r} column for {metric}.")
-    c = counts.groupby(keys, sort=False, as_index=False).sum(numeric_only=True)  # a small frame
-    c = c[c[f"{col}_rows"] > 0]
+    if counts.duplicated(keys).any():  # counts with more groups than asked for: summed (a small frame)
+        counts = counts.groupby(keys, sort=False, as_index=False).sum(numeric_only=True)
+    c = counts[counts[f"{col}_rows"] > 0]
     n = c[f"{col}_n"].to_numpy(dtype=float)
     z = stats.norm.ppf(0.5 + confidence / 2)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -905,14 +906,13 @@ def from_counts(counts: pd.DataFrame, metric: str = "nps", by: str | None = None
             lo, hi = np.where(n >= 2, value - half, np.nan), np.where(n >= 2, value + half, np.nan)
         value = np.where(n > 0, value, np.nan)
         lo, hi = np.where(n > 0, lo, np.nan), np.where(n > 0, hi, np.nan)
-    out = c[keys].copy()
-    out["metric"] = metric
-    out["value"], out["ci_low"], out["ci_high"] = value, lo, hi
-    out["n"] = n.astype(int)
-    out["excluded"] = (c[f"{col}_rows"] - c[f"{col}_n"]).astype(int).to_numpy()
-    out["small_base"] = out["n"] < min_base
-    return out[cols].sort_values(keys, kind="stable", key=lambda s: s.astype(str).replace(MISSING_GROUP, "\uffff")
-                                 ).reset_index(drop=True)
+    out = pd.DataFrame({**{k: c[k].to_numpy() for k in keys}, "metric": metric, "value": value, "ci_low": lo,
+                        "ci_high": hi, "n": n.astype(int),
+                        "excluded": (c[f"{col}_rows"] - c[f"{col}_n"]).astype(int).to_numpy(),
+                        "small_base": n < min_base}, columns=cols)
+    # periods as text sort chronologically ("2026Q2" < "2026Q3"); "(not recorded)" goes last
+    order = np.lexsort([out[k].astype(str).replace(MISSING_GROUP, "\uffff").to_numpy() for k in reversed(keys)])
+    return out.take(order).reset_index(drop=True)
 
 
 def breakdown_change(responses: pd.DataFrame, by: str, period, previous_period,
