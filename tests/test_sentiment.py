@@ -392,3 +392,17 @@ def test_batched_application_equals_one_pass(calibrated, monkeypatch):
     monkeypatch.setattr(se, "PREDICT_BATCH", 9)
     pd.testing.assert_frame_equal(whole, se.predict_calibrated(res.model, some))
     assert whole["sentiment"].notna().sum() > 200
+
+
+@pytest.mark.parametrize("text, want", [
+    ("@united thanks! https://t.co/x", "thanks!"),
+    ("see WWW.Acme.com/deals now", "see now"),
+    ("httpS://x.y/z and hTTp://a", "and"),
+    ("mail me@example.com or @Bob_1 #fail #", "mail me@example.com or fail #"),
+    ("Loved #Acme and ACME's app", "Loved and app"),
+    ("a\u00a0b  \t c", "a b c"),  # any Unicode space collapsed
+    ("no url here: www", "no url here: www"),
+])
+def test_clean_text_removes_urls_handles_and_brands_only(text, want):
+    out = se.clean_text(pd.Series([text, None]), strip=["acme"])
+    assert out.iloc[0] == want and pd.isna(out.iloc[1])

@@ -195,11 +195,22 @@ def clean_text(texts: pd.Series, strip: Sequence[str] = ()) -> pd.Series:
     """
     s = texts.astype("object")
     ok = s.notna()
-    out = s[ok].astype("str").str.replace(_URL_RE, " ", regex=True).str.replace(_HANDLE_RE, " ", regex=True)
     rx = _strip_regex(tuple(strip or ()))
-    if rx is not None:
-        out = out.str.replace(rx, " ", regex=True)
-    out = out.str.replace(_HASH_RE, "", regex=True).str.replace(r"\s+", " ", regex=True).str.strip()
+    kept = s[ok].astype("str")
+    # the patterns applied in one pass over the texts (pandas would make one pass, and one array, each),
+    # each only where the text holds what any match of it needs ("://" or "www.", "@", "#")
+    done = []
+    for text in kept:
+        if "://" in text or "www." in text.lower():
+            text = _URL_RE.sub(" ", text)
+        if "@" in text:
+            text = _HANDLE_RE.sub(" ", text)
+        if rx is not None:
+            text = rx.sub(" ", text)
+        if "#" in text:
+            text = _HASH_RE.sub("", text)
+        done.append(text)
+    out = pd.Series(done, index=kept.index, dtype=kept.dtype).str.replace(r"\s+", " ", regex=True).str.strip()
     res = pd.Series(None, index=texts.index, dtype="object")
     res[ok] = out
     return res
