@@ -714,18 +714,21 @@ def _sentiment(ctx):
                           "target": _sentiment_target(texts)}, index=texts.index)
     strip = [b for b in [ctx.params.brand, *ctx.params.competitors] if b]
     res = sentiment.for_run(frame, seed=ctx.params.seed, strip=strip)
-    return _Sentiment(res.scores, res.method, res.validation, texts["verbatim_id"].to_numpy(), res)
+    # the fitted model is left out: the result is pickled for the other kernel, nothing downstream reads the
+    # model, and for a big client's texts its TF-IDF vocabulary is large
+    return _Sentiment(res.scores, res.method, res.validation, texts["verbatim_id"].to_numpy(), res.info)
 
 
 @dataclass
 class _Sentiment:
-    """The run's sentiment: per-text scores (aligned on ``verbatim_id``), the route taken, its validation."""
+    """The run's sentiment: per-text scores (aligned on ``verbatim_id``), the route taken, its validation,
+    and ``detail``: the counts and reasons of the route (``SentimentResult.info``)."""
 
     scores: pd.DataFrame
     method: str
     validation: pd.DataFrame
     verbatim_id: object = None
-    detail: object = None
+    detail: dict | None = None
 
 
 def _sentiment_target(texts: pd.DataFrame) -> pd.Series:
