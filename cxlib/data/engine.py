@@ -177,11 +177,12 @@ def _decode_keys(keys: pd.Series) -> pd.DataFrame:
     return pd.DataFrame(out, index=keys.index)
 
 
-def responses_expr(store: Store) -> ibis.Table | None:
+def responses_expr(store: Store, *, key: bool = False) -> ibis.Table | None:
     """Survey responses with their customers' attributes (:data:`CUSTOMER_COLUMNS`, a left join:
     see :func:`with_customer_columns`), and the engine's helper columns: ``_year`` and ``_part``
-    (quarter or month, by params ``period_unit``) of the response time, ``_score_key``
-    (:func:`_score_key`, only when every score lies in its validated range). None without responses."""
+    (quarter or month, by params ``period_unit``) of the response time and, with ``key``,
+    ``_score_key`` (:func:`_score_key`, only when every score lies in its validated range: one
+    query checks). None without responses."""
     if not store.has("survey_responses"):
         return None
     r = with_customer_columns(store, store.table("survey_responses"), CUSTOMER_COLUMNS)
@@ -193,7 +194,7 @@ def responses_expr(store: Store) -> ibis.Table | None:
         if unit in ("quarter", "month"):
             extra["_part"] = (r[col_t].quarter() if unit == "quarter" else r[col_t].month()).cast("int16")
     scores = [c for c in _KEY_RANGES if c in r.columns]
-    if scores or "survey_type" in r.columns:
+    if key and (scores or "survey_type" in r.columns):
         aggs = {f"{c}_{f}": getattr(r[c], f)() for c in scores for f in ("min", "max")}
         if "survey_type" in r.columns:
             aggs["other_types"] = (r.survey_type.notnull() & ~r.survey_type.isin(list(_KEY_TYPES))).cast(
@@ -210,14 +211,14 @@ def build_responses(store: Store) -> None:
     """Create :data:`RESPONSES_TABLE` (:func:`responses_expr`) once, at load: every breakdown of the
     scores then reads one table instead of joining half a million responses with a million
     customers per query. On DuckDB and on Spark (built in Ibis)."""
-    expr = responses_expr(store)
+    expr = responses_expr(store, key=True)
     if expr is not None:
         store.save_table(RESPONSES_TABLE, expr)
 
 
 def responses_table(store: Store) -> ibis.Table:
-    """:data:`RESPONSES_TABLE` when the load built it, else the same join made now (a store that
-    :func:`cxlib.data.io.load_store` did not build)."""
+    """:data:`RESPONSES_TABLE` when the load built it, else the same join made now, without the
+    packed key (a store that :func:`cxlib.data.io.load_store` did not build)."""
     if store.has(RESPONSES_TABLE):
         return store.table(RESPONSES_TABLE)
     return responses_expr(store)
@@ -416,6 +417,11 @@ def _step_of(w: ibis.Table, steps: list[str]) -> ibis.Column:
     return w.event.cases(*[(e, i + 1) for i, e in enumerate(steps)], else_=0).cast("int64")
 
 
+def _bit_of(step: ibis.Column) -> ibis.Column:
+    """Bit i-1 for funnel step i (0 for no step), as a 64-bit integer: OR-ed, the set of steps seen."""
+    return ibis.cases((step > 0, ibis.literal(1, type="int64") << (step - 1)), else_=0)
+
+
 def build_sessions(store: Store) -> None:
     """Summarise every web session once, at load, as :data:`SESSIONS_TABLE` (DuckDB only).
 
@@ -433,9 +439,8 @@ def build_sessions(store: Store) -> None:
     w = store.table("web_events")
     keys = ["session_id"] + (["device"] if "device" in w.columns else [])
     w = w.select(*keys, "event_time", _step=_step_of(w, steps))  # the step computed once per event
-    bit = ibis.cases((w._step > 0, ibis.literal(1, type="int64") << (w._step - 1)), else_=0)
     store.save_table(SESSIONS_TABLE, w.group_by(keys).aggregate(
-        _first=w.event_time.min(), _last=w.event_time.max(), _depth=w._step.max(), _steps=bit.bit_or()))
+        _first=w.event_time.min(), _last=w.event_time.max(), _depth=w._step.max(), _steps=_bit_of(w._step).bit_or()))
     one = True
     if len(keys) > 1:  # a session seen on two devices has two rows
         t = store.table(SESSIONS_TABLE)
@@ -443,7 +448,6 @@ def build_sessions(store: Store) -> None:
         one = bool(n["rows"] == n["sessions"])
     store.db.execute(f'CREATE OR REPLACE TABLE "{SESSIONS_META}" AS SELECT ?::VARCHAR AS steps, '
                      '?::VARCHAR AS by, ?::BOOLEAN AS one_row_per_session', ["\x1f".join(steps), ",".join(keys[1:]), one])
-    store._tables.pop(SESSIONS_META, None)
 
 
 def _sessions_for(store: Store, steps: list[str], by: str | None) -> ibis.Table | None:
@@ -483,8 +487,7 @@ def _funnel_sessions(store: Store, steps: list[str], period: periods.Period, key
         w = w.filter((w.event_time >= period.start) & (w.event_time < period.end))
     w = w.filter(w.event.isin(steps))
     w = w.select(*keys, _step=_step_of(w, steps))
-    # bit i-1 for step i, as a 64-bit integer
-    extra = {"steps": (ibis.literal(1, type="int64") << (w._step - 1)).bit_or()} if masks else {}
+    extra = {"steps": _bit_of(w._step).bit_or()} if masks else {}
     per_session = w.group_by(keys).aggregate(depth=w._step.max(), **extra)
     if summary is None:
         return per_session
