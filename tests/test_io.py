@@ -546,3 +546,18 @@ def test_a_score_outside_its_scale_is_never_packed(tmp_path, monkeypatch):
     counts = engine.score_counts(store, ("segment",), ["all"])
     rel = r[r["survey_type"] == "relationship"]
     assert counts["nps_sum"].sum() == rel["nps"].sum() and counts["nps_pro"].sum() == (rel["nps"] >= 9).sum()
+
+
+def test_a_comment_over_several_lines_loads_beside_a_short_row(tmp_path, monkeypatch):
+    """A quoted comment with new lines in it after 1,500 one-line rows (as in a real social export),
+    and a row missing its last cells: DuckDB's parallel CSV reader refuses the two together; the
+    loader reads every row."""
+    body = ('response_id,nps,comment,when\n' + 'r0,7\n'
+            + "".join(f"r{i},8,plain comment {i},2026-01-04\n" for i in range(1, 1500))
+            + 'r1500,9,"Great app.\nBut the delivery\n\nwas late",2026-01-02\n')
+    p = client(tmp_path, monkeypatch, {"survey_responses": (body.encode(), "s.csv",
+                                                            {"columns": {"when": "response_time"}})})
+    store = load_store(p, now=pd.Timestamp("2026-11-22"))
+    df = store.df("survey_responses").set_index("response_id")
+    assert len(df) == 1501 and df.loc["r1500", "comment"] == "Great app.\nBut the delivery\n\nwas late"
+    assert pd.isna(df.loc["r0", "comment"]) and df.loc["r1499", "comment"] == "plain comment 1499"

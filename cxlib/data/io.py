@@ -440,7 +440,10 @@ def read_raw(db: duckdb.DuckDBPyConnection, table: str, path: Path, source: Tabl
         if suffix in (".csv", ".txt", ".tsv"):
             encoding, how = detect_encoding(path, source.encoding)
             src = path if encoding in ("utf-8", "ascii") else _transcode(path, encoding, tmp_dir)
-            opts = ["header = true", "all_varchar = true", "null_padding = true"]
+            # one reader thread: DuckDB's parallel CSV scanner refuses null_padding (short rows) together
+            # with a quoted new line (a multi-line comment, common in survey and social exports); with
+            # every cell read as text it is no slower here (130 MB of customers: 1.05 s vs 1.10 s)
+            opts = ["header = true", "all_varchar = true", "null_padding = true", "parallel = false"]
             if source.delimiter:
                 opts.append(f"delim = {literal(source.delimiter)}")
             elif suffix == ".tsv":
