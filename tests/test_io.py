@@ -561,3 +561,21 @@ def test_a_comment_over_several_lines_loads_beside_a_short_row(tmp_path, monkeyp
     df = store.df("survey_responses").set_index("response_id")
     assert len(df) == 1501 and df.loc["r1500", "comment"] == "Great app.\nBut the delivery\n\nwas late"
     assert pd.isna(df.loc["r0", "comment"]) and df.loc["r1499", "comment"] == "plain comment 1499"
+
+
+def test_a_declared_format_with_a_time_zone_gives_utc_times(tmp_path, monkeypatch):
+    """A social export's 'Tue Oct 31 23:36:20 +0000 2017' read with its declared format (%z): the
+    times come out in UTC without a zone, like every other date, and the period resolves."""
+    df = pd.DataFrame({"id": ["t1", "t2", "t3"], "text": ["slow app", "love it", "crashes"],
+                       "created_at": ["Tue Oct 31 23:36:20 +0000 2017", "Wed Nov 01 01:10:00 +0200 2017",
+                                      "Sat Dec 30 08:00:00 -0500 2017"]})
+    settings = {"columns": {"id": "verbatim_id", "created_at": "verbatim_time"},
+                "dates": {"verbatim_time": "%a %b %d %H:%M:%S %z %Y"}, "constants": {"source": "social"}}
+    p = client(tmp_path, monkeypatch, {"verbatims": (df, "v.csv", settings)})
+    store = load_store(p, now=pd.Timestamp("2026-11-22"))
+    got = store.df("verbatims").set_index("verbatim_id")["verbatim_time"]
+    assert got.dt.tz is None
+    assert got.tolist() == [pd.Timestamp("2017-10-31 23:36:20"), pd.Timestamp("2017-10-31 23:10:00"),
+                            pd.Timestamp("2017-12-30 13:00:00")]
+    assert engine.resolve_period(store, "2017Q4")[0].label == "2017Q4"
+    assert engine.resolve_period(store, None)[0].label == "all"  # 2017Q4 unfinished (last text Dec 30)

@@ -872,8 +872,10 @@ class _TableLoader:
                 iso = f"CAST(timezone('UTC', TRY_CAST({c} AS TIMESTAMPTZ)) AS TIMESTAMP)"
                 if fmts:
                     fl = "[" + ", ".join(literal(f) for f in fmts) + "]"
-                    expr = f"COALESCE(try_strptime({c}, {fl}), {iso})" if how != "format" else \
-                        f"try_strptime({c}, {fl})"
+                    parsed = f"try_strptime({c}, {fl})"
+                    if any("%z" in f or "%Z" in f for f in fmts):  # a zoned time (Twitter's +0000): in UTC, as ISO
+                        parsed = f"CAST(timezone('UTC', {parsed}) AS TIMESTAMP)"
+                    expr = f"COALESCE({parsed}, {iso})" if how != "format" else parsed
                 else:
                     expr = iso
                 values[col] = expr
