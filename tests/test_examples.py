@@ -281,3 +281,22 @@ def test_check_reports_every_problem_at_once(tmp_path, monkeypatch):
 def test_every_example_is_listed_for_make_demo_data():
     assert set(examples.SHAPES) == {p.stem for p in paths.PARAMS_DIR.glob("example-*.yml")}
     assert np.all([s in examples.TRUTH for s in examples.SHAPES])
+
+
+@pytest.mark.parametrize("columns, flag, inverted", [
+    (["CustomerId", "IsActiveMember", "Age", "Exited"], "Exited", False),   # a bank CRM snapshot's order
+    (["CustomerId", "Exited", "IsActiveMember"], "Exited", False),
+    (["CustomerId", "Age", "IsActiveMember"], "IsActiveMember", True),
+    (["CustomerId", "Inactive"], "Inactive", False),
+])
+def test_the_churn_flag_is_preferred_to_an_active_flag(tmp_path, columns, flag, inverted):
+    from cxlib.data.draft import guess_file
+
+    rng = np.random.default_rng(4)
+    df = pd.DataFrame({c: (rng.integers(0, 2, 200) if c != "CustomerId" and c != "Age"
+                           else rng.integers(18, 80, 200) if c == "Age" else range(1000, 1200)) for c in columns})
+    path = tmp_path / "crm.csv"
+    df.to_csv(path, index=False)
+    g = guess_file(path)
+    assert g.table == "customers" and g.columns[flag] == "churned"
+    assert g.values["churned"] == ({"0": True, "1": False} if inverted else {"0": False, "1": True})

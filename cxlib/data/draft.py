@@ -146,8 +146,13 @@ def guess_file(path: Path) -> FileGuess:
         words = v.str.contains(r"[^\W\d_]") & (v.str.contains(r"\s") | v.str.len().lt(6))
         return len(v) > 0 and (v.str.len().mean() > 15 or words.mean() > 0.5) and words.mean() > 0.5
 
+    def inverse_only(c):  # named only like an active flag ("IsActiveMember"): churned is its opposite
+        k = _key(c)
+        return "inactive" not in k and not any(f in k for f in _NAMES["churned"] if f != "active")
+
     cid = pick("customer_id")
-    churn = pick("churned", yes_no)
+    # a churn flag proper ("Exited") before an active flag, wherever the two stand in the file
+    churn = pick("churned", lambda c: yes_no(c) and not inverse_only(c)) or pick("churned", yes_no)
     session, event = pick("session_id"), pick("event")
     order, amount = pick("order_id"), pick("amount", lambda c: _numbers(df[c]).notna().mean() > 0.9)
     nps = pick("nps", in_range(0, 10))
@@ -175,7 +180,7 @@ def guess_file(path: Path) -> FileGuess:
         g.columns = {cid: "customer_id", churn: "churned"}
         vals = sorted(set(df[churn].dropna().astype(str).str.strip()))
         g.values["churned"] = {v: v.lower() in _YES for v in vals}
-        if _key(churn) == "active":
+        if inverse_only(churn):
             g.values["churned"] = {v: v.lower() not in _YES for v in vals}
             g.notes.append(f"'{churn}' looks like an active flag: churned = not active (check the values map)")
     elif session and event and time:
