@@ -300,3 +300,18 @@ def test_the_churn_flag_is_preferred_to_an_active_flag(tmp_path, columns, flag, 
     g = guess_file(path)
     assert g.table == "customers" and g.columns[flag] == "churned"
     assert g.values["churned"] == ({"0": True, "1": False} if inverted else {"0": False, "1": True})
+
+
+def test_a_row_number_is_not_a_churn_breakdown():
+    """A CRM snapshot's RowNumber (1..n) or a numeric account number is no attribute to band churn by;
+    ages, balances and salaries are, even when every salary differs."""
+    from cxlib.report.analyses import breakdown_columns_crm
+
+    rng = np.random.default_rng(8)
+    n = 500
+    view = pd.DataFrame({"customer_id": [f"c{i}" for i in range(n)], "RowNumber": np.arange(1, n + 1),
+                         "AccountNo": rng.permutation(n) + 15_600_000, "Age": rng.integers(18, 90, n),
+                         "Balance": np.where(rng.random(n) < .4, 0.0, rng.normal(9e4, 3e4, n).round(2)),
+                         "EstimatedSalary": rng.uniform(1e4, 2e5, n).round(2),
+                         "Geography": rng.choice(["France", "Spain", "Germany"], n), "churned": rng.random(n) < .2})
+    assert breakdown_columns_crm(view) == ["Age", "Balance", "EstimatedSalary", "Geography"]

@@ -167,7 +167,9 @@ def _customer_profile(ctx):
 
 
 def breakdown_columns_crm(view: pd.DataFrame) -> list[str]:
-    """CRM attributes worth profiling: text columns with 2-30 groups, and numeric columns (banded)."""
+    """CRM attributes worth profiling: text columns with 2-30 groups, and numeric columns (banded),
+    except a numeric identifier (whole numbers, a different one on every row: a row number or an
+    account number is no attribute of the customer)."""
     skip = {"customer_id", "churned", "churn_date", "signup_date", "last_order_time", "last_visit_time",
             "latest_nps_time", "nps_group", "is_detractor", "has_unresolved", "has_late_delivery", "language"}
     out = []
@@ -179,9 +181,15 @@ def breakdown_columns_crm(view: pd.DataFrame) -> list[str]:
             if 2 <= s.nunique(dropna=True) <= 30:
                 out.append(col)
         elif pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s) and s.nunique() > 2 \
-                and col in set(ctx_columns_of_customers(view)):
+                and col in set(ctx_columns_of_customers(view)) and not _identifier(s):
             out.append(col)
     return out
+
+
+def _identifier(s: pd.Series) -> bool:
+    """Whole numbers, one per row and never repeated, over more than 30 rows: an identifier."""
+    x = pd.to_numeric(s, errors="coerce").dropna()
+    return len(x) > 30 and x.is_unique and bool((x % 1 == 0).all())
 
 
 def ctx_columns_of_customers(view: pd.DataFrame) -> list[str]:
