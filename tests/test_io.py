@@ -167,6 +167,36 @@ def test_dayfirst_declared_detected_and_ambiguous_refused(tmp_path, monkeypatch)
     assert load_store(p4).df("survey_responses")["response_time"].iloc[0] == pd.Timestamp("2026-02-01 10:00")
 
 
+def test_two_digit_years_are_this_century_not_the_year_18(tmp_path, monkeypatch):
+    """31/12/18 detected day-first is 2018-12-31 (it was read as the year 18 by %Y, before %y)."""
+    df = survey(6).assign(Date=["31/12/18", "15/01/19 10:30", "02/02/19", "13/03/2019", "01/04/19", "28/05/19 23:59"])
+    p = client(tmp_path, monkeypatch, {"survey_responses": (df, "s.csv", {
+        "columns": {"Date": "response_time", "Score": "nps"}})})
+    got = load_store(p).df("survey_responses")["response_time"]
+    assert got.tolist() == [pd.Timestamp(x) for x in ("2018-12-31", "2019-01-15 10:30", "2019-02-02", "2019-03-13",
+                                                      "2019-04-01", "2019-05-28 23:59")]
+
+
+def test_dates_with_month_names_read_undeclared(tmp_path, monkeypatch):
+    """Exports writing the month's name (31-Jul-18 in a product-review export, a social export's
+    'Tue Oct 31 23:36:20 +0300 2017') are read without a declared format; anything else still fails."""
+    cells = ["31-Jul-18", "Jul 31, 2018", "31 July 2018 10:30", "Tue Oct 31 23:36:20 +0300 2017",
+             "2018-08-01T09:00:00Z", "1-Jan-05", "Mon, 05 Feb 2018 08:00:00 +0000"]
+    want = ["2018-07-31", "2018-07-31", "2018-07-31 10:30", "2017-10-31 20:36:20", "2018-08-01 09:00", "2005-01-01",
+            "2018-02-05 08:00"]
+    df = survey(len(cells)).assign(Date=cells)
+    p = client(tmp_path, monkeypatch, {"survey_responses": (df, "s.csv", {
+        "columns": {"Date": "response_time", "Score": "nps"}})})
+    got = load_store(p).df("survey_responses")["response_time"]
+    assert got.tolist() == [pd.Timestamp(x) for x in want]
+    bad = survey(3).assign(Date=["31-Jul-18", "31 Jully 2018", "someday"])
+    p2 = client(tmp_path, monkeypatch, {"survey_responses": (bad, "s.csv", {
+        "columns": {"Date": "response_time", "Score": "nps"}})})
+    with pytest.raises(DataValidationError) as e:
+        load_store(p2)
+    assert "column 'response_time', lines 3, 4: not a date (e.g. '31 Jully 2018', 'someday')" in str(e.value)
+
+
 @pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16", "cp1256", "latin-1"])
 def test_encodings_detected(tmp_path, monkeypatch, encoding):
     text = "الخدمة ممتازة" if encoding != "latin-1" else "très bien café"

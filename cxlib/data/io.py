@@ -49,6 +49,14 @@ _LANGUAGE_SYNONYMS = {"english": "en", "eng": "en", "e": "en", "arabic": "ar", "
 _DIGITS = ("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹٫", "01234567890123456789.")
 _SEPS = ("/", "-", ".")
 _TIMES = (" %H:%M:%S", " %H:%M", " %I:%M %p", " %I:%M:%S %p", "")
+# Dates written with an English month name cannot be read two ways (31-Jul-18, Jul 31, 2018,
+# 31 July 2018 10:30): read without being declared, wherever the ISO reading fails. Two-digit
+# years first (%Y reads 18 as the year 18; %y refuses 2018). Twitter's zoned stamp comes in UTC.
+_NAMED_MONTH_FORMATS = tuple(d + t for d in (
+    "%d-%b-%y", "%d %b %y", "%d-%b-%Y", "%d %b %Y", "%d/%b/%Y", "%d-%B-%Y", "%d %B %Y",
+    "%b %d, %Y", "%B %d, %Y", "%b %d %Y", "%B %d %Y", "%a, %d %b %Y", "%A, %d %B %Y",
+) for t in (" %H:%M:%S", " %H:%M", ""))
+_ZONED_FORMATS = ("%a %b %d %H:%M:%S %z %Y", "%a, %d %b %Y %H:%M:%S %z")
 
 _FIXES = {
     "missing": "add the column to the export, or map your column onto it in params "
@@ -514,10 +522,15 @@ def _as_text(value) -> str | None:
     return str(value)
 
 
+def _sql_list(items) -> str:
+    """A SQL list of text literals."""
+    return "[" + ", ".join(literal(i) for i in items) + "]"
+
+
 def _date_formats(dayfirst: bool) -> list[str]:
     out = []
     for sep in _SEPS:
-        for year in ("%Y", "%y"):
+        for year in ("%y", "%Y"):  # %Y would read 18 as the year 18; %y refuses 2018
             d = f"%d{sep}%m{sep}{year}" if dayfirst else f"%m{sep}%d{sep}{year}"
             out += [d + t for t in _TIMES]
     return out
@@ -869,10 +882,12 @@ class _TableLoader:
                                   else f"CAST({c} AS TIMESTAMP)")
                     continue
                 how, fmts = self._date_spec(mapped, col, stats)
-                iso = f"CAST(timezone('UTC', TRY_CAST({c} AS TIMESTAMPTZ)) AS TIMESTAMP)"
+                # evaluated left to right, each reading only the cells the ones before it left empty
+                iso = (f"COALESCE(CAST(timezone('UTC', TRY_CAST({c} AS TIMESTAMPTZ)) AS TIMESTAMP), "
+                       f"try_strptime({c}, {_sql_list(_NAMED_MONTH_FORMATS)}), "
+                       f"CAST(timezone('UTC', try_strptime({c}, {_sql_list(_ZONED_FORMATS)})) AS TIMESTAMP))")
                 if fmts:
-                    fl = "[" + ", ".join(literal(f) for f in fmts) + "]"
-                    parsed = f"try_strptime({c}, {fl})"
+                    parsed = f"try_strptime({c}, {_sql_list(fmts)})"
                     if any("%z" in f or "%Z" in f for f in fmts):  # a zoned time (Twitter's +0000): in UTC, as ISO
                         parsed = f"CAST(timezone('UTC', {parsed}) AS TIMESTAMP)"
                     expr = f"COALESCE({parsed}, {iso})" if how != "format" else parsed
