@@ -584,6 +584,8 @@ def bench_report(client: str, size: str, *, label: str = "", limit_s: float = RE
     log = Path(tempfile.gettempdir()) / f"cxlib-bench-{client}.log"
     m = measure_tree([sys.executable, "-m", "cxlib", "report", "--client", client], log=log, watch=watch,
                      limit_s=limit_s)
+    if timings.get("text"):  # kept for a closer look (memory per analysis and kernel)
+        (Path(tempfile.gettempdir()) / f"cxlib-bench-{client}-timings.jsonl").write_text(timings["text"])
     analyses, memory, last_peak = {}, {}, {}
     for line in timings.get("text", "").splitlines():
         try:

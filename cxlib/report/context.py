@@ -247,15 +247,28 @@ class RunContext:
         if self.work_dir is not None:
             import resource
 
+            _give_back_memory()
+
             peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2  # KiB on Linux
             try:
                 rss = int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1024 ** 3
             except (OSError, ValueError, IndexError):  # not Linux
                 rss = None
             line = {"analysis": name, "seconds": round(secs, 3), "notebook": self.notebook, "pid": os.getpid(),
-                    "rss_gb": None if rss is None else round(rss, 3), "peak_gb": round(peak, 3)}
+                    "rss_gb": None if rss is None else round(rss, 3), "peak_gb": round(peak, 3),
+                    "engine_gb": self._engine_gb()}
             with open(self.work_dir / "timings.jsonl", "a", encoding="utf-8") as f:
                 f.write(json.dumps(line) + "\n")
+
+    def _engine_gb(self) -> float | None:
+        """What DuckDB holds in this process (its buffer pool: cached table blocks and query state)."""
+        if self.store is None or self.store.backend != "duckdb":
+            return None
+        try:
+            got = self.store.db.execute("SELECT sum(memory_usage_bytes) FROM duckdb_memory()").fetchone()[0]
+        except Exception:  # noqa: BLE001 - a log line never fails an analysis
+            return None
+        return round((got or 0) / 1024 ** 3, 3)
 
     @contextmanager
     def section(self, name: str):
@@ -275,6 +288,19 @@ class RunContext:
         except Exception as e:  # noqa: BLE001 - showing a result failed: report it, go on
             self._record_failure(f"{name}.show", f"{type(e).__name__}: {e}", traceback.format_exc())
             show_failure(name, f"{type(e).__name__}: {e}", self.params.language)
+
+
+def _give_back_memory() -> None:
+    """Hand the heap's free pages back to the system (glibc's ``malloc_trim``), as a kernel does not
+    on its own: after the frames of one analysis are freed, their pages stayed with the kernel, and
+    two kernels' leftovers added up (at 1M customers, 3.69 -> 3.43 GB for the report's process
+    tree). Elsewhere than glibc, nothing."""
+    import ctypes
+
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 def ahead_file(work: Path, pid: int) -> Path:
