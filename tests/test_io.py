@@ -609,3 +609,32 @@ def test_a_declared_format_with_a_time_zone_gives_utc_times(tmp_path, monkeypatc
                             pd.Timestamp("2017-12-30 13:00:00")]
     assert engine.resolve_period(store, "2017Q4")[0].label == "2017Q4"
     assert engine.resolve_period(store, None)[0].label == "all"  # 2017Q4 unfinished (last text Dec 30)
+
+
+def test_release_memory_drops_cached_blocks_of_a_database_file(tmp_path, monkeypatch):
+    """A kernel's store drops the blocks DuckDB cached while reading (read again when needed); the
+    memory limit is the configured one after; an in-memory database is left alone."""
+    from cxlib.data.io import Store, connect
+
+    n = 400_000
+    rng = np.random.default_rng(5)  # text that does not compress: tens of MB of blocks
+    df = pd.DataFrame({"response_id": [f"r{i}" for i in range(n)], "nps": np.arange(n) % 11,
+                       "comment": [f"{a:x}{b:x}" for a, b in rng.integers(0, 2 ** 62, (n, 2))]})
+    p = client(tmp_path, monkeypatch, {"survey_responses": (df, "s.parquet", {})}, engine={"memory_limit": "1GB"})
+    load_store(p, tmp_path / "cx.duckdb").close()
+    store = Store(db=connect(tmp_path / "cx.duckdb", "1GB", read_only=True), params=p)
+
+    def cached_mb():
+        return store.db.execute("SELECT sum(memory_usage_bytes) / 2 ** 20 FROM duckdb_memory()").fetchone()[0]
+
+    assert store.db.execute("SELECT count(DISTINCT comment) FROM survey_responses").fetchone()[0] == n
+    before = cached_mb()
+    store.release_memory(above_mb=before + 1)  # less than asked: kept
+    assert cached_mb() == before
+    store.release_memory(above_mb=1)
+    assert before > 5 and cached_mb() < before / 4, (before, cached_mb())
+    assert store.db.execute("SELECT current_setting('memory_limit')").fetchone()[0] == "953.6 MiB"  # 1 GB
+    assert store.db.execute("SELECT sum(nps) FROM survey_responses").fetchone()[0] == int(df["nps"].sum())
+    mem = load_store(p)  # in memory: its tables are its only copy
+    mem.release_memory()
+    assert mem.df("survey_responses")["nps"].sum() == df["nps"].sum()

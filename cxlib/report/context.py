@@ -247,6 +247,8 @@ class RunContext:
         if self.work_dir is not None:
             import resource
 
+            if self.store is not None:
+                self.store.release_memory()
             _give_back_memory()
 
             peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2  # KiB on Linux
