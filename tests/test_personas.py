@@ -64,6 +64,22 @@ def build(d, spec=None):
     return seg, prof, perf, infl, found
 
 
+def test_personas_read_only_their_view_columns(demo):
+    """The report pulls only :data:`personas.VIEW_COLUMNS` of the customer view (memory at 1M
+    customers): the personas are the same as from the whole view."""
+    d = demo
+    seg, prof, perf, infl, found = built(d)
+    few = engine.customer_view(d["store"], personas.VIEW_COLUMNS)
+    assert list(few.columns) == [c for c in d["view"].columns if c in personas.VIEW_COLUMNS]
+    assert len(few.columns) < len(d["view"].columns) / 2
+    p = d["params"]
+    again = personas.build_personas(prof, few, seg, d["coded"], d["verb"],
+                                    personas.touchpoint_performance_by_segment(d["resp"], p, few, seg),
+                                    influences=personas.traffic_sources(d["store"], few, seg, as_of=d["cur"].end),
+                                    min_base=p.thresholds.min_base, touchpoint_labels=p.touchpoint_labels())
+    assert repr(again) == repr(found) and len(found) >= 3
+
+
 def independent_code_counts(d, labels: pd.Series) -> tuple[pd.DataFrame, pd.Series]:
     """Distinct customer texts mentioning each code per segment, and the texts per segment."""
     v = d["verb"].assign(segment=d["verb"]["customer_id"].map(segments.segment_map(d["view"], labels)))

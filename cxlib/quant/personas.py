@@ -130,6 +130,11 @@ class Persona:
 # --- inputs ------------------------------------------------------------------------------
 
 
+#: the single customer view's columns a persona reads (the key, demographics, plan, channel, revenue, tenure)
+VIEW_COLUMNS = ("customer_id", "age", "gender", "household_size", "income_band", "city", "plan",
+                "preferred_channel", "revenue", "tenure_days")
+
+
 def touchpoint_performance_by_segment(responses: pd.DataFrame, params, view: pd.DataFrame,
                                       segments: pd.Series) -> pd.DataFrame:
     """:func:`cxlib.journey.gaps.touchpoint_performance` per segment (responses joined by customer).

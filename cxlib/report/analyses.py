@@ -224,7 +224,7 @@ def _personas(ctx):
     from cxlib.quant import personas
 
     s = ctx.result("segments")
-    view = engine.customer_view(ctx.store)
+    view = engine.customer_view(ctx.store, personas.VIEW_COLUMNS)
     coded = ctx.maybe("coding")
     texts = _texts(ctx)
     tp = None
@@ -834,7 +834,7 @@ CHURN_SIGNALS = ("has_unresolved", "has_late_delivery", "is_detractor")
 def _churn_signals(ctx):
     from cxlib.quant import retention
 
-    view = engine.customer_view(ctx.store)
+    view = engine.customer_view(ctx.store, ["churned", *CHURN_SIGNALS])
     signals = [s for s in CHURN_SIGNALS if s in view and view[s].notna().any()]
     return retention.churn_lift(view, signals, confidence=ctx.params.thresholds.confidence)
 
@@ -929,7 +929,7 @@ def _recommendations(ctx):
         actions.append(recommendations.touchpoint_actions(kd["uplift"] if kd else None, ctx.params, ff))
     ar = ctx.maybe("at_risk")
     if ar is not None:
-        view = engine.customer_view(ctx.store) if ctx.store.has("customer_view") else None
+        view = engine.customer_view(ctx.store, ["revenue"]) if ctx.store.has("customer_view") else None
         actions.append(recommendations.churn_actions(ar["scored"], view, ctx.params))
     ab = ctx.maybe("abandonment")
     if ab is not None:
