@@ -83,6 +83,11 @@ def test_html_has_sections_headline_and_no_code(report):
     assert 'src="figures/' not in html and "data:image/svg+xml" in html
     assert "open_run" not in html and "params_file" not in html and "db_path" not in html
     assert 'id="TOC"' in html or "toc" in html.lower()
+    # no Markdown escape shows through (a caption escaped twice read "checkout\\_start")
+    for doc in (html, annex):
+        text = re.sub(r"<(script|style)\b.*?</\1>", "", doc, flags=re.S)
+        assert not re.findall(r"\\[_*#\[\]`]", text), re.findall(r".{0,30}\\[_*#\[\]`].{0,30}", text)[:3]
+    assert "checkout_start and purchase" in html
     # the SWOT's planted items: the grid shows three per quadrant, the annex every item
     planted = ["Delivery matters to customers but underperforms", "Detractors raise Late delivery",
                "Value Seekers: NPS fell significantly", "FastCart is taking a growing share",
