@@ -356,3 +356,32 @@ def test_at_risk_lists_and_next_best_actions(demo):
     assert stake2.attrs["review_manually"] == expected == int(review.sum())
     assert stake2.attrs["drivers_without_rule"]["has_unresolved"] == int(
         (analyst2["driver_key"] == "has_unresolved").sum()) > 0
+
+
+def test_crm_and_survey_alone_measure_their_signals_and_name_the_rest(demo, monkeypatch):
+    """A client with customers and survey responses only (no orders, web events, interactions):
+    the windowed features hold the survey, tenure and segment signals, equal to the full client's
+    (they come from the same tables), and name the signals left out with the table each lacks;
+    the model fits on what is there and lists the rest as not measured. It used to stop on the
+    missing orders table."""
+    from tests.helpers import params_for
+
+    p = params_for(demo["demo_dir"], monkeypatch, tables={
+        "customers": {"file": "customers.csv"}, "survey_responses": {"file": "survey_responses.csv"}})
+    store = load_store(p)
+    train, now = cm.churn_datasets(store, demo["as_of"], horizon_days=90)
+    assert set(train.attrs["unavailable"]) == {"has_unresolved", "late_deliveries", "low_recency"}
+    assert train.attrs["unavailable"]["has_unresolved"] == "interactions table"
+    assert train.attrs["unavailable"]["low_recency"] == "orders table or web_events table"
+    assert list(train.columns) == ["customer_id", "segment", "nps_group", "latest_nps", "tenure_years",
+                                   "mean_ces", "high_effort", "ces_missing", "churned"]
+    full = demo["train"]
+    pd.testing.assert_frame_equal(train, full[train.columns], check_like=False)
+    model = cm.fit_churn_model(train, seed=demo["params"].seed)
+    assert set(model.kinds) <= {"nps_group", "tenure_years", "high_effort", "ces_missing", "segment"}
+    assert "nps_group" in model.kinds
+    gone = model.dropped[model.dropped["reason"] == "no_source"]
+    assert set(gone["related"]) == {"interactions table", "orders table", "orders table or web_events table"}
+    scored = cm.score_customers(model, now)
+    assert len(scored) == len(now) and scored["risk"].between(0, 1).all()
+    store.close()

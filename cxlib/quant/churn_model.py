@@ -206,18 +206,70 @@ FEATURE_COLUMNS = ["customer_id", "segment", "nps_group", "latest_nps", "has_unr
 # features (engine)
 # --------------------------------------------------------------------------------------
 def _data_end(store: Store) -> pd.Timestamp:
-    """Latest event timestamp in orders, web events, interactions and survey responses."""
+    """Latest event timestamp in the orders, web events, interactions and survey responses given."""
     parts = [store.table(t).aggregate(hi=store.table(t)[c].max()) for t, c in (
         ("orders", "order_time"), ("web_events", "event_time"),
-        ("interactions", "interaction_time"), ("survey_responses", "response_time"))]
+        ("interactions", "interaction_time"), ("survey_responses", "response_time")) if store.has_column(t, c)]
+    if not parts:
+        return pd.NaT
     ends = engine.to_pandas(store, ibis.union(*parts, distinct=False))["hi"]  # one query
     return pd.Timestamp(ends.max())
+
+
+#: signal -> what it is measured from (a client without it has the signal left out, never imputed)
+SIGNAL_SOURCES: dict[str, tuple[str, ...]] = {
+    "segment": ("customers.segment",),
+    "tenure_years": ("customers.signup_date",),
+    "nps_group": ("survey_responses.nps", "survey_responses.customer_id", "survey_responses.response_time"),
+    "has_unresolved": ("interactions.resolved", "interactions.customer_id"),
+    "late_deliveries": ("orders.late",),
+    "low_recency": ("orders.order_time", "web_events.customer_id"),  # either
+    "high_effort": ("survey_responses.ces", "survey_responses.customer_id", "survey_responses.response_time"),
+}
+_SIGNAL_COLUMNS = {"segment": ["segment"], "tenure_years": ["tenure_years"],
+                   "nps_group": ["nps_group", "latest_nps"], "has_unresolved": ["has_unresolved", "unresolved_window"],
+                   "late_deliveries": ["orders_window", "late_deliveries", "late_share"],
+                   "low_recency": ["recency_days", "low_recency"],
+                   "high_effort": ["mean_ces", "high_effort", "ces_missing"]}
+
+
+def _has(store: Store, ref: str) -> bool:
+    table, col = ref.split(".")
+    return store.has(table) and store.has_column(table, col)
+
+
+def _lacking(store: Store, ref: str) -> str:
+    table = ref.split(".")[0]
+    return f"{table} table" if not store.has(table) else f"{ref} column"
+
+
+def available_signals(store: Store) -> tuple[list[str], dict[str, str]]:
+    """(signals the data can measure, {signal: what it lacks, e.g. "interactions table" or
+    "orders.late column"}) per :data:`SIGNAL_SOURCES`."""
+    ok, missing = [], {}
+    for sig, refs in SIGNAL_SOURCES.items():
+        if sig == "low_recency":
+            has = _has(store, refs[0]) or _has(store, refs[1])
+            lacking = None if has else " or ".join(_lacking(store, r) for r in refs)
+        else:
+            lacking = next((_lacking(store, r) for r in refs if not _has(store, r)), None)
+        if lacking is None:
+            ok.append(sig)
+        else:
+            missing[sig] = lacking
+    return ok, missing
 
 
 def churn_features(store: Store, as_of, *, horizon_days: int = 90, window_days: int = 180,
                    survey_days: int = 365, low_recency_days: int = 90,
                    observed_until=None) -> pd.DataFrame:
     """Churn signals of every customer active at the cut-off ``as_of``, and the label after it.
+
+    Each signal is measured only from the tables and columns the client gave
+    (:data:`SIGNAL_SOURCES`): a client with customers and surveys alone has the NPS and effort
+    signals, tenure and segment, and no delivery, support or recency signal; what is left out
+    is named in ``attrs["unavailable"]`` ({signal: the table.column it lacks}) and its columns
+    are absent, never filled with a default.
 
     Parameters
     ----------
@@ -240,26 +292,29 @@ def churn_features(store: Store, as_of, *, horizon_days: int = 90, window_days: 
     Returns
     -------
     DataFrame
-        One row per active customer, columns :data:`FEATURE_COLUMNS` (see the module notes),
-        sorted by ``customer_id``. Flags are 0/1 integers. ``attrs``: ``cutoff``,
-        ``horizon_days``, ``outcome_end``, ``outcome_observed``, ``customers``, ``events``,
-        ``signed_up_after_cutoff``, ``churned_before_cutoff``, ``churned_without_date``,
-        ``churn_date_without_flag``, ``no_nps_response``, ``no_ces_response``,
-        ``no_activity``, ``no_orders_in_window``, ``missing_segment``.
+        One row per active customer, the columns of :data:`FEATURE_COLUMNS` the data can
+        measure (see the module notes), sorted by ``customer_id``. Flags are 0/1 integers.
+        ``attrs``: ``cutoff``, ``horizon_days``, ``outcome_end``, ``outcome_observed``,
+        ``customers``, ``events``, ``signed_up_after_cutoff``, ``churned_before_cutoff``,
+        ``churned_without_date``, ``churn_date_without_flag``, ``unavailable``, and where
+        measured ``no_nps_response``, ``no_ces_response``, ``no_activity``,
+        ``no_orders_in_window``, ``missing_segment``.
     """
     cutoff = pd.Timestamp(as_of)
     if horizon_days < 1 or window_days < 1 or survey_days < 1:
         raise ValueError("horizon_days, window_days and survey_days must be positive")
+    signals, unavailable = available_signals(store)
     outcome_end = cutoff + pd.Timedelta(days=horizon_days)
     until = _data_end(store) if observed_until is None else pd.Timestamp(observed_until)
-    observed = bool(outcome_end <= until.normalize() + pd.Timedelta(days=1))
+    observed = bool(pd.notna(until) and outcome_end <= until.normalize() + pd.Timedelta(days=1))
     win = cutoff - pd.Timedelta(days=window_days)
     swin = cutoff - pd.Timedelta(days=survey_days)
     cut_date = ibis.literal(cutoff.date())
 
     c = store.table("customers")
+    later = (c.signup_date >= cutoff) if "signup_date" in c.columns else ibis.literal(False)
     status = ibis.cases(
-        (c.signup_date >= cutoff, "signed_up_after_cutoff"),
+        (later, "signed_up_after_cutoff"),
         (c.churned & c.churn_date.isnull(), "churned_without_date"),
         (c.churned & (c.churn_date < cutoff), "churned_before_cutoff"),
         else_="active",
@@ -268,62 +323,82 @@ def churn_features(store: Store, as_of, *, horizon_days: int = 90, window_days: 
     counts = c.group_by(["status", "date_no_flag"]).aggregate(n=c.count()).to_pandas()
     active = c.filter(c.status == "active")
 
-    o = store.table("orders")
-    o = o.filter(o.order_time < cutoff)
-    in_win = o.order_time >= win  # one pass over orders: the last one ever, and the window's
-    orders = o.group_by("customer_id").aggregate(
-        orders_window=ibis.cases((in_win, 1), else_=0).sum().cast("int64"),
-        late_deliveries=ibis.cases((in_win, o.late.cast("int64")), else_=0).sum().cast("int64"),
-        last_order=o.order_time.max())
-    w = store.table("web_events")
-    w = w.filter((w.event_time < cutoff) & w.customer_id.notnull())
-    last_visit = w.group_by("customer_id").aggregate(last_visit=w.event_time.max())
-    i = store.table("interactions")
-    i = i.filter((i.interaction_time < cutoff) & (i.interaction_time >= win))
-    inter = i.group_by("customer_id").aggregate(unresolved_window=(~i.resolved).cast("int64").sum())
-    s = store.table("survey_responses")
-    s = s.filter((s.response_time < cutoff) & (s.response_time >= swin))
-    rel = s.filter((s.survey_type == "relationship") & s.nps.notnull())
-    rel = rel.mutate(rn=ibis.row_number().over(group_by=rel.customer_id,
-                                               order_by=[ibis.desc(rel.response_time),
-                                                         ibis.desc(rel.response_id)]))
-    latest = rel.filter(rel.rn == 0).select("customer_id", latest_nps="nps")
-    tx = s.filter((s.survey_type == "transactional") & s.ces.notnull())
-    ces = tx.group_by("customer_id").aggregate(mean_ces=tx.ces.cast("float64").mean())
+    aggs = []
+    if store.has("orders"):
+        o = store.table("orders")
+        o = o.filter(o.order_time < cutoff)
+        in_win = o.order_time >= win  # one pass over orders: the last one ever, and the window's
+        a = {"last_order": o.order_time.max()}
+        if "late_deliveries" in signals:
+            a["orders_window"] = ibis.cases((in_win, 1), else_=0).sum().cast("int64")
+            a["late_deliveries"] = ibis.cases((in_win, o.late.cast("int64")), else_=0).sum().cast("int64")
+        aggs.append(o.group_by("customer_id").aggregate(**a))
+    if _has(store, "web_events.customer_id"):
+        w = store.table("web_events")
+        w = w.filter((w.event_time < cutoff) & w.customer_id.notnull())
+        aggs.append(w.group_by("customer_id").aggregate(last_visit=w.event_time.max()))
+    if "has_unresolved" in signals:
+        i = store.table("interactions")
+        i = i.filter((i.interaction_time < cutoff) & (i.interaction_time >= win) & i.customer_id.notnull())
+        aggs.append(i.group_by("customer_id").aggregate(unresolved_window=(~i.resolved).cast("int64").sum()))
+    if "nps_group" in signals or "high_effort" in signals:
+        s = store.table("survey_responses")
+        s = s.filter((s.response_time < cutoff) & (s.response_time >= swin) & s.customer_id.notnull())
+        typed = "survey_type" in s.columns  # without survey types every answer counts
+        if "nps_group" in signals:
+            rel = s.filter(((s.survey_type == "relationship") if typed else ibis.literal(True)) & s.nps.notnull())
+            order = [ibis.desc(rel.response_time)] + ([ibis.desc(rel.response_id)] if "response_id" in rel.columns else [])
+            rel = rel.mutate(rn=ibis.row_number().over(group_by=rel.customer_id, order_by=order))
+            aggs.append(rel.filter(rel.rn == 0).select("customer_id", latest_nps="nps"))
+        if "high_effort" in signals:
+            tx = s.filter(((s.survey_type == "transactional") if typed else ibis.literal(True)) & s.ces.notnull())
+            aggs.append(tx.group_by("customer_id").aggregate(mean_ces=tx.ces.cast("float64").mean()))
 
-    v = active.select("customer_id", "segment", "signup_date", "churned", "churn_date")
-    for agg in (orders, last_visit, inter, latest, ces):
+    keep = ["customer_id", "churned", "churn_date"] + [x for x in ("segment", "signup_date") if x in active.columns]
+    v = active.select(*keep)
+    for agg in aggs:
         v = v.left_join(agg, v.customer_id == agg.customer_id).drop("customer_id_right")
-    last = ibis.greatest(v.last_order.coalesce(v.last_visit), v.last_visit.coalesce(v.last_order))
-    recency = cut_date.delta(last.cast("date"), unit="day")
-    unresolved = v.unresolved_window.fill_null(0)
-    v = v.mutate(
-        segment=v.segment.fill_null(MISSING_SEGMENT),
-        orders_window=v.orders_window.fill_null(0),
-        late_deliveries=v.late_deliveries.fill_null(0),
-        unresolved_window=unresolved,
-        has_unresolved=(unresolved > 0).cast("int64"),
-        tenure_years=cut_date.delta(v.signup_date.cast("date"), unit="day").cast("float64") / 365.25,
-        recency_days=recency,
-        low_recency=(recency.isnull() | (recency > low_recency_days)).cast("int64"),
-        nps_group=ibis.cases((v.latest_nps >= 9, "promoter"), (v.latest_nps >= 7, "passive"),
-                             (v.latest_nps.notnull(), "detractor"), else_=NO_RESPONSE),
-        high_effort=(v.mean_ces.notnull() & (v.mean_ces <= 3)).cast("int64"),
-        ces_missing=v.mean_ces.isnull().cast("int64"),
-    )
+    more = {}
+    if "segment" in signals:
+        more["segment"] = v.segment.fill_null(MISSING_SEGMENT)
+    if "late_deliveries" in signals:
+        more["orders_window"] = v.orders_window.fill_null(0)
+        more["late_deliveries"] = v.late_deliveries.fill_null(0)
+    if "has_unresolved" in signals:
+        unresolved = v.unresolved_window.fill_null(0)
+        more["unresolved_window"] = unresolved
+        more["has_unresolved"] = (unresolved > 0).cast("int64")
+    if "tenure_years" in signals:
+        more["tenure_years"] = cut_date.delta(v.signup_date.cast("date"), unit="day").cast("float64") / 365.25
+    if "low_recency" in signals:
+        lo, lv = (v[x] if x in v.columns else ibis.null("timestamp") for x in ("last_order", "last_visit"))
+        recency = cut_date.delta(ibis.greatest(lo.coalesce(lv), lv.coalesce(lo)).cast("date"), unit="day")
+        more["recency_days"] = recency
+        more["low_recency"] = (recency.isnull() | (recency > low_recency_days)).cast("int64")
+    if "nps_group" in signals:
+        more["nps_group"] = ibis.cases((v.latest_nps >= 9, "promoter"), (v.latest_nps >= 7, "passive"),
+                                       (v.latest_nps.notnull(), "detractor"), else_=NO_RESPONSE)
+    if "high_effort" in signals:
+        more["high_effort"] = (v.mean_ces.notnull() & (v.mean_ces <= 3)).cast("int64")
+        more["ces_missing"] = v.mean_ces.isnull().cast("int64")
+    v = v.mutate(**more)
     out = engine.to_pandas(store, v, order_by="customer_id")
     label = (out["churned"].astype(bool) & out["churn_date"].notna()
              & (out["churn_date"] >= cutoff) & (out["churn_date"] < outcome_end))
     out["churned"] = (pd.array(label.astype(int).to_numpy(), dtype="Int64") if observed
                       else pd.array([pd.NA] * len(out), dtype="Int64"))
-    orders_n = out["orders_window"].astype(float)
-    out["late_share"] = (out["late_deliveries"] / orders_n).where(orders_n > 0)
-    out["latest_nps"] = out["latest_nps"].astype("Float64")
-    out["recency_days"] = out["recency_days"].astype("Float64")
+    if "late_deliveries" in signals:
+        orders_n = out["orders_window"].astype(float)
+        out["late_share"] = (out["late_deliveries"] / orders_n).where(orders_n > 0)
+    for col, dtype in (("latest_nps", "Float64"), ("recency_days", "Float64")):
+        if col in out:
+            out[col] = out[col].astype(dtype)
     for col in ("has_unresolved", "low_recency", "high_effort", "ces_missing", "orders_window",
                 "late_deliveries", "unresolved_window"):
-        out[col] = out[col].astype(int)
-    out = out[FEATURE_COLUMNS].reset_index(drop=True)
+        if col in out:
+            out[col] = out[col].astype(int)
+    measured = {"customer_id", "churned"} | {x for sig in signals for x in _SIGNAL_COLUMNS[sig]}
+    out = out[[x for x in FEATURE_COLUMNS if x in measured]].reset_index(drop=True)
 
     def n_status(st: str) -> int:
         return int(counts.loc[counts["status"] == st, "n"].sum())
@@ -336,12 +411,15 @@ def churn_features(store: Store, as_of, *, horizon_days: int = 90, window_days: 
         churned_before_cutoff=n_status("churned_before_cutoff"),
         churned_without_date=n_status("churned_without_date"),
         churn_date_without_flag=int(counts.loc[counts["date_no_flag"], "n"].sum()),
-        no_nps_response=int((out["nps_group"] == NO_RESPONSE).sum()),
-        no_ces_response=int(out["ces_missing"].sum()),
-        no_activity=int(out["recency_days"].isna().sum()),
-        no_orders_in_window=int((out["orders_window"] == 0).sum()),
-        missing_segment=int((out["segment"] == MISSING_SEGMENT).sum()),
+        unavailable=unavailable,
     )
+    for key, col, count in (("no_nps_response", "nps_group", lambda x: (x == NO_RESPONSE).sum()),
+                            ("no_ces_response", "ces_missing", lambda x: x.sum()),
+                            ("no_activity", "recency_days", lambda x: x.isna().sum()),
+                            ("no_orders_in_window", "orders_window", lambda x: (x == 0).sum()),
+                            ("missing_segment", "segment", lambda x: (x == MISSING_SEGMENT).sum())):
+        if col in out:
+            out.attrs[key] = int(count(out[col]))
     return out
 
 
@@ -1070,10 +1148,16 @@ def fit_churn_model(features: pd.DataFrame, *, seed: int, folds: int = 5,
              "brier": float(np.mean((p - y) ** 2)), "chosen": True},
             {"model": "no skill", "auc": 0.5, "ci_low": np.nan, "ci_high": np.nan,
              "brier": float(np.mean((base - y) ** 2)), "chosen": False}])
+        # the signals the client's data cannot measure (churn_features' attrs), said first
+        unmeasured = [{"column": SIGNALS.get(sig, sig), "level": None, "reason": "no_source", "statistic": np.nan,
+                       "related": ref}
+                      for sig, ref in features.attrs.get("unavailable", {}).items()]
+        dropped = pd.concat([screen.dropped, dropped_levels], ignore_index=True)
+        if unmeasured:
+            dropped = pd.concat([pd.DataFrame(unmeasured), dropped], ignore_index=True)
         return ChurnModel(
             mode="time-windowed", model="logistic", selection="asked", target="churned",
-            id_column="customer_id", kinds=dict(kinds),
-            dropped=pd.concat([screen.dropped, dropped_levels], ignore_index=True),
+            id_column="customer_id", kinds=dict(kinds), dropped=dropped,
             univariate=screen.univariate, odds_ratios=odds, importance=None, comparison=comparison,
             auc_difference=(np.nan, np.nan, np.nan), cv_auc=cv_auc, cv_auc_ci=cv_ci,
             fold_auc=_fold_table(y, cv["splits"], p, None, "logistic"),
