@@ -166,6 +166,20 @@ def test_crm_snapshot_models_churn_on_the_clients_columns(crm):
     assert "kpis" in manifest(crm)["not_in_report"] and 'id="sec-metrics"' not in html(crm)
 
 
+def test_crm_snapshot_report_describes_only_the_data_it_has(crm):
+    """The words around the numbers fit a CRM snapshot: the bases are its customers, the model
+    finds associations without forecasting a horizon, and no section claims orders, web visits,
+    support contacts or surveys the client did not give."""
+    raw = pd.read_csv(_data("example-crm") / "crm_snapshot.csv")
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html(crm)))
+    assert f"It rests on the {len(raw):,} customers of the CRM export" in text
+    assert "cannot forecast when customers leave" in text
+    assert "Profiled from the CRM export: one row per customer." in text
+    for claim in ("next 90 days", "support contacts", "late deliveries", "web activity", "0 survey responses",
+                  "retention by signup cohort", "warning signal"):
+        assert claim not in text, claim
+
+
 # --- reviews ----------------------------------------------------------------------------------
 
 

@@ -126,7 +126,9 @@ def _sources(ctx):
 @analysis("coverage", "data")
 def _coverage(ctx):
     """How many responses and texts the period holds (the bases of the report)."""
-    out = {"responses": 0, "relationship": 0, "transactional": 0, "texts": 0}
+    out = {"responses": 0, "relationship": 0, "transactional": 0, "texts": 0, "customers": 0}
+    if ctx.store.has("customers"):
+        out["customers"] = int(ctx.store.table("customers").count().to_pyarrow().as_py())
     if ctx.store.has("survey_responses"):
         cur = _cur(ctx)
         out["responses"] = len(cur)

@@ -571,7 +571,9 @@ def period_markdown(ctx, cov: dict, tr) -> str:
         span = p.iso_span if tr.rtl else p.span
         head = (tr("data.period_prev", period=p.label, span=span, previous=ctx.previous.label) if ctx.previous
                 else tr("data.period_noprev", period=p.label, span=span))
-    bases = tr("data.bases", n=cov["responses"], texts=cov["texts"])
+    bases = (tr("data.bases_crm", customers=cov["customers"])
+             if cov.get("customers") and not cov["responses"] and not cov["texts"]
+             else tr("data.bases", n=cov["responses"], texts=cov["texts"]))
     conv = tr("data.conventions", conf=th.confidence, alpha=th.alpha, min_base=th.min_base)
     return " ".join([head, bases, conv])
 
@@ -898,6 +900,39 @@ def personas_markdown(cards, tr, market: str | None = None, currency: str | None
     from cxlib.report import personas
 
     return personas.persona_cards(cards, tr, market=market, currency=currency)
+
+
+def customers_intro(store, tr) -> str:
+    """The customers section's heading and what its single customer view joins: only the tables
+    the client gave (the view is built from those alone)."""
+    parts = [("customers", "src.crm"), ("orders", "src.orders"), ("web_events", "src.web"),
+             ("interactions", "src.support"), ("survey_responses", "src.survey")]
+    have = [tr(key) for table, key in parts if store.has(table)
+            and (table == "customers" or store.has_column(table, "customer_id"))]
+    if len(have) == 1:
+        return tr("customers.intro_crm")
+    sep = "، " if tr.rtl else ", "
+    return tr("customers.intro", sources=sep.join(have[:-1]) + tr("list.and") + have[-1])
+
+
+def churn_intro(runs, tr) -> str:
+    """The churn section's heading and what it holds, from the parts that run (``runs(name)``)."""
+    parts = [("churn_by_period", "periods"), ("churn_signals", "signals"), ("churn_by_attribute", "attributes"),
+             ("churn_model", "model")]
+    said = [tr(f"churn.intro.{key}") for name, key in parts if runs(name)]
+    return tr("churn.intro") + ("\n\n" + " ".join(said) if said else "")
+
+
+def churn_model_intro(cm: dict, tr) -> str:
+    """The heading and what the churn model is, in its mode: the horizon and the signals the data
+    measured (time-windowed), or a snapshot's association without a forecast."""
+    head = tr("churn_model.h")
+    if cm["mode"] != "windowed":
+        return head + "\n\n" + tr("churn_model.snapshot")
+    m = cm["model"]
+    used = [s for s in m.kinds if s != "ces_missing"]  # ces_missing goes with high_effort
+    signals = ", ".join(tr(f"churn.signal.{s}") if tr.has(f"churn.signal.{s}") else s for s in used)
+    return head + "\n\n" + tr("churn_model.windowed", horizon=m.attrs.get("horizon_days"), signals=signals)
 
 
 def churn_model_notes(m, tr) -> str:
