@@ -128,3 +128,36 @@ def test_the_generic_codebook_is_named_in_arabic():
     ar = Translator("ar")
     words = set(book["theme"]) | set(book["description"]) | {c.replace("_", " ").capitalize() for c in book["code"]}
     assert not [w for w in sorted(words) if not _ARABIC.search(ar.term(w))]
+
+
+@pytest.mark.parametrize("lang", ["en", "ar"])
+def test_churn_and_customer_intros_name_only_what_the_data_holds(lang):
+    """The churn model's intro names the horizon and the signals the model used, joined with the
+    language's comma; the customers' intro names only the tables given."""
+    from types import SimpleNamespace
+
+    from cxlib.report import tables
+
+    tr = Translator(lang)
+    model = SimpleNamespace(kinds={"nps_group": "categorical", "high_effort": "flag", "ces_missing": "flag"},
+                            attrs={"horizon_days": 60})
+    text = tables.churn_model_intro({"mode": "windowed", "model": model}, tr)
+    sep = "، " if lang == "ar" else ", "
+    assert tr("churn.signal.nps_group") + sep + tr("churn.signal.high_effort") in text and "60" in text
+    assert tr("churn.signal.has_unresolved") not in text and tr("churn.signal.late_deliveries") not in text
+    snap = tables.churn_model_intro({"mode": "snapshot", "model": model}, tr)
+    assert tr("churn_model.snapshot") in snap and "60" not in snap
+
+    class Store:
+        def __init__(self, given):
+            self.given = given
+
+        def has(self, t):
+            return t in self.given
+
+        def has_column(self, t, c):
+            return t in self.given
+
+    assert tables.customers_intro(Store({"customers"}), tr) == tr("customers.intro_crm")
+    both = tables.customers_intro(Store({"customers", "survey_responses"}), tr)
+    assert tr("src.survey") in both and tr("src.orders") not in both and tr("src.support") not in both

@@ -931,7 +931,7 @@ def churn_model_intro(cm: dict, tr) -> str:
         return head + "\n\n" + tr("churn_model.snapshot")
     m = cm["model"]
     used = [s for s in m.kinds if s != "ces_missing"]  # ces_missing goes with high_effort
-    signals = ", ".join(tr(f"churn.signal.{s}") if tr.has(f"churn.signal.{s}") else s for s in used)
+    signals = ("، " if tr.rtl else ", ").join(tr(f"churn.signal.{s}") if tr.has(f"churn.signal.{s}") else s for s in used)
     return head + "\n\n" + tr("churn_model.windowed", horizon=m.attrs.get("horizon_days"), signals=signals)
 
 
