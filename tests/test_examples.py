@@ -209,6 +209,22 @@ def test_undated_reviews_cover_the_whole_file_and_skip_trends(reports):
     by = csv(r, "scores_by_variation")
     assert by[by["metric"] == "csat_mean"].set_index("variation")["value"].idxmin() == "Mini"
     assert "the whole file" in html(r)
+    # reviews carry no NPS: what they talk about and their tone lead the voice section, with intervals
+    from statsmodels.stats.proportion import proportion_confint
+
+    text = html(r)
+    assert "What customers talk about, and in what tone" in text
+    shares = csv(r, "theme_shares")
+    written = int(raw["Review Text"].fillna("").str.strip().ne("").sum())  # the base: reviews with text
+    assert shares["share"].is_monotonic_decreasing and (shares["base"] == written).all()
+    top = shares.iloc[0]
+    lo, hi = proportion_confint(top["n_mentions"], top["base"], method="wilson")
+    assert (top["ci_low"], top["ci_high"]) == (pytest.approx(lo), pytest.approx(hi))
+    tone = csv(r, "tone").set_index("label")
+    assert tone["n"].sum() == tone["base"].iloc[0] and tone["share"].sum() == pytest.approx(1)
+    lo, hi = proportion_confint(tone.loc["negative", "n"], tone.loc["negative", "base"], method="wilson")
+    assert tone.loc["negative", "ci_low"] == pytest.approx(lo) and tone.loc["negative", "ci_high"] == pytest.approx(hi)
+    assert "crosshairs" not in text  # the journey's importance-performance text only where it is drawn
 
 
 # --- a social export, no survey ---------------------------------------------------------------

@@ -39,11 +39,12 @@ def test_every_key_the_notebooks_use_exists_in_both_languages():
     for nb_path in sorted(paths.NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb")):
         for cell in nbformat.read(nb_path, as_version=4).cells:
             keys |= set(re.findall(r'tr\("([a-z_.0-9]+)"', cell.source))
-    # keys completed in code: tr("sentiment.method." + method), tr("cap.churn_model_" + mode)
+    # keys completed in code: tr("sentiment.method." + method), tr("cap.churn_model_" + mode), tr("note.tone." + method)
     partial = {k for k in keys if k.endswith((".", "_"))}
-    assert partial == {"sentiment.method.", "cap.churn_model_"}
+    assert partial == {"sentiment.method.", "cap.churn_model_", "note.tone."}
     keys = (keys - partial) | {"sentiment.method.calibrated", "sentiment.method.lexicon",
-                               "cap.churn_model_windowed", "cap.churn_model_snapshot"}
+                               "cap.churn_model_windowed", "cap.churn_model_snapshot",
+                               "note.tone.calibrated", "note.tone.lexicon"}
     assert len(keys) > 50
     for lang in ("en", "ar"):
         tr = Translator(lang)

@@ -655,7 +655,9 @@ def _themes(ctx):
     from cxlib.voice import coding
 
     c = ctx.result("coding")
-    out = {"by_source": coding.theme_frequency(c.coded, c.texts, by="source", level="theme")}
+    out = {"by_source": coding.theme_frequency(c.coded, c.texts, by="source", level="theme"),
+           "overall": coding.theme_shares(c.coded, c.texts, confidence=ctx.params.thresholds.confidence,
+                                          min_base=ctx.params.thresholds.min_base)}
     if "segment" in c.texts and c.texts["segment"].notna().any():
         out["by_segment"] = coding.theme_frequency(c.coded, c.texts, by="segment", level="theme")
     return out
@@ -727,6 +729,19 @@ def _sentiment(ctx):
     # the fitted model is left out: the result is pickled for the other kernel, nothing downstream reads the
     # model, and for a big client's texts its TF-IDF vocabulary is large
     return _Sentiment(res.scores, res.method, res.validation, texts["verbatim_id"].to_numpy(), res.info)
+
+
+@analysis("tone", "voice", results=("sentiment",))
+def _tone(ctx):
+    """The period's texts by tone (positive, neutral, negative): shares with Wilson intervals."""
+    from cxlib.voice import sentiment
+
+    s = ctx.result("sentiment")
+    ids = set(_texts(ctx)["verbatim_id"])
+    scores = s.scores[np.isin(np.asarray(s.verbatim_id, dtype=object), list(ids))]
+    out = sentiment.tone_shares(scores, confidence=ctx.params.thresholds.confidence)
+    out.attrs["method"] = s.method
+    return out
 
 
 @dataclass

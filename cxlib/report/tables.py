@@ -276,6 +276,22 @@ def frequency_table(freq: pd.DataFrame, by: str) -> pd.DataFrame:
 
 
 
+def tone_table(tone: pd.DataFrame) -> pd.DataFrame:
+    """The texts by tone (:func:`cxlib.voice.sentiment.tone_shares`): tone, texts, share and its interval (%)."""
+    return _frame({"Tone": [_term(x) for x in tone["label"]], "Texts": [fmt_int(x) for x in tone["n"]],
+                   "Share": [fmt_pct(x) for x in tone["share"]],
+                   "95% CI": [fmt_ci(lo * 100, hi * 100) for lo, hi in zip(tone["ci_low"], tone["ci_high"], strict=True)]})
+
+
+def theme_share_bars(shares: pd.DataFrame, top: int = 8) -> pd.DataFrame:
+    """:func:`cxlib.voice.coding.theme_shares` as :func:`cxlib.report.plots.breakdown_chart` draws it
+    (the ``top`` most mentioned themes, in %)."""
+    d = shares.head(top)
+    return pd.DataFrame({"Theme": d["theme"].to_numpy(), "value": d["share"].to_numpy() * 100,
+                         "ci_low": d["ci_low"].to_numpy() * 100, "ci_high": d["ci_high"].to_numpy() * 100,
+                         "n": d["base"].to_numpy(), "small_base": d["small_base"].to_numpy()})
+
+
 def quotes_markdown(codes: list[str], quotes_for, book, none_text: str = "No quotable comment this period.",
                     tr=None) -> str:
     """Markdown block quotes per code (customer text escaped; already redacted by ``quotes_for``).

@@ -570,6 +570,20 @@ def _group_column(s: pd.Series, missing_label: str | None) -> pd.Series:
     return s.astype("object").where(s.notna(), missing_label)
 
 
+def theme_shares(coded: pd.DataFrame, verbatims: pd.DataFrame, *, confidence: float = 0.95,
+                 min_base: int = 30) -> pd.DataFrame:
+    """Each theme's share of all the texts, with its Wilson interval, most mentioned first.
+
+    :func:`theme_frequency` over every text (``level="theme"``) plus ``ci_low``, ``ci_high``
+    (Wilson 1927, :func:`cxlib.journey.evidence.wilson`) and ``small_base`` (``base < min_base``).
+    """
+    from cxlib.journey.evidence import wilson
+
+    f = theme_frequency(coded, verbatims, level="theme").sort_values(["share", "theme"], ascending=[False, True])
+    lo, hi = wilson(f["n_mentions"].to_numpy(), f["base"].to_numpy(), confidence)
+    return f.assign(ci_low=lo, ci_high=hi, small_base=f["base"] < min_base).reset_index(drop=True)
+
+
 def theme_frequency(
     coded: pd.DataFrame,
     verbatims: pd.DataFrame,

@@ -767,6 +767,25 @@ SCALES = ("nps", "csat", "stars", "sentiment", "polarity", "binary", "label")
 CLASS_ORDER = ("negative", "neutral", "positive")
 
 
+def tone_shares(scores: pd.DataFrame, *, confidence: float = 0.95) -> pd.DataFrame:
+    """Texts by tone: ``label`` (positive, neutral, negative), ``n``, ``base`` (texts with a
+    label), ``share = n / base`` and its Wilson interval (Wilson 1927,
+    :func:`cxlib.journey.evidence.wilson`); texts without words (no label) are left out of the
+    base and counted in ``attrs["unlabelled"]``."""
+    from cxlib.journey.evidence import wilson
+
+    lab = scores["label"]
+    known = lab[lab.isin(CLASS_ORDER)]
+    order = ["positive", "neutral", "negative"]
+    n = known.value_counts().reindex(order, fill_value=0).to_numpy()
+    base = int(len(known))
+    lo, hi = wilson(n, base, confidence)
+    out = pd.DataFrame({"label": order, "n": n, "base": base, "share": n / base if base else np.nan,
+                        "ci_low": lo, "ci_high": hi})
+    out.attrs["unlabelled"] = int(len(lab) - base)
+    return out
+
+
 def _auto_scale(values: pd.Series) -> str:
     num = pd.to_numeric(values, errors="coerce")
     present = values.notna() & (values.astype("str").str.strip() != "")
