@@ -162,3 +162,13 @@ def test_churn_and_customer_intros_name_only_what_the_data_holds(lang):
     assert tables.customers_intro(Store({"customers"}), tr) == tr("customers.intro_crm")
     both = tables.customers_intro(Store({"customers", "survey_responses"}), tr)
     assert tr("src.survey") in both and tr("src.orders") not in both and tr("src.support") not in both
+
+
+def test_what_a_left_out_analysis_needs_reads_as_english_and_arabic():
+    from cxlib.report import tables
+
+    reasons = [{"kind": "table", "table": "interactions"}, {"kind": "table", "table": "survey_responses"}]
+    en = tables.needs_text(reasons, Translator("en"))
+    assert "an interactions table" in en and "a survey responses table" in en, en
+    ar = tables.needs_text(reasons, Translator("ar"))
+    assert "جدول" in ar and not re.search(r"\ban?\b", ar), ar

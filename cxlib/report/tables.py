@@ -616,7 +616,10 @@ def needs_text(reasons: list[dict], tr) -> str:
         if k == "table" and tr.has(f"need.table.{r['table']}"):
             parts.append(tr(f"need.table.{r['table']}"))
         elif k == "table":
-            parts.append(tr("need.table", table=tr.term(label(r["table"]))))
+            name = tr.term(label(r["table"]))
+            if tr.language == "en":  # "an interactions table", "a survey responses table"
+                name = name[:1].lower() + name[1:]
+            parts.append(tr("need.table_an" if name[:1].lower() in "aeiou" else "need.table", table=name))
         elif k == "column" and tr.has(f"need.column.{r['table']}.{r['column']}"):  # a column the template knows
             parts.append(tr(f"need.column.{r['table']}.{r['column']}"))
         elif k == "column":
