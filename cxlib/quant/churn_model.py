@@ -216,15 +216,16 @@ def _data_end(store: Store) -> pd.Timestamp:
     return pd.Timestamp(ends.max())
 
 
-#: signal -> what it is measured from (a client without it has the signal left out, never imputed)
-SIGNAL_SOURCES: dict[str, tuple[str, ...]] = {
-    "segment": ("customers.segment",),
-    "tenure_years": ("customers.signup_date",),
-    "nps_group": ("survey_responses.nps", "survey_responses.customer_id", "survey_responses.response_time"),
-    "has_unresolved": ("interactions.resolved", "interactions.customer_id"),
-    "late_deliveries": ("orders.late",),
-    "low_recency": ("orders.order_time", "web_events.customer_id"),  # either
-    "high_effort": ("survey_responses.ces", "survey_responses.customer_id", "survey_responses.response_time"),
+#: signal -> what it is measured from: alternatives, each the table.columns it needs all of (a
+#: client with none of them has the signal left out, never imputed)
+SIGNAL_SOURCES: dict[str, tuple[tuple[str, ...], ...]] = {
+    "segment": (("customers.segment",),),
+    "tenure_years": (("customers.signup_date",),),
+    "nps_group": (("survey_responses.nps", "survey_responses.customer_id", "survey_responses.response_time"),),
+    "has_unresolved": (("interactions.resolved", "interactions.customer_id"),),
+    "late_deliveries": (("orders.late",),),
+    "low_recency": (("orders.order_time",), ("web_events.customer_id",)),  # orders or identified visits
+    "high_effort": (("survey_responses.ces", "survey_responses.customer_id", "survey_responses.response_time"),),
 }
 _SIGNAL_COLUMNS = {"segment": ["segment"], "tenure_years": ["tenure_years"],
                    "nps_group": ["nps_group", "latest_nps"], "has_unresolved": ["has_unresolved", "unresolved_window"],
@@ -247,16 +248,12 @@ def available_signals(store: Store) -> tuple[list[str], dict[str, str]]:
     """(signals the data can measure, {signal: what it lacks, e.g. "interactions table" or
     "orders.late column"}) per :data:`SIGNAL_SOURCES`."""
     ok, missing = [], {}
-    for sig, refs in SIGNAL_SOURCES.items():
-        if sig == "low_recency":
-            has = _has(store, refs[0]) or _has(store, refs[1])
-            lacking = None if has else " or ".join(_lacking(store, r) for r in refs)
-        else:
-            lacking = next((_lacking(store, r) for r in refs if not _has(store, r)), None)
-        if lacking is None:
+    for sig, alternatives in SIGNAL_SOURCES.items():
+        lacks = [next((_lacking(store, r) for r in refs if not _has(store, r)), None) for refs in alternatives]
+        if None in lacks:
             ok.append(sig)
         else:
-            missing[sig] = lacking
+            missing[sig] = " or ".join(lacks)
     return ok, missing
 
 

@@ -736,10 +736,9 @@ def _tone(ctx):
     """The period's texts by tone (positive, neutral, negative): shares with Wilson intervals."""
     from cxlib.voice import sentiment
 
-    s = ctx.result("sentiment")
-    ids = set(_texts(ctx)["verbatim_id"])
-    scores = s.scores[np.isin(np.asarray(s.verbatim_id, dtype=object), list(ids))]
-    out = sentiment.tone_shares(scores, confidence=ctx.params.thresholds.confidence)
+    s = ctx.result("sentiment")  # scores every period's texts where the report compares periods
+    in_period = pd.Index(s.verbatim_id).isin(_texts(ctx)["verbatim_id"])
+    out = sentiment.tone_shares(s.scores[in_period], confidence=ctx.params.thresholds.confidence)
     out.attrs["method"] = s.method
     return out
 

@@ -222,7 +222,9 @@ class RunContext:
             tmp = d / f".{name}.{os.getpid()}.tmp"
             tmp.write_bytes(pickle.dumps(value))
             tmp.replace(d / f"{name}.pkl")
-            self._log_timing(name, time.perf_counter() - t)
+            secs = time.perf_counter() - t
+            self._release_memory()
+            self._log_timing(name, secs)
         return value
 
     def maybe(self, name: str):
@@ -247,10 +249,6 @@ class RunContext:
         if self.work_dir is not None:
             import resource
 
-            if self.store is not None:
-                self.store.release_memory()
-            _give_back_memory()
-
             peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2  # KiB on Linux
             try:
                 rss = int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1024 ** 3
@@ -261,6 +259,12 @@ class RunContext:
                     "engine_gb": self._engine_gb()}
             with open(self.work_dir / "timings.jsonl", "a", encoding="utf-8") as f:
                 f.write(json.dumps(line) + "\n")
+
+    def _release_memory(self) -> None:
+        """After an analysis under the runner: DuckDB's cached blocks dropped, the freed heap handed back."""
+        if self.store is not None:
+            self.store.release_memory()
+        _give_back_memory()
 
     def _engine_gb(self) -> float | None:
         """What DuckDB holds in this process (its buffer pool: cached table blocks and query state)."""

@@ -930,8 +930,8 @@ def customers_intro(store, tr) -> str:
             and (table == "customers" or store.has_column(table, "customer_id"))]
     if len(have) == 1:
         return tr("customers.intro_crm")
-    sep = "، " if tr.rtl else ", "
-    return tr("customers.intro", sources=sep.join(have[:-1]) + tr("list.and") + have[-1])
+    return tr("customers.intro", sources=tr("pres.persona.and", first=tr("pres.persona.comma").join(have[:-1]),
+                                             last=have[-1]))
 
 
 def churn_intro(runs, tr) -> str:
@@ -950,7 +950,7 @@ def churn_model_intro(cm: dict, tr) -> str:
         return head + "\n\n" + tr("churn_model.snapshot")
     m = cm["model"]
     used = [s for s in m.kinds if s != "ces_missing"]  # ces_missing goes with high_effort
-    signals = ("، " if tr.rtl else ", ").join(tr(f"churn.signal.{s}") if tr.has(f"churn.signal.{s}") else s for s in used)
+    signals = tr("pres.persona.comma").join(tr(f"churn.signal.{s}") if tr.has(f"churn.signal.{s}") else s for s in used)
     return head + "\n\n" + tr("churn_model.windowed", horizon=m.attrs.get("horizon_days"), signals=signals)
 
 
