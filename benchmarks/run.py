@@ -13,7 +13,8 @@ written at another scale. Steps:
 ``aggregations``  each main aggregation through cxlib (the calls the report's analyses make)
                   against a plain-pandas version of the same work on frames already in memory:
                   scores (NPS, CSAT, CES by quarter and segment with intervals), funnel, customer
-                  view (built, and built + pulled into pandas), operations, churn features.
+                  view (built, and built + pulled into pandas), retention by signup cohort,
+                  operations, churn features.
                   Every pair is checked to give the same numbers. Ratio = pandas / cxlib (target
                   >= 10 at full size).
 ``text``          auto-coding (``coding.auto_code``) against a per-text regex loop.
@@ -459,6 +460,49 @@ def bench_churn_features(store, f: Frames, as_of, size: str, repeat: int = 1) ->
     return Row(size, "churn features (one cut-off)", rows, t_lib, t_base, bool(agree))
 
 
+def retention_pandas(f: Frames, as_of, *, max_months: int = 24, min_cohort: int = 30) -> pd.DataFrame:
+    """cxlib.quant.retention.retention_curves (quarterly signup cohorts) in pandas: the per-customer
+    months (same whole-month rule) and counts in pandas, then the same product-limit life table."""
+    from cxlib.quant.retention import life_table
+
+    c = f["customers"]
+    as_of = pd.Timestamp(as_of).normalize()
+    start, end = c["signup_date"].dt.normalize(), c["churn_date"].dt.normalize()
+
+    def months(a, b):  # whole months from a to b (b a Series or a Timestamp)
+        by, bm, bd = (b.year, b.month, b.day) if isinstance(b, pd.Timestamp) else (b.dt.year, b.dt.month, b.dt.day)
+        month_end = ((b + pd.Timedelta(days=1)).day if isinstance(b, pd.Timestamp)
+                     else (b + pd.Timedelta(days=1)).dt.day) == 1
+        k = (by - a.dt.year) * 12 + (bm - a.dt.month)
+        return k - ((bd < a.dt.day) & ~month_end).astype(int)
+
+    churned = c["churned"].astype("boolean").fillna(False).astype(bool)
+    ok = (start <= as_of) & ~(churned & end.isna()) & ~(churned & (end < start)).fillna(False)
+    d = pd.DataFrame({"cohort": start.dt.year.astype("Int64").astype(str) + "Q" + start.dt.quarter.astype("Int64").astype(str),
+                      "observed": months(start, as_of).clip(upper=max_months),
+                      "churn_month": (months(start, end) + 1).clip(upper=max_months + 1)
+                      .where(churned & end.notna(), max_months + 1)})[ok]
+    counts = d.groupby(["cohort", "observed", "churn_month"]).size().rename("n").reset_index()
+    parts = []
+    for cohort, g in counts.groupby("cohort", sort=True):
+        if g["n"].sum() >= min_cohort:
+            parts.append(life_table(g["observed"], g["churn_month"], g["n"], max_months=max_months)
+                         .assign(cohort=cohort))
+    return pd.concat(parts, ignore_index=True)
+
+
+def bench_retention(store, f: Frames, as_of, size: str, repeat: int = 1) -> Row:
+    from cxlib.quant import retention
+
+    t_base, b = timed(lambda: retention_pandas(f, as_of), repeat)
+    t_lib, a = timed(lambda: retention.retention_curves(store, as_of), repeat)
+    keys = ["cohort", "month"]
+    a, b = a.sort_values(keys).reset_index(drop=True), b.sort_values(keys).reset_index(drop=True)
+    agree = (len(a) == len(b) and (a[keys].to_numpy() == b[keys].to_numpy()).all()
+             and (a["at_risk"].to_numpy() == b["at_risk"].to_numpy()).all() and _close(a["retained"], b["retained"]))
+    return Row(size, "retention by signup cohort (life tables)", len(f["customers"]), t_lib, t_base, bool(agree))
+
+
 def bench_aggregations(store, params, size: str, repeat: int = 1) -> list[Row]:
     """Every main aggregation through cxlib and in plain pandas (frames read once, not timed); each
     side timed as the best of ``repeat`` runs (as ``timeit`` advises: the minimum is the run least
@@ -474,6 +518,7 @@ def bench_aggregations(store, params, size: str, repeat: int = 1) -> list[Row]:
                time.perf_counter() - t, note=", ".join(f"{k} {v:.1f}s" for k, v in f.read_s.items()))
     rows = [read, bench_scores(store, f, size, repeat), bench_funnel(store, f, period, size, repeat)]
     rows += bench_customer_view(store, f, period.end, size, repeat)
+    rows.append(bench_retention(store, f, period.end, size, repeat))
     rows.append(bench_operations(store, f, period, size, repeat))
     # the training cut-off (a horizon before the period's end), where the churn label is observed
     rows.append(bench_churn_features(store, f, period.end - pd.Timedelta(days=90), size, repeat))

@@ -49,6 +49,7 @@ def test_every_aggregation_agrees_with_plain_pandas(loaded):
     rows = bench.bench_aggregations(store, params, "0.01")
     steps = {r.step for r in rows}
     assert {"scores by quarter x segment (+CI)", "funnel by device (one quarter)", "customer view (built in engine)",
+            "retention by signup cohort (life tables)",
             "operations by touchpoint (one quarter)", "churn features (one cut-off)"} <= steps
     assert [r.step for r in rows if r.agree is False] == []
     assert all(r.cxlib_s > 0 and r.rows > 0 for r in rows)

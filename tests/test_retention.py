@@ -234,6 +234,11 @@ def test_retention_curves_match_plain_pandas_on_demo(demo):
     for _, g in out.groupby("cohort"):
         assert (np.diff(g["retained"]) <= 1e-12).all()          # monotone non-increasing
         assert (g["ci_low"] <= g["retained"] + 1e-12).all() and (g["retained"] <= g["ci_high"]).all()
+    by_segment = rt.retention_curves(store, cur.end, max_months=18, by="segment", min_cohort=1)
+    for seg, g in by_segment.groupby("segment"):
+        plain = _plain_retention(cust[cust["segment"] == seg], cur.end, 18)
+        pd.testing.assert_frame_equal(g[plain.columns].reset_index(drop=True), plain, check_dtype=False)
+    assert by_segment["segment"].nunique() >= 3
     years = rt.retention_curves(store, cur.end, cohort="year", min_cohort=500)
     assert set(years["cohort"]) == {"2023", "2024", "2025"}
     assert years.attrs["small_cohorts"] == {"2026": int((cust["signup_date"].dt.year == 2026).sum())}

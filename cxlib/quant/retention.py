@@ -215,28 +215,30 @@ def retention_counts(store: Store, as_of, *, cohort: str = "quarter", max_months
     as_of = pd.Timestamp(as_of).normalize()
     c = store.table("customers")
     keys = _group_col(c, by)
+    # customers per (signup day, churn day, flag) first: the month arithmetic then runs on
+    # distinct dates (about a fifth of the rows at 1M customers) instead of on every customer
+    c = c.group_by(**keys, signup=c.signup_date.date(), churn=c.churn_date.date(),
+                   churned=c.churned).aggregate(n=c.count())
     lit = ibis.literal(as_of.date())
-    signup = c.signup_date.date()
-    label = c.signup_date.year().cast("string")
+    label = c.signup.year().cast("string")
     if cohort == "quarter":
-        label = label + "Q" + c.signup_date.quarter().cast("string")
+        label = label + "Q" + c.signup.quarter().cast("string")
     beyond = max_months + 1
-    churn_month = full_months(signup, c.churn_date.date()) + 1
+    churn_month = full_months(c.signup, c.churn) + 1
     status = ibis.cases(
-        (signup > lit, "signed_up_after_as_of"),
-        (c.churned & c.churn_date.isnull(), "churned_without_date"),
-        (c.churned & (c.churn_date.date() < signup), "churn_before_signup"),
+        (c.signup > lit, "signed_up_after_as_of"),
+        (c.churned & c.churn.isnull(), "churned_without_date"),
+        (c.churned & (c.churn < c.signup), "churn_before_signup"),
         else_="ok",
     )
     t = c.mutate(
-        **keys, cohort=label, status=status,
-        observed=ibis.least(full_months(signup, lit), max_months),
-        churn_month=ibis.ifelse(c.churned & c.churn_date.notnull(),
+        cohort=label, status=status,
+        observed=ibis.least(full_months(c.signup, lit), max_months),
+        churn_month=ibis.ifelse(c.churned & c.churn.notnull(),
                                 ibis.least(churn_month, beyond), beyond),
     )
     cols = [*keys, "cohort", "status", "observed", "churn_month"]
-    out = t.group_by(cols).aggregate(n=t.count()).to_pandas()
-    return out
+    return t.group_by(cols).aggregate(n=t.n.sum().cast("int64")).to_pandas()
 
 
 def life_table(observed, churn_month, n=None, *, max_months: int = 24,
