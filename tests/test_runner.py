@@ -11,6 +11,8 @@ import json
 import os
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
@@ -62,7 +64,8 @@ def test_report_outputs(report):
     assert sorted(p.name for p in (a / "notebooks").glob("*.ipynb")) == [p.name for p in runner.notebooks()]
     assert not (d / "notebooks").exists() and not (d / "run.log").exists() and not (d / "report.md").exists()
     assert {"kpi_tiles.csv", "ipa.csv", "detractor_themes.csv", "funnel.csv", "swot.csv", "at_risk_by_driver.csv",
-            "churn_model.csv", "segment_usefulness.csv", "journey_map.csv", "key_drivers.csv"} <= {
+            "churn_model.csv", "segment_usefulness.csv", "journey_map.csv", "key_drivers.csv",
+            "journey_questions.csv"} <= {
         p.name for p in (d / "tables").glob("*.csv")}
     # published by an atomic switch of a link: the period name points at one finished run folder
     assert d.is_symlink() and Path(d.resolve()).parent.parent.name == ".runs"
@@ -214,6 +217,23 @@ def test_unknown_notebook_parameter_refused(tmp_path):
     nbformat.write(nb, nb_dir / "01_x.ipynb")
     with pytest.raises(Exception, match=r"declares \['connection_string'\]"):
         runner.check_notebook_parameters([nb_dir / "01_x.ipynb"])
+
+
+def test_declared_parameters_read_as_papermill_reads_them_without_importing_it(tmp_path):
+    import papermill as pm
+
+    for nb in runner.notebooks():  # the same names as papermill's own inspection
+        assert runner.declared_parameters(nb) == set(pm.inspect_notebook(str(nb))), nb.name
+    nb = nbformat.read(paths.NOTEBOOKS_DIR / "01_data_quality.ipynb", as_version=4)
+    nb.cells[1].source += "\nlimit: int = 3  # annotated\nx.y = 1"
+    nbformat.write(nb, tmp_path / "01_x.ipynb")
+    assert runner.declared_parameters(tmp_path / "01_x.ipynb") == set(pm.inspect_notebook(str(tmp_path / "01_x.ipynb")))
+    # the check runs on the main thread while the kernels' threads import nbclient and jupyter_client:
+    # it must not import them (two threads importing one package at once failed a report run)
+    code = ("import sys; from cxlib.report import runner; runner.check_notebook_parameters(runner.notebooks()); "
+            "print(sorted(m for m in ('papermill', 'nbclient', 'jupyter_client') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=paths.ROOT, check=True)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr
 
 
 def test_cli_exit_codes(capsys):

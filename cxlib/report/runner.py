@@ -67,13 +67,29 @@ def notebooks(nb_dir: Path | None = None) -> list[Path]:
     return sorted((nb_dir or paths.NOTEBOOKS_DIR).glob("[0-9][0-9]_*.ipynb"))
 
 
+def declared_parameters(nb_path: Path) -> set[str]:
+    """The names the notebook's ``parameters`` cell (the first code cell tagged so, as papermill
+    reads it) assigns. Read with :mod:`ast`, not papermill: the runner's main thread checks this
+    while the kernels' threads import nbclient and jupyter_client, and importing those packages
+    from two threads at once can fail ("partially initialized module")."""
+    import ast
+
+    nb = nbformat.read(nb_path, as_version=4)
+    cell = next((c for c in nb.cells if c.cell_type == "code" and "parameters" in c.metadata.get("tags", [])), None)
+    if cell is None:
+        return set()
+    names = set()
+    for node in ast.parse(cell.source).body:
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
+        names |= {t.id for t in targets if isinstance(t, ast.Name)}
+    return names
+
+
 def check_notebook_parameters(nb_paths: list[Path]) -> None:
     """Refuse to run unless every notebook declares exactly the parameters the runner injects."""
-    import papermill as pm
-
     problems = []
     for nb in nb_paths:
-        declared = set(pm.inspect_notebook(str(nb)))
+        declared = declared_parameters(nb)
         missing = set(NOTEBOOK_PARAMETERS) - declared
         extra = declared - set(NOTEBOOK_PARAMETERS)
         if missing:
@@ -757,7 +773,8 @@ def run_report(client: str, period: str | None = None, renderer: str = "auto", *
         tr = Translator(params.language)
         meta = render.ReportMeta(
             title=tr("title", name=params.name),
-            subtitle=(tr("subtitle", period=current.label, previous=previous.label) if previous
+            subtitle=(tr("subtitle.all") if current.is_all
+                      else tr("subtitle", period=current.label, previous=previous.label) if previous
                       else tr("subtitle.noprev", period=current.label)),
             date=(isolate_numbers if tr.rtl else str)(datetime.now(UTC).strftime("%Y-%m-%d")),
             language=params.language, primary_color=params.branding.primary_color,
