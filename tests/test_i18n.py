@@ -172,3 +172,13 @@ def test_what_a_left_out_analysis_needs_reads_as_english_and_arabic():
     assert "an interactions table" in en and "a survey responses table" in en, en
     ar = tables.needs_text(reasons, Translator("ar"))
     assert "جدول" in ar and not re.search(r"\ban?\b", ar), ar
+    tables_ar = tables.needs_text([{"kind": "table", "table": t} for t in
+                                   ("web_events", "interactions", "orders", "map_feedback", "manual_codes")],
+                                  Translator("ar"))
+    assert not re.search(r"[A-Za-z]", tables_ar), tables_ar  # every table named in Arabic
+    # column names keep their order inside Arabic: one isolate around the whole escaped run
+    cols = [{"kind": "any_column", "columns": ["survey_responses.nps", "survey_responses.csat"]},
+            {"kind": "column", "table": "texts", "column": "conversation_id"}]
+    ar = tables.needs_text(cols, Translator("ar"))
+    assert f"{LRI}survey\\_responses\\.nps, survey\\_responses\\.csat{PDI}" in ar, ar
+    assert f"{LRI}conversation\\_id{PDI}" in ar, ar

@@ -22,8 +22,9 @@ LANGUAGES = ("en", "ar")
 STRINGS = paths.ASSETS_DIR / "strings"
 _ARABIC = re.compile(r"[\u0600-\u06FF]")
 # a left-to-right run inside Arabic text: Latin words, numbers and the symbols between them
-# ("p = 0.003", "n = 740", "+12.4", "2026Q3", "Late delivery"), never parentheses or Arabic
-_LTR_RUN = re.compile(r"[A-Za-z0-9+\-−][A-Za-z0-9 .,=+\-−%/²<>_\[\]]*[A-Za-z0-9%\]²]|[A-Za-z0-9]")
+# ("p = 0.003", "n = 740", "+12.4", "2026Q3", "Late delivery"), never parentheses or Arabic; a
+# Markdown escape inside it ("survey\_responses.nps") is part of the run, not a break in it
+_LTR_RUN = re.compile(r"[A-Za-z0-9+\-−][A-Za-z0-9 .,=+\-−%/²<>_\[\]\\]*[A-Za-z0-9%\]²]|[A-Za-z0-9]")
 LRI, PDI = "\u2066", "\u2069"  # left-to-right isolate / pop directional isolate
 
 

@@ -217,7 +217,7 @@ def describe_needs(reasons: list[dict]) -> str:
     for r in reasons:
         k = r["kind"]
         if k == "table":
-            words.append(f"a {r['table']} table")
+            words.append(f"{'an' if r['table'][:1] in 'aeiou' else 'a'} {r['table']} table")
         elif k == "column":
             words.append(f"values in {r['table']}.{r['column']}")
         elif k == "any_column":
