@@ -130,6 +130,14 @@ def test_quotes_name_code_description_and_source_in_the_report_language(ar):
     assert "> My order arrived 2 days late\\.\n" in md  # the customer's words as written
     en = tables.quotes_markdown(["late_delivery"], lambda c: quotes, book, tr=Translator("en"))
     assert en.startswith("**Late delivery**: Late, not yet here") and "— *survey, order\\_status*" in en
+    # a text whose export named no source ("other") is quoted without an attribution line
+    unknown = quotes.assign(source="other", touchpoint=None)
+    for t in (Translator("en"), ar):
+        md = tables.quotes_markdown(["late_delivery"], lambda c, q=unknown: q, book, tr=t)
+        assert "> My order arrived 2 days late\\.\n:::" in md and "—" not in md and "other" not in md
+    only_tp = tables.quotes_markdown(["late_delivery"], lambda c: quotes.assign(source="other"), book,
+                                     tr=Translator("en"))
+    assert "— *order\\_status*" in only_tp and "other" not in only_tp
 
 
 def test_chart_furniture_is_arabic(ar):

@@ -209,6 +209,7 @@ def test_undated_reviews_cover_the_whole_file_and_skip_trends(reports):
     by = csv(r, "scores_by_variation")
     assert by[by["metric"] == "csat_mean"].set_index("variation")["value"].idxmin() == "Mini"
     assert "the whole file" in html(r)
+    assert "The whole file (no comparison over time)" in html(r)  # the subtitle, not the label "all"
     # reviews carry no NPS: what they talk about and their tone lead the voice section, with intervals
     from statsmodels.stats.proportion import proportion_confint
 
@@ -243,6 +244,14 @@ def test_social_export_share_of_voice_and_the_growing_competitor(reports):
     assert swot["id"].str.contains("T-competitor-zoomtel").any()
     ran_only_on_given_tables(r, {"verbatims"})
     assert "kpis" in manifest(r)["not_in_report"]
+    text = html(r)  # texts only: the bases name what there is and say what there is not, never "0 responses"
+    assert "customer texts in that period; there are no survey responses or ratings." in text
+    assert "0 survey responses" not in text
+    # the journey method's ten questions: none answerable from mentions, so one sentence, the rows in the annex
+    assert "These data answer none of them" in text and "Not enough evidence" not in text
+    assert not (r.output_dir / "tables" / "journey_questions.csv").exists()
+    annex = (r.output_dir / "annex.html").read_text(encoding="utf-8")
+    assert "Does the customer know what to expect, and when?" in annex and annex.count("Not enough evidence") >= 10
 
 
 # --- Arabic / English reviews: an Arabic report -------------------------------------------------
@@ -255,6 +264,7 @@ def test_arabic_reviews_give_an_arabic_report_with_mixed_and_emoji_texts(reports
     assert k.loc["csat_mean", "value"] == pytest.approx(raw["rating"].mean(), abs=1e-12)
     page = (r.output_dir / "report.html").read_text(encoding="utf-8")
     assert 'dir="rtl"' in page and "الملخص التنفيذي" in page and "Executive summary" not in page
+    assert "الملف كاملًا (بلا مقارنة عبر الزمن)" in page and "، all" not in page  # the period "all" in Arabic
     assert set(raw["lang"]) == {"ar", "en", "mixed", "none"}  # loaded as they are, nothing refused
     themes = csv(r, "theme_frequency_by_source")
     assert re.search("deliver|توصيل|wait", " ".join(themes["theme"].astype(str)), re.I)
@@ -281,6 +291,8 @@ def test_new_client_drafts_params_that_check_and_match_the_example(shape, tmp_pa
     ok, report = check_client("newco")
     assert ok, report
     assert "in the report" in report and "not in the report" in report
+    if "interactions" not in expected.tables:  # English article before a vowel
+        assert "needs an interactions table" in report and "a interactions" not in report
     drafted = load_params(path, check_files=False)
     assert set(drafted.tables) == set(expected.tables)
     for table, src in expected.tables.items():  # the draft maps what the hand-written example maps

@@ -317,10 +317,14 @@ def quotes_markdown(codes: list[str], quotes_for, book, none_text: str = "No quo
             parts.append(f"\n*{none_text}*\n")
         for _, r in q.iterrows():
             rtl = ' dir="rtl"' if r["language"] == "ar" else ""
+            # where the text came from; a source the export did not give ("other") is not named
+            known = pd.notna(r["source"]) and r["source"] != "other"
+            touch = pd.notna(r["touchpoint"])
             src = (tr.say(Message("quote.source", {"source": Term(r["source"]), "touchpoint": Term(r["touchpoint"])}))
-                   if pd.notna(r["touchpoint"]) else tr.say(Term(r["source"])))
-            parts.append(f"\n::: {{.quote lang=\"{r['language']}\"{rtl}}}\n> {md_escape(r['text'])}\n>\n"
-                         f"> — *{src}*\n:::\n")
+                   if known and touch else tr.say(Term(r["source"] if known else r["touchpoint"]))
+                   if known or touch else None)
+            said = f">\n> — *{src}*\n" if src else ""
+            parts.append(f"\n::: {{.quote lang=\"{r['language']}\"{rtl}}}\n> {md_escape(r['text'])}\n{said}:::\n")
     return "\n".join(parts)
 
 
@@ -587,9 +591,12 @@ def period_markdown(ctx, cov: dict, tr) -> str:
         span = p.iso_span if tr.rtl else p.span
         head = (tr("data.period_prev", period=p.label, span=span, previous=ctx.previous.label) if ctx.previous
                 else tr("data.period_noprev", period=p.label, span=span))
-    bases = (tr("data.bases_crm", customers=cov["customers"])
-             if cov.get("customers") and not cov["responses"] and not cov["texts"]
-             else tr("data.bases", n=cov["responses"], texts=cov["texts"]))
+    n, texts = cov["responses"], cov["texts"]
+    if cov.get("customers") and not n and not texts:
+        bases = tr("data.bases_crm", customers=cov["customers"])
+    else:  # a count of zero is said as "there are none", not "rests on 0 ..."
+        key = "data.bases" if n and texts else "data.bases_texts" if texts else "data.bases_scores"
+        bases = tr(key, n=n, texts=texts)
     conv = tr("data.conventions", conf=th.confidence, alpha=th.alpha, min_base=th.min_base)
     return " ".join([head, bases, conv])
 
