@@ -648,6 +648,22 @@ def test_arabic_phrase_takes_clitics_at_its_ends():
     assert _codes("ما وصلت الرسالة", book) == {"x"}
 
 
+@pytest.mark.parametrize("text", [
+    "هذا هو الرجل الذي قال", "الناس الذين خرجوا", "والذي حدث أمس", "بني آدم", "النية الصادقة", "نيته طيبة",
+    "اشتعلت النار في المبنى", "على النار",
+])
+def test_generic_codebook_leaves_common_arabic_words_uncoded(text):
+    """Function words and everyday words that a short pattern plus clitics once caught (the relative
+    pronoun الذي as 'most delicious' الذ + ي: 3 % of Arabic tweets coded as good food)."""
+    assert _codes(text, coding.load_generic_codebook()) == set(), text
+
+
+@pytest.mark.parametrize(("text", "code"), [("ألذ أكل في المدينة", "food_good"), ("اللحم نيء", "food_bad"),
+                                            ("الدجاج نيئة من الداخل", "food_bad"), ("الأسعار نار", "price_high")])
+def test_generic_codebook_still_codes_what_the_narrowed_patterns_meant(text, code):
+    assert code in _codes(text, coding.load_generic_codebook()), text
+
+
 def test_clitic_stems_list_forms():
     from cxlib.voice import arabic
 
