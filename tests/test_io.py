@@ -177,6 +177,21 @@ def test_two_digit_years_are_this_century_not_the_year_18(tmp_path, monkeypatch)
                                                       "2019-04-01", "2019-05-28 23:59")]
 
 
+def test_a_declared_four_digit_year_on_two_digit_cells_is_refused_not_read_as_the_year_18(tmp_path, monkeypatch):
+    df = survey(4).assign(Date=["31/12/18", "15/01/2019", "02/02/19", "13/03/2019"])
+    p = client(tmp_path, monkeypatch, {"survey_responses": (df, "s.csv", {
+        "columns": {"Date": "response_time", "Score": "nps"}, "dates": {"response_time": "%d/%m/%Y"}})})
+    with pytest.raises(DataValidationError) as e:
+        load_store(p)
+    msg = str(e.value)
+    assert "column 'response_time', lines 2, 4: a year before 1900 (e.g. '31/12/18', '02/02/19')" in msg, msg
+    assert "'%d/%m/%y'" in msg  # the fix: two-digit years are %y
+    p2 = client(tmp_path, monkeypatch, {"survey_responses": (df, "s.csv", {
+        "columns": {"Date": "response_time", "Score": "nps"}, "dates": {"response_time": {"format": ["%d/%m/%y", "%d/%m/%Y"]}}})})
+    got = load_store(p2).df("survey_responses")["response_time"]
+    assert got.dt.year.tolist() == [2018, 2019, 2019, 2019]
+
+
 def test_dates_with_month_names_read_undeclared(tmp_path, monkeypatch):
     """Exports writing the month's name (31-Jul-18 in a product-review export, a social export's
     'Tue Oct 31 23:36:20 +0300 2017') are read without a declared format; anything else still fails."""

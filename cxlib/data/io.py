@@ -66,6 +66,9 @@ _FIXES = {
     "finite": "the value must be a finite number (not inf or nan); correct it or leave the cell empty",
     "date": "the value must be a date; correct it, or declare the column's format in params "
     "(tables.{table}.dates: {{{column}: dayfirst}} or {{{column}: '%d/%m/%Y %H:%M'}})",
+    "year": "a date before 1900 is a misread: a two-digit year read as four digits ('%Y' on 31/12/18 gives "
+    "the year 18). Declare '%y' for two-digit years (tables.{table}.dates: {{{column}: '%d/%m/%y'}}), "
+    "or correct the cell",
     "boolean": "use true/false, yes/no or 1/0, or map your labels in params "
     "(tables.{table}.values: {{{column}: {{'Churned': true, 'Stayed': false}}}})",
     "unique": "ids must be unique; remove or renumber the duplicate rows",
@@ -919,7 +922,9 @@ class _TableLoader:
                     expr = iso
                 values[col] = expr
                 typed[col] = v
-                fails[col] = [("date", f"{c} IS NOT NULL AND {v} IS NULL")]
+                fails[col] = [("date", f"{c} IS NOT NULL AND {v} IS NULL"),
+                              # a year before 1900 is a misread, most often a two-digit year under %Y
+                              ("year", f"{v} IS NOT NULL AND year({v}) < 1900")]
                 tz = stats[("tz", col)]
                 if tz:
                     offsets = self.db.execute(
@@ -1050,7 +1055,7 @@ class _TableLoader:
             rows = self.db.execute(f"SELECT _line, CAST({quote(col)} AS VARCHAR) FROM {quote(parsed)} "
                                    f"WHERE {pred} ORDER BY _line LIMIT 8").fetchall()
             check = {"number": "not a number", "finite": "not a finite number", "integer": "not a whole number",
-                     "boolean": "not true/false", "date": "not a date"}[kind]
+                     "boolean": "not true/false", "date": "not a date", "year": "a year before 1900"}[kind]
             self.problem(column=col, check=check, kind=kind, count=int(n), lines=[r[0] for r in rows],
                          examples=list(dict.fromkeys(str(r[1]) for r in rows))[:3])
         self._value_preds = [p for *_, p in value_checks]
