@@ -170,6 +170,7 @@ def test_what_a_left_out_analysis_needs_reads_as_english_and_arabic():
     reasons = [{"kind": "table", "table": "interactions"}, {"kind": "table", "table": "survey_responses"}]
     en = tables.needs_text(reasons, Translator("en"))
     assert "an interactions table" in en and "a survey responses table" in en, en
+    assert tables.needs_text([{"kind": "result", "result": "funnel"}], Translator("en")).startswith("the web funnel")
     ar = tables.needs_text(reasons, Translator("ar"))
     assert "جدول" in ar and not re.search(r"\ban?\b", ar), ar
     tables_ar = tables.needs_text([{"kind": "table", "table": t} for t in

@@ -647,8 +647,10 @@ def needs_text(reasons: list[dict], tr) -> str:
         elif k == "codebook":
             parts.append(tr("need.codebook"))
         elif k == "result":
-            parts.append(tr("need.result", what=tr("an." + r["result"]) if tr.has("an." + r["result"])
-                            else md_escape(r["result"])))
+            what = tr("an." + r["result"]) if tr.has("an." + r["result"]) else md_escape(r["result"])
+            if tr.language == "en" and what.startswith("The "):  # "needs the web funnel", mid-sentence
+                what = "t" + what[1:]
+            parts.append(tr("need.result", what=what))
     return "; ".join(parts)
 
 
