@@ -202,6 +202,23 @@ def test_retention_curves_hand_life_table(demo_dir, tmp_path, monkeypatch):
     assert out.attrs["interval"].startswith("log-log")
 
 
+def test_life_table_counts_equal_the_definition_month_by_month():
+    """n_k = customers observable k months and not churned before month k; d_k = those churned in
+    month k: counted here with a mask per month, as the docstring states them."""
+    rng = np.random.default_rng(7)
+    for max_months in (1, 6, 24):
+        obs = rng.integers(0, max_months + 3, 400)
+        m = rng.integers(1, max_months + 3, 400)
+        w = rng.integers(1, 5, 400)
+        lt = rt.life_table(obs, m, w, max_months=max_months)
+        o = np.minimum(obs, max_months)
+        for _, row in lt.iterrows():
+            k = int(row["month"])
+            want_n = w.sum() if k == 0 else w[(o >= k) & (m >= k)].sum()
+            want_d = 0 if k == 0 else w[(o >= k) & (m == k)].sum()
+            assert (row["at_risk"], row["churned_in_month"]) == (want_n, want_d), (max_months, k)
+
+
 def _plain_retention(cust: pd.DataFrame, as_of: pd.Timestamp, max_months: int) -> pd.DataFrame:
     """Life table by quarter cohort with pandas month offsets (independent of the engine)."""
     c = cust[(cust["signup_date"] <= as_of) & ~(cust["churned"] & cust["churn_date"].isna())].copy()

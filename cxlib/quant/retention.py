@@ -269,8 +269,14 @@ def life_table(observed, churn_month, n=None, *, max_months: int = 24,
     m = np.asarray(churn_month, dtype=int)
     w = np.ones(len(obs), dtype=int) if n is None else np.asarray(n, dtype=int)
     ks = np.arange(0, max_months + 1)
-    at_risk = np.array([w.sum() if k == 0 else w[(obs >= k) & (m >= k)].sum() for k in ks])
-    d = np.array([0 if k == 0 else w[(obs >= k) & (m == k)].sum() for k in ks])
+    # n_k = customers with min(obs, m) >= k (k >= 1; everyone at k = 0): a reversed cumulative count;
+    # d_k = customers with m == k <= obs. Counted with bincount, not a mask per month.
+    reach = np.clip(np.minimum(obs, m), 0, max_months)
+    at_risk = np.cumsum(np.bincount(reach, weights=w, minlength=max_months + 1)[::-1])[::-1].astype(int)
+    at_risk[0] = w.sum()
+    seen = (m >= 1) & (m <= obs)
+    d = np.bincount(m[seen], weights=w[seen], minlength=max_months + 1)[: max_months + 1].astype(int)
+    d[0] = 0
     keep = at_risk > 0
     ks, at_risk, d = ks[keep], at_risk[keep], d[keep]
     s = np.cumprod(1 - d / at_risk)
