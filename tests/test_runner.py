@@ -236,6 +236,14 @@ def test_declared_parameters_read_as_papermill_reads_them_without_importing_it(t
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
 
 
+def test_run_log_states_data_warnings_in_words():
+    from cxlib.decide.words import Message
+
+    lines = runner.warning_lines([Message("warn.no_segment", {}), Message("warn.funnel_unseen", {"event": "cart"})])
+    assert lines[0].startswith("  warning: The customers table has no segment column"), lines
+    assert "cart" in lines[1] and "warn." not in " ".join(lines) and "{" not in " ".join(lines)
+
+
 def test_cli_exit_codes(capsys):
     assert main(["report", "--client", "../etc"]) == 2
     assert "not allowed" in capsys.readouterr().err

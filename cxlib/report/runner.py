@@ -85,6 +85,16 @@ def declared_parameters(nb_path: Path) -> set[str]:
     return names
 
 
+def warning_lines(warnings) -> list[str]:
+    """The run log's lines for the data warnings (messages), in English words as the report says them."""
+    if not warnings:
+        return []
+    from cxlib.report.i18n import Translator
+
+    en = Translator("en")
+    return [f"  warning: {en.say(w, markdown=False)}" for w in warnings]
+
+
 def check_notebook_parameters(nb_paths: list[Path]) -> None:
     """Refuse to run unless every notebook declares exactly the parameters the runner injects."""
     problems = []
@@ -750,8 +760,8 @@ def run_report(client: str, period: str | None = None, renderer: str = "auto", *
             f"{current.label}" + (f" vs {previous.label}" if previous else " (no previous period with data)"))
         for s in the_plan.skipped():
             log(f"  not in this report: {s.name} (needs {describe_needs(s.reasons)})")
-        for w in names.warnings:
-            log(f"  warning: {w.key} {w.values}")
+        for line in warning_lines(names.warnings):
+            log(line)
 
         nb_out = analyst / "notebooks"
         nb_out.mkdir()
