@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 
 from cxlib import paths
+from cxlib.data.io import load_store
 from cxlib.data.params import load_params
 from cxlib.demo import examples
 from cxlib.report import analyses, runner
@@ -301,6 +302,61 @@ def test_new_client_drafts_params_that_check_and_match_the_example(shape, tmp_pa
             if canon[0] in ("survey_type",):
                 continue
             assert got.get(export) == canon, (shape, export, got)
+
+
+def _labelled_export(n: int = 120, seed: int = 5) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """A survey platform's export as written: the NPS ends labelled ('10 - Extremely likely'), satisfaction
+    in words (English, and Arabic with diacritics), day-first dates with dots, semicolons."""
+    rng = np.random.default_rng(seed)
+    nps = rng.integers(0, 11, n)
+    csat = rng.integers(1, 6, n)
+    ends = {0: "0 - Not at all likely", 10: "10 - Extremely likely"}
+    words = {1: "Very dissatisfied", 2: "Dissatisfied", 3: "Neutral", 4: "Satisfied", 5: "Very satisfied"}
+    arabic = {1: "غير راضٍ جداً", 2: "غير راضٍ", 3: "محايد", 4: "راضٍ", 5: "راضٍ جداً"}
+    when = pd.Timestamp("2026-01-01") + pd.to_timedelta(rng.integers(0, 170 * 24 * 60, n), unit="m")
+    df = pd.DataFrame({"Response ID": np.arange(1, n + 1), "Submitted": when.strftime("%d.%m.%Y %H:%M"),
+                       "How likely are you to recommend us?": [ends.get(x, str(x)) for x in nps],
+                       "Overall satisfaction": [(words if i % 2 else arabic)[x] for i, x in enumerate(csat)],
+                       "Comments": rng.choice(["Great service", "التوصيل متأخر جدا", "", "Staff were rude"], n)})
+    return df, nps, csat
+
+
+def test_new_client_reads_labelled_scores_as_their_numbers(tmp_path, monkeypatch):
+    from cxlib.data.draft import draft_params
+    from cxlib.report.onboard import check_client
+
+    monkeypatch.setattr(paths, "ROOT", tmp_path)
+    monkeypatch.setattr(paths, "DATA_DIR", tmp_path / "data")
+    monkeypatch.setattr(paths, "PARAMS_DIR", tmp_path / "params")
+    (tmp_path / "params").mkdir()
+    (tmp_path / "data" / "newco").mkdir(parents=True)
+    df, nps_true, csat_true = _labelled_export()
+    df.to_csv(tmp_path / "data" / "newco" / "export.csv", sep=";", index=False)
+    path, _ = draft_params("newco")
+    drafted = load_params(path, check_files=False)
+    src = drafted.tables["survey_responses"]
+    assert src.targets()["How likely are you to recommend us?"] == ["nps"]
+    assert src.targets()["Overall satisfaction"] == ["csat"]  # not taken for a web event ("...action")
+    assert src.values["nps"] == {"0 - Not at all likely": 0, "10 - Extremely likely": 10}
+    assert src.values["csat"]["غير راضٍ جداً"] == 1 and src.values["csat"]["Very satisfied"] == 5
+    ok, report = check_client("newco")
+    assert ok, report
+    got = load_store(load_params(path)).df("survey_responses")
+    got = got.iloc[np.argsort(got["response_id"].astype(int).to_numpy())]
+    assert got["nps"].tolist() == nps_true.tolist() and got["csat"].tolist() == csat_true.tolist()
+
+
+@pytest.mark.parametrize(("values", "lo", "hi", "want"), [
+    (["1", "5", "3"], 1, 5, {}),                                              # plain numbers
+    (["11 - Extremely likely", "3"], 0, 10, None),                            # a label out of range
+    (["Strongly agree", "Agree", "Disagree"], 1, 5, None),                    # not a satisfaction scale
+    (["Satisfied", "Somewhat satisfied"], 1, 5, None),                        # two words for one point
+    (["1 (Poor)", "2", "5 (Excellent)"], 1, 5, {"1 (Poor)": 1, "5 (Excellent)": 5}),
+])
+def test_scale_labels_are_read_only_when_unambiguous(values, lo, hi, want):
+    from cxlib.data.draft import _scale_map
+
+    assert _scale_map(pd.Series(values), lo, hi) == want
 
 
 def test_check_reports_every_problem_at_once(tmp_path, monkeypatch):

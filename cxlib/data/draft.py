@@ -51,6 +51,17 @@ _NAMES = {
     "order_id": ("orderid", "order", "transactionid"),
     "amount": ("amount", "total", "value", "revenue", "price"),
 }
+# a score written with its end labels, as survey platforms export it: "10 - Extremely likely", "1 (Poor)"
+_LEADING = re.compile(r"^\s*(\d{1,2})\s*(?:[-–—=:.)(]|\s)\s*[^\d\s]")
+# satisfaction scales written in words (English and Arabic), as 1-5 (compared without case,
+# diacritics or hamza forms)
+_SATISFACTION = {
+    "very dissatisfied": 1, "extremely dissatisfied": 1, "dissatisfied": 2, "somewhat dissatisfied": 2,
+    "neither satisfied nor dissatisfied": 3, "neutral": 3, "satisfied": 4, "somewhat satisfied": 4,
+    "very satisfied": 5, "extremely satisfied": 5,
+    "غير راض اطلاقا": 1, "غير راض تماما": 1, "غير راض جدا": 1, "غير راض": 2, "محايد": 3, "راض": 4,
+    "راض جدا": 5, "راض تماما": 5,
+}
 _YES = {"yes", "y", "true", "1", "churned", "left", "exited", "نعم"}
 _NO = {"no", "n", "false", "0", "stayed", "active", "retained", "لا"}
 
@@ -92,6 +103,40 @@ def _sample(path: Path) -> tuple[pd.DataFrame, str, int]:
 
 def _numbers(s: pd.Series) -> pd.Series:
     return pd.to_numeric(s.astype(str).str.strip().replace({"": None, "None": None}), errors="coerce")
+
+
+def _label_key(v: str) -> str:
+    """A label compared without case, Arabic diacritics, tatweel or hamza forms ("راضٍ جداً" = "راض جدا")."""
+    v = re.sub(r"[\u064B-\u0652\u0640]", "", str(v).strip().lower())
+    return re.sub(r"\s+", " ", v.translate(str.maketrans("أإآى", "اااي")))
+
+
+def _scale_map(s: pd.Series, lo: int, hi: int) -> dict | None:
+    """``{label: score}`` for a score column written as whole numbers from ``lo`` to ``hi``, some or all
+    of them with their label ("10 - Extremely likely"), or all in words of a satisfaction scale (1-5);
+    ``{}`` when every value is a plain number in range; None when the column is not such a scale."""
+    vals = set(s.dropna().astype(str).str.strip()) - {""}
+    if not vals:
+        return None
+    out: dict = {}
+    for v in vals:
+        x = pd.to_numeric(v, errors="coerce")
+        if pd.notna(x):
+            if not (lo <= x <= hi and x % 1 == 0):
+                return None
+            continue
+        m = _LEADING.match(v)
+        if m and lo <= int(m.group(1)) <= hi:
+            out[v] = int(m.group(1))
+        elif (lo, hi) == (1, 5) and _label_key(v) in _SATISFACTION:
+            out[v] = _SATISFACTION[_label_key(v)]
+        else:
+            return None
+    # two words of one language for one point ("satisfied", "somewhat satisfied"): a longer scale, not guessed
+    worded = [(out[v], bool(re.search(r"[\u0600-\u06FF]", v))) for v in out if not _LEADING.match(v)]
+    if len(set(worded)) < len(worded):
+        return None
+    return dict(sorted(out.items(), key=lambda kv: (kv[1], kv[0])))
 
 
 def _match(col: str, role: str) -> bool:
@@ -153,11 +198,22 @@ def guess_file(path: Path) -> FileGuess:
     cid = pick("customer_id")
     # a churn flag proper ("Exited") before an active flag, wherever the two stand in the file
     churn = pick("churned", lambda c: yes_no(c) and not inverse_only(c)) or pick("churned", yes_no)
-    session, event = pick("session_id"), pick("event")
+    session = pick("session_id")
+    event = pick("event") if session else None  # "action" is also in "satisfaction" and "transaction"
     order, amount = pick("order_id"), pick("amount", lambda c: _numbers(df[c]).notna().mean() > 0.9)
-    nps = pick("nps", in_range(0, 10))
-    csat = pick("csat", in_range(1, 5))
-    ces = pick("ces", in_range(1, 7))
+    scales: dict = {}
+
+    def scale(lo, hi):
+        def test(c):
+            m = _scale_map(df[c], lo, hi)
+            if m:
+                scales[c] = m
+            return m is not None
+        return test
+
+    nps = pick("nps", scale(0, 10))
+    csat = pick("csat", scale(1, 5))
+    ces = pick("ces", scale(1, 7))
     text = pick("text", long_text) or next((c for c in cols if c not in used and long_text(c)), None)
     if text:
         used.add(text)
@@ -209,6 +265,9 @@ def guess_file(path: Path) -> FileGuess:
                 g.columns[c] = canon
         if rec:
             g.values["recommend"] = {v: v.lower() in _YES for v in sorted(set(df[rec].dropna().astype(str).str.strip()))}
+        for c, canon in ((nps, "nps"), (csat, "csat"), (ces, "ces")):
+            if c and scales.get(c):  # labelled points: read as their numbers
+                g.values[canon] = scales[c]
         if nps:
             g.constants["survey_type"] = "relationship"
     elif text:

@@ -61,8 +61,10 @@ _ZONED_FORMATS = ("%a %b %d %H:%M:%S %z %Y", "%a, %d %b %Y %H:%M:%S %z")
 _FIXES = {
     "missing": "add the column to the export, or map your column onto it in params "
     "(tables.{table}.columns: {{your_name: {column}}})",
-    "number": "the value must be a number; correct it or leave the cell empty",
-    "integer": "the value must be a whole number; correct it or leave the cell empty",
+    "number": "the value must be a number; correct it or leave the cell empty, or, where the export writes "
+    "labels, map them onto numbers in params (tables.{table}.values: {{{column}: {{'10 - Extremely likely': 10}}}})",
+    "integer": "the value must be a whole number; correct it or leave the cell empty, or, where the export writes "
+    "labels, map them onto numbers in params (tables.{table}.values: {{{column}: {{'10 - Extremely likely': 10}}}})",
     "finite": "the value must be a finite number (not inf or nan); correct it or leave the cell empty",
     "date": "the value must be a date; correct it, or declare the column's format in params "
     "(tables.{table}.dates: {{{column}: dayfirst}} or {{{column}: '%d/%m/%Y %H:%M'}})",
