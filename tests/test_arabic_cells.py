@@ -127,9 +127,11 @@ def test_quotes_name_code_description_and_source_in_the_report_language(ar):
     md = tables.quotes_markdown(["late_delivery"], lambda c: quotes, book, tr=Translator(
         "ar", labels={"ar": LABELS["ar"] | {"Late delivery": "تأخّر التوصيل", "Late, not yet here": "متأخر"}}))
     assert md.startswith("**تأخّر التوصيل**: متأخر") and "— *الاستبيان، حالة الطلب*" in md
+    assert '{.quote lang="en" dir="ltr"}' in md  # an English quote keeps its own direction in an Arabic report
     assert "> My order arrived 2 days late\\.\n" in md  # the customer's words as written
     en = tables.quotes_markdown(["late_delivery"], lambda c: quotes, book, tr=Translator("en"))
     assert en.startswith("**Late delivery**: Late, not yet here") and "— *survey, order\\_status*" in en
+    assert 'dir="ltr"' not in en
     # a text whose export named no source ("other") is quoted without an attribution line
     unknown = quotes.assign(source="other", touchpoint=None)
     for t in (Translator("en"), ar):

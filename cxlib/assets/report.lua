@@ -253,13 +253,28 @@ local function div_typst(d)
   if d.classes:includes("swot") then
     return swot_typst(d)
   end
+  -- a block in the other direction (an English quote in an Arabic report): its own text direction
+  local dir = d.attributes.dir
+  local turn = dir == "ltr" or dir == "rtl"
   for cls, wrap in pairs(typst_div) do
     if d.classes:includes(cls) then
       local out = pandoc.Blocks({ raw(wrap[1]) })
+      if turn then
+        out:insert(raw("#[#set text(dir: " .. dir .. ")"))
+      end
       out:extend(d.content)
+      if turn then
+        out:insert(raw("]"))
+      end
       out:insert(raw(wrap[2]))
       return out
     end
+  end
+  if turn then
+    local out = pandoc.Blocks({ raw("#[#set text(dir: " .. dir .. ")") })
+    out:extend(d.content)
+    out:insert(raw("]"))
+    return out
   end
   return nil
 end

@@ -316,7 +316,8 @@ def quotes_markdown(codes: list[str], quotes_for, book, none_text: str = "No quo
         if q.empty:
             parts.append(f"\n*{none_text}*\n")
         for _, r in q.iterrows():
-            rtl = ' dir="rtl"' if r["language"] == "ar" else ""
+            # its own direction: Arabic right to left; English in an Arabic report left to right
+            rtl = ' dir="rtl"' if r["language"] == "ar" else ' dir="ltr"' if tr.rtl and r["language"] == "en" else ""
             # where the text came from; a source the export did not give ("other") is not named
             known = pd.notna(r["source"]) and r["source"] != "other"
             touch = pd.notna(r["touchpoint"])
