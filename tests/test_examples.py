@@ -296,8 +296,8 @@ def test_new_client_drafts_params_that_check_and_match_the_example(shape, tmp_pa
         assert "needs an interactions table" in report and "a interactions" not in report
     drafted = load_params(path, check_files=False)
     assert set(drafted.tables) == set(expected.tables)
-    for table, src in expected.tables.items():  # the draft maps what the hand-written example maps
-        got = drafted.tables[table].targets()
+    for table, (src,) in expected.tables.items():  # the draft maps what the hand-written example maps
+        got = drafted.tables[table][0].targets()
         for export, canon in src.targets().items():
             if canon[0] in ("survey_type",):
                 continue
@@ -334,7 +334,7 @@ def test_new_client_reads_labelled_scores_as_their_numbers(tmp_path, monkeypatch
     df.to_csv(tmp_path / "data" / "newco" / "export.csv", sep=";", index=False)
     path, _ = draft_params("newco")
     drafted = load_params(path, check_files=False)
-    src = drafted.tables["survey_responses"]
+    (src,) = drafted.tables["survey_responses"]
     assert src.targets()["How likely are you to recommend us?"] == ["nps"]
     assert src.targets()["Overall satisfaction"] == ["csat"]  # not taken for a web event ("...action")
     assert src.values["nps"] == {"0 - Not at all likely": 0, "10 - Extremely likely": 10}
@@ -344,6 +344,32 @@ def test_new_client_reads_labelled_scores_as_their_numbers(tmp_path, monkeypatch
     got = load_store(load_params(path)).df("survey_responses")
     got = got.iloc[np.argsort(got["response_id"].astype(int).to_numpy())]
     assert got["nps"].tolist() == nps_true.tolist() and got["csat"].tolist() == csat_true.tolist()
+
+
+def test_new_client_stacks_a_review_export_and_a_social_export(tmp_path, monkeypatch):
+    from cxlib.data.draft import draft_params
+    from cxlib.report.onboard import check_client
+
+    monkeypatch.setattr(paths, "ROOT", tmp_path)
+    monkeypatch.setattr(paths, "DATA_DIR", tmp_path / "data")
+    monkeypatch.setattr(paths, "PARAMS_DIR", tmp_path / "params")
+    (tmp_path / "params").mkdir()
+    folder = tmp_path / "data" / "newco"
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(11)
+    pd.DataFrame({"review_text": rng.choice(["The delivery was late again", "Great staff, quick service"], 60),
+                  "posted": pd.date_range("2026-01-02", periods=60, freq="D").strftime("%Y-%m-%d")}
+                 ).to_csv(folder / "app_reviews.csv", index=False)
+    pd.DataFrame({"tweet_text": rng.choice(["@acme still no reply to my complaint", "@acme thanks for the fix"], 40),
+                  "created_at": pd.date_range("2026-01-05", periods=40, freq="D").strftime("%Y-%m-%d")}
+                 ).to_csv(folder / "tweets.csv", index=False)
+    path, summary = draft_params("newco")
+    assert "tweets.csv: verbatims (40 rows" in summary and "stacked" in summary
+    parts = load_params(path, check_files=False).tables["verbatims"]
+    assert [(s.file, s.constants.get("source")) for s in parts] == [("app_reviews.csv", "review"), ("tweets.csv", "social")]
+    ok, report = check_client("newco")
+    assert ok, report
+    assert "params and 1 table(s) valid (2 files)" in report
 
 
 @pytest.mark.parametrize(("values", "lo", "hi", "want"), [

@@ -7,6 +7,7 @@ import codecs
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from cxlib.data import engine
 from cxlib.data.io import detect_encoding, load_store
@@ -653,3 +654,70 @@ def test_release_memory_drops_cached_blocks_of_a_database_file(tmp_path, monkeyp
     mem = load_store(p)  # in memory: its tables are its only copy
     mem.release_memory()
     assert mem.df("survey_responses")["nps"].sum() == df["nps"].sum()
+
+
+# --- several files for one table: stacked, each checked on its own ------------------------------
+
+
+def _files(tmp_path, monkeypatch, files: dict[str, pd.DataFrame], tables: dict) -> Params:
+    """Params for a client folder holding ``files`` (name -> frame, written as CSV) and ``tables`` as given."""
+    from cxlib import paths
+
+    data = tmp_path / "data" / "acme"
+    data.mkdir(parents=True, exist_ok=True)
+    monkeypatch.setattr(paths, "DATA_DIR", tmp_path / "data")
+    for name, df in files.items():
+        df.to_csv(data / name, index=False)
+    return Params.model_validate({"client": "acme", "name": "Acme", "data_dir": str(data), "tables": tables})
+
+
+def test_a_review_export_and_a_social_export_stack_into_one_texts_table(tmp_path, monkeypatch):
+    reviews = pd.DataFrame({"Review": ["late again", "great staff", "cold food"], "Stars": ["1", "5", "2"]})
+    tweets = pd.DataFrame({"tweet": ["@brand no reply for days", "love the app"], "handle": ["@brand", "@brand"]})
+    p = _files(tmp_path, monkeypatch, {"reviews.csv": reviews, "tweets.csv": tweets}, {"verbatims": [
+        {"file": "reviews.csv", "columns": {"Review": "text", "Stars": "score"}, "constants": {"source": "review"}},
+        {"file": "tweets.csv", "columns": {"tweet": "text", "handle": "brand"}, "constants": {"source": "social"}}]})
+    s = load_store(p)
+    got = s.df("verbatims")
+    assert got["text"].tolist() == [*reviews["Review"], *tweets["tweet"]]  # in the order given, every row
+    assert got["source"].tolist() == ["review"] * 3 + ["social"] * 2
+    assert got["verbatim_id"].tolist() == ["v1-2", "v1-3", "v1-4", "v2-2", "v2-3"]  # file and line: unique
+    assert got["score"].tolist()[:3] == [1, 5, 2] and got["score"].isna().tolist()[3:] == [True, True]
+    assert got["brand"].isna().tolist() == [True] * 3 + [False] * 2
+    assert [(i.table, i.path.rsplit("/", 1)[-1], i.rows) for i in s.inputs] == [
+        ("verbatims", "reviews.csv", 3), ("verbatims", "tweets.csv", 2)]
+    assert not s.has("verbatims__part1") and not s.has("verbatims__part2")
+
+
+def test_monthly_exports_named_by_a_pattern_are_read_with_one_setting(tmp_path, monkeypatch):
+    jan, feb, mar = survey(5, seed=1), survey(4, seed=2), survey(3, seed=3)
+    settings = {"columns": {"Date": "response_time", "Score": "nps"}, "dates": {"response_time": "dayfirst"}}
+    p = _files(tmp_path, monkeypatch, {"survey_2026-02.csv": feb, "survey_2026-01.csv": jan, "survey_2026-03.csv": mar,
+                                       "notes.csv": jan}, {"survey_responses": {"file": "survey_2026-*.csv", **settings}})
+    got = load_store(p).df("survey_responses")
+    assert got["nps"].tolist() == [int(x) for x in [*jan["Score"], *feb["Score"], *mar["Score"]]]  # by file name
+    assert got["response_id"].str.startswith(("r1-", "r2-", "r3-")).all() and got["response_id"].is_unique
+    missing = {"survey_responses": {"file": "survey_2025-*.csv", **settings}}
+    with pytest.raises(ParameterError, match=r"survey_2025-\*\.csv not found \(no file matches the pattern\)"):
+        from cxlib.data.params import load_params
+
+        f = tmp_path / "acme.yml"
+        f.write_text(yaml.safe_dump({"client": "acme", "name": "Acme", "data_dir": str(p.data_path), "tables": missing}))
+        load_params(f)
+
+
+def test_files_of_one_table_are_checked_each_and_their_ids_across(tmp_path, monkeypatch):
+    a = pd.DataFrame({"id": ["A1", "A2"], "text": ["late", "cold"]})
+    b = pd.DataFrame({"id": ["B1", "A2"], "text": ["rude", "slow"]})
+    bad = pd.DataFrame({"id": ["C1"], "text": ["fine"], "channel": ["fax"]})
+    spec = {"columns": {"id": "verbatim_id", "text": "text"}}
+    p = _files(tmp_path, monkeypatch, {"a.csv": a, "b.csv": b}, {"verbatims": [{"file": "a.csv", **spec},
+                                                                              {"file": "b.csv", **spec}]})
+    with pytest.raises(DataValidationError) as e:
+        load_store(p)
+    assert "share 1 verbatim_id value(s), such as 'A2'" in str(e.value) and "a.csv" in str(e.value)
+    p2 = _files(tmp_path, monkeypatch, {"c.csv": bad}, {"verbatims": [
+        {"file": "a.csv", **spec}, {"file": "c.csv", "columns": {"id": "verbatim_id", "text": "text", "channel": "source"}}]})
+    with pytest.raises(DataValidationError) as e:
+        load_store(p2)
+    assert "c.csv: the verbatims table breaks its contract" in str(e.value) and "'fax'" in str(e.value)

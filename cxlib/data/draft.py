@@ -62,6 +62,10 @@ _SATISFACTION = {
     "غير راض اطلاقا": 1, "غير راض تماما": 1, "غير راض جدا": 1, "غير راض": 2, "محايد": 3, "راض": 4,
     "راض جدا": 5, "راض تماما": 5,
 }
+# a text export's source (cxlib.data.schemas.SOURCES) from words in its file name
+_SOURCE_WORDS = {"review": ("review", "rating"), "social": ("tweet", "social", "mention", "post", "twitter", "facebook",
+                 "instagram"), "complaint": ("complaint",), "chat": ("chat",), "call": ("call", "transcript"),
+                 "email": ("email", "mail")}
 _YES = {"yes", "y", "true", "1", "churned", "left", "exited", "نعم"}
 _NO = {"no", "n", "false", "0", "stayed", "active", "retained", "لا"}
 
@@ -281,6 +285,10 @@ def guess_file(path: Path) -> FileGuess:
         g.table = ""
         g.notes.append("no known shape: map it by hand (see README, Bring your own data)")
         return g
+    if g.table == "verbatims" and "source" not in g.constants:  # where the texts came from, by the file's name
+        kind = next((src for src, words in _SOURCE_WORDS.items() if any(w in _key(path.stem) for w in words)), None)
+        if kind:
+            g.constants["source"] = kind
     if lang and g.table in ("survey_responses", "verbatims"):
         g.columns[lang] = "language"
     canon_time = {"survey_responses": "response_time", "verbatims": "verbatim_time", "orders": "order_time",
@@ -298,6 +306,33 @@ def _yaml(v) -> str:
     return json.dumps(v, ensure_ascii=False)
 
 
+def _source_lines(g: FileGuess, first: str, pad: str) -> list[str]:
+    """The params lines of one file's source (``first`` opens its first line: a list item or not)."""
+    lines = [f"{first}file: {_yaml(g.file)}"]
+    if g.encoding != "auto":
+        lines.append(f"{pad}encoding: {g.encoding}   # detected")
+    if g.columns:
+        lines.append(f"{pad}columns:   # guess: export column -> canonical column")
+        lines += [f"{pad}  {_yaml(k)}: {v}" for k, v in g.columns.items()]
+    if g.constants:
+        lines.append(f"{pad}constants:   # guess")
+        lines += [f"{pad}  {k}: {_yaml(v)}" for k, v in g.constants.items()]
+    if g.values:
+        lines.append(f"{pad}values:   # guess: labels -> canonical values")
+        for col, mapping in g.values.items():
+            lines.append(f"{pad}  {col}: {{{', '.join(f'{_yaml(k)}: {_yaml(v)}' for k, v in mapping.items())}}}")
+    if g.dates:
+        lines.append(f"{pad}dates:")
+        for col, style in g.dates.items():
+            if style == "CONFIRM":
+                lines.append(f"{pad}  {col}: dayfirst   # CONFIRM: day and month are both 12 or less in every row "
+                             "of the sample; dayfirst = 31/01, monthfirst = 01/31")
+            else:
+                lines.append(f"{pad}  {col}: {style}   # detected: a day above 12 shows it")
+    lines += [f"{pad}# note: {n}" for n in g.notes]
+    return lines
+
+
 def draft_params(client: str, *, force: bool = False) -> tuple[Path, str]:
     """Write ``params/<client>.yml`` from ``data/<client>/``; return its path and a summary."""
     paths.check_client_name(client)
@@ -310,15 +345,17 @@ def draft_params(client: str, *, force: bool = False) -> tuple[Path, str]:
     files = sorted(f for f in folder.iterdir() if f.suffix.lower() in _SUFFIXES and not f.name.startswith("."))
     if not files:
         raise ParameterError(f"{folder} has no CSV, Excel or Parquet file.")
-    guesses, taken, summary = [], set(), []
+    guesses, summary = [], []
     for f in files:
         g = guess_file(f)
-        if not g.table or g.table in taken:
-            summary.append(f"  {f.name}: not used ({'; '.join(g.notes) or 'a second ' + g.table + ' file'})")
+        if not g.table:
+            summary.append(f"  {f.name}: not used ({'; '.join(g.notes)})")
             continue
-        taken.add(g.table)
+        # a second file of one table (a social export beside the reviews, another month) is stacked
+        also = sum(x.table == g.table for x in guesses)
         guesses.append(g)
-        summary.append(f"  {f.name}: {g.table} ({g.rows:,} rows; {len(g.columns)} columns mapped)")
+        summary.append(f"  {f.name}: {g.table} ({g.rows:,} rows; {len(g.columns)} columns mapped"
+                       + (f"; stacked with the {g.table} file before it" if also else "") + ")")
     if not guesses:
         raise ParameterError(f"no file in {folder} looks like a table the template reads; write params by hand.")
     arabic = max((g.arabic for g in guesses), default=0.0)
@@ -327,31 +364,16 @@ def draft_params(client: str, *, force: bool = False) -> tuple[Path, str]:
              f"client: {client}", f"name: {_yaml(client.replace('-', ' ').title())}   # guess: the name on the report",
              f"language: {'ar' if arabic >= 0.5 else 'en'}   # guess: {arabic:.0%} of texts have Arabic letters",
              f"data_dir: data/{client}", "tables:"]
-    for g in guesses:
-        lines.append(f"  {g.table}:   # guess: {g.file} looks like {g.table}")
-        lines.append(f"    file: {_yaml(g.file)}")
-        if g.encoding != "auto":
-            lines.append(f"    encoding: {g.encoding}   # detected")
-        if g.columns:
-            lines.append("    columns:   # guess: export column -> canonical column")
-            lines += [f"      {_yaml(k)}: {v}" for k, v in g.columns.items()]
-        if g.constants:
-            lines.append("    constants:   # guess")
-            lines += [f"      {k}: {_yaml(v)}" for k, v in g.constants.items()]
-        if g.values:
-            lines.append("    values:   # guess: labels -> canonical values")
-            for col, mapping in g.values.items():
-                lines.append(f"      {col}: {{{', '.join(f'{_yaml(k)}: {_yaml(v)}' for k, v in mapping.items())}}}")
-        if g.dates:
-            lines.append("    dates:")
-            for col, style in g.dates.items():
-                if style == "CONFIRM":
-                    lines.append(f"      {col}: dayfirst   # CONFIRM: day and month are both 12 or less in every row "
-                                 "of the sample; dayfirst = 31/01, monthfirst = 01/31")
-                else:
-                    lines.append(f"      {col}: {style}   # detected: a day above 12 shows it")
-        for n in g.notes:
-            lines.append(f"    # note: {n}")
+    for table in dict.fromkeys(g.table for g in guesses):
+        mine = [g for g in guesses if g.table == table]
+        if len(mine) == 1:
+            lines.append(f"  {table}:   # guess: {mine[0].file} looks like {table}")
+            lines += _source_lines(mine[0], "    ", "    ")
+        else:
+            lines.append(f"  {table}:   # guess: {len(mine)} files look like {table}; their rows are stacked")
+            for g in mine:
+                lines += _source_lines(g, "    - ", "      ")
     text = "\n".join(lines) + "\n"
     out.write_text(text, encoding="utf-8")
-    return out, "\n".join([f"{client}: {len(guesses)} table(s) drafted from {len(files)} file(s)", *summary])
+    return out, "\n".join([f"{client}: {len({g.table for g in guesses})} table(s) drafted from {len(files)} file(s)",
+                            *summary])

@@ -579,11 +579,14 @@ class _TableLoader:
     """
 
     def __init__(self, db, params: Params, table: str, now: pd.Timestamp, tmp_dir: Path,
-                 digest: Future | None = None):
+                 digest: Future | None = None, part: tuple[int, TableSource, Path] | None = None):
         self.db, self.params, self.table, self.now, self.tmp_dir = db, params, table, now, tmp_dir
-        self.source = params.tables[table]
+        # one of several files of the table (``part``: its number from 1, settings and path) is loaded
+        # into a table of its own, stacked into ``table`` by load_store once every file passed
+        self.part = part[0] if part else None
+        self.source, self.path = (part[1], part[2]) if part else params.table_parts(table)[0]
+        self.name = f"{table}__part{self.part}" if part else table
         self.contract = TABLES[table]
-        self.path = params.table_path(table)
         self.shown = _display(self.path)
         self.problems: list[_Problem] = []
         self.notes: list[LoadNote] = []
@@ -591,7 +594,7 @@ class _TableLoader:
 
     # -- steps ----------------------------------------------------------------------------
     def load(self) -> InputFile | None:
-        rel, encoding, how = read_raw(self.db, self.table, self.path, self.source, self.tmp_dir, materialize=False)
+        rel, encoding, how = read_raw(self.db, self.name, self.path, self.source, self.tmp_dir, materialize=False)
         suffix = self.path.suffix.lower()
         self.binary = suffix in (".parquet", ".pq")
         self.csv = suffix in (".csv", ".txt", ".tsv")
@@ -607,7 +610,7 @@ class _TableLoader:
         if any(p.message for p in self.problems):
             return None
         exprs = self.text_exprs(sources, raw_types)
-        mapped = f"_mapped_{self.table}"
+        mapped = f"_mapped_{self.name}"
         select = ", ".join(["_line"] + [f"{e} AS {quote(c)}" for c, e in exprs.items()])
         self.db.execute(f"CREATE OR REPLACE TEMP VIEW {quote(mapped)} AS SELECT {select} FROM {quote(rel)}")
         try:
@@ -620,7 +623,7 @@ class _TableLoader:
             return None
         # two layers, so that DuckDB computes each parsed value once (an expression used twice in
         # one projection is computed for every row, even inside a CASE branch that few rows take)
-        parsed = f"_values_{self.table}"
+        parsed = f"_values_{self.name}"
         first = "".join(f", {e} AS {quote('__s__' + c)}" for c, e in pre.items())
         extra = "".join(f", {e} AS {quote('__v__' + c)}" for c, e in values.items())
         self.db.execute(f"CREATE OR REPLACE TEMP VIEW {quote(parsed)} AS SELECT *{extra} "
@@ -631,10 +634,10 @@ class _TableLoader:
         total = self.check(parsed, cols, fails)
         self.exclusions(cols, total)
         if self.problems:
-            self._drop(self.table, parsed, mapped, rel)
+            self._drop(self.name, parsed, mapped, rel)
             return None
         self.create_notes(cols)
-        rows = self.db.execute(f"SELECT count(*) FROM {quote(self.table)}").fetchone()[0]
+        rows = self.db.execute(f"SELECT count(*) FROM {quote(self.name)}").fetchone()[0]
         if rows == 0:
             why = (f"all {total:,} of its rows were left out (see the notes above: future dates or invalid rows)"
                    if total else "it has a header but no data rows")
@@ -642,11 +645,11 @@ class _TableLoader:
                 f"{self.shown}: the {self.table} table is empty: {why}. Fix: export the data again, or remove "
                 f"tables.{self.table} from params if the client has no such data.")
         for c in fails:
-            self.db.execute(f"ALTER TABLE {quote(self.table)} DROP COLUMN {quote('__bad__' + c)}")
+            self.db.execute(f"ALTER TABLE {quote(self.name)} DROP COLUMN {quote('__bad__' + c)}")
         if self.line == "_line":
-            self.db.execute(f"ALTER TABLE {quote(self.table)} DROP COLUMN _line")
+            self.db.execute(f"ALTER TABLE {quote(self.name)} DROP COLUMN _line")
         self._drop(parsed, mapped, rel)
-        ncols = len(self.db.execute(f"SELECT * FROM {quote(self.table)} LIMIT 0").description)
+        ncols = len(self.db.execute(f"SELECT * FROM {quote(self.name)} LIMIT 0").description)
         sha = self.digest.result() if self.digest is not None else sha256_file(self.path)
         return InputFile(self.table, self.shown, sha, int(rows), ncols, encoding, int(total - rows))
 
@@ -966,7 +969,8 @@ class _TableLoader:
         prefix = {"response_id": "r", "verbatim_id": "v", "order_id": "o", "interaction_id": "i",
                   "item_id": "s"}.get(key or "", "")
         if key and key not in cols:
-            select.append(f"'{prefix}' || CAST(_line AS VARCHAR) AS {quote(key)}")
+            part = f"{self.part}-" if self.part else ""  # r2-15: line 15 of the table's second file
+            select.append(f"'{prefix}{part}' || CAST(_line AS VARCHAR) AS {quote(key)}")
         text_col = self.text_col
         for col in cols:
             c = quote(col)
@@ -993,7 +997,7 @@ class _TableLoader:
         outer = self._select(list(typed)) + [quote("__bad__" + c) for c in fails]
         if self.line == "_line":
             outer.append("_line")
-        self.db.execute(f"CREATE OR REPLACE TABLE {quote(self.table)} AS SELECT {', '.join(outer)} "
+        self.db.execute(f"CREATE OR REPLACE TABLE {quote(self.name)} AS SELECT {', '.join(outer)} "
                         f"FROM (SELECT {', '.join(inner)} FROM {quote(parsed)})")
 
     def create_notes(self, cols) -> None:
@@ -1032,7 +1036,7 @@ class _TableLoader:
         """Every check of the table in one aggregate query over it: cells that could not be typed,
         the contract's value checks, duplicate ids, future-dated and undated rows. Each problem
         found is then shown with its first lines and examples. Returns the number of rows."""
-        t = quote(self.table)
+        t = quote(self.name)
         type_checks = [(col, i, kind, pred) for col, lst in fails.items() for i, (kind, pred) in enumerate(lst)]
         value_checks = self.value_checks(cols)
         unique = [c for c in cols if column_kind(self.table, c) and column_checks(self.table, c)["unique"]]
@@ -1103,7 +1107,7 @@ class _TableLoader:
                               excluded=True)
                 self.problems = []
         if out and not self.problems:
-            self.db.execute(f"DELETE FROM {quote(self.table)} WHERE " + " OR ".join(f"({p})" for p in out))
+            self.db.execute(f"DELETE FROM {quote(self.name)} WHERE " + " OR ".join(f"({p})" for p in out))
 
     def message(self) -> str:
         lines = [f"{self.shown}: the {self.table} table breaks its contract ({len(self.problems)} problem(s)):"]
@@ -1168,24 +1172,35 @@ def load_store(params: Params, db_path: Path | str | None = None, *, now: pd.Tim
     # releases the GIL, so the files are hashed in the time the load leaves a core idle
     hasher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cxlib-sha256")
     tables = [t for t in TABLES if t in params.tables]
-    digests = {t: hasher.submit(sha256_file, params.table_path(t)) for t in tables}
+    parts = {t: params.table_parts(t) for t in tables}
+    digests = {(t, i): hasher.submit(sha256_file, path) for t in tables for i, (_, path) in enumerate(parts[t])}
     try:
         for table in tables:
-            loader = _TableLoader(db, params, table, now, tmp_dir, digests[table])
-            try:
-                info = loader.load()
-            except DataValidationError as e:
-                messages.append(str(e))
-                continue
-            finally:
-                for f in tmp_dir.glob("*"):  # a transcoded copy, read by this table's queries only
-                    f.unlink(missing_ok=True)
-            if loader.problems:
-                messages.append(loader.message())
-                failures.append(loader.failures())
-                continue
-            store.inputs.append(info)
-            store.notes.extend(loader.notes)
+            several = len(parts[table]) > 1
+            loaded: list[_TableLoader] = []
+            for i, (src, path) in enumerate(parts[table]):
+                loader = _TableLoader(db, params, table, now, tmp_dir, digests[(table, i)],
+                                      part=(i + 1, src, path) if several else None)
+                try:
+                    info = loader.load()
+                except DataValidationError as e:
+                    messages.append(str(e))
+                    continue
+                finally:
+                    for f in tmp_dir.glob("*"):  # a transcoded copy, read by this file's queries only
+                        f.unlink(missing_ok=True)
+                if loader.problems:
+                    messages.append(loader.message())
+                    failures.append(loader.failures())
+                    continue
+                store.inputs.append(info)
+                store.notes.extend(loader.notes)
+                loaded.append(loader)
+            if several and len(loaded) == len(parts[table]):
+                try:
+                    _stack_parts(db, table, loaded)
+                except DataValidationError as e:
+                    messages.append(str(e))
     finally:
         hasher.shutdown(wait=False, cancel_futures=True)
         for f in tmp_dir.glob("*"):
@@ -1206,6 +1221,36 @@ def load_store(params: Params, db_path: Path | str | None = None, *, now: pd.Tim
     return store
 
 
+def _stack_parts(db, table: str, loaded: list[_TableLoader]) -> None:
+    """Stack the files of one table (each loaded and checked on its own) into ``table``, in the
+    order given, matching columns by name (a column one file lacks is empty in its rows). Ids the
+    files give must stay unique across them."""
+    names = [ld.name for ld in loaded]
+    key = TABLES[table].key
+    try:
+        db.execute(f"CREATE OR REPLACE TABLE {quote(table)} AS "
+                   + " UNION ALL BY NAME ".join(f"SELECT * FROM {quote(n)}" for n in names))
+    except duckdb.Error as e:
+        raise DataValidationError(
+            f"the files of the {table} table cannot be stacked: {', '.join(ld.shown for ld in loaded)}: "
+            f"{str(e).splitlines()[0]}. Fix: give a column the same kind of values in every file, or map it "
+            f"to another name in one of them.") from None
+    finally:
+        for n in names:
+            db.execute(f"DROP TABLE IF EXISTS {quote(n)}")
+    if key and db.execute(f"SELECT count(*) - count(DISTINCT {quote(key)}) FROM {quote(table)}").fetchone()[0]:
+        dup = db.execute(f"SELECT {quote(key)} FROM {quote(table)} GROUP BY 1 HAVING count(*) > 1 "
+                         f"ORDER BY 1 LIMIT 3").fetchall()
+        n = db.execute(f"SELECT count(*) FROM (SELECT 1 FROM {quote(table)} GROUP BY {quote(key)} "
+                       f"HAVING count(*) > 1)").fetchone()[0]
+        db.execute(f"DROP TABLE {quote(table)}")
+        raise DataValidationError(
+            f"the files of the {table} table ({', '.join(ld.shown for ld in loaded)}) share {n:,} {key} "
+            f"value(s), such as {', '.join(repr(d[0]) for d in dup)}: each {key} must be unique across them. "
+            f"Fix: remove the rows exported twice, or leave {key} unmapped so that rows are numbered by file "
+            f"and line.")
+
+
 def parquet_dir(db_path: Path | str) -> Path:
     """Where the validated tables go as Parquet for Spark: ``<db_path without suffix>.parquet/``."""
     return Path(db_path).with_suffix(".parquet")
@@ -1218,7 +1263,7 @@ def _to_spark(store: Store, db_path: Path | str | None) -> None:
 
     folder = parquet_dir(db_path) if db_path else Path(tempfile.mkdtemp(prefix="cxlib-spark-"))
     shutil.rmtree(folder, ignore_errors=True)
-    spark.export(store.db, [i.table for i in store.inputs] + ["_inputs", "_load_notes"], folder)
+    spark.export(store.db, list(dict.fromkeys(i.table for i in store.inputs)) + ["_inputs", "_load_notes"], folder)
     store.db.close()
     store.db, store.parquet_dir, store.owns_dir = None, folder, db_path is None
 

@@ -289,7 +289,10 @@ class Params(_Strict):
     period: str | None = None
     #: the unit of the default period and of trends
     period_unit: Literal["quarter", "month", "year"] = "quarter"
-    tables: dict[str, TableSource]
+    #: per canonical table, its export: one source, or a list of sources whose rows are stacked (a
+    #: review export and a social export as verbatims, one export per month); a ``file`` with ``*``
+    #: or ``?`` names every matching file, read with the same settings
+    tables: dict[str, list[TableSource]]
     journey: list[Stage] = Field(default_factory=list)
     funnel: list[FunnelStep] = Field(default_factory=list)
     abandonment: Abandonment | None = None
@@ -338,9 +341,20 @@ class Params(_Strict):
         except ParameterError as e:
             raise ValueError(str(e)) from None
 
+    @field_validator("tables", mode="before")
+    @classmethod
+    def _one_or_more(cls, v):
+        """A table given as one source (a mapping) is a list of one."""
+        if isinstance(v, dict):
+            return {k: ([x] if isinstance(x, dict | TableSource) else x) for k, x in v.items()}
+        return v
+
     @field_validator("tables")
     @classmethod
-    def _tables(cls, v: dict[str, TableSource]) -> dict[str, TableSource]:
+    def _tables(cls, v: dict[str, list[TableSource]]) -> dict[str, list[TableSource]]:
+        empty = sorted(k for k, x in v.items() if not x)
+        if empty:
+            raise ValueError(f"table(s) {empty} list no source; give a file for each")
         unknown = sorted(set(v) - set(TABLES))
         if unknown:
             raise ValueError(f"unknown table(s) {unknown}; known tables are {sorted(TABLES)}")
@@ -371,7 +385,24 @@ class Params(_Strict):
         return paths.inside(self.data_path, self.data_path / self.branding.logo, "branding.logo")
 
     def table_path(self, table: str) -> Path:
-        return paths.inside(self.data_path, self.data_path / self.tables[table].file, f"{table}.file")
+        """The (first) file of ``table``; :meth:`table_parts` lists them all."""
+        return self.table_parts(table)[0][1]
+
+    def table_parts(self, table: str) -> list[tuple[TableSource, Path]]:
+        """Every file of ``table`` with the settings it is read with, in the order given (the
+        matches of a ``*``/``?`` pattern sorted by name); a pattern matching nothing stays as
+        written, so that the missing-file check names it."""
+        out = []
+        for i, src in enumerate(self.tables[table]):
+            what = f"tables.{table}.file" if len(self.tables[table]) == 1 else f"tables.{table}[{i}].file"
+            pattern = self.data_path / src.file
+            if any(ch in src.file for ch in "*?["):
+                paths.inside(self.data_path, pattern.parent, what)
+                hits = sorted(p for p in pattern.parent.glob(pattern.name) if p.is_file())
+                out += [(src, paths.inside(self.data_path, h, what)) for h in hits] or [(src, pattern)]
+            else:
+                out.append((src, paths.inside(self.data_path, pattern, what)))
+        return out
 
     @property
     def touchpoints(self) -> list[Touchpoint]:
@@ -429,7 +460,7 @@ def load_params(source: str | Path, *, check_files: bool = True) -> Params:
     except ValidationError as e:
         raise ParameterError(_format_pydantic(e, path)) from None
     escapes = []
-    for key, get in ([(f"tables.{t}.file", lambda t=t: params.table_path(t)) for t in params.tables]
+    for key, get in ([(f"tables.{t}.file", lambda t=t: params.table_parts(t)) for t in params.tables]
                      + [("branding.logo", lambda: params.logo_path),
                         ("coding.truth_file", lambda: params.coding.truth_file and paths.inside(
                             params.data_path, params.data_path / params.coding.truth_file, "coding.truth_file"))]):
@@ -442,9 +473,11 @@ def load_params(source: str | Path, *, check_files: bool = True) -> Params:
                              + "\nEvery file a params file names must be inside its data_dir.")
     if check_files:
         missing = [
-            f"  - tables.{t}.file: {params.table_path(t)} not found"
+            f"  - tables.{t}.file: {path} not found" + (" (no file matches the pattern)" if "*" in str(path)
+                                                         or "?" in str(path) else "")
             for t in params.tables
-            if not params.table_path(t).is_file()
+            for _, path in params.table_parts(t)
+            if not path.is_file()
         ]
         if missing:
             raise ParameterError(

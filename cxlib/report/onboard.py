@@ -34,7 +34,9 @@ def check_client(client: str, period: str | None = None) -> tuple[bool, str]:
                                                              prep.inputs, prep.notes)
         except ReportError as e:
             return False, f"PROBLEMS (fix them, then run the check again):\n{e}"
-    lines.append(f"{client}: params and {len(inputs)} table(s) valid")
+    n_tables = len({i.table for i in inputs})
+    lines.append(f"{client}: params and {n_tables} table(s) valid"
+                 + (f" ({len(inputs)} files)" if len(inputs) > n_tables else ""))
     for i in inputs:
         extra = f", {i.excluded:,} left out" if i.excluded else ""
         lines.append(f"  {i.table:<17} {i.rows:>10,} rows  {i.path} ({i.encoding}{extra})")

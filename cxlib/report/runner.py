@@ -496,7 +496,7 @@ def _git_commit() -> str | None:
 
 def ensure_demo_data(params: Params) -> None:
     """Generate the demo data when a demo or example client's files are missing (fresh clone)."""
-    if not all(params.table_path(t).is_file() for t in params.tables):
+    if not all(path.is_file() for t in params.tables for _, path in params.table_parts(t)):
         from cxlib.demo import examples
 
         examples.ensure(params)
