@@ -372,6 +372,31 @@ def test_new_client_stacks_a_review_export_and_a_social_export(tmp_path, monkeyp
     assert "params and 1 table(s) valid (2 files)" in report
 
 
+def test_new_client_maps_a_source_and_a_language_written_in_the_exports_words(tmp_path, monkeypatch):
+    """A review export's 'source' column names the site ('Yelp'), its 'Language' says 'English': read as
+    the template's values (a column named like a canonical one is read as it, so it failed the check)."""
+    from cxlib.data.draft import draft_params
+    from cxlib.report.onboard import check_client
+
+    monkeypatch.setattr(paths, "ROOT", tmp_path)
+    monkeypatch.setattr(paths, "DATA_DIR", tmp_path / "data")
+    monkeypatch.setattr(paths, "PARAMS_DIR", tmp_path / "params")
+    (tmp_path / "params").mkdir()
+    (tmp_path / "data" / "newco").mkdir(parents=True)
+    texts = ["Food was cold and late", "الخدمة ممتازة والتوصيل سريع", "Très bon service", "Great staff"]
+    pd.DataFrame({"review": texts * 10, "source": ["Yelp", "Google", "TripAdvisor", "Fax"] * 10,
+                  "Language": ["English", "Arabic", "French", "English"] * 10}
+                 ).to_csv(tmp_path / "data" / "newco" / "reviews.csv", index=False)
+    path, _ = draft_params("newco")
+    (src,) = load_params(path, check_files=False).tables["verbatims"]
+    assert src.values["source"] == {"Fax": "other", "Google": "review", "TripAdvisor": "review", "Yelp": "review"}
+    assert src.values["language"] == {"Arabic": "ar", "English": "en", "French": None}
+    ok, report = check_client("newco")
+    assert ok, report
+    got = load_store(load_params(path)).df("verbatims")
+    assert got["language"].tolist()[:4] == ["en", "ar", "en", "en"]  # French: detected from its (Latin) script
+
+
 @pytest.mark.parametrize(("values", "lo", "hi", "want"), [
     (["1", "5", "3"], 1, 5, {}),                                              # plain numbers
     (["11 - Extremely likely", "3"], 0, 10, None),                            # a label out of range

@@ -143,6 +143,36 @@ def _scale_map(s: pd.Series, lo: int, hi: int) -> dict | None:
     return dict(sorted(out.items(), key=lambda kv: (kv[1], kv[0])))
 
 
+_LANGUAGE_WORDS = {"en": ("en", "eng", "english", "انجليزي", "الانجليزيه", "انجليزيه"),
+                   "ar": ("ar", "ara", "arabic", "عربي", "العربيه", "عربيه"),
+                   "mixed": ("mixed", "both", "ar+en", "en+ar", "مختلط"), "none": ("none", "emoji")}
+# review sites and social networks, as exports name them, onto the template's sources
+_SITE_WORDS = {"review": ("yelp", "google", "tripadvisor", "trustpilot", "amazon", "appstore", "playstore", "souq",
+                          "booking", "zomato", "talabat", "foursquare", "qaym", "reviews", "rating"),
+               "social": ("twitter", "x", "facebook", "instagram", "tiktok", "linkedin", "youtube", "snapchat",
+                          "tweet", "tweets", "socialmedia")}
+
+
+def _allowed_map(s: pd.Series, canon: str) -> dict | None:
+    """A values map onto the allowed values of ``language`` or ``source`` for a column written in the
+    export's own words (None when every value is already allowed). A language the template does not
+    read maps to empty (each text's language is then detected from its script); an unknown source to
+    'other'."""
+    from cxlib.data.schemas import LANGUAGES, SOURCES
+
+    allowed = LANGUAGES if canon == "language" else SOURCES
+    vals = sorted(set(s.dropna().astype(str).str.strip()) - {""})
+    if all(v in allowed for v in vals):
+        return None
+    words = _LANGUAGE_WORDS if canon == "language" else {**{x: (x,) for x in SOURCES}, **_SITE_WORDS}
+    out = {}
+    for v in vals:
+        k = _label_key(v).replace(" ", "")
+        hit = next((to for to, ws in words.items() if k in ws or _key(v) in ws), None)
+        out[v] = hit if hit else (None if canon == "language" else "other")
+    return out
+
+
 def _match(col: str, role: str) -> bool:
     k = _key(col)
     return any(f in k for f in _NAMES[role]) if role != "id" else k in _NAMES["id"]
@@ -285,12 +315,21 @@ def guess_file(path: Path) -> FileGuess:
         g.table = ""
         g.notes.append("no known shape: map it by hand (see README, Bring your own data)")
         return g
-    if g.table == "verbatims" and "source" not in g.constants:  # where the texts came from, by the file's name
+    own_source = any(_key(c) == "source" for c in cols)  # the export says it per row
+    if g.table == "verbatims" and "source" not in g.constants and not own_source:  # by the file's name
         kind = next((src for src, words in _SOURCE_WORDS.items() if any(w in _key(path.stem) for w in words)), None)
         if kind:
             g.constants["source"] = kind
     if lang and g.table in ("survey_responses", "verbatims"):
         g.columns[lang] = "language"
+    # a language or source column in the export's own words ("English", "yelp"): mapped onto the allowed
+    # values (a column named like the canonical one is read as it even when not mapped)
+    for canon in ("language", "source"):
+        col = next((c for c, t in g.columns.items() if t == canon), None)
+        if col is None and g.table in ("survey_responses", "verbatims") and canon not in g.constants:
+            col = next((c for c in cols if c not in used and _key(c) == canon), None)
+        if col is not None and (m := _allowed_map(df[col], canon)):
+            g.values[canon] = m
     canon_time = {"survey_responses": "response_time", "verbatims": "verbatim_time", "orders": "order_time",
                   "web_events": "event_time"}.get(g.table)
     if time and canon_time and g.columns.get(time) == canon_time:
