@@ -361,12 +361,15 @@ def test_new_client_stacks_a_review_export_and_a_social_export(tmp_path, monkeyp
                   "posted": pd.date_range("2026-01-02", periods=60, freq="D").strftime("%Y-%m-%d")}
                  ).to_csv(folder / "app_reviews.csv", index=False)
     pd.DataFrame({"tweet_text": rng.choice(["@acme still no reply to my complaint", "@acme thanks for the fix"], 40),
-                  "created_at": pd.date_range("2026-01-05", periods=40, freq="D").strftime("%Y-%m-%d")}
+                  "created_at": pd.date_range("2026-01-05", periods=40, freq="D").strftime("%Y-%m-%d"),
+                  "inbound": [True, False] * 20}  # the customer's tweets and the brand's replies
                  ).to_csv(folder / "tweets.csv", index=False)
     path, summary = draft_params("newco")
     assert "tweets.csv: verbatims (40 rows" in summary and "stacked" in summary
     parts = load_params(path, check_files=False).tables["verbatims"]
     assert [(s.file, s.constants.get("source")) for s in parts] == [("app_reviews.csv", "review"), ("tweets.csv", "social")]
+    assert parts[1].targets()["inbound"] == ["speaker"]
+    assert parts[1].values["speaker"] == {"False": "agent", "True": "customer"}
     ok, report = check_client("newco")
     assert ok, report
     assert "params and 1 table(s) valid (2 files)" in report

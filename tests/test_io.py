@@ -694,8 +694,15 @@ def test_monthly_exports_named_by_a_pattern_are_read_with_one_setting(tmp_path, 
     settings = {"columns": {"Date": "response_time", "Score": "nps"}, "dates": {"response_time": "dayfirst"}}
     p = _files(tmp_path, monkeypatch, {"survey_2026-02.csv": feb, "survey_2026-01.csv": jan, "survey_2026-03.csv": mar,
                                        "notes.csv": jan}, {"survey_responses": {"file": "survey_2026-*.csv", **settings}})
-    got = load_store(p).df("survey_responses")
+    store = load_store(p)
+    got = store.df("survey_responses")
     assert got["nps"].tolist() == [int(x) for x in [*jan["Score"], *feb["Score"], *mar["Score"]]]  # by file name
+    # the sources table: each file with its own rows and dates, not the stacked table's
+    q = engine.data_quality(store).set_index("file")
+    for name, df in (("survey_2026-01.csv", jan), ("survey_2026-02.csv", feb), ("survey_2026-03.csv", mar)):
+        dates = pd.to_datetime(df["Date"], format="%d/%m/%Y %H:%M")
+        assert q.loc[name, "rows"] == len(df) and q.loc[name, "first"] == str(dates.min().date())
+        assert q.loc[name, "last"] == str(dates.max().date())
     assert got["response_id"].str.startswith(("r1-", "r2-", "r3-")).all() and got["response_id"].is_unique
     missing = {"survey_responses": {"file": "survey_2025-*.csv", **settings}}
     with pytest.raises(ParameterError, match=r"survey_2025-\*\.csv not found \(no file matches the pattern\)"):
@@ -721,3 +728,23 @@ def test_files_of_one_table_are_checked_each_and_their_ids_across(tmp_path, monk
     with pytest.raises(DataValidationError) as e:
         load_store(p2)
     assert "c.csv: the verbatims table breaks its contract" in str(e.value) and "'fax'" in str(e.value)
+
+
+def test_a_default_period_that_leaves_most_rows_out_is_warned_about(tmp_path, monkeypatch):
+    from cxlib.report import checks
+
+    def dated(days: list[str]) -> pd.DataFrame:
+        return pd.DataFrame({"Date": days, "Score": ["9"] * len(days)})
+
+    q1 = [f"2026-{m:02d}-{d:02d}" for m in (1, 2, 3) for d in (5, 20)] + ["2026-03-31"]  # Q1 to its last day
+    spring = [f"2026-{m:02d}-{d:02d}" for m in (4, 5) for d in range(1, 28)]            # Q2, not to its end
+    settings = {"columns": {"Date": "response_time", "Score": "nps"}}
+    p = client(tmp_path, monkeypatch, {"survey_responses": (dated(q1 + spring), "s.csv", settings)})
+    store = load_store(p)
+    current, _ = engine.resolve_period(store, None)
+    (w,) = checks.period_warnings(store, current)
+    assert current.label == "2026Q1" and w.key == "warn.period_most_after"
+    assert (w.values["inside"], w.values["after"], w.values["next"]) == ("7", "54", "2026Q2")
+    p2 = client(tmp_path, monkeypatch, {"survey_responses": (dated(q1 + spring[:5]), "s.csv", settings)})
+    store2 = load_store(p2)
+    assert checks.period_warnings(store2, engine.resolve_period(store2, None)[0]) == []

@@ -318,8 +318,18 @@ def guess_file(path: Path) -> FileGuess:
     own_source = any(_key(c) == "source" for c in cols)  # the export says it per row
     if g.table == "verbatims" and "source" not in g.constants and not own_source:  # by the file's name
         kind = next((src for src, words in _SOURCE_WORDS.items() if any(w in _key(path.stem) for w in words)), None)
+        if kind is None and any("tweet" in _key(c) for c in cols):  # tweet_id, tweet_text: a social export
+            kind = "social"
         if kind:
             g.constants["source"] = kind
+    # who wrote each text, where a support export flags it (inbound: the customer; outbound: the brand)
+    way = next((c for c in cols if c not in used and _key(c) in ("inbound", "isinbound", "outbound", "isoutbound")
+                and yes_no(c)), None)
+    if way and g.table == "verbatims" and "speaker" not in g.columns.values():
+        g.columns[way] = "speaker"
+        inbound = "in" in _key(way)
+        g.values["speaker"] = {v: "customer" if (v.lower() in _YES) == inbound else "agent"
+                               for v in sorted(set(df[way].dropna().astype(str).str.strip()))}
     if lang and g.table in ("survey_responses", "verbatims"):
         g.columns[lang] = "language"
     # a language or source column in the export's own words ("English", "yelp"): mapped onto the allowed

@@ -760,7 +760,18 @@ def data_quality(store: Store) -> pd.DataFrame:
     """
     rows = []
     has_customers = store.has("customers")
+    files = {}
     for info in store.inputs:
+        files[info.table] = files.get(info.table, 0) + 1
+    for info in store.inputs:
+        if files[info.table] > 1:  # one of several files of a table: its own figures, measured at load
+            row = {"rows": info.rows, "first": info.first or None, "last": info.last or None}
+            if "customer_id" in store.columns(info.table) and info.table != "customers" and has_customers:
+                row |= {"unmatched_customer": info.unmatched_customer, "no_customer": info.no_customer}
+            row.update(table=info.table, file=info.path.rsplit("/", 1)[-1], columns=info.columns,
+                       excluded=info.excluded)
+            rows.append(row)
+            continue
         t = store.table(info.table)
         time_col = time_column(store, info.table)
         aggs = {"rows": t.count()}

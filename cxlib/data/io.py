@@ -26,7 +26,7 @@ import os
 import shutil
 import tempfile
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import duckdb
@@ -93,6 +93,12 @@ class InputFile:
     columns: int
     encoding: str = ""
     excluded: int = 0  # rows left out (future-dated, or invalid with invalid_rows: exclude)
+    # one file of several stacked into one table: its own date span and customer links (measured on
+    # the file's rows at load; the table's are those of all its files)
+    first: str = ""
+    last: str = ""
+    unmatched_customer: int = 0
+    no_customer: int = 0
 
 
 @dataclass(frozen=True)
@@ -1193,6 +1199,8 @@ def load_store(params: Params, db_path: Path | str | None = None, *, now: pd.Tim
                     messages.append(loader.message())
                     failures.append(loader.failures())
                     continue
+                if several:
+                    info = replace(info, **_part_stats(db, table, loader.name))
                 store.inputs.append(info)
                 store.notes.extend(loader.notes)
                 loaded.append(loader)
@@ -1219,6 +1227,26 @@ def load_store(params: Params, db_path: Path | str | None = None, *, now: pd.Tim
     engine.build_responses(store)  # responses with their customers' attributes, joined once
     engine.build_sessions(store)   # each web session summarised once (DuckDB)
     return store
+
+
+def _part_stats(db, table: str, name: str) -> dict:
+    """One file's own date span and links to known customers (the customers table loads first),
+    for the sources table of the report when several files make one table."""
+    cols = {r[0] for r in db.execute(f"DESCRIBE {quote(name)}").fetchall()}
+    time = TABLES[table].time
+    aggs = {}
+    if time in cols:
+        aggs |= {"first": f"CAST(CAST(min({quote(time)}) AS DATE) AS VARCHAR)",
+                 "last": f"CAST(CAST(max({quote(time)}) AS DATE) AS VARCHAR)"}
+    customers = db.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'customers'").fetchone()[0]
+    if "customer_id" in cols and table != "customers" and customers:
+        aggs |= {"unmatched_customer": "count(*) FILTER (WHERE customer_id IS NOT NULL AND customer_id NOT IN "
+                                       "(SELECT customer_id FROM customers WHERE customer_id IS NOT NULL))",
+                 "no_customer": "count(*) FILTER (WHERE customer_id IS NULL)"}
+    if not aggs:
+        return {}
+    row = db.execute(f"SELECT {', '.join(f'{e} AS {k}' for k, e in aggs.items())} FROM {quote(name)}").fetchone()
+    return {k: (v if v is not None else ("" if k in ("first", "last") else 0)) for k, v in zip(aggs, row, strict=True)}
 
 
 def _stack_parts(db, table: str, loaded: list[_TableLoader]) -> None:

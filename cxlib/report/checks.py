@@ -12,8 +12,10 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass, field
 
+import pandas as pd
+
 from cxlib.data.io import Store
-from cxlib.decide.words import Message
+from cxlib.decide.words import Message, Num
 
 
 @dataclass
@@ -33,6 +35,27 @@ def _distinct(store: Store, table: str, column: str, limit: int = 5000) -> list:
     t = store.table(table)
     found = t.filter(t[column].notnull()).select(column).distinct().limit(limit)
     return found.to_pyarrow().column(column).to_pylist()
+
+
+def period_warnings(store: Store, current) -> list[Message]:
+    """A default period that leaves most of the data out: the latest complete period, when more rows
+    come after it (in a period the data does not yet cover to its end) than lie in it."""
+    from cxlib.data import engine, periods
+
+    table = engine.period_source(store)
+    if table is None or current.is_all:
+        return []
+    col = engine.time_column(store, table)
+    t = store.table(table)
+    inside = engine.rows_in(store, table, current)
+    after = int(t.filter(t[col] >= current.end).count().to_pandas())
+    if after <= inside:
+        return []
+    _, hi = engine.time_span(store, table)
+    unit = periods.unit_of(current)
+    nxt = periods.label_of(pd.Series([hi]), unit).iloc[0]
+    return [Message("warn.period_most_after", {"period": current.label, "inside": Num(f"{inside:,}"),
+                                               "after": Num(f"{after:,}"), "next": nxt})]
 
 
 def check_names(store: Store, params) -> NameCheck:

@@ -520,6 +520,8 @@ def prepare(params: Params, db_path: Path, period: str | None, log=print, map_hi
         current, previous = engine.resolve_period(store, period or params.period)
         engine.build_customer_view(store, None if current.is_all else current.end)
         names = checks.check_names(store, params)
+        if not (period or params.period):
+            names.warnings += checks.period_warnings(store, current)
         if names.errors:
             raise ParameterError("params name(s) the data does not have:\n  - " + "\n  - ".join(names.errors))
         cat = plan.catalog(store, current, previous)
