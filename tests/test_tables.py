@@ -81,3 +81,18 @@ def test_themes_table_carries_reliability_flags():
     assert out["Coding reliability"].tolist() == ["reliable", "not measured"]
     assert "Coding reliability" not in tables.themes_table(t).columns
     assert out["p (Fisher)"].tolist() == ["< 0.001", "0.002"]
+
+
+def test_load_notes_name_the_file_when_a_table_has_several():
+    from cxlib.report.i18n import Translator
+
+    def note(table, file, kind="language_detected"):
+        return {"table": table, "file": file, "column": "language", "kind": kind, "rows": 0, "detail": "",
+                "excluded": False}
+
+    notes = pd.DataFrame([note("verbatims", "data/x/reviews.csv"), note("verbatims", "data/x/tweets.csv"),
+                          note("survey_responses", "data/x/survey.csv")])
+    md = tables.load_notes_markdown(notes, pd.DataFrame(columns=["metric", "blank", "rows"]), [], Translator("en"))
+    lines = [ln for ln in md.splitlines() if ln.startswith("- ")]
+    assert len(lines) == 3, md
+    assert "(reviews\\.csv)" in lines[0] and "(tweets\\.csv)" in lines[1] and "(survey" not in lines[2], md

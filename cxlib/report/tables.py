@@ -568,11 +568,15 @@ def load_notes_markdown(notes: pd.DataFrame, blank: pd.DataFrame, warnings: list
     from cxlib.report.display import md_escape
 
     lines = []
+    several = set() if notes.empty else {t for t, f in notes.groupby("table")["file"].nunique().items() if f > 1}
     for _, n in notes.iterrows():
         key = f"load.{n['kind']}"
         if not tr.has(key):
             continue
-        lines.append("- " + tr(key, table=tr.term(label(n["table"])), column=md_escape(n["column"]),
+        table = tr.term(label(n["table"]))
+        if n["table"] in several:  # one of several files of the table: which one
+            table = f"{table} ({md_escape(str(n['file']).rsplit('/', 1)[-1])})"
+        lines.append("- " + tr(key, table=table, column=md_escape(n["column"]),
                                rows=int(n["rows"]), detail=md_escape(n["detail"])))
     for _, b in blank.iterrows():
         if b["blank"] and b["metric"] != "comment":
