@@ -748,3 +748,22 @@ def test_a_default_period_that_leaves_most_rows_out_is_warned_about(tmp_path, mo
     p2 = client(tmp_path, monkeypatch, {"survey_responses": (dated(q1 + spring[:5]), "s.csv", settings)})
     store2 = load_store(p2)
     assert checks.period_warnings(store2, engine.resolve_period(store2, None)[0]) == []
+
+
+def test_files_whose_extra_column_cannot_share_one_type_are_refused_by_name(tmp_path, monkeypatch):
+    # typed exports (Parquet): a true/false column in one, dates in the other
+    p = _files(tmp_path, monkeypatch, {}, {"verbatims": [
+        {"file": "a.parquet", "columns": {"text": "text"}}, {"file": "b.parquet", "columns": {"text": "text"}}]})
+    pd.DataFrame({"text": ["late", "cold"], "checked": [True, False]}).to_parquet(p.data_path / "a.parquet")
+    pd.DataFrame({"text": ["rude", "slow"], "checked": pd.to_datetime(["2026-01-03", "2026-01-04"])}
+                 ).to_parquet(p.data_path / "b.parquet")
+    with pytest.raises(DataValidationError) as e:
+        load_store(p)
+    msg = str(e.value)
+    assert "the files of the verbatims table cannot be stacked" in msg and "a.parquet" in msg and "b.parquet" in msg, msg
+    assert "Fix: give a column the same kind of values in every file" in msg
+    # numbers in one file and words in the other stack as text
+    c = pd.DataFrame({"text": ["fine"], "checked": ["later"]})
+    p2 = _files(tmp_path, monkeypatch, {"c.csv": c, "d.csv": pd.DataFrame({"text": ["ok"], "checked": ["7"]})},
+                {"verbatims": [{"file": "c.csv", "columns": {"text": "text"}}, {"file": "d.csv", "columns": {"text": "text"}}]})
+    assert load_store(p2).df("verbatims")["checked"].tolist() == ["later", "7"]
