@@ -373,6 +373,11 @@ def test_new_client_stacks_a_review_export_and_a_social_export(tmp_path, monkeyp
     ok, report = check_client("newco")
     assert ok, report
     assert "params and 1 table(s) valid (2 files)" in report
+    # a file of labels beside the texts (ids, a split, a category) is no text export to stack
+    pd.DataFrame({"id": range(50), "split": ["train", "test"] * 25, "category": ["food", "service"] * 25}
+                 ).to_csv(folder / "labels.csv", index=False)
+    _, summary = draft_params("newco", force=True)
+    assert "labels.csv: not used" in summary, summary
 
 
 def test_new_client_maps_a_source_and_a_language_written_in_the_exports_words(tmp_path, monkeypatch):

@@ -222,8 +222,13 @@ def guess_file(path: Path) -> FileGuess:
 
     def long_text(c):
         v = df[c].dropna().astype(str)
+        v = v[v.str.strip() != ""]
         words = v.str.contains(r"[^\W\d_]") & (v.str.contains(r"\s") | v.str.len().lt(6))
-        return len(v) > 0 and (v.str.len().mean() > 15 or words.mean() > 0.5) and words.mean() > 0.5
+        if len(v) == 0 or words.mean() <= 0.5:
+            return False
+        # free text: long, or many different values; a few short labels ("train", "test") are not texts
+        distinct = v.nunique()
+        return (v.str.len().mean() > 15 and distinct >= 2) or distinct >= max(10, 0.2 * len(v))
 
     def inverse_only(c):  # named only like an active flag ("IsActiveMember"): churned is its opposite
         k = _key(c)
