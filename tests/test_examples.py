@@ -405,6 +405,41 @@ def test_new_client_maps_a_source_and_a_language_written_in_the_exports_words(tm
     assert got["language"].tolist()[:4] == ["en", "ar", "en", "en"]  # French: detected from its (Latin) script
 
 
+def test_new_client_reads_a_qualtrics_export_by_its_question_texts(tmp_path, monkeypatch):
+    """Columns named Q1, Q2 under which Qualtrics writes the question: the NPS is found by its question,
+    the question and import-id lines are left out, the check passes."""
+    import csv as _csv
+
+    from cxlib.data.draft import draft_params
+    from cxlib.report.onboard import check_client
+
+    monkeypatch.setattr(paths, "ROOT", tmp_path)
+    monkeypatch.setattr(paths, "DATA_DIR", tmp_path / "data")
+    monkeypatch.setattr(paths, "PARAMS_DIR", tmp_path / "params")
+    (tmp_path / "params").mkdir()
+    (tmp_path / "data" / "newco").mkdir(parents=True)
+    rng = np.random.default_rng(4)
+    rows = [["StartDate", "ResponseId", "Q1_NPS_GROUP", "Q1", "Q2"],
+            ["Start Date", "Response ID", "Q1 - Group", "How likely are you to recommend Acme to a friend?",
+             "What is the main reason for your score?"],
+            ['{"ImportId":"startDate"}', '{"ImportId":"_recordId"}', '{"ImportId":"QID1_NPS_GROUP"}',
+             '{"ImportId":"QID1"}', '{"ImportId":"QID2_TEXT"}']]
+    scores = rng.integers(0, 11, 80)
+    for i, x in enumerate(scores):
+        rows.append([f"2026-02-{i % 28 + 1:02d} 09:30:00", f"R_{i:04d}", "Promoter" if x >= 9 else "Detractor",
+                     str(x), rng.choice(["The delivery was late again", "Friendly staff and a fair price"])])
+    with open(tmp_path / "data" / "newco" / "export.csv", "w", newline="", encoding="utf-8-sig") as f:
+        _csv.writer(f).writerows(rows)
+    path, _ = draft_params("newco")
+    (src,) = load_params(path, check_files=False).tables["survey_responses"]
+    assert src.targets()["Q1"] == ["nps"] and src.targets()["Q2"] == ["comment"]
+    ok, report = check_client("newco")
+    assert ok, report
+    assert "question texts and import ids" in report
+    got = load_store(load_params(path)).df("survey_responses")
+    assert got["nps"].tolist() == scores.tolist()
+
+
 @pytest.mark.parametrize(("values", "lo", "hi", "want"), [
     (["1", "5", "3"], 1, 5, {}),                                              # plain numbers
     (["11 - Extremely likely", "3"], 0, 10, None),                            # a label out of range

@@ -767,3 +767,42 @@ def test_files_whose_extra_column_cannot_share_one_type_are_refused_by_name(tmp_
     p2 = _files(tmp_path, monkeypatch, {"c.csv": c, "d.csv": pd.DataFrame({"text": ["ok"], "checked": ["7"]})},
                 {"verbatims": [{"file": "c.csv", "columns": {"text": "text"}}, {"file": "d.csv", "columns": {"text": "text"}}]})
     assert load_store(p2).df("verbatims")["checked"].tolist() == ["later", "7"]
+
+
+def _qualtrics(n: int = 12, bad_line: int | None = None) -> list[list[str]]:
+    """A Qualtrics export as it writes it: column codes, then question texts, then import ids, then answers."""
+    rows = [["StartDate", "ResponseId", "Q1", "Q2"],
+            ["Start Date", "Response ID", "How likely are you to recommend us?", "Why?"],
+            ['{"ImportId":"startDate","timeZone":"UTC"}', '{"ImportId":"_recordId"}', '{"ImportId":"QID1"}',
+             '{"ImportId":"QID2_TEXT"}']]
+    for i in range(n):
+        rows.append([f"2026-01-{i + 1:02d} 10:00:00", f"R_{i}", str(i % 11), "fine"])
+    if bad_line:
+        rows[bad_line - 1][2] = "eleven"
+    return rows
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_a_qualtrics_export_leaves_out_its_question_and_import_id_lines(tmp_path, monkeypatch, suffix):
+    import csv as _csv
+
+    settings = {"columns": {"StartDate": "response_time", "Q1": "nps", "Q2": "comment"}}
+
+    def write(rows, name):
+        p = _files(tmp_path, monkeypatch, {}, {"survey_responses": {"file": name, **settings}})
+        if suffix == ".csv":
+            with open(p.data_path / name, "w", newline="", encoding="utf-8") as f:
+                _csv.writer(f).writerows(rows)
+        else:
+            pd.DataFrame(rows[1:], columns=rows[0]).to_excel(p.data_path / name, index=False)
+        return p
+
+    s = load_store(write(_qualtrics(), "q" + suffix))
+    got = s.df("survey_responses")
+    assert got["nps"].tolist() == [i % 11 for i in range(12)]
+    assert got["response_id"].tolist()[:2] == ["r4", "r5"]  # numbered by their own lines, under the three above
+    (note,) = [n for n in s.notes if n.kind == "header_rows"]
+    assert note.rows == 2 and "lines 2, 3" in note.detail
+    with pytest.raises(DataValidationError) as e:  # a bad answer is named by its line in the file
+        load_store(write(_qualtrics(bad_line=9), "b" + suffix))
+    assert "column 'nps', line 9: not a number (e.g. 'eleven')" in str(e.value)

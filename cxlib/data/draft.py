@@ -86,9 +86,10 @@ class FileGuess:
     arabic: float = 0.0                             # share of texts with Arabic letters
 
 
-def _sample(path: Path) -> tuple[pd.DataFrame, str, int]:
-    """The first rows of an export as text, its encoding, and its row count (read by the engine)."""
-    from cxlib.data.io import connect, quote, read_raw
+def _sample(path: Path) -> tuple[pd.DataFrame, str, int, dict]:
+    """The first rows of an export as text, its encoding, its row count (read by the engine), and
+    the question text of each column where the export gives one (a Qualtrics export's second line)."""
+    from cxlib.data.io import HEADER_ROWS, connect, quote, read_raw
     from cxlib.data.params import TableSource
 
     db = connect(None)
@@ -97,7 +98,12 @@ def _sample(path: Path) -> tuple[pd.DataFrame, str, int]:
         rel, encoding, how = read_raw(db, "draft", path, TableSource(file=path.name), tmp)
         n = db.execute(f"SELECT count(*) FROM {quote(rel)}").fetchone()[0]
         df = db.execute(f"SELECT * EXCLUDE (_line) FROM {quote(rel)} ORDER BY _line LIMIT {_SAMPLE}").df()
-        return df.astype(object).where(df.notna(), None), (encoding if how in ("detected", "bom") else "auto"), n
+        questions = {}
+        if db.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [HEADER_ROWS + "draft"]).fetchone()[0]:
+            head = db.execute(f"SELECT * EXCLUDE (_line) FROM {quote(HEADER_ROWS + 'draft')} ORDER BY _line LIMIT 1").df()
+            questions = {c: str(v) for c, v in head.iloc[0].items() if v is not None and str(v) != c}
+        return (df.astype(object).where(df.notna(), None), (encoding if how in ("detected", "bom") else "auto"), n,
+                questions)
     finally:
         db.close()
         for f in tmp.glob("*"):
@@ -198,14 +204,14 @@ def _date_style(s: pd.Series) -> str | None:
 
 def guess_file(path: Path) -> FileGuess:
     """Guess the table, mapping, dates and values of one export."""
-    df, encoding, n = _sample(path)
+    df, encoding, n, questions = _sample(path)
     g = FileGuess(path.name, "", encoding=encoding, rows=int(n))
     cols = list(df.columns)
     used: set[str] = set()
 
     def pick(role, test=lambda c: True):
-        for c in cols:
-            if c not in used and _match(c, role) and test(c):
+        for c in cols:  # by its name, or by its question ("Q1": "How likely are you to recommend us?")
+            if c not in used and (_match(c, role) or _match(questions.get(c, ""), role)) and test(c):
                 used.add(c)
                 return c
         return None

@@ -23,6 +23,7 @@ import codecs
 import difflib
 import hashlib
 import os
+import re
 import shutil
 import tempfile
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -467,6 +468,12 @@ def _read_error(path: Path, e: duckdb.Error) -> DataValidationError:
         "params (tables.<table>.delimiter / encoding).")
 
 
+#: a Qualtrics export's third line: each column's import id as JSON ({"ImportId":"QID1"})
+_IMPORT_ID = re.compile(r'^\s*\{\s*"ImportId"\s*:')
+#: where read_raw keeps the lines under the header it left out (question texts, import ids)
+HEADER_ROWS = "_header_rows_"
+
+
 def read_raw(db: duckdb.DuckDBPyConnection, table: str, path: Path, source: TableSource,
              tmp_dir: Path, *, materialize: bool = True) -> tuple[str, str, str]:
     """Read one export into the raw relation ``_raw_<table>`` with a ``_line`` column.
@@ -492,8 +499,15 @@ def read_raw(db: duckdb.DuckDBPyConnection, table: str, path: Path, source: Tabl
             elif suffix == ".tsv":
                 opts.append("delim = '\t'")
             what = "TABLE" if materialize else "VIEW"
-            db.execute(f"CREATE OR REPLACE {what} {quote(rel)} AS SELECT row_number() OVER () + 1 AS _line, * "
-                       f"FROM read_csv({literal(str(src))}, {', '.join(opts)})")
+            reader = f"read_csv({literal(str(src))}, {', '.join(opts)})"
+            # a Qualtrics export: the question texts and import ids fill the two lines under the header
+            top = db.execute(f"SELECT * FROM {reader} LIMIT 2").fetchall()
+            skip = len(top) == 2 and any(_IMPORT_ID.match(str(v or "")) for v in top[1])
+            if skip:  # kept aside (the draft reads the question texts), left out of the data
+                db.execute(f"CREATE OR REPLACE TEMP TABLE {quote(HEADER_ROWS + table)} AS SELECT row_number() "
+                           f"OVER () + 1 AS _line, * FROM (SELECT * FROM {reader} LIMIT 2)")
+            db.execute(f"CREATE OR REPLACE {what} {quote(rel)} AS SELECT * FROM (SELECT row_number() OVER () + 1 "
+                       f"AS _line, * FROM {reader})" + (" WHERE _line > 3" if skip else ""))
             if src != path and materialize:
                 src.unlink(missing_ok=True)
             return rel, encoding, how
@@ -506,6 +520,12 @@ def read_raw(db: duckdb.DuckDBPyConnection, table: str, path: Path, source: Tabl
             db.execute(f"CREATE OR REPLACE TABLE {quote(rel)} AS SELECT CAST(_line AS BIGINT) AS _line, * EXCLUDE (_line) "
                        f"FROM read_parquet({literal(str(pq_path))})")
             pq_path.unlink(missing_ok=True)
+            second = db.execute(f"SELECT * EXCLUDE (_line) FROM {quote(rel)} ORDER BY _line LIMIT 1 OFFSET 1").fetchall()
+            if second and any(_IMPORT_ID.match(str(v or "")) for v in second[0]):  # a Qualtrics workbook
+                first_two = f"(SELECT _line FROM {quote(rel)} ORDER BY _line LIMIT 2)"
+                db.execute(f"CREATE OR REPLACE TEMP TABLE {quote(HEADER_ROWS + table)} AS SELECT * FROM {quote(rel)} "
+                           f"WHERE _line IN {first_two}")
+                db.execute(f"DELETE FROM {quote(rel)} WHERE _line IN (SELECT _line FROM {quote(HEADER_ROWS + table)})")
             return rel, "xlsx", "binary"
     except duckdb.Error as e:
         raise _read_error(path, e) from None
@@ -606,6 +626,14 @@ class _TableLoader:
         self.csv = suffix in (".csv", ".txt", ".tsv")
         # the line (CSV) or row (Parquet) of a row of the new table: its position, or the workbook line
         self.line = "_line" if suffix in (".xlsx", ".xlsm") else f"(rowid + {2 if self.csv else 1})"
+        header_rows = HEADER_ROWS + self.name
+        if self.db.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [header_rows]).fetchone()[0]:
+            # a Qualtrics export: its question-text and import-id lines are not responses
+            lines = [r[0] for r in self.db.execute(f"SELECT _line FROM {quote(header_rows)} ORDER BY 1").fetchall()]
+            self.db.execute(f"DROP TABLE {quote(header_rows)}")
+            self.note("", "header_rows", len(lines), f"lines {', '.join(map(str, lines))}: question texts and import "
+                      "ids under the column names (a Qualtrics export), not responses")
+            self.line = "_line"  # the rows left are numbered by their own lines, not their position
         if how == "detected" and encoding not in ("utf-8",):
             self.note("", "encoding", 0, f"read as {encoding} (detected; declare tables.{self.table}.encoding to be sure)")
         raw_types = dict(self.db.execute(
