@@ -806,3 +806,22 @@ def test_a_qualtrics_export_leaves_out_its_question_and_import_id_lines(tmp_path
     with pytest.raises(DataValidationError) as e:  # a bad answer is named by its line in the file
         load_store(write(_qualtrics(bad_line=9), "b" + suffix))
     assert "column 'nps', line 9: not a number (e.g. 'eleven')" in str(e.value)
+
+
+def test_a_surveymonkey_export_leaves_out_its_answer_type_line(tmp_path, monkeypatch):
+    import csv as _csv
+
+    nps_q = "How likely is it that you would recommend Acme to a friend or colleague?"
+    rows = [["Respondent ID", "Start Date", nps_q, "What is the primary reason for your score?"],
+            ["", "", "Response", "Open-Ended Response"]]
+    rows += [[str(1000 + i), f"01/{i + 1:02d}/2026 10:00:00 AM", str(i % 11), "ok"] for i in range(9)]
+    p = _files(tmp_path, monkeypatch, {}, {"survey_responses": {
+        "file": "sm.csv", "columns": {"Respondent ID": "response_id", nps_q: "nps", "Start Date": "response_time"},
+        "dates": {"response_time": "%m/%d/%Y %I:%M:%S %p"}}})
+    with open(p.data_path / "sm.csv", "w", newline="", encoding="utf-8") as f:
+        _csv.writer(f).writerows(rows)
+    s = load_store(p)
+    got = s.df("survey_responses")
+    assert got["nps"].tolist() == [i % 11 for i in range(9)] and got["response_id"].iloc[0] == "1000"
+    (note,) = [n for n in s.notes if n.kind == "answer_type_row"]
+    assert note.rows == 1 and "line 2" in note.detail

@@ -472,6 +472,19 @@ def _read_error(path: Path, e: duckdb.Error) -> DataValidationError:
 _IMPORT_ID = re.compile(r'^\s*\{\s*"ImportId"\s*:')
 #: where read_raw keeps the lines under the header it left out (question texts, import ids)
 HEADER_ROWS = "_header_rows_"
+#: a SurveyMonkey export's second header line names each column's answer type
+_ANSWER_TYPES = {"Response", "Open-Ended Response"}
+
+
+def _header_lines(top: list[tuple]) -> int:
+    """How many lines under the header are more header, from the first two: 2 for Qualtrics (question
+    texts, then import ids as JSON), 1 for SurveyMonkey (answer types: 'Response', 'Open-Ended
+    Response', under an empty respondent id), else 0."""
+    if len(top) == 2 and any(_IMPORT_ID.match(str(v or "")) for v in top[1]):
+        return 2
+    if top and not (top[0][0] or "").strip() and any(str(v or "").strip() in _ANSWER_TYPES for v in top[0]):
+        return 1
+    return 0
 
 
 def read_raw(db: duckdb.DuckDBPyConnection, table: str, path: Path, source: TableSource,
@@ -501,13 +514,13 @@ def read_raw(db: duckdb.DuckDBPyConnection, table: str, path: Path, source: Tabl
             what = "TABLE" if materialize else "VIEW"
             reader = f"read_csv({literal(str(src))}, {', '.join(opts)})"
             # a Qualtrics export: the question texts and import ids fill the two lines under the header
-            top = db.execute(f"SELECT * FROM {reader} LIMIT 2").fetchall()
-            skip = len(top) == 2 and any(_IMPORT_ID.match(str(v or "")) for v in top[1])
+            # a survey platform's lines under the header (question texts, import ids, answer types)
+            skip = _header_lines(db.execute(f"SELECT * FROM {reader} LIMIT 2").fetchall())
             if skip:  # kept aside (the draft reads the question texts), left out of the data
                 db.execute(f"CREATE OR REPLACE TEMP TABLE {quote(HEADER_ROWS + table)} AS SELECT row_number() "
-                           f"OVER () + 1 AS _line, * FROM (SELECT * FROM {reader} LIMIT 2)")
+                           f"OVER () + 1 AS _line, * FROM (SELECT * FROM {reader} LIMIT {skip})")
             db.execute(f"CREATE OR REPLACE {what} {quote(rel)} AS SELECT * FROM (SELECT row_number() OVER () + 1 "
-                       f"AS _line, * FROM {reader})" + (" WHERE _line > 3" if skip else ""))
+                       f"AS _line, * FROM {reader})" + (f" WHERE _line > {1 + skip}" if skip else ""))
             if src != path and materialize:
                 src.unlink(missing_ok=True)
             return rel, encoding, how
@@ -520,11 +533,11 @@ def read_raw(db: duckdb.DuckDBPyConnection, table: str, path: Path, source: Tabl
             db.execute(f"CREATE OR REPLACE TABLE {quote(rel)} AS SELECT CAST(_line AS BIGINT) AS _line, * EXCLUDE (_line) "
                        f"FROM read_parquet({literal(str(pq_path))})")
             pq_path.unlink(missing_ok=True)
-            second = db.execute(f"SELECT * EXCLUDE (_line) FROM {quote(rel)} ORDER BY _line LIMIT 1 OFFSET 1").fetchall()
-            if second and any(_IMPORT_ID.match(str(v or "")) for v in second[0]):  # a Qualtrics workbook
-                first_two = f"(SELECT _line FROM {quote(rel)} ORDER BY _line LIMIT 2)"
+            skip = _header_lines(db.execute(f"SELECT * EXCLUDE (_line) FROM {quote(rel)} ORDER BY _line LIMIT 2").fetchall())
+            if skip:  # a survey platform's workbook: the lines under the header are not answers
+                first = f"(SELECT _line FROM {quote(rel)} ORDER BY _line LIMIT {skip})"
                 db.execute(f"CREATE OR REPLACE TEMP TABLE {quote(HEADER_ROWS + table)} AS SELECT * FROM {quote(rel)} "
-                           f"WHERE _line IN {first_two}")
+                           f"WHERE _line IN {first}")
                 db.execute(f"DELETE FROM {quote(rel)} WHERE _line IN (SELECT _line FROM {quote(HEADER_ROWS + table)})")
             return rel, "xlsx", "binary"
     except duckdb.Error as e:
@@ -631,8 +644,12 @@ class _TableLoader:
             # a Qualtrics export: its question-text and import-id lines are not responses
             lines = [r[0] for r in self.db.execute(f"SELECT _line FROM {quote(header_rows)} ORDER BY 1").fetchall()]
             self.db.execute(f"DROP TABLE {quote(header_rows)}")
-            self.note("", "header_rows", len(lines), f"lines {', '.join(map(str, lines))}: question texts and import "
-                      "ids under the column names (a Qualtrics export), not responses")
+            if len(lines) == 2:
+                self.note("", "header_rows", 2, f"lines {lines[0]}, {lines[1]}: question texts and import ids under "
+                          "the column names (a Qualtrics export), not responses")
+            else:
+                self.note("", "answer_type_row", 1, f"line {lines[0]}: answer types under the column names "
+                          "(a SurveyMonkey export), not a response")
             self.line = "_line"  # the rows left are numbered by their own lines, not their position
         if how == "detected" and encoding not in ("utf-8",):
             self.note("", "encoding", 0, f"read as {encoding} (detected; declare tables.{self.table}.encoding to be sure)")
