@@ -440,6 +440,37 @@ def test_new_client_reads_a_qualtrics_export_by_its_question_texts(tmp_path, mon
     assert got["nps"].tolist() == scores.tolist()
 
 
+def test_new_client_maps_an_export_with_arabic_column_names(tmp_path, monkeypatch):
+    """An Arabic survey export names its columns in Arabic (with hamza forms and ta marbuta): mapped as
+    the English names are, and the check passes."""
+    from cxlib.data.draft import draft_params
+    from cxlib.report.onboard import check_client
+
+    monkeypatch.setattr(paths, "ROOT", tmp_path)
+    monkeypatch.setattr(paths, "DATA_DIR", tmp_path / "data")
+    monkeypatch.setattr(paths, "PARAMS_DIR", tmp_path / "params")
+    (tmp_path / "params").mkdir()
+    (tmp_path / "data" / "newco").mkdir(parents=True)
+    rng = np.random.default_rng(8)
+    n = 90
+    when = pd.Timestamp("2026-04-01") + pd.to_timedelta(rng.integers(0, 80 * 24 * 60, n), unit="m")
+    nps = rng.integers(0, 11, n)
+    pd.DataFrame({"رقم الاستجابة": [f"A{i}" for i in range(n)], "تاريخ الإجابة": when.strftime("%d/%m/%Y %H:%M"),
+                  "ما مدى احتمال أن توصي بنا لصديق؟": nps, "تقييم الخدمة": rng.integers(1, 6, n),
+                  "ملاحظاتك": rng.choice(["التوصيل متأخر جدا", "خدمة ممتازة وسريعة", "الأسعار مرتفعة"], n),
+                  "هل توصي بنا؟": rng.choice(["نعم", "لا"], n)}
+                 ).to_csv(tmp_path / "data" / "newco" / "استبيان.csv", index=False, encoding="utf-8-sig")
+    path, _ = draft_params("newco")
+    (src,) = load_params(path, check_files=False).tables["survey_responses"]
+    assert src.targets() == {"ما مدى احتمال أن توصي بنا لصديق؟": ["nps"], "تقييم الخدمة": ["csat"],
+                             "ملاحظاتك": ["comment"], "هل توصي بنا؟": ["recommend"],
+                             "تاريخ الإجابة": ["response_time"], "رقم الاستجابة": ["response_id"]}
+    ok, report = check_client("newco")
+    assert ok, report
+    got = load_store(load_params(path)).df("survey_responses")
+    assert got["nps"].tolist() == nps.tolist()
+
+
 @pytest.mark.parametrize(("values", "lo", "hi", "want"), [
     (["1", "5", "3"], 1, 5, {}),                                              # plain numbers
     (["11 - Extremely likely", "3"], 0, 10, None),                            # a label out of range

@@ -26,7 +26,10 @@ _SAMPLE = 5000
 
 
 def _key(name: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", str(name).lower())
+    """A column name compared without case, spaces or punctuation; Arabic letters kept, without
+    diacritics and with one form of alef, ya and ta marbuta ("تاريخ الإجابة" -> "تاريخالاجابه")."""
+    v = re.sub(r"[\u064B-\u0652\u0640]", "", str(name).lower()).translate(str.maketrans("أإآىة", "ااايه"))
+    return re.sub(r"[^a-z0-9\u0621-\u064A]", "", v)
 
 
 # canonical column -> name fragments that suggest it (compared without case, spaces or punctuation)
@@ -50,6 +53,27 @@ _NAMES = {
     "event": ("event", "eventname", "page", "action"),
     "order_id": ("orderid", "order", "transactionid"),
     "amount": ("amount", "total", "value", "revenue", "price"),
+}
+# the same roles named in Arabic (as _key writes them: no spaces, one alef, ta marbuta as ha)
+_NAMES_AR = {
+    "customer_id": ("رقمالعميل", "معرفالعميل", "كودالعميل", "رقمالحساب"),
+    "time": ("تاريخ", "التاريخ", "الوقت", "وقتالاجابه", "وقت"),
+    "nps": ("توصي", "ترشح", "ترشيح", "احتمالان"),
+    "csat": ("تقييم", "التقييم", "الرضا", "رضا", "نجوم", "النجوم", "الدرجه"),
+    "ces": ("سهوله", "الجهد", "جهد"),
+    "text": ("تعليق", "التعليق", "ملاحظات", "الملاحظات", "مراجعه", "المراجعه", "رايك", "الراي", "النص", "نص",
+             "الرساله", "رساله", "تغريده", "التغريده", "الشكوي", "شكوي"),
+    "stage": ("المرحله", "مرحله"),
+    "touchpoint": ("نقطهالتواصل", "القناه", "قناه"),
+    "churned": ("غادر", "الغي", "الغاء", "تسرب", "متسرب", "مغادر"),
+    "recommend": ("هلتوصي", "هلستوصي", "هلتنصح", "توصي"),
+    "brand": ("العلامه", "الحساب", "الماركه"),
+    "language": ("اللغه", "لغه"),
+    "id": ("رقم", "معرف", "رقمالاجابه", "رقمالاستجابه", "رقمالمراجعه", "رقمالتذكره"),
+    "session_id": ("الجلسه", "رقمالجلسه"),
+    "event": ("الحدث", "حدث"),
+    "order_id": ("رقمالطلب",),
+    "amount": ("المبلغ", "الاجمالي"),
 }
 # a score written with its end labels, as survey platforms export it: "10 - Extremely likely", "1 (Poor)"
 _LEADING = re.compile(r"^\s*(\d{1,2})\s*(?:[-–—=:.)(]|\s)\s*[^\d\s]")
@@ -181,7 +205,8 @@ def _allowed_map(s: pd.Series, canon: str) -> dict | None:
 
 def _match(col: str, role: str) -> bool:
     k = _key(col)
-    return any(f in k for f in _NAMES[role]) if role != "id" else k in _NAMES["id"]
+    names = _NAMES[role] + _NAMES_AR.get(role, ())
+    return any(f in k for f in names) if role != "id" else k in names
 
 
 def _date_style(s: pd.Series) -> str | None:
