@@ -825,3 +825,21 @@ def test_a_surveymonkey_export_leaves_out_its_answer_type_line(tmp_path, monkeyp
     assert got["nps"].tolist() == [i % 11 for i in range(9)] and got["response_id"].iloc[0] == "1000"
     (note,) = [n for n in s.notes if n.kind == "answer_type_row"]
     assert note.rows == 1 and "line 2" in note.detail
+
+
+def test_scores_no_figure_uses_are_named_with_their_count(tmp_path, monkeypatch):
+    """One survey asking NPS and overall satisfaction, declared relationship: its CSAT is in the data but
+    in no figure (CSAT is computed on transactional responses); the check says so with the count."""
+    from cxlib.report import checks
+
+    df = survey(20).assign(Sat=[str(1 + i % 5) for i in range(20)])
+    p = client(tmp_path, monkeypatch, {"survey_responses": (df, "s.csv", {
+        "columns": {"Date": "response_time", "Score": "nps", "Sat": "csat"}, "dates": {"response_time": "dayfirst"},
+        "constants": {"survey_type": "relationship"}})})
+    (w,) = checks.scope_warnings(load_store(p))
+    assert (w.key, w.values["score"], w.values["n"], w.values["scope"]) == ("warn.score_out_of_scope", "CSAT", "20",
+                                                                            "transactional")
+    p2 = client(tmp_path, monkeypatch, {"survey_responses": (df, "s2.csv", {
+        "columns": {"Date": "response_time", "Score": "nps"}, "dates": {"response_time": "dayfirst"},
+        "constants": {"survey_type": "relationship"}})})
+    assert checks.scope_warnings(load_store(p2)) == []

@@ -58,6 +58,25 @@ def period_warnings(store: Store, current) -> list[Message]:
                                                "after": Num(f"{after:,}"), "next": nxt})]
 
 
+def scope_warnings(store: Store) -> list[Message]:
+    """Scores the metrics' scope leaves out: NPS counts relationship responses and CSAT/CES
+    transactional ones (cxlib.quant.metrics), so a score given on the other kind of response is
+    in the data but in no figure. Named, with how many responses carry it and the fix."""
+    if not store.has("survey_responses") or not store.has_column("survey_responses", "survey_type"):
+        return []
+    from cxlib.data.engine import SCORE_SCOPES
+
+    r = store.table("survey_responses")
+    out = []
+    for score, scope in SCORE_SCOPES.items():
+        if score not in r.columns:
+            continue
+        n = int(r.filter(r[score].notnull() & (r.survey_type.isnull() | (r.survey_type != scope))).count().to_pandas())
+        if n:
+            out.append(Message("warn.score_out_of_scope", {"score": score.upper(), "n": Num(f"{n:,}"), "scope": scope}))
+    return out
+
+
 def check_names(store: Store, params) -> NameCheck:
     """Check every name params gives against the loaded data."""
     out = NameCheck()
@@ -85,6 +104,7 @@ def check_names(store: Store, params) -> NameCheck:
         for v in names:
             if v not in customer_cols:
                 out.errors.append(f"churn.{key}: {v!r} is not a customers column{_hint(v, customer_cols)}")
+    out.warnings += scope_warnings(store)
     tp_ids = [tp.id for tp in params.touchpoints]
     if params.delivery_touchpoint and params.delivery_touchpoint not in tp_ids:
         out.errors.append(f"delivery_touchpoint: {params.delivery_touchpoint!r} is not a journey touchpoint"
