@@ -112,3 +112,9 @@ def test_tiles_from_kpi_tiles_output():
     assert not ces.measured and ces.reason
     md = blocks.kpi_tiles([nps, csat, ces], tr=EN)
     assert "small base, read with care" in md and "Not measured" in md
+    # a CSAT asked on relationship responses only: not measured, and the tile says why (not "no answers")
+    out = kpis.assign(out_of_scope=[0, 0, 0])
+    out.loc[2, "out_of_scope"] = 150
+    (*_, ces2) = blocks.tiles_from_kpis(out, tr=EN, previous="2026Q2")
+    assert not ces2.measured and ces2.reason.startswith("150 answers are on the other survey type"), ces2.reason
+    assert ces.reason == EN("pres.tile.no_data")

@@ -291,6 +291,16 @@ def test_kpi_tiles_significant_and_non_significant_changes():
     assert first["change"].isna().all() and (first["direction"] == "flat").all()
 
 
+def test_kpi_tiles_count_scores_outside_the_metrics_scope():
+    """A CSAT given on relationship responses is not in the CSAT figure (its scope is transactional):
+    counted in out_of_scope, never silently lost."""
+    df = pd.DataFrame({"period": ["2026Q3"] * 6, "survey_type": ["relationship"] * 4 + ["transactional"] * 2,
+                       "nps": [10, 9, 3, None, None, None], "csat": [5, 4, None, 2, 4, None]})
+    k = m.kpi_tiles(df, "2026Q3", None, metrics=("nps", "csat")).set_index("metric")
+    assert (k.loc["csat", "n"], k.loc["csat", "out_of_scope"]) == (1, 3)  # one transactional CSAT; three outside
+    assert (k.loc["nps", "n"], k.loc["nps", "out_of_scope"]) == (3, 0)
+
+
 def test_kpi_tiles_empty_period_raises_period_error():
     with pytest.raises(PeriodError, match=r"2025Q1.*\['2026Q2', '2026Q3'\]"):
         m.kpi_tiles(_two_periods(), "2025Q1", "2026Q2")

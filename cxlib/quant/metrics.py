@@ -788,8 +788,9 @@ def kpi_tiles(responses: pd.DataFrame, period, previous_period, *, confidence: f
     -------
     DataFrame
         One row per metric: ``metric, label, unit, value, ci_low, ci_high, n, excluded,
-        previous_value, n_previous, change, change_ci_low, change_ci_high, p_value,
-        significant, direction, small_base``. ``significant`` = ``p < alpha`` and neither
+        out_of_scope, previous_value, n_previous, change, change_ci_low, change_ci_high, p_value,
+        significant, direction, small_base``. ``out_of_scope``: scores given on responses of
+        the other survey type (counted in no figure). ``significant`` = ``p < alpha`` and neither
         base small; ``direction`` is ``"up"``/``"down"`` for a significant change and
         ``"flat"`` otherwise (a non-significant move is not read as a move).
     """
@@ -804,8 +805,11 @@ def kpi_tiles(responses: pd.DataFrame, period, previous_period, *, confidence: f
         _, v = scoped_scores(cur, metric, "kpi_tiles")
         a, excl = _split(v)
         r = _score_arr(metric, a, excl, confidence)
+        # scores given on responses outside the metric's scope: in the data, in no figure
+        outside = (int((cur[info["column"]].notna() & (cur["survey_type"] != info["scope"])).sum())
+                   if "survey_type" in cur.columns and info["column"] in cur.columns else 0)
         row = dict(metric=metric, label=info["label"], unit=info["unit"], value=r.value,
-                   ci_low=r.ci_low, ci_high=r.ci_high, n=r.n, excluded=r.excluded,
+                   ci_low=r.ci_low, ci_high=r.ci_high, n=r.n, excluded=r.excluded, out_of_scope=outside,
                    previous_value=_NAN, n_previous=0, change=_NAN, change_ci_low=_NAN,
                    change_ci_high=_NAN, p_value=_NAN, significant=False, direction="flat",
                    small_base=_small(r.n, min_base))

@@ -240,7 +240,9 @@ def tiles_from_kpis(kpis, *, tr: Translator | None = None, previous: str | None 
             signed=r.get("metric") == "nps",
             small_base=bool(r.get("small_base", False)),
             confidence=confidence,
-            reason=None if not _missing(value) and (r.get("n") or 0) else tr("pres.tile.no_data"),
+            reason=None if not _missing(value) and (r.get("n") or 0) else (
+                tr("pres.tile.out_of_scope", n=int(r["out_of_scope"])) if not _missing(r.get("out_of_scope"))
+                and int(r.get("out_of_scope") or 0) > 0 else tr("pres.tile.no_data")),
         ))
     return out
 
