@@ -304,6 +304,17 @@ def test_new_client_drafts_params_that_check_and_match_the_example(shape, tmp_pa
             assert got.get(export) == canon, (shape, export, got)
 
 
+@pytest.fixture
+def newco(tmp_path, monkeypatch):
+    """An empty client folder data/newco (and a params folder) in a project at ``tmp_path``."""
+    monkeypatch.setattr(paths, "ROOT", tmp_path)
+    monkeypatch.setattr(paths, "DATA_DIR", tmp_path / "data")
+    monkeypatch.setattr(paths, "PARAMS_DIR", tmp_path / "params")
+    (tmp_path / "params").mkdir()
+    (tmp_path / "data" / "newco").mkdir(parents=True)
+    return tmp_path / "data" / "newco"
+
+
 def _labelled_export(n: int = 120, seed: int = 5) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
     """A survey platform's export as written: the NPS ends labelled ('10 - Extremely likely'), satisfaction
     in words (English, and Arabic with diacritics), day-first dates with dots, semicolons."""
@@ -321,17 +332,12 @@ def _labelled_export(n: int = 120, seed: int = 5) -> tuple[pd.DataFrame, np.ndar
     return df, nps, csat
 
 
-def test_new_client_reads_labelled_scores_as_their_numbers(tmp_path, monkeypatch):
+def test_new_client_reads_labelled_scores_as_their_numbers(newco):
     from cxlib.data.draft import draft_params
     from cxlib.report.onboard import check_client
 
-    monkeypatch.setattr(paths, "ROOT", tmp_path)
-    monkeypatch.setattr(paths, "DATA_DIR", tmp_path / "data")
-    monkeypatch.setattr(paths, "PARAMS_DIR", tmp_path / "params")
-    (tmp_path / "params").mkdir()
-    (tmp_path / "data" / "newco").mkdir(parents=True)
     df, nps_true, csat_true = _labelled_export()
-    df.to_csv(tmp_path / "data" / "newco" / "export.csv", sep=";", index=False)
+    df.to_csv(newco / "export.csv", sep=";", index=False)
     path, _ = draft_params("newco")
     drafted = load_params(path, check_files=False)
     (src,) = drafted.tables["survey_responses"]
@@ -346,16 +352,11 @@ def test_new_client_reads_labelled_scores_as_their_numbers(tmp_path, monkeypatch
     assert got["nps"].tolist() == nps_true.tolist() and got["csat"].tolist() == csat_true.tolist()
 
 
-def test_new_client_stacks_a_review_export_and_a_social_export(tmp_path, monkeypatch):
+def test_new_client_stacks_a_review_export_and_a_social_export(newco):
     from cxlib.data.draft import draft_params
     from cxlib.report.onboard import check_client
 
-    monkeypatch.setattr(paths, "ROOT", tmp_path)
-    monkeypatch.setattr(paths, "DATA_DIR", tmp_path / "data")
-    monkeypatch.setattr(paths, "PARAMS_DIR", tmp_path / "params")
-    (tmp_path / "params").mkdir()
-    folder = tmp_path / "data" / "newco"
-    folder.mkdir(parents=True)
+    folder = newco
     rng = np.random.default_rng(11)
     pd.DataFrame({"review_text": rng.choice(["The delivery was late again", "Great staff, quick service"], 60),
                   "posted": pd.date_range("2026-01-02", periods=60, freq="D").strftime("%Y-%m-%d")}
@@ -380,21 +381,16 @@ def test_new_client_stacks_a_review_export_and_a_social_export(tmp_path, monkeyp
     assert "labels.csv: not used" in summary, summary
 
 
-def test_new_client_maps_a_source_and_a_language_written_in_the_exports_words(tmp_path, monkeypatch):
+def test_new_client_maps_a_source_and_a_language_written_in_the_exports_words(newco):
     """A review export's 'source' column names the site ('Yelp'), its 'Language' says 'English': read as
     the template's values (a column named like a canonical one is read as it, so it failed the check)."""
     from cxlib.data.draft import draft_params
     from cxlib.report.onboard import check_client
 
-    monkeypatch.setattr(paths, "ROOT", tmp_path)
-    monkeypatch.setattr(paths, "DATA_DIR", tmp_path / "data")
-    monkeypatch.setattr(paths, "PARAMS_DIR", tmp_path / "params")
-    (tmp_path / "params").mkdir()
-    (tmp_path / "data" / "newco").mkdir(parents=True)
     texts = ["Food was cold and late", "الخدمة ممتازة والتوصيل سريع", "Très bon service", "Great staff"]
     pd.DataFrame({"review": texts * 10, "source": ["Yelp", "Google", "TripAdvisor", "Fax"] * 10,
                   "Language": ["English", "Arabic", "French", "English"] * 10}
-                 ).to_csv(tmp_path / "data" / "newco" / "reviews.csv", index=False)
+                 ).to_csv(newco / "reviews.csv", index=False)
     path, _ = draft_params("newco")
     (src,) = load_params(path, check_files=False).tables["verbatims"]
     assert src.values["source"] == {"Fax": "other", "Google": "review", "TripAdvisor": "review", "Yelp": "review"}
@@ -405,7 +401,7 @@ def test_new_client_maps_a_source_and_a_language_written_in_the_exports_words(tm
     assert got["language"].tolist()[:4] == ["en", "ar", "en", "en"]  # French: detected from its (Latin) script
 
 
-def test_new_client_reads_a_qualtrics_export_by_its_question_texts(tmp_path, monkeypatch):
+def test_new_client_reads_a_qualtrics_export_by_its_question_texts(newco):
     """Columns named Q1, Q2 under which Qualtrics writes the question: the NPS is found by its question,
     the question and import-id lines are left out, the check passes."""
     import csv as _csv
@@ -413,11 +409,6 @@ def test_new_client_reads_a_qualtrics_export_by_its_question_texts(tmp_path, mon
     from cxlib.data.draft import draft_params
     from cxlib.report.onboard import check_client
 
-    monkeypatch.setattr(paths, "ROOT", tmp_path)
-    monkeypatch.setattr(paths, "DATA_DIR", tmp_path / "data")
-    monkeypatch.setattr(paths, "PARAMS_DIR", tmp_path / "params")
-    (tmp_path / "params").mkdir()
-    (tmp_path / "data" / "newco").mkdir(parents=True)
     rng = np.random.default_rng(4)
     rows = [["StartDate", "ResponseId", "Q1_NPS_GROUP", "Q1", "Q2"],
             ["Start Date", "Response ID", "Q1 - Group", "How likely are you to recommend Acme to a friend?",
@@ -428,7 +419,7 @@ def test_new_client_reads_a_qualtrics_export_by_its_question_texts(tmp_path, mon
     for i, x in enumerate(scores):
         rows.append([f"2026-02-{i % 28 + 1:02d} 09:30:00", f"R_{i:04d}", "Promoter" if x >= 9 else "Detractor",
                      str(x), rng.choice(["The delivery was late again", "Friendly staff and a fair price"])])
-    with open(tmp_path / "data" / "newco" / "export.csv", "w", newline="", encoding="utf-8-sig") as f:
+    with open(newco / "export.csv", "w", newline="", encoding="utf-8-sig") as f:
         _csv.writer(f).writerows(rows)
     path, _ = draft_params("newco")
     (src,) = load_params(path, check_files=False).tables["survey_responses"]
@@ -440,17 +431,12 @@ def test_new_client_reads_a_qualtrics_export_by_its_question_texts(tmp_path, mon
     assert got["nps"].tolist() == scores.tolist()
 
 
-def test_new_client_maps_an_export_with_arabic_column_names(tmp_path, monkeypatch):
+def test_new_client_maps_an_export_with_arabic_column_names(newco):
     """An Arabic survey export names its columns in Arabic (with hamza forms and ta marbuta): mapped as
     the English names are, and the check passes."""
     from cxlib.data.draft import draft_params
     from cxlib.report.onboard import check_client
 
-    monkeypatch.setattr(paths, "ROOT", tmp_path)
-    monkeypatch.setattr(paths, "DATA_DIR", tmp_path / "data")
-    monkeypatch.setattr(paths, "PARAMS_DIR", tmp_path / "params")
-    (tmp_path / "params").mkdir()
-    (tmp_path / "data" / "newco").mkdir(parents=True)
     rng = np.random.default_rng(8)
     n = 90
     when = pd.Timestamp("2026-04-01") + pd.to_timedelta(rng.integers(0, 80 * 24 * 60, n), unit="m")
@@ -459,7 +445,7 @@ def test_new_client_maps_an_export_with_arabic_column_names(tmp_path, monkeypatc
                   "ما مدى احتمال أن توصي بنا لصديق؟": nps, "تقييم الخدمة": rng.integers(1, 6, n),
                   "ملاحظاتك": rng.choice(["التوصيل متأخر جدا", "خدمة ممتازة وسريعة", "الأسعار مرتفعة"], n),
                   "هل توصي بنا؟": rng.choice(["نعم", "لا"], n)}
-                 ).to_csv(tmp_path / "data" / "newco" / "استبيان.csv", index=False, encoding="utf-8-sig")
+                 ).to_csv(newco / "استبيان.csv", index=False, encoding="utf-8-sig")
     path, _ = draft_params("newco")
     (src,) = load_params(path, check_files=False).tables["survey_responses"]
     assert src.targets() == {"ما مدى احتمال أن توصي بنا لصديق؟": ["nps"], "تقييم الخدمة": ["csat"],
