@@ -20,16 +20,16 @@ import pandas as pd
 
 from cxlib import paths
 from cxlib.exceptions import ParameterError
+from cxlib.voice.coding import normalize_text
 
 _SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".parquet", ".pq")
 _SAMPLE = 5000
 
 
 def _key(name: str) -> str:
-    """A column name compared without case, spaces or punctuation; Arabic letters kept, without
-    diacritics and with one form of alef, ya and ta marbuta ("تاريخ الإجابة" -> "تاريخالاجابه")."""
-    v = re.sub(r"[\u064B-\u0652\u0640]", "", str(name).lower()).translate(str.maketrans("أإآىة", "ااايه"))
-    return re.sub(r"[^a-z0-9\u0621-\u064A]", "", v)
+    """A column name compared without case, spaces or punctuation; Arabic letters kept, folded as
+    the coding folds texts ("تاريخ الإجابة" -> "تاريخالاجابه")."""
+    return re.sub(r"[^a-z0-9\u0621-\u064A]", "", normalize_text(str(name)))
 
 
 # canonical column -> name fragments that suggest it (compared without case, spaces or punctuation)
@@ -141,8 +141,7 @@ def _numbers(s: pd.Series) -> pd.Series:
 
 def _label_key(v: str) -> str:
     """A label compared without case, Arabic diacritics, tatweel or hamza forms ("راضٍ جداً" = "راض جدا")."""
-    v = re.sub(r"[\u064B-\u0652\u0640]", "", str(v).strip().lower())
-    return re.sub(r"\s+", " ", v.translate(str.maketrans("أإآى", "اااي")))
+    return normalize_text(str(v))
 
 
 def _scale_map(s: pd.Series, lo: int, hi: int) -> dict | None:

@@ -321,9 +321,10 @@ def quotes_markdown(codes: list[str], quotes_for, book, none_text: str = "No quo
             # where the text came from; a source the export did not give ("other") is not named
             known = pd.notna(r["source"]) and r["source"] != "other"
             touch = pd.notna(r["touchpoint"])
-            src = (tr.say(Message("quote.source", {"source": Term(r["source"]), "touchpoint": Term(r["touchpoint"])}))
-                   if known and touch else tr.say(Term(r["source"] if known else r["touchpoint"]))
-                   if known or touch else None)
+            if known and touch:
+                src = tr.say(Message("quote.source", {"source": Term(r["source"]), "touchpoint": Term(r["touchpoint"])}))
+            else:
+                src = tr.say(Term(r["source"] if known else r["touchpoint"])) if known or touch else None
             said = f">\n> — *{src}*\n" if src else ""
             parts.append(f"\n::: {{.quote lang=\"{r['language']}\"{rtl}}}\n> {md_escape(r['text'])}\n{said}:::\n")
     return "\n".join(parts)
