@@ -25,7 +25,8 @@ from statsmodels.stats.proportion import (
 from cxlib.data import engine
 from cxlib.data.io import load_store
 from cxlib.quant import retention as rt
-from cxlib.report import plots
+from cxlib.report import plots, tables
+from cxlib.report.i18n import Translator
 from tests.helpers import params_for
 
 Z95 = 1.959963984540054
@@ -63,6 +64,7 @@ CHURN_ROWS = [
     ("E", "2025-05-05", True, "2025-06-15", "S2"),   # signs up and churns within 2025Q2
     ("I", "2025-06-01", False, "2025-07-07", "S2"),  # date without flag -> not churned
     ("F", "2025-07-01", True, "2025-09-30", "S2"),   # signs up and churns within 2025Q3
+    ("J", None, True, "2025-05-01", "S2"),           # no signup date -> attrs, in no quarter
 ]
 
 
@@ -92,6 +94,15 @@ def test_churn_by_period_hand_example(demo_dir, tmp_path, monkeypatch):
     assert out.attrs["churned_without_date"] == 1
     assert out.attrs["churn_date_without_flag"] == 1
     assert out.attrs["churn_before_signup"] == 0
+    assert out.attrs["no_signup_date"] == 1
+    # the report says who is left out, and why
+    assert tables.churn_left_out_note(out.attrs, Translator("en")) == (
+        "Left out of the churn rates and the retention curves: 1 customers flagged as churned without a "
+        "churn date; 1 without a signup date. 1 customers have a churn date but are not flagged as churned: "
+        "they count as staying.")
+    ar = tables.churn_left_out_note(out.attrs, Translator("ar"))
+    assert "دون تاريخ تسجيل" in ar and "دون تاريخ تسرّب" in ar and "قبل تاريخ تسجيلهم" not in ar
+    assert tables.churn_left_out_note({"churned_without_date": 0, "no_signup_date": 0}, Translator("en")) is None
     # by segment: S1 = G A B C, S2 = H D E I F
     s = seg.set_index(["period", "segment"])
     assert s.loc[("2025Q2", "S1"), ["active_start", "churned"]].tolist() == [3, 1]
@@ -160,6 +171,7 @@ RETENTION_ROWS = [
     ("R9", "2025-08-01", False, None, "S"),          # signed up after as_of: left out, counted
     ("R10", "2025-01-05", True, None, "S"),          # churned without date: left out, counted
     ("X1", "2024-05-01", False, None, "S"),          # a one-customer 2024 cohort: too small
+    ("R11", None, False, None, "S"),                 # no signup date: left out, counted
 ]
 
 
@@ -199,7 +211,46 @@ def test_retention_curves_hand_life_table(demo_dir, tmp_path, monkeypatch):
     assert out.attrs["small_cohorts"] == {"2024": 1}
     assert out.attrs["signed_up_after_as_of"] == 1
     assert out.attrs["churned_without_date"] == 1
+    assert out.attrs["no_signup_date"] == 1
     assert out.attrs["interval"].startswith("log-log")
+
+
+def test_full_months_equals_pandas_month_offsets():
+    """The largest k with start + k months <= end, pandas' DateOffset clamping to a short month's end."""
+    rng = np.random.default_rng(11)
+    days = pd.date_range("2019-01-01", "2026-12-31")
+    ends = days[days.is_month_end]  # month ends (28, 29, 30, 31) are where the rule bites
+    start = pd.DatetimeIndex(np.concatenate([rng.choice(days, 300), rng.choice(ends, 100)]))
+    end = pd.DatetimeIndex(np.concatenate([rng.choice(days, 200), rng.choice(ends, 200)]))
+    got = rt.full_months(start.values, end.values)
+    for a, b, k in zip(start, end, got, strict=True):
+        want = (b.year - a.year) * 12 + b.month - a.month + 1
+        while a + pd.DateOffset(months=want) > b:
+            want -= 1
+        assert k == want, (a, b)
+    assert rt.full_months(np.datetime64("2024-01-31"), np.datetime64("2024-02-29"))[0] == 1
+    assert rt.full_months(np.datetime64("2024-01-31"), np.datetime64("2024-02-28"))[0] == 0
+
+
+def test_customer_dates_prepared_at_load_equal_the_engine_grouping(demo):
+    """The load counts customers per signup day, churn day and flag once (what retention reads);
+    the same counts grouped in the engine per segment, summed over segments, are equal."""
+    store, _, cust = demo
+    assert store.has(engine.CUSTOMER_DATES)
+    whole = engine.customer_dates(store)
+    assert whole["n"].sum() == len(cust)
+    parts = engine.customer_dates(store, by="segment")
+    assert len(set(parts["by"])) >= 3
+
+    def frame(d):
+        return (pd.DataFrame({k: d[k] for k in ("signup", "churn", "churned", "n")})
+                .fillna({"churn": pd.Timestamp(0)}).groupby(["signup", "churn", "churned"])["n"].sum())
+
+    pd.testing.assert_series_equal(frame(whole), frame(parts))
+    plain = cust.assign(signup=cust["signup_date"].dt.normalize(), churn=cust["churn_date"].dt.normalize()
+                        .fillna(pd.Timestamp(0)), churned=cust["churned"].astype(bool))
+    want = plain.groupby(["signup", "churn", "churned"]).size().rename("n")
+    pd.testing.assert_series_equal(frame(whole), want, check_index_type=False, check_dtype=False)
 
 
 def test_life_table_counts_equal_the_definition_month_by_month():

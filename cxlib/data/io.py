@@ -1271,6 +1271,7 @@ def load_store(params: Params, db_path: Path | str | None = None, *, now: pd.Tim
     engine.build_texts(store)
     engine.build_responses(store)  # responses with their customers' attributes, joined once
     engine.build_sessions(store)   # each web session summarised once (DuckDB)
+    engine.build_customer_dates(store)  # customers per signup and churn day, for retention
     return store
 
 

@@ -22,7 +22,9 @@ Data problems are counted in ``DataFrame.attrs``, never dropped silently:
 ``churned_without_date`` (churned flag set, no churn date: their exit time is unknown, so
 they are left out of ``active_start``/``churned`` and of the retention curves),
 ``churn_date_without_flag`` (a churn date on a customer not flagged churned: treated as not
-churned), ``churn_before_signup`` (churn date earlier than the signup date: left out).
+churned), ``churn_before_signup`` (churn date earlier than the signup date: left out),
+``no_signup_date`` (no signup date: never known to be active at a quarter's start or how many
+months it was observed, so left out of both).
 """
 
 from __future__ import annotations
@@ -59,18 +61,44 @@ def _qparse(label: str) -> int:
     return p.start.year * 4 + (p.start.month - 1) // 3
 
 
-def full_months(start, end):
-    """Whole calendar months from ``start`` to ``end`` (Ibis date/timestamp expressions).
+def _ymd(days: np.ndarray):
+    """Year, month, day and whether it is a month's last day, of ``datetime64[D]`` values (NaT
+    gives some valid date's parts: the caller masks them). Computed once per calendar day in the
+    values' span and looked up: numpy's calendar conversions cost about 5 ms per 200k values each,
+    the lookups a tenth of that."""
+    days = np.atleast_1d(np.asarray(days, dtype="datetime64[D]"))
+    valid = ~np.isnat(days)
+    if not valid.any():
+        zeros = np.zeros(days.shape, dtype=np.int64)
+        return zeros, zeros, zeros, zeros.astype(bool)
+    num = days.astype(np.int64)
+    lo, hi = num[valid].min(), num[valid].max()
+    span = np.arange(lo, hi + 1).astype("datetime64[D]")
+    month = span.astype("datetime64[M]")
+    table = (month.astype("datetime64[Y]").astype(np.int64) + 1970, month.astype(np.int64) % 12 + 1,
+             (span - month.astype("datetime64[D]")).astype(np.int64) + 1,
+             (span + np.timedelta64(1, "D")).astype("datetime64[M]") != month)
+    at = num - lo
+    at[~valid] = 0
+    return tuple(col[at] for col in table)
+
+
+def full_months(start, end) -> np.ndarray:
+    """Whole calendar months from ``start`` to ``end`` (``datetime64[D]`` arrays, or one date).
 
     The largest ``k`` with ``start + k months <= end``, where adding months clamps to the
     end of a shorter month (31 Jan + 1 month = 28/29 Feb), as pandas ``DateOffset`` and
-    SQL ``+ INTERVAL`` do; dates only (times of day are ignored). Negative when ``end``
-    precedes ``start``.
+    SQL ``+ INTERVAL`` do. Negative when ``end`` precedes ``start``; meaningless where either is
+    NaT (the caller masks those).
     """
-    months = (end.year() - start.year()) * 12 + (end.month() - start.month())
-    end_is_month_end = (end + ibis.interval(days=1)).day() == 1
-    reached = (end.day() >= start.day()) | end_is_month_end
-    return months - ibis.ifelse(reached, 0, 1)
+    return _months_between(_ymd(start), _ymd(end))
+
+
+def _months_between(start: tuple, end: tuple) -> np.ndarray:
+    """:func:`full_months` from the :func:`_ymd` parts of both ends."""
+    sy, sm, sd, _ = start
+    ey, em, ed, end_is_month_end = end
+    return (ey - sy) * 12 + (em - sm) - np.where((ed >= sd) | end_is_month_end, 0, 1)
 
 
 def _group_col(c: ibis.Table, by: str | None):
@@ -111,7 +139,7 @@ def churn_counts(store: Store, by: str | None = None) -> pd.DataFrame:
     cols = [*keys, "signup_q", "churn_q", "churned", "before_signup"]
     out = t.group_by(cols).aggregate(n=t.count()).to_pandas()
     out["churn_q"] = out["churn_q"].astype("Int64")
-    out["signup_q"] = out["signup_q"].astype(int)
+    out["signup_q"] = out["signup_q"].astype("Int64")  # empty: no signup date
     return out
 
 
@@ -124,11 +152,14 @@ def churn_table(counts: pd.DataFrame, labels: list[str] | None = None, *, by: st
     no_date = churned & d["churn_q"].isna()
     date_no_flag = ~churned & d["churn_q"].notna()
     bad_order = churned & d["before_signup"].astype(bool)
+    no_signup = d["signup_q"].isna()
     attrs = {"churned_without_date": int(d.loc[no_date, "n"].sum()),
+             "no_signup_date": int(d.loc[no_signup, "n"].sum()),
              "churn_date_without_flag": int(d.loc[date_no_flag, "n"].sum()),
              "churn_before_signup": int(d.loc[bad_order, "n"].sum()),
              "confidence": confidence, "interval": "Wilson score", "min_base": min_base}
-    valid = d[~no_date & ~bad_order].copy()
+    d = d[~no_signup].astype({"signup_q": int})  # never known to be active at a quarter's start
+    valid = d[~(no_date | bad_order)[~no_signup]].copy()
     valid["exit_q"] = np.where(valid["churned"].astype(bool), valid["churn_q"].fillna(-1).astype(float),
                                np.inf)
     if labels is None:
@@ -190,7 +221,7 @@ def churn_by_period(store: Store, labels: list[str] | None = None, *, by: str | 
         ``period, [by], active_start, churned, rate, ci_low, ci_high, new_customers,
         small_base``. ``rate`` is empty (NaN) when nobody was active at the quarter start.
         ``attrs``: ``churned_without_date``, ``churn_date_without_flag``,
-        ``churn_before_signup`` (see the module notes), ``confidence``.
+        ``churn_before_signup``, ``no_signup_date`` (see the module notes), ``confidence``.
     """
     return churn_table(churn_counts(store, by), labels, by=by, confidence=confidence,
                        min_base=min_base)
@@ -199,46 +230,76 @@ def churn_by_period(store: Store, labels: list[str] | None = None, *, by: str | 
 # --------------------------------------------------------------------------------------
 # retention curves
 # --------------------------------------------------------------------------------------
-def retention_counts(store: Store, as_of, *, cohort: str = "quarter", max_months: int = 24,
-                     by: str | None = None) -> pd.DataFrame:
-    """Customers per cohort, months observed and churn month (engine aggregate).
+#: why a customer is left out of the retention curves (``ok``: in them), in the order tested
+_STATUSES = ("ok", "no_signup_date", "signed_up_after_as_of", "churned_without_date", "churn_before_signup")
 
-    Columns: ``[by], cohort, status`` (``ok``, ``churned_without_date``,
-    ``churn_before_signup``, ``signed_up_after_as_of``), ``observed`` (whole months from
-    signup to ``as_of``, capped at ``max_months``), ``churn_month`` (``m`` such that the
-    churn date falls in month ``m`` after signup, i.e. in ``[signup + (m-1) months,
-    signup + m months)``; ``max_months + 1`` for customers not churned, or churned later),
-    ``n``.
-    """
+
+def _month_counts(store: Store, as_of, cohort: str, max_months: int, by: str | None):
+    """The counts of :func:`retention_counts` as arrays: ``(groups, cohorts, counts)`` where
+    ``groups`` are the values of ``by`` (``[None]`` without it), ``cohorts`` the cohort labels
+    (None: no signup date) and ``counts`` a dict of equal-length arrays ``group, cohort, status,
+    observed, churn_month, n`` (indexes into the first two and into :data:`_STATUSES`)."""
+    from cxlib.data import engine
+
     if cohort not in ("quarter", "year"):
         raise ValueError(f"cohort must be 'quarter' or 'year', got {cohort!r}")
-    as_of = pd.Timestamp(as_of).normalize()
-    c = store.table("customers")
-    keys = _group_col(c, by)
-    # customers per (signup day, churn day, flag) first: the month arithmetic then runs on
-    # distinct dates (about a fifth of the rows at 1M customers) instead of on every customer
-    c = c.group_by(**keys, signup=c.signup_date.date(), churn=c.churn_date.date(),
-                   churned=c.churned).aggregate(n=c.count())
-    lit = ibis.literal(as_of.date())
-    label = c.signup.year().cast("string")
-    if cohort == "quarter":
-        label = label + "Q" + c.signup.quarter().cast("string")
+    d = engine.customer_dates(store, by)
+    as_of = np.datetime64(pd.Timestamp(as_of).normalize().date(), "D")
+    signup, churn, churned, n = d["signup"], d["churn"], d["churned"], d["n"]
     beyond = max_months + 1
-    churn_month = full_months(c.signup, c.churn) + 1
-    status = ibis.cases(
-        (c.signup > lit, "signed_up_after_as_of"),
-        (c.churned & c.churn.isnull(), "churned_without_date"),
-        (c.churned & (c.churn < c.signup), "churn_before_signup"),
-        else_="ok",
-    )
-    t = c.mutate(
-        cohort=label, status=status,
-        observed=ibis.least(full_months(c.signup, lit), max_months),
-        churn_month=ibis.ifelse(c.churned & c.churn.notnull(),
-                                ibis.least(churn_month, beyond), beyond),
-    )
-    cols = [*keys, "cohort", "status", "observed", "churn_month"]
-    return t.group_by(cols).aggregate(n=t.n.sum().cast("int64")).to_pandas()
+    no_signup = np.isnat(signup)
+    status = np.select([no_signup, signup > as_of, churned & np.isnat(churn), churned & (churn < signup)],
+                       [1, 2, 3, 4], 0)
+    ok = status == 0
+    start = _ymd(signup)  # the calendar parts of the signup days, once
+    observed = np.where(ok, np.minimum(_months_between(start, _ymd(as_of)), max_months), 0)
+    seen = ok & churned & ~np.isnat(churn)
+    churn_month = np.where(seen, np.minimum(_months_between(start, _ymd(churn)) + 1, beyond),
+                           np.where(ok, beyond, 0))
+    key = start[0] * 4 + (start[1] - 1) // 3 if cohort == "quarter" else start[0]
+    if by is None:
+        groups, group = np.array([None], dtype=object), np.zeros(len(n), dtype=np.int64)
+    else:  # empty values of ``by`` read as "(missing)"
+        group, groups = pd.factorize(pd.Series(d["by"], dtype=object).fillna(_MISSING), sort=True)
+        groups = np.asarray(groups, dtype=object)
+    # cohort index: 0 for no signup date, else 1 + quarters (years) since the first cohort
+    first = key[~no_signup].min() if (~no_signup).any() else 0
+    cohort_i = key - (first - 1)
+    cohort_i[no_signup] = 0
+    keys = np.arange(first, first + cohort_i.max(initial=0))
+    cohorts = np.array([None, *(f"{k // 4}Q{k % 4 + 1}" if cohort == "quarter" else str(k) for k in keys)],
+                       dtype=object)
+    dims = (len(groups), len(cohorts), len(_STATUSES), max_months + 1, beyond + 1)
+    total = np.bincount(np.ravel_multi_index((group, cohort_i, status, observed, churn_month), dims),
+                        weights=n, minlength=int(np.prod(dims)))
+    idx = np.flatnonzero(total)
+    g, ci, st, ob, cm = np.unravel_index(idx, dims)
+    return groups, cohorts, {"group": g, "cohort": ci, "status": st, "observed": ob, "churn_month": cm,
+                             "n": total[idx].astype(np.int64)}
+
+
+def retention_counts(store: Store, as_of, *, cohort: str = "quarter", max_months: int = 24,
+                     by: str | None = None) -> pd.DataFrame:
+    """Customers per cohort, months observed and churn month.
+
+    Columns: ``[by], cohort, status`` (``ok``, ``no_signup_date``, ``signed_up_after_as_of``,
+    ``churned_without_date``, ``churn_before_signup``: the first that applies), ``observed``
+    (whole months from signup to ``as_of``, capped at ``max_months``), ``churn_month`` (``m``
+    such that the churn date falls in month ``m`` after signup, i.e. in ``[signup + (m-1)
+    months, signup + m months)``; ``max_months + 1`` for customers not churned, or churned
+    later), ``n``. Rows not ``ok`` have ``observed`` and ``churn_month`` 0.
+
+    The engine counts the customers per signup day, churn day and flag
+    (:func:`cxlib.data.engine.customer_dates`, prepared at load); the month arithmetic runs on
+    those distinct dates here, and one ``bincount`` groups them.
+    """
+    groups, cohorts, c = _month_counts(store, as_of, cohort, max_months, by)
+    out = pd.DataFrame({"cohort": cohorts[c["cohort"]], "status": np.array(_STATUSES, dtype=object)[c["status"]],
+                        "observed": c["observed"].astype(np.int64), "churn_month": c["churn_month"].astype(np.int64),
+                        "n": c["n"]})
+    if by is not None:
+        out.insert(0, by, groups[c["group"]])
+    return out
 
 
 def life_table(observed, churn_month, n=None, *, max_months: int = 24,
@@ -263,35 +324,48 @@ def life_table(observed, churn_month, n=None, *, max_months: int = 24,
         everyone still at risk), ``retained`` S(k), ``se`` (Greenwood),
         ``ci_low``, ``ci_high`` (log-log). Rows stop at the last month with anyone at risk.
     """
+    out = _life_tables(np.zeros(len(np.asarray(observed)), dtype=np.int64), 1, observed, churn_month, n,
+                       max_months=max_months, confidence=confidence)
+    return out.drop(columns="_group")
+
+
+def _life_tables(group, n_groups: int, observed, churn_month, n=None, *, max_months: int = 24,
+                 confidence: float = 0.95) -> pd.DataFrame:
+    """:func:`life_table` of every group ``0..n_groups-1`` at once (``group``: each row's), stacked
+    in group order with the group in column ``_group``; a group without rows has none."""
     alpha = check_confidence(confidence)
     z = stats.norm.ppf(1 - alpha / 2)
-    obs = np.minimum(np.asarray(observed, dtype=int), max_months)
-    m = np.asarray(churn_month, dtype=int)
-    w = np.ones(len(obs), dtype=int) if n is None else np.asarray(n, dtype=int)
-    ks = np.arange(0, max_months + 1)
+    obs = np.minimum(np.asarray(observed, dtype=np.int64), max_months)
+    m = np.asarray(churn_month, dtype=np.int64)
+    w = np.ones(len(obs), dtype=np.int64) if n is None else np.asarray(n, dtype=np.int64)
+    group = np.asarray(group, dtype=np.int64)
+    width = max_months + 1
     # n_k = customers with min(obs, m) >= k (k >= 1; everyone at k = 0): a reversed cumulative count;
-    # d_k = customers with m == k <= obs. Counted with bincount, not a mask per month.
+    # d_k = customers with m == k <= obs. Counted with bincount per (group, month), not a mask per month.
     reach = np.clip(np.minimum(obs, m), 0, max_months)
-    at_risk = np.cumsum(np.bincount(reach, weights=w, minlength=max_months + 1)[::-1])[::-1].astype(int)
-    at_risk[0] = w.sum()
+    at_risk = np.bincount(group * width + reach, weights=w, minlength=n_groups * width).reshape(n_groups, width)
+    at_risk = np.cumsum(at_risk[:, ::-1], axis=1)[:, ::-1].astype(np.int64)
+    at_risk[:, 0] = np.bincount(group, weights=w, minlength=n_groups).astype(np.int64)
     seen = (m >= 1) & (m <= obs)
-    d = np.bincount(m[seen], weights=w[seen], minlength=max_months + 1)[: max_months + 1].astype(int)
-    d[0] = 0
-    keep = at_risk > 0
-    ks, at_risk, d = ks[keep], at_risk[keep], d[keep]
-    s = np.cumprod(1 - d / at_risk)
+    d = np.bincount(group[seen] * width + m[seen], weights=w[seen],
+                    minlength=n_groups * width).reshape(n_groups, width).astype(np.int64)
+    d[:, 0] = 0
     with np.errstate(divide="ignore", invalid="ignore"):
-        g = np.cumsum(np.where(d > 0, d / (at_risk * (at_risk - d)), 0.0))
+        s = np.cumprod(np.where(at_risk > 0, 1 - d / at_risk, 1.0), axis=1)
+        g = np.cumsum(np.where(d > 0, d / (at_risk * (at_risk - d)), 0.0), axis=1)
         se = s * np.sqrt(g)
         inner = (s > 0) & (s < 1)
         se_theta = np.sqrt(g) / np.abs(np.log(s))
         lo = np.where(inner, s ** np.exp(z * se_theta), s)
         hi = np.where(inner, s ** np.exp(-z * se_theta), s)
     se = np.where(s > 0, se, 0.0)
-    nxt = np.r_[at_risk[1:], 0]
-    return pd.DataFrame({"month": ks, "at_risk": at_risk, "churned_in_month": d,
-                         "censored": at_risk - d - nxt, "retained": s, "se": se,
-                         "ci_low": lo, "ci_high": hi})
+    nxt = np.concatenate([at_risk[:, 1:], np.zeros((n_groups, 1), dtype=np.int64)], axis=1)
+    keep = (at_risk > 0).ravel()  # at_risk never grows with k: rows stop at a group's last month with anyone
+    months = np.tile(np.arange(width), n_groups)
+    return pd.DataFrame({"_group": np.repeat(np.arange(n_groups), width)[keep], "month": months[keep],
+                         "at_risk": at_risk.ravel()[keep], "churned_in_month": d.ravel()[keep],
+                         "censored": (at_risk - d - nxt).ravel()[keep], "retained": s.ravel()[keep],
+                         "se": se.ravel()[keep], "ci_low": lo.ravel()[keep], "ci_high": hi.ravel()[keep]})
 
 
 def retention_curves(store: Store, as_of, *, cohort: str = "quarter", max_months: int = 24,
@@ -337,39 +411,45 @@ def retention_curves(store: Store, as_of, *, cohort: str = "quarter", max_months
         ``[by], cohort, month, at_risk, churned_in_month, censored, retained, se, ci_low,
         ci_high, cohort_size, small_base``. ``attrs``: ``small_cohorts`` ({cohort: size}),
         ``churned_without_date``, ``churn_before_signup``, ``signed_up_after_as_of``,
+        ``no_signup_date`` (customers left out, counted),
         ``as_of``, ``confidence``, ``interval``.
     """
-    counts = retention_counts(store, as_of, cohort=cohort, max_months=max_months, by=by)
-    ok = counts[counts["status"] == "ok"]
+    groups, cohorts, c = _month_counts(store, as_of, cohort, max_months, by)
+    ok = c["status"] == 0
+    # one life table per (group, cohort) with customers in it, in group then cohort label order
+    pair = c["group"] * len(cohorts) + c["cohort"]
+    sizes = np.bincount(pair[ok], weights=c["n"][ok], minlength=len(groups) * len(cohorts)).astype(np.int64)
+    present = np.flatnonzero(sizes)
+    order = sorted(present, key=lambda p: (str(groups[p // len(cohorts)]), str(cohorts[p % len(cohorts)])))
+    small = {}
+    for p in order:
+        if sizes[p] < min_cohort:
+            name = cohorts[p % len(cohorts)]
+            small[name if not by else f"{groups[p // len(cohorts)]} / {name}"] = int(sizes[p])
+    kept = np.array([p for p in order if sizes[p] >= min_cohort], dtype=np.int64)
     keys = [by, "cohort"] if by else ["cohort"]
-    parts, small = [], {}
-    for key, g in ok.groupby(keys, sort=True):
-        size = int(g["n"].sum())
-        name = key if by else key[0]
-        if size < min_cohort:
-            small[name if not by else f"{key[0]} / {key[1]}"] = size
-            continue
-        lt = life_table(g["observed"], g["churn_month"], g["n"], max_months=max_months,
-                        confidence=confidence)
-        if by:
-            lt.insert(0, by, key[0])
-        lt.insert(1 if by else 0, "cohort", key[-1])
-        lt["cohort_size"] = size
-        parts.append(lt)
     cols = [*keys, "month", "at_risk", "churned_in_month", "censored", "retained", "se",
             "ci_low", "ci_high", "cohort_size", "small_base"]
-    if parts:
-        out = pd.concat(parts, ignore_index=True)
+    rank = np.full(len(groups) * len(cohorts), -1, dtype=np.int64)
+    rank[kept] = np.arange(len(kept))
+    use = ok & (rank[pair] >= 0)
+    if len(kept):
+        out = _life_tables(rank[pair[use]], len(kept), c["observed"][use], c["churn_month"][use], c["n"][use],
+                           max_months=max_months, confidence=confidence)
+        which = kept[out.pop("_group").to_numpy()]
+        if by:
+            out.insert(0, by, groups[which // len(cohorts)])
+        out.insert(1 if by else 0, "cohort", cohorts[which % len(cohorts)])
+        out["cohort_size"] = sizes[which]
         out["small_base"] = out["at_risk"] < min_cohort
     else:
         out = pd.DataFrame(columns=cols)
     out = out[cols]
-    excluded = counts[counts["status"] != "ok"].groupby("status")["n"].sum()
+    excluded = np.bincount(c["status"], weights=c["n"], minlength=len(_STATUSES)).astype(np.int64)
     out.attrs.update(
         small_cohorts=small, as_of=str(pd.Timestamp(as_of).date()), confidence=confidence,
         interval="log-log (Greenwood variance)", min_cohort=min_cohort,
-        **{s: int(excluded.get(s, 0)) for s in
-           ("churned_without_date", "churn_before_signup", "signed_up_after_as_of")},
+        **{s: int(excluded[_STATUSES.index(s)]) for s in _STATUSES[1:]},
     )
     return out
 

@@ -244,6 +244,19 @@ def churn_note(lift: pd.DataFrame, names: dict | None = None, tr=None) -> str | 
     return " ".join(notes) or None
 
 
+def churn_left_out_note(attrs: dict, tr) -> str | None:
+    """Says which customers :func:`~cxlib.quant.retention.churn_by_period` (and the retention
+    curves, by the same rules) left out and why, with their counts, and how many churn dates
+    without a churn flag were read as staying; None when there are none."""
+    items = [tr(f"note.churn_left.{key}", n=fmt_int(attrs[name])) for key, name in
+             (("no_date", "churned_without_date"), ("before_signup", "churn_before_signup"),
+              ("no_signup", "no_signup_date")) if attrs.get(name)]
+    notes = [tr("note.churn_left_out", items=tr("note.churn_left.sep").join(items))] if items else []
+    if attrs.get("churn_date_without_flag"):
+        notes.append(tr("note.churn_date_no_flag", n=fmt_int(attrs["churn_date_without_flag"])))
+    return " ".join(notes) or None
+
+
 def churn_period_table(c: pd.DataFrame) -> pd.DataFrame:
     """retention.churn_by_period as a table."""
     return pd.DataFrame({
