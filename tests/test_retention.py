@@ -102,6 +102,7 @@ def test_churn_by_period_hand_example(demo_dir, tmp_path, monkeypatch):
         "they count as staying.")
     ar = tables.churn_left_out_note(out.attrs, Translator("ar"))
     assert "دون تاريخ تسجيل" in ar and "دون تاريخ تسرّب" in ar and "قبل تاريخ تسجيلهم" not in ar
+    assert "\u2066\u2066" not in ar and ar.count("\u20661\u2069") == 3  # each count isolated once
     assert tables.churn_left_out_note({"churned_without_date": 0, "no_signup_date": 0}, Translator("en")) is None
     # by segment: S1 = G A B C, S2 = H D E I F
     s = seg.set_index(["period", "segment"])

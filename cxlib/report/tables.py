@@ -248,12 +248,15 @@ def churn_left_out_note(attrs: dict, tr) -> str | None:
     """Says which customers :func:`~cxlib.quant.retention.churn_by_period` (and the retention
     curves, by the same rules) left out and why, with their counts, and how many churn dates
     without a churn flag were read as staying; None when there are none."""
-    items = [tr(f"note.churn_left.{key}", n=fmt_int(attrs[name])) for key, name in
+    from cxlib.decide.words import Message, Messages, Num
+
+    items = [Message(f"note.churn_left.{key}", {"n": Num(fmt_int(attrs[name]))}) for key, name in
              (("no_date", "churned_without_date"), ("before_signup", "churn_before_signup"),
               ("no_signup", "no_signup_date")) if attrs.get(name)]
-    notes = [tr("note.churn_left_out", items=tr("note.churn_left.sep").join(items))] if items else []
+    parts = [p for i, item in enumerate(items) for p in ((Message("note.churn_left.sep"),) if i else ()) + (item,)]
+    notes = [tr.say(Message("note.churn_left_out", {"items": Messages(tuple(parts))}))] if items else []
     if attrs.get("churn_date_without_flag"):
-        notes.append(tr("note.churn_date_no_flag", n=fmt_int(attrs["churn_date_without_flag"])))
+        notes.append(tr.say(Message("note.churn_date_no_flag", {"n": Num(fmt_int(attrs["churn_date_without_flag"]))})))
     return " ".join(notes) or None
 
 
