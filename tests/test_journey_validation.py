@@ -67,6 +67,20 @@ def test_sightings_match_pandas(run, demo_dir):
     assert checkout["n_records"] == w.loc[w["event"].isin(steps), "session_id"].nunique()
 
 
+@pytest.mark.parametrize("period", [None, "all"])
+def test_sightings_of_a_whole_file_report_count_every_record(run, period):
+    """Without a reporting period every record is in it (before, the count failed: a literal True
+    has no sum)."""
+    from cxlib.data import periods
+
+    whole = touchpoint_sightings(run.store, run.params, None if period is None else periods.parse(period))
+    assert len(whole) > 5 and (whole["n_period"] == whole["n_records"]).all()
+    inside = touchpoint_sightings(run.store, run.params, run.cur)
+    key = ["touchpoint", "source"]
+    pd.testing.assert_series_equal(whole.set_index(key)["n_records"].sort_index(),
+                                   inside.set_index(key)["n_records"].sort_index())
+
+
 def test_feedback_is_matched_by_label_and_read_in_both_languages(run):
     fb = pd.DataFrame({"touchpoint": ["Phone Support", "phone-support", None, "Live chat", "Kiosk"],
                        "stage": [None, None, "Get support", None, None],

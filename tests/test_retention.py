@@ -254,6 +254,22 @@ def test_customer_dates_prepared_at_load_equal_the_engine_grouping(demo):
     pd.testing.assert_series_equal(frame(whole), want, check_index_type=False, check_dtype=False)
 
 
+def test_retention_of_a_whole_file_report_is_observed_to_the_data_end(demo, demo_dir):
+    """Without a reporting period (a whole-file report) retention is observed through the day after
+    the latest date in the data; before, it failed on a missing date ('NaTType' has no normalize)."""
+    store, _, cust = demo
+    latest = [cust["signup_date"].max(), cust["churn_date"].max(),
+              pd.read_parquet(demo_dir / "web_events.parquet", columns=["event_time"])["event_time"].max()]
+    for name, col in (("orders", "order_time"), ("interactions", "interaction_time"),
+                      ("survey_responses", "response_time")):
+        latest.append(pd.to_datetime(pd.read_csv(demo_dir / f"{name}.csv", usecols=[col])[col], format="mixed").max())
+    end = max(pd.Timestamp(x).normalize() for x in latest) + pd.Timedelta(days=1)
+    assert rt.observation_end(store) == end
+    whole = rt.retention_curves(store, None, max_months=18)
+    pd.testing.assert_frame_equal(whole, rt.retention_curves(store, end, max_months=18))
+    assert whole.attrs["as_of"] == str(end.date()) and whole["churned_in_month"].sum() > 150
+
+
 def test_life_table_counts_equal_the_definition_month_by_month():
     """n_k = customers observable k months and not churned before month k; d_k = those churned in
     month k: counted here with a mask per month, as the docstring states them."""

@@ -407,6 +407,18 @@ def verbatims(store: Store, window=None, unit: str | None = None) -> pd.DataFram
     return v.order_by("verbatim_id").to_pandas()
 
 
+def data_end(store: Store) -> pd.Timestamp:
+    """Latest event timestamp in the orders, web events, interactions and survey responses given
+    (NaT when none of them has one)."""
+    parts = [store.table(t).aggregate(hi=store.table(t)[c].max()) for t, c in (
+        ("orders", "order_time"), ("web_events", "event_time"),
+        ("interactions", "interaction_time"), ("survey_responses", "response_time")) if store.has_column(t, c)]
+    if not parts:
+        return pd.NaT
+    ends = to_pandas(store, ibis.union(*parts, distinct=False))["hi"]  # one query
+    return pd.Timestamp(ends.max())
+
+
 #: customers counted per signup day, churn day and churn flag, once at load (:func:`build_customer_dates`)
 CUSTOMER_DATES = "customer_dates"
 _DATE_COLUMNS = ("signup_date", "churned", "churn_date")

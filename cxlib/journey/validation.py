@@ -136,7 +136,8 @@ def touchpoint_sightings(store: Store | None, params: Params, period=None) -> pd
         t = store.table(table).filter(lambda x: x.touchpoint.notnull())
         inside = ((t[time_col] >= period.start) & (t[time_col] < period.end)).fill_null(False) \
             if has_period and time_col in cols else ibis.literal(True)
-        g = t.group_by("touchpoint").aggregate(n_records=t.count(), n_period=inside.cast("int64").sum())
+        t = t.mutate(_in=inside.cast("int64"))  # a column even when it is the literal True (no period)
+        g = t.group_by("touchpoint").aggregate(n_records=t.count(), n_period=t._in.sum())
         parts.append(g.to_pandas().assign(source=table))
     cols = columns_of(store, "web_events")
     tied = {s.event: s.touchpoint for s in params.funnel if s.touchpoint}

@@ -205,17 +205,6 @@ FEATURE_COLUMNS = ["customer_id", "segment", "nps_group", "latest_nps", "has_unr
 # --------------------------------------------------------------------------------------
 # features (engine)
 # --------------------------------------------------------------------------------------
-def _data_end(store: Store) -> pd.Timestamp:
-    """Latest event timestamp in the orders, web events, interactions and survey responses given."""
-    parts = [store.table(t).aggregate(hi=store.table(t)[c].max()) for t, c in (
-        ("orders", "order_time"), ("web_events", "event_time"),
-        ("interactions", "interaction_time"), ("survey_responses", "response_time")) if store.has_column(t, c)]
-    if not parts:
-        return pd.NaT
-    ends = engine.to_pandas(store, ibis.union(*parts, distinct=False))["hi"]  # one query
-    return pd.Timestamp(ends.max())
-
-
 #: signal -> what it is measured from: alternatives, each the table.columns it needs all of (a
 #: client with none of them has the signal left out, never imputed)
 SIGNAL_SOURCES: dict[str, tuple[tuple[str, ...], ...]] = {
@@ -302,7 +291,7 @@ def churn_features(store: Store, as_of, *, horizon_days: int = 90, window_days: 
         raise ValueError("horizon_days, window_days and survey_days must be positive")
     signals, unavailable = available_signals(store)
     outcome_end = cutoff + pd.Timedelta(days=horizon_days)
-    until = _data_end(store) if observed_until is None else pd.Timestamp(observed_until)
+    until = engine.data_end(store) if observed_until is None else pd.Timestamp(observed_until)
     observed = bool(pd.notna(until) and outcome_end <= until.normalize() + pd.Timedelta(days=1))
     win = cutoff - pd.Timedelta(days=window_days)
     swin = cutoff - pd.Timedelta(days=survey_days)

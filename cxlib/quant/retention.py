@@ -234,17 +234,33 @@ def churn_by_period(store: Store, labels: list[str] | None = None, *, by: str | 
 _STATUSES = ("ok", "no_signup_date", "signed_up_after_as_of", "churned_without_date", "churn_before_signup")
 
 
+def observation_end(store: Store, dates: dict | None = None) -> pd.Timestamp:
+    """The day after the latest date the data knows: signup and churn dates
+    (:func:`cxlib.data.engine.customer_dates`) and every event table's timestamps
+    (:func:`cxlib.data.engine.data_end`). Retention without a reporting period (a whole-file
+    report) is observed through it; NaT when the data has no date at all."""
+    from cxlib.data import engine
+
+    d = engine.customer_dates(store) if dates is None else dates
+    days = [x.max() for x in (d["signup"], d["churn"]) if (~np.isnat(x)).any()]
+    latest = [pd.Timestamp(x) for x in days] + [engine.data_end(store).normalize()]
+    latest = [x for x in latest if pd.notna(x)]
+    return max(latest) + pd.Timedelta(days=1) if latest else pd.NaT
+
+
 def _month_counts(store: Store, as_of, cohort: str, max_months: int, by: str | None):
-    """The counts of :func:`retention_counts` as arrays: ``(groups, cohorts, counts)`` where
+    """The counts of :func:`retention_counts` as arrays: ``(groups, cohorts, counts, as_of)`` where
     ``groups`` are the values of ``by`` (``[None]`` without it), ``cohorts`` the cohort labels
     (None: no signup date) and ``counts`` a dict of equal-length arrays ``group, cohort, status,
-    observed, churn_month, n`` (indexes into the first two and into :data:`_STATUSES`)."""
+    observed, churn_month, n`` (indexes into the first two and into :data:`_STATUSES`) and
+    ``as_of`` the observation end used (see :func:`retention_curves`)."""
     from cxlib.data import engine
 
     if cohort not in ("quarter", "year"):
         raise ValueError(f"cohort must be 'quarter' or 'year', got {cohort!r}")
     d = engine.customer_dates(store, by)
-    as_of = np.datetime64(pd.Timestamp(as_of).normalize().date(), "D")
+    end = observation_end(store, d) if as_of is None or pd.isna(as_of) else pd.Timestamp(as_of).normalize()
+    as_of = np.datetime64(end.date() if pd.notna(end) else "NaT", "D")  # NaT: no dates, nobody has a signup
     signup, churn, churned, n = d["signup"], d["churn"], d["churned"], d["n"]
     beyond = max_months + 1
     no_signup = np.isnat(signup)
@@ -275,7 +291,7 @@ def _month_counts(store: Store, as_of, cohort: str, max_months: int, by: str | N
     idx = np.flatnonzero(total)
     g, ci, st, ob, cm = np.unravel_index(idx, dims)
     return groups, cohorts, {"group": g, "cohort": ci, "status": st, "observed": ob, "churn_month": cm,
-                             "n": total[idx].astype(np.int64)}
+                             "n": total[idx].astype(np.int64)}, end
 
 
 def retention_counts(store: Store, as_of, *, cohort: str = "quarter", max_months: int = 24,
@@ -293,7 +309,7 @@ def retention_counts(store: Store, as_of, *, cohort: str = "quarter", max_months
     (:func:`cxlib.data.engine.customer_dates`, prepared at load); the month arithmetic runs on
     those distinct dates here, and one ``bincount`` groups them.
     """
-    groups, cohorts, c = _month_counts(store, as_of, cohort, max_months, by)
+    groups, cohorts, c, _ = _month_counts(store, as_of, cohort, max_months, by)
     out = pd.DataFrame({"cohort": cohorts[c["cohort"]], "status": np.array(_STATUSES, dtype=object)[c["status"]],
                         "observed": c["observed"].astype(np.int64), "churn_month": c["churn_month"].astype(np.int64),
                         "n": c["n"]})
@@ -392,9 +408,10 @@ def retention_curves(store: Store, as_of, *, cohort: str = "quarter", max_months
     Parameters
     ----------
     store : Store
-    as_of : date-like
+    as_of : date-like or None
         The date through which churn is observed, exclusive; pass the reporting period's
-        ``end`` (the day after it).
+        ``end`` (the day after it). None (a report on the whole file): :func:`observation_end`,
+        the day after the latest date in the data; ``attrs["as_of"]`` says which.
     cohort : {"quarter", "year"}
         Signup cohort: ``2025Q3`` or ``2025``.
     max_months : int, default 24
@@ -414,7 +431,7 @@ def retention_curves(store: Store, as_of, *, cohort: str = "quarter", max_months
         ``no_signup_date`` (customers left out, counted),
         ``as_of``, ``confidence``, ``interval``.
     """
-    groups, cohorts, c = _month_counts(store, as_of, cohort, max_months, by)
+    groups, cohorts, c, end = _month_counts(store, as_of, cohort, max_months, by)
     ok = c["status"] == 0
     # one life table per (group, cohort) with customers in it, in group then cohort label order
     pair = c["group"] * len(cohorts) + c["cohort"]
@@ -447,7 +464,7 @@ def retention_curves(store: Store, as_of, *, cohort: str = "quarter", max_months
     out = out[cols]
     excluded = np.bincount(c["status"], weights=c["n"], minlength=len(_STATUSES)).astype(np.int64)
     out.attrs.update(
-        small_cohorts=small, as_of=str(pd.Timestamp(as_of).date()), confidence=confidence,
+        small_cohorts=small, as_of=str(end.date()) if pd.notna(end) else None, confidence=confidence,
         interval="log-log (Greenwood variance)", min_cohort=min_cohort,
         **{s: int(excluded[_STATUSES.index(s)]) for s in _STATUSES[1:]},
     )
