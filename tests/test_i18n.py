@@ -115,6 +115,19 @@ def test_the_arabic_demo_names_its_segments_codes_and_touchpoints_in_arabic(demo
     assert not [v for v in sorted(values) if not _ARABIC.search(tr.term(v))]
 
 
+def test_values_filled_into_english_texts_are_said_as_their_terms():
+    """A whole-file report's period ('all') read 'Headline KPIs, all vs –' and 'NPS is +23 in all';
+    values that are terms or the client's labels are now said as such in English too."""
+    en = Translator("en", labels={"en": {"store": "showroom"}})
+    assert en("cap.kpis", period="all", previous="–") == "Headline KPIs, the whole file vs –"
+    assert en("cap.kpis", period="2026Q3", previous="2026Q2") == "Headline KPIs, 2026Q3 vs 2026Q2"
+    assert en("cap.kpis", period="store", previous="paid\\_search") == "Headline KPIs, showroom vs paid search"
+    # a term said as written keeps the Markdown escaping it came with
+    assert en("cap.kpis", period="\\* significant difference", previous="–").startswith(
+        "Headline KPIs, \\* significant")
+    assert Translator("ar")("cap.kpis", period="all", previous="–").startswith("المؤشرات الرئيسية، الملف كاملًا")
+
+
 def test_unknown_key_and_language_are_clear_errors():
     with pytest.raises(KeyError, match="no text 'nope'"):
         Translator("en")("nope")

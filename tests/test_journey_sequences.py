@@ -99,6 +99,21 @@ def test_paths_before_churn_match_pandas_and_lead_with_the_plant(run, ref):
     assert set(best["steps"]) == {"contact_unresolved", "order_late"} and best["significant"]
 
 
+def test_whole_file_paths_say_the_date_they_were_read_to(run, demo_dir):
+    """Without a period the paths are read up to the last contact or order; the paragraph names that
+    date (it said 'in the year to all')."""
+    from cxlib.report import method
+    from cxlib.report.i18n import Translator
+
+    res = churn_paths(run.store, run.params, steps=2)
+    last = max(read_demo(demo_dir, "orders")["order_time"].max(),
+               read_demo(demo_dir, "interactions")["interaction_time"].max())
+    assert res.status == "answered" and res.as_of == str(last.date())
+    assert f"in the year to {last.date()})" in method.churn_intro(res, Translator("en"), 2, None, 30)
+    assert "in the year to 2026Q3)" in method.churn_intro(res, Translator("en"), 2, "2026Q3", 30)
+    assert churn_paths(run.store, run.params, as_of=run.cur.end).as_of == str(run.cur.end.date())
+
+
 def test_three_step_path_names_the_plant_in_order(run):
     res = churn_paths(run.store, run.params, as_of=run.cur.end, steps=3)
     best = res.table.sort_values("rank").iloc[0]

@@ -40,7 +40,7 @@ per distinct path or behaviour comes back to pandas, so 21 million web events ne
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import ibis
 import numpy as np
@@ -87,6 +87,7 @@ class PathResult:
     rate: float = float("nan")
     anchored: bool = True
     notes: tuple[str, ...] = field(default_factory=tuple)
+    as_of: str | None = None  # the end of the window read (ISO date), where one was chosen
 
 
 def _empty(outcome: str, columns: list[str], notes: list[str], n: int = 0, k: int = 0) -> PathResult:
@@ -283,7 +284,8 @@ def churn_paths(store: Store | None, params: Params, *, as_of=None, steps: int =
     per = a.left_join(piv, a.customer_id == piv.customer_id)
     keys = [f"s{i}" for i in range(steps)]
     counts = per.group_by(keys).aggregate(n=per.count(), outcome_n=per.churned.cast("int64").sum()).to_pandas()
-    return _paths_result("churn", counts, keys, params, min_base, anchored, notes, reverse=True)
+    out = _paths_result("churn", counts, keys, params, min_base, anchored, notes, reverse=True)
+    return replace(out, as_of=str(pd.Timestamp(as_of).date())) if as_of is not None else out
 
 
 def _paths_result(outcome, counts, keys, params, min_base, anchored, notes, reverse) -> PathResult:

@@ -145,8 +145,7 @@ class Translator:
             template = self._text[key]
         except KeyError:
             raise KeyError(f"no text {key!r} in {STRINGS.name}; add it with en and ar versions to a file in {STRINGS}") from None
-        if self.language != "en":
-            values = {k: self._known(v) for k, v in values.items()}
+        values = {k: self._known(v) for k, v in values.items()}
         if not self.rtl:
             return template.format(**values)
         # rendered parts (_Raw) are already isolated: keep them out of the second pass
@@ -158,14 +157,15 @@ class Translator:
         return out
 
     def _known(self, value):
-        """A plain value filled into a text: in a language other than English, a value that is
-        exactly a term or one of the client's labels (also when escaped for Markdown, as
-        'checkout\\_start') is said as that term; anything else stays as given."""
+        """A plain value filled into a text: a value that is exactly a term or one of the client's
+        labels (also when escaped for Markdown, as 'checkout\\_start') is said as that term in the
+        report's language (in English too: 'paid_search' reads 'paid search', the whole-file
+        period 'all' reads 'the whole file'); anything else stays as given."""
         if not isinstance(value, str) or isinstance(value, _Raw | Composed):
             return value
         for v in (value, _unescape(value)):
-            if v in self._terms:
-                return self._terms[v]
+            if v in self._terms:  # a term said as written stays as given (escaped for Markdown)
+                return value if self._terms[v] == v else self._terms[v]
         return value
 
     def has(self, key: str) -> bool:
@@ -203,7 +203,7 @@ class Translator:
             elif isinstance(v, str):
                 # client data: its label in this language when the client gave one (a generic
                 # value such as a device or a channel: the template's term), else as given
-                values[k] = _Raw(self._latin(esc(self._known(v) if self.language != "en" else v)))
+                values[k] = _Raw(self._latin(esc(self._known(v))))
             else:
                 values[k] = v
         return self(message.key, **values)

@@ -153,8 +153,10 @@ def history_table(hist, labels: dict) -> pd.DataFrame | None:
     return w.map(lambda v: fmt_num(v, 2)).reset_index(names="Touchpoint")
 
 
-def churn_intro(res, tr, steps: int, as_of: str, min_base: int) -> str:
-    """The paths-to-churn paragraph with the bases it rests on."""
+def churn_intro(res, tr, steps: int, as_of: str | None, min_base: int) -> str:
+    """The paths-to-churn paragraph with the bases it rests on. ``as_of``: the reporting period's
+    label; None (a whole-file report) says the date the paths were read up to instead."""
+    as_of = as_of or res.as_of or "–"
     return tr("jq.paths.churn_intro", steps=steps, n=int(res.n), k=int(res.n_outcome), as_of=as_of,
               rate=float(res.rate) if pd.notna(res.rate) else 0.0, min_base=min_base)
 
