@@ -431,6 +431,33 @@ def test_new_client_reads_a_qualtrics_export_by_its_question_texts(newco):
     assert got["nps"].tolist() == scores.tolist()
 
 
+def test_new_client_reads_a_spreadsheet_export_ending_in_blank_and_totals_rows(newco):
+    """An analyst's spreadsheet saved as CSV: a blank row and a totals row (the mean NPS, 4.98) at its
+    end. Before, the totals row hid the NPS column from the draft (not a whole number) and the blank
+    row failed the check; now the draft maps the NPS and the check passes, stating both rows."""
+    from cxlib.data.draft import draft_params
+    from cxlib.report.onboard import check_client
+
+    rng = np.random.default_rng(6)
+    scores = rng.integers(0, 11, 90)
+    df = pd.DataFrame({"Response ID": [f"R_{i:03d}" for i in range(90)],
+                       "Submitted": (pd.Timestamp("2026-03-01") + pd.to_timedelta(np.arange(90), unit="D"))
+                       .strftime("%d/%m/%Y %H:%M"),
+                       "How likely are you to recommend us to a friend?": scores,
+                       "Comment": rng.choice(["Late delivery", "Great staff", ""], 90)})
+    tail = pd.DataFrame([{c: "" for c in df.columns},
+                         {"Response ID": "Total", "How likely are you to recommend us to a friend?": scores.mean()}])
+    pd.concat([df.astype(object), tail]).to_csv(newco / "survey.csv", index=False)
+    path, _ = draft_params("newco")
+    (src,) = load_params(path, check_files=False).tables["survey_responses"]
+    assert src.targets()["How likely are you to recommend us to a friend?"] == ["nps"]
+    ok, report = check_client("newco")
+    assert ok, report
+    assert "note: survey_responses: line 92: every cell empty, left out (1 rows)" in report
+    assert "note: survey_responses: line 93: a totals row closing the export" in report
+    assert load_store(load_params(path)).df("survey_responses")["nps"].tolist() == scores.tolist()
+
+
 def test_new_client_maps_an_export_with_arabic_column_names(newco):
     """An Arabic survey export names its columns in Arabic (with hamza forms and ta marbuta): mapped as
     the English names are, and the check passes."""

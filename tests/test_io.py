@@ -827,6 +827,47 @@ def test_a_surveymonkey_export_leaves_out_its_answer_type_line(tmp_path, monkeyp
     assert note.rows == 1 and "line 2" in note.detail
 
 
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_empty_rows_and_a_closing_totals_row_are_left_out_and_stated(tmp_path, monkeypatch, suffix):
+    """A spreadsheet export with blank rows (every cell empty) and a totals row at its end: before, the
+    blank row failed the check ('response_id ... not_nullable'); now both are left out, counted, and
+    a bad answer after them is still named by its line in the file."""
+    import csv as _csv
+
+    head = ["Response ID", "Date", "Score", "Comment"]
+    rows = [[f"R{i}", f"2026-01-{i + 1:02d}", str(i % 11), "fine"] for i in range(10)]
+    rows.insert(4, ["", "", "", ""])                       # file line 6 (under the header, 4 records)
+    rows += [["", "", "", ""], ["Total", "", "4.5", ""]]  # file lines 13 and 14
+    p = _files(tmp_path, monkeypatch, {}, {"survey_responses": {
+        "file": "s" + suffix, "columns": {"Response ID": "response_id", "Date": "response_time", "Score": "nps"}}})
+
+    def write(rows):
+        if suffix == ".csv":
+            with open(p.data_path / ("s" + suffix), "w", newline="", encoding="utf-8") as f:
+                _csv.writer(f).writerows([head, *rows])
+        else:  # a blank Excel row is read as empty cells ('' or None)
+            pd.DataFrame(rows, columns=head).replace("", " ").to_excel(p.data_path / ("s" + suffix), index=False)
+
+    write(rows)
+    s = load_store(p)
+    got = s.df("survey_responses")
+    assert got["response_id"].tolist() == [f"R{i}" for i in range(10)] and got["nps"].tolist() == [i % 11 for i in range(10)]
+    notes = {n.kind: n for n in s.notes}
+    assert notes["empty_rows"].rows == 2 and notes["empty_rows"].excluded
+    assert notes["empty_rows"].detail == "lines 6, 13: every cell empty, left out"
+    assert notes["summary_rows"].rows == 1 and notes["summary_rows"].detail.startswith("line 14: a totals row")
+    assert s.inputs[0].rows == 10
+    bad = [r[:] for r in rows]
+    bad[7][2] = "eleven"  # R6 on file line 9: after the blank row, still named by its own line
+    write(bad)
+    with pytest.raises(DataValidationError) as e:
+        load_store(p)
+    assert "column 'nps', line 9: not a number (e.g. 'eleven')" in str(e.value)
+    # a row labelled 'Total' with records after it is a record, not a closing total
+    write([["Total", "2026-01-20", "7", "named so"], *rows[:3]])
+    assert load_store(p).df("survey_responses")["response_id"].tolist() == ["Total", "R0", "R1", "R2"]
+
+
 def test_scores_no_figure_uses_are_named_with_their_count(tmp_path, monkeypatch):
     """One survey asking NPS and overall satisfaction, declared relationship: its CSAT is in the data but
     in no figure (CSAT is computed on transactional responses); the check says so with the count."""

@@ -110,7 +110,8 @@ class LoadNote:
     file: str
     column: str
     kind: str     # future_dated | invalid_excluded | dates_dayfirst | dates_monthfirst | encoding |
-    #               timezone_utc | language_detected | key_generated | undated | blank
+    #               timezone_utc | language_detected | key_generated | undated | blank | header_rows |
+    #               answer_type_row | empty_rows | summary_rows
     rows: int
     detail: str = ""
     excluded: bool = False
@@ -487,6 +488,49 @@ def _header_lines(top: list[tuple]) -> int:
     return 0
 
 
+#: where read_raw keeps the lines it left out as no record: (_line, kind) with kind ``empty`` or ``summary``
+LEFT_ROWS = "_left_rows_"
+#: the first cell of a totals row an analyst's export ends with (compared trimmed, in lower case)
+SUMMARY_LABELS = ("total", "totals", "grand total", "sum", "average", "mean", "count", "overall",
+                  "المجموع", "مجموع", "الإجمالي", "الاجمالي", "إجمالي", "اجمالي", "المتوسط", "المعدل")
+
+
+def _filler_rows(db, rel: str) -> list[tuple[int, str]]:
+    """The lines of ``rel`` that hold no record: every cell empty (a spreadsheet's blank or
+    formatted-only rows), and a totals row closing the export (its first filled cell is a
+    :data:`SUMMARY_LABELS` label and no record comes after it). One pass over the file."""
+    cols = [d[0] for d in db.execute(f"SELECT * FROM {quote(rel)} LIMIT 0").description if d[0] != "_line"]
+    if not cols:
+        return []
+    text = [f"NULLIF(TRIM(CAST({quote(c)} AS VARCHAR)), '')" for c in cols]
+    empty = " AND ".join(f"{t} IS NULL" for t in text)
+    first = "coalesce(" + ", ".join(text) + ")"  # the first filled cell
+    summary = _one_of(f"lower({first})", SUMMARY_LABELS)
+    empties, summaries, last = db.execute(
+        f"SELECT list(_line) FILTER (WHERE {empty}), list(_line) FILTER (WHERE {summary}), "
+        f"max(_line) FILTER (WHERE NOT ({empty}) AND NOT coalesce({summary}, false)) FROM {quote(rel)}").fetchone()
+    last = last or 0
+    return sorted([(int(x), "empty") for x in empties or []]
+                  + [(int(x), "summary") for x in summaries or [] if x > last])
+
+
+def _leave_out_filler(db, table: str, rel: str, body: str | None) -> None:
+    """Keep the lines :func:`_filler_rows` finds in :data:`LEFT_ROWS` ``+ table`` (the loader
+    states them) and leave them out of ``rel``: the view made again from ``body`` (its SELECT)
+    without them, or, for a table (``body`` None), deleted."""
+    left = _filler_rows(db, rel)
+    if not left:
+        return
+    name = quote(LEFT_ROWS + table)
+    db.execute(f"CREATE OR REPLACE TEMP TABLE {name} (_line BIGINT, kind VARCHAR)")
+    db.executemany(f"INSERT INTO {name} VALUES (?, ?)", left)
+    if body is None:
+        db.execute(f"DELETE FROM {quote(rel)} WHERE _line IN (SELECT _line FROM {name})")
+    else:
+        db.execute(f"CREATE OR REPLACE VIEW {quote(rel)} AS SELECT * FROM ({body}) WHERE _line NOT IN "
+                   f"(SELECT _line FROM {name})")
+
+
 def read_raw(db: duckdb.DuckDBPyConnection, table: str, path: Path, source: TableSource,
              tmp_dir: Path, *, materialize: bool = True) -> tuple[str, str, str]:
     """Read one export into the raw relation ``_raw_<table>`` with a ``_line`` column.
@@ -519,8 +563,10 @@ def read_raw(db: duckdb.DuckDBPyConnection, table: str, path: Path, source: Tabl
             if skip:  # kept aside (the draft reads the question texts), left out of the data
                 db.execute(f"CREATE OR REPLACE TEMP TABLE {quote(HEADER_ROWS + table)} AS SELECT row_number() "
                            f"OVER () + 1 AS _line, * FROM (SELECT * FROM {reader} LIMIT {skip})")
-            db.execute(f"CREATE OR REPLACE {what} {quote(rel)} AS SELECT * FROM (SELECT row_number() OVER () + 1 "
-                       f"AS _line, * FROM {reader})" + (f" WHERE _line > {1 + skip}" if skip else ""))
+            body = (f"SELECT * FROM (SELECT row_number() OVER () + 1 AS _line, * FROM {reader})"
+                    + (f" WHERE _line > {1 + skip}" if skip else ""))
+            db.execute(f"CREATE OR REPLACE {what} {quote(rel)} AS {body}")
+            _leave_out_filler(db, table, rel, None if materialize else body)
             if src != path and materialize:
                 src.unlink(missing_ok=True)
             return rel, encoding, how
@@ -539,6 +585,7 @@ def read_raw(db: duckdb.DuckDBPyConnection, table: str, path: Path, source: Tabl
                 db.execute(f"CREATE OR REPLACE TEMP TABLE {quote(HEADER_ROWS + table)} AS SELECT * FROM {quote(rel)} "
                            f"WHERE _line IN {first}")
                 db.execute(f"DELETE FROM {quote(rel)} WHERE _line IN (SELECT _line FROM {quote(HEADER_ROWS + table)})")
+            _leave_out_filler(db, table, rel, None)
             return rel, "xlsx", "binary"
     except duckdb.Error as e:
         raise _read_error(path, e) from None
@@ -651,6 +698,15 @@ class _TableLoader:
                 self.note("", "answer_type_row", 1, f"line {lines[0]}: answer types under the column names "
                           "(a SurveyMonkey export), not a response")
             self.line = "_line"  # the rows left are numbered by their own lines, not their position
+        left_rows = LEFT_ROWS + self.name
+        if self.db.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [left_rows]).fetchone()[0]:
+            for kind, lines in self.db.execute(f"SELECT kind, list(_line ORDER BY _line) FROM {quote(left_rows)} "
+                                               "GROUP BY kind ORDER BY kind").fetchall():
+                what = "every cell empty" if kind == "empty" else "a totals row closing the export, not a record"
+                shown = ", ".join(map(str, lines[:8])) + (f" and {len(lines) - 8:,} more" if len(lines) > 8 else "")
+                self.note("", f"{kind}_rows", len(lines), f"line{'s' if len(lines) > 1 else ''} {shown}: {what}, "
+                          "left out", excluded=True)
+            self.line = "_line"  # the rows left are numbered by their own lines, not their position
         if how == "detected" and encoding not in ("utf-8",):
             self.note("", "encoding", 0, f"read as {encoding} (detected; declare tables.{self.table}.encoding to be sure)")
         raw_types = dict(self.db.execute(
@@ -685,7 +741,7 @@ class _TableLoader:
         total = self.check(parsed, cols, fails)
         self.exclusions(cols, total)
         if self.problems:
-            self._drop(self.name, parsed, mapped, rel)
+            self._drop(self.name, parsed, mapped, rel, LEFT_ROWS + self.name)
             return None
         self.create_notes(cols)
         rows = self.db.execute(f"SELECT count(*) FROM {quote(self.name)}").fetchone()[0]
@@ -699,7 +755,7 @@ class _TableLoader:
             self.db.execute(f"ALTER TABLE {quote(self.name)} DROP COLUMN {quote('__bad__' + c)}")
         if self.line == "_line":
             self.db.execute(f"ALTER TABLE {quote(self.name)} DROP COLUMN _line")
-        self._drop(parsed, mapped, rel)
+        self._drop(parsed, mapped, rel, LEFT_ROWS + self.name)  # the raw view reads the left-out lines
         ncols = len(self.db.execute(f"SELECT * FROM {quote(self.name)} LIMIT 0").description)
         sha = self.digest.result() if self.digest is not None else sha256_file(self.path)
         return InputFile(self.table, self.shown, sha, int(rows), ncols, encoding, int(total - rows))

@@ -41,7 +41,8 @@ def check_client(client: str, period: str | None = None) -> tuple[bool, str]:
         extra = f", {i.excluded:,} left out" if i.excluded else ""
         lines.append(f"  {i.table:<17} {i.rows:>10,} rows  {i.path} ({i.encoding}{extra})")
     for n in notes:
-        lines.append(f"  note: {n.table}.{n.column}: {n.detail}" + (f" ({n.rows:,} rows)" if n.rows else ""))
+        where = f"{n.table}.{n.column}" if n.column else n.table
+        lines.append(f"  note: {where}: {n.detail}" + (f" ({n.rows:,} rows)" if n.rows else ""))
     lines.append(f"period: {current.label}" + (f", compared with {previous.label}" if previous else
                                                 ", no previous period with data to compare with"))
     if names.warnings:
