@@ -502,10 +502,7 @@ def _filler_rows(db, rel: str) -> list[tuple[int, str]]:
     cols = [d[0] for d in db.execute(f"SELECT * FROM {quote(rel)} LIMIT 0").description if d[0] != "_line"]
     if not cols:
         return []
-    text = [f"NULLIF(TRIM(CAST({quote(c)} AS VARCHAR)), '')" for c in cols]
-    empty = " AND ".join(f"{t} IS NULL" for t in text)
-    first = "coalesce(" + ", ".join(text) + ")"  # the first filled cell
-    summary = _one_of(f"lower({first})", SUMMARY_LABELS)
+    empty, summary = _filler_predicates([f"NULLIF(TRIM(CAST({quote(c)} AS VARCHAR)), '')" for c in cols])
     empties, summaries, last = db.execute(
         f"SELECT list(_line) FILTER (WHERE {empty}), list(_line) FILTER (WHERE {summary}), "
         f"max(_line) FILTER (WHERE NOT ({empty}) AND NOT coalesce({summary}, false)) FROM {quote(rel)}").fetchone()
@@ -514,10 +511,18 @@ def _filler_rows(db, rel: str) -> list[tuple[int, str]]:
                   + [(int(x), "summary") for x in summaries or [] if x > last])
 
 
+def _filler_predicates(cells: list[str]) -> tuple[str, str]:
+    """(every cell empty, first filled cell a totals label) over a row's cells as text, in file order
+    (each expression NULL for an empty cell)."""
+    first = "coalesce(" + ", ".join(cells) + ")"
+    return f"{first} IS NULL", _one_of(f"lower({first})", SUMMARY_LABELS)
+
+
 def _leave_out_filler(db, table: str, rel: str, body: str | None) -> None:
     """Keep the lines :func:`_filler_rows` finds in :data:`LEFT_ROWS` ``+ table`` (the loader
     states them) and leave them out of ``rel``: the view made again from ``body`` (its SELECT)
-    without them, or, for a table (``body`` None), deleted."""
+    without them, or, for a table (``body`` None), deleted. (A CSV the loader reads as a view is
+    not passed here: :meth:`_TableLoader.create` marks the same rows while it reads the file.)"""
     left = _filler_rows(db, rel)
     if not left:
         return
@@ -566,7 +571,8 @@ def read_raw(db: duckdb.DuckDBPyConnection, table: str, path: Path, source: Tabl
             body = (f"SELECT * FROM (SELECT row_number() OVER () + 1 AS _line, * FROM {reader})"
                     + (f" WHERE _line > {1 + skip}" if skip else ""))
             db.execute(f"CREATE OR REPLACE {what} {quote(rel)} AS {body}")
-            _leave_out_filler(db, table, rel, None if materialize else body)
+            if materialize:  # the loader finds them in the pass that creates its table (no pass of its own)
+                _leave_out_filler(db, table, rel, None)
             if src != path and materialize:
                 src.unlink(missing_ok=True)
             return rel, encoding, how
@@ -676,6 +682,8 @@ class _TableLoader:
         self.shown = _display(self.path)
         self.problems: list[_Problem] = []
         self.notes: list[LoadNote] = []
+        self._left_lines: list[int] = []  # lines read as no record (blank, a closing total): left out
+        self._filler_cells: list[str] = []
         self.digest = digest  # the file's SHA-256, computed beside the load (load_store)
 
     # -- steps ----------------------------------------------------------------------------
@@ -700,12 +708,7 @@ class _TableLoader:
             self.line = "_line"  # the rows left are numbered by their own lines, not their position
         left_rows = LEFT_ROWS + self.name
         if self.db.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [left_rows]).fetchone()[0]:
-            for kind, lines in self.db.execute(f"SELECT kind, list(_line ORDER BY _line) FROM {quote(left_rows)} "
-                                               "GROUP BY kind ORDER BY kind").fetchall():
-                what = "every cell empty" if kind == "empty" else "a totals row closing the export, not a record"
-                shown = ", ".join(map(str, lines[:8])) + (f" and {len(lines) - 8:,} more" if len(lines) > 8 else "")
-                self.note("", f"{kind}_rows", len(lines), f"line{'s' if len(lines) > 1 else ''} {shown}: {what}, "
-                          "left out", excluded=True)
+            self.note_left(self.db.execute(f"SELECT _line, kind FROM {quote(left_rows)}").fetchall())
             self.line = "_line"  # the rows left are numbered by their own lines, not their position
         if how == "detected" and encoding not in ("utf-8",):
             self.note("", "encoding", 0, f"read as {encoding} (detected; declare tables.{self.table}.encoding to be sure)")
@@ -737,7 +740,12 @@ class _TableLoader:
                         f"FROM (SELECT *{first} FROM {quote(mapped)})")
         self._typed_fails = list(fails)  # the columns with a failure code
         cols = list(typed)
+        order = {name: i for i, name in enumerate(raw_types)}
+        self._filler_cells = ([quote(c) for c, (kind, ref) in sorted(sources.items(), key=lambda x: order.get(x[1][1], 0))
+                               if kind == "raw"] if self.csv and not self._left_lines else [])
         self.create(parsed, typed, fails)
+        if self._filler_cells:
+            self.leave_out_filler()
         total = self.check(parsed, cols, fails)
         self.exclusions(cols, total)
         if self.problems:
@@ -759,6 +767,37 @@ class _TableLoader:
         ncols = len(self.db.execute(f"SELECT * FROM {quote(self.name)} LIMIT 0").description)
         sha = self.digest.result() if self.digest is not None else sha256_file(self.path)
         return InputFile(self.table, self.shown, sha, int(rows), ncols, encoding, int(total - rows))
+
+    def note_left(self, left: list[tuple[int, str]]) -> None:
+        """State the lines left out as no record (every cell empty; a closing totals row)."""
+        self._left_lines = sorted(int(x) for x, _ in left)
+        for kind in ("empty", "summary"):
+            lines = sorted(int(x) for x, k in left if k == kind)
+            if not lines:
+                continue
+            what = "every cell empty" if kind == "empty" else "a totals row closing the export, not a record"
+            shown = ", ".join(map(str, lines[:8])) + (f" and {len(lines) - 8:,} more" if len(lines) > 8 else "")
+            self.note("", f"{kind}_rows", len(lines), f"line{'s' if len(lines) > 1 else ''} {shown}: {what}, left out",
+                      excluded=True)
+
+    def leave_out_filler(self) -> None:
+        """Delete the rows :meth:`create` marked as no record (every cell empty, or a totals row with no
+        record after it), numbering the rows left by their file lines, and state them."""
+        t = quote(self.name)
+        empties, totals, last = self.db.execute(
+            f"SELECT list({self.line}) FILTER (WHERE __empty__), list({self.line}) FILTER (WHERE __total__ AND NOT "
+            f"__empty__), max({self.line}) FILTER (WHERE NOT __empty__ AND NOT coalesce(__total__, false)) FROM {t}"
+        ).fetchone()
+        left = [(x, "empty") for x in empties or []] + [(x, "summary") for x in totals or [] if x > (last or 0)]
+        if left:
+            if self.line != "_line":  # deleting rows would renumber positions: keep each row's line
+                self.db.execute(f"ALTER TABLE {t} ADD COLUMN _line BIGINT")
+                self.db.execute(f"UPDATE {t} SET _line = {self.line}")
+                self.line = "_line"
+            self.db.execute(f"DELETE FROM {t} WHERE list_contains({[int(x) for x, _ in left]}, _line)")
+            self.note_left(left)
+        self.db.execute(f"ALTER TABLE {t} DROP COLUMN __empty__")
+        self.db.execute(f"ALTER TABLE {t} DROP COLUMN __total__")
 
     def _drop(self, *names: str) -> None:
         kinds = dict(self.db.execute("SELECT table_name, table_type FROM information_schema.tables").fetchall())
@@ -1102,6 +1141,10 @@ class _TableLoader:
             cases = " ".join(f"WHEN {p} THEN {i + 1}" for i, (_, p) in enumerate(lst))
             inner.append(f"CAST(CASE {cases} END AS UTINYINT) AS {quote('__bad__' + c)}")
         outer = self._select(list(typed)) + [quote("__bad__" + c) for c in fails]
+        if self._filler_cells:  # a CSV: rows holding no record, marked in this same pass
+            empty, summary = _filler_predicates(self._filler_cells)
+            inner += [f"{empty} AS __empty__", f"{summary} AS __total__"]
+            outer += ["__empty__", "__total__"]
         if self.line == "_line":
             outer.append("_line")
         self.db.execute(f"CREATE OR REPLACE TABLE {quote(self.name)} AS SELECT {', '.join(outer)} "
@@ -1165,8 +1208,9 @@ class _TableLoader:
         for (col, _, kind, pred), n in zip(type_checks, type_counts, strict=True):
             if not n:
                 continue
+            kept = f" AND NOT list_contains({self._left_lines}, _line)" if self._left_lines else ""
             rows = self.db.execute(f"SELECT _line, CAST({quote(col)} AS VARCHAR) FROM {quote(parsed)} "
-                                   f"WHERE {pred} ORDER BY _line LIMIT 8").fetchall()
+                                   f"WHERE {pred}{kept} ORDER BY _line LIMIT 8").fetchall()
             check = {"number": "not a number", "finite": "not a finite number", "integer": "not a whole number",
                      "boolean": "not true/false", "date": "not a date", "year": "a year before 1900"}[kind]
             self.problem(column=col, check=check, kind=kind, count=int(n), lines=[r[0] for r in rows],
