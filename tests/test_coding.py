@@ -253,6 +253,16 @@ def test_detractor_themes_numbers_fisher_and_rank(survey):
     assert out.attrs == {"n_survey_comments": 12, "n_not_matched": 2, "n_matched": 10, "n_passives": 1}
 
 
+def test_detractor_themes_of_one_survey_without_survey_types(survey):
+    """Responses without survey_type (one survey: every answer counts for every measure) give the same
+    table as the relationship rows alone; before, the missing column raised a KeyError."""
+    coded, verbatims, responses = survey
+    one = responses[responses["survey_type"] == "relationship"].drop(columns="survey_type")
+    got = coding.detractor_themes(coded, verbatims, one)
+    pd.testing.assert_frame_equal(got, coding.detractor_themes(coded, verbatims, responses))
+    assert got.attrs["n_matched"] == 10
+
+
 def test_detractor_themes_significance_with_enough_comments():
     n = 60
     responses = pd.DataFrame({"response_id": [f"r{i}" for i in range(2 * n)], "survey_type": "relationship",

@@ -350,6 +350,15 @@ def test_new_client_reads_labelled_scores_as_their_numbers(newco):
     got = load_store(load_params(path)).df("survey_responses")
     got = got.iloc[np.argsort(got["response_id"].astype(int).to_numpy())]
     assert got["nps"].tolist() == nps_true.tolist() and got["csat"].tolist() == csat_true.tolist()
+    # one survey asking NPS and satisfaction: no survey type, so both measures count every answer
+    # (declared relationship, its CSAT was in no figure and the tiles read 'not measured')
+    assert "survey_type" not in src.constants and "not transactional responses" not in report
+    from cxlib.quant import metrics
+
+    kpis = metrics.kpi_tiles(got.assign(period="p"), "p", None, metrics=("nps", "csat")).set_index("metric")
+    assert kpis.loc["csat", "n"] == len(csat_true) and kpis.loc["nps", "n"] == len(nps_true)
+    assert kpis.loc["csat", "value"] == pytest.approx(100 * (csat_true >= 4).mean())
+    assert kpis.loc["nps", "value"] == pytest.approx(100 * ((nps_true >= 9).mean() - (nps_true <= 6).mean()))
 
 
 def test_new_client_stacks_a_review_export_and_a_social_export(newco):

@@ -35,6 +35,16 @@ def responses() -> pd.DataFrame:
     return df
 
 
+def test_touchpoint_performance_of_one_survey_without_survey_types(params, responses):
+    """Without survey_type every response counts (one survey): the same table as the transactional rows
+    alone; before, the missing column raised a KeyError."""
+    tx = responses[responses["survey_type"] == "transactional"]
+    perf, unmapped = journey.touchpoint_performance(tx.drop(columns="survey_type"), params)
+    want, want_unmapped = journey.touchpoint_performance(responses, params)
+    pd.testing.assert_frame_equal(perf, want)
+    assert unmapped == want_unmapped == ["fax", "kiosk"]
+
+
 def test_touchpoint_performance_numbers(params, responses):
     perf, unmapped = journey.touchpoint_performance(responses, params)
     assert list(perf.columns) == journey.PERF_COLUMNS

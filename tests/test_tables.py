@@ -96,3 +96,21 @@ def test_load_notes_name_the_file_when_a_table_has_several():
     lines = [ln for ln in md.splitlines() if ln.startswith("- ")]
     assert len(lines) == 3, md
     assert "(reviews\\.csv)" in lines[0] and "(tweets\\.csv)" in lines[1] and "(survey" not in lines[2], md
+
+
+def test_the_scores_intro_says_which_responses_each_score_counts():
+    """Relationship and transactional surveys, or, without survey types, every response of one survey."""
+    from cxlib.report.i18n import Translator
+
+    class OneSurvey:  # responses without a survey_type column
+        def has(self, name):
+            return name == "survey_responses"
+
+        def has_column(self, table, column):
+            return False
+
+    en, ar = Translator("en"), Translator("ar")
+    assert "relationship survey" in tables.metrics_intro(None, en)
+    one = tables.metrics_intro(OneSurvey(), en)
+    assert "every response that answers it" in one and "relationship survey)" not in one
+    assert "استبيان واحد" in tables.metrics_intro(OneSurvey(), ar)

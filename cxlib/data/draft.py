@@ -337,8 +337,11 @@ def guess_file(path: Path) -> FileGuess:
         for c, canon in ((nps, "nps"), (csat, "csat"), (ces, "ces")):
             if c and scales.get(c):  # labelled points: read as their numbers
                 g.values[canon] = scales[c]
-        if nps:
+        if nps and not (csat or ces):
             g.constants["survey_type"] = "relationship"
+        elif nps:  # one questionnaire asking both: no survey type, so every measure counts every answer
+            g.notes.append("NPS and satisfaction/effort in one survey: no survey_type, so each is computed on every "
+                           "response (set constants: {survey_type: relationship} to keep NPS only)")
     elif text:
         g.table = "verbatims"
         g.columns = {text: "text"}

@@ -90,6 +90,7 @@ from statsmodels.tools.tools import add_constant
 
 from cxlib.data.params import Params
 from cxlib.exceptions import ParameterError, PeriodError
+from cxlib.quant.metrics import in_scope
 
 __all__ = [
     "DriverResult",
@@ -185,7 +186,7 @@ def driver_frame(responses: pd.DataFrame, params: Params, *, window: list[str],
     in_window = responses["period"].isin(window)
 
     # --- outcome: latest relationship LTR per customer in the last period ---------------
-    rel = responses.loc[(responses["survey_type"] == "relationship") & (responses["period"] == period)]
+    rel = responses.loc[in_scope(responses, "relationship") & (responses["period"] == period)]
     if rel.empty:
         raise PeriodError(f"no relationship survey responses in {period} (the last period of the "
                           f"window {window}); choose a window that ends in a surveyed quarter.")
@@ -200,7 +201,7 @@ def driver_frame(responses: pd.DataFrame, params: Params, *, window: list[str],
     n_ltr = len(out)
 
     # --- predictors: mean CSAT per customer x touchpoint over the window ----------------
-    tx = responses.loc[in_window & (responses["survey_type"] == "transactional")]
+    tx = responses.loc[in_window & in_scope(responses, "transactional")]
     csat = pd.to_numeric(tx["csat"], errors="coerce")
     t_no_csat = csat.isna()
     t_no_cust = ~t_no_csat & tx["customer_id"].isna()

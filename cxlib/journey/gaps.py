@@ -20,6 +20,7 @@ import pandas as pd
 from scipy import stats
 
 from cxlib.data.params import Params
+from cxlib.quant.metrics import in_scope
 
 CONCENTRATE = "Concentrate here"
 KEEP_UP = "Keep up the good work"
@@ -74,7 +75,7 @@ def touchpoint_performance(responses: pd.DataFrame, params: Params) -> tuple[pd.
         ``perf.attrs["n_without_touchpoint"]`` transactional responses with no touchpoint.
     """
     conf = params.thresholds.confidence
-    t = responses.loc[responses["survey_type"] == "transactional"]
+    t = responses.loc[in_scope(responses, "transactional")]
     tp_col = t["touchpoint"].astype("str")
     csat = pd.to_numeric(t["csat"], errors="coerce").astype(float)
     imp = pd.to_numeric(t["importance"], errors="coerce").astype(float)

@@ -14,6 +14,7 @@ import pandas as pd
 
 from cxlib.data.params import Params
 from cxlib.journey.gaps import t_interval
+from cxlib.quant.metrics import in_scope
 
 __all__ = ["EMOTION_COLUMNS", "emotion_by_stage"]
 
@@ -49,8 +50,7 @@ def emotion_by_stage(verbatims_or_responses: pd.DataFrame, params: Params,
             raise TypeError("sentiment must be a pandas Series aligned on the verbatims' index.")
         score, basis = pd.to_numeric(sentiment.reindex(df.index), errors="coerce"), "sentiment"
     else:
-        if "survey_type" in df:
-            df = df[df["survey_type"] == "transactional"]
+        df = df[in_scope(df, "transactional")]
         score, basis = (pd.to_numeric(df["csat"], errors="coerce") - 3) / 2, "csat"
     stage = df["touchpoint"].map(params.stage_of())
     d = pd.DataFrame({"stage": stage, "score": score.astype(float)}).dropna(subset=["score"])

@@ -632,12 +632,20 @@ def _check_by(df: pd.DataFrame, by: str) -> None:
         )
 
 
+def in_scope(df: pd.DataFrame, scope: str) -> pd.Series:
+    """Which rows of survey responses are of survey type ``scope`` ("relationship" or
+    "transactional"): every row when the responses have no ``survey_type`` (one survey whose every
+    answer counts for every measure, as the module notes state)."""
+    if "survey_type" not in df.columns:
+        return pd.Series(True, index=df.index)
+    return df["survey_type"] == scope
+
+
 def scoped_scores(df: pd.DataFrame, metric: str, what: str) -> tuple[pd.DataFrame, pd.Series]:
     """Rows in the metric's scope and their validated scores (NaN = missing)."""
     info = metric_info(metric)
     _require(df, [info["column"]], what)
-    if "survey_type" in df.columns:
-        df = df[df["survey_type"] == info["scope"]]
+    df = df[in_scope(df, info["scope"])]
     return df, clean_scores(df[info["column"]], info["column"], info["lo"], info["hi"])
 
 

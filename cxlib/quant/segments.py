@@ -265,8 +265,7 @@ def _latest_scores(view: pd.DataFrame, segments: pd.Series, responses: pd.DataFr
         d = pd.DataFrame({"segment": segments.to_numpy(), "nps": s.to_numpy()})
         return d[d["nps"].notna()]
     r = responses
-    if "survey_type" in r.columns:
-        r = r[r["survey_type"] == "relationship"]
+    r = r[metrics.in_scope(r, "relationship")]
     r = r[r["nps"].notna() & r["customer_id"].notna()]
     if "response_time" in r.columns:
         r = r.sort_values(["customer_id", "response_time"], kind="stable")

@@ -244,6 +244,13 @@ def churn_note(lift: pd.DataFrame, names: dict | None = None, tr=None) -> str | 
     return " ".join(notes) or None
 
 
+def metrics_intro(store, tr) -> str:
+    """The scores section's opening: which responses each score is computed on (relationship and
+    transactional surveys, or every response of one survey without survey types)."""
+    typed = store is None or not store.has("survey_responses") or store.has_column("survey_responses", "survey_type")
+    return tr("metrics.intro" if typed else "metrics.intro_one_survey")
+
+
 def churn_left_out_note(attrs: dict, tr) -> str | None:
     """Says which customers :func:`~cxlib.quant.retention.churn_by_period` (and the retention
     curves, by the same rules) left out and why, with their counts, and how many churn dates

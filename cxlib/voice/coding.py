@@ -842,8 +842,9 @@ def _survey_comments(coded, verbatims, responses, text_col="text"):
         )
     v = verbatims.loc[(verbatims["source"] == "survey") & _has_text(verbatims, text_col),
                       ["verbatim_id", "response_id"]]
-    r = responses.loc[(responses["survey_type"] == "relationship") & responses["nps"].notna(),
-                      ["response_id", "nps"]]
+    from cxlib.quant.metrics import in_scope
+
+    r = responses.loc[in_scope(responses, "relationship") & responses["nps"].notna(), ["response_id", "nps"]]
     j = v.merge(r, on="response_id", how="inner")
     j["nps"] = j["nps"].astype(float)
     j["group"] = np.select([j["nps"] <= 6, j["nps"] >= 9], ["detractor", "promoter"], "passive")
