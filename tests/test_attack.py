@@ -11,10 +11,10 @@ import time
 
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from cxlib.data.io import load_store
+from cxlib.data.io import NA_TOKENS, load_store
 from cxlib.exceptions import DataValidationError, ReportError
 from tests.test_io import client
 
@@ -27,6 +27,8 @@ DATES = st.sampled_from(["2026-01-05", "2026-02-10 10:00", "2026-03-01T09:00:00+
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(rows=st.lists(st.tuples(st.one_of(GOOD, BLANK, BAD), DATES), min_size=1, max_size=12))
+@example(rows=[("0", "2026-01-05"), ("", "")])  # a blank row: left out and counted (found by hypothesis)
+@example(rows=[("n/a", ""), ("7", "2026-02-10 10:00"), (" ", "")])
 def test_loader_loads_exactly_the_valid_rows_or_names_every_bad_line(tmp_path_factory, rows):
     tmp = tmp_path_factory.mktemp("h")
     mp = pytest.MonkeyPatch()
@@ -45,7 +47,9 @@ def test_loader_loads_exactly_the_valid_rows_or_names_every_bad_line(tmp_path_fa
             raise AssertionError(f"unexpected {type(e).__name__}: {e}") from e
         got = store.df("survey_responses")
         future = frame["when"].eq("2031-01-01")
-        kept = frame[~future]
+        # a row whose every cell is empty or a no-value token holds no record: left out and counted
+        empty = frame["nps"].str.strip().str.lower().isin(NA_TOKENS) & frame["when"].eq("")
+        kept = frame[~future & ~empty]
         valid = kept["nps"].str.strip().isin([str(i) for i in range(11)])
         assert got["nps"].notna().sum() == valid.sum()      # every valid score, nothing invented
         assert got["nps"].isna().sum() == (~valid).sum()    # blanks kept as missing, counted

@@ -495,14 +495,15 @@ SUMMARY_LABELS = ("total", "totals", "grand total", "sum", "average", "mean", "c
                   "المجموع", "مجموع", "الإجمالي", "الاجمالي", "إجمالي", "اجمالي", "المتوسط", "المعدل")
 
 
-def _filler_rows(db, rel: str) -> list[tuple[int, str]]:
-    """The lines of ``rel`` that hold no record: every cell empty (a spreadsheet's blank or
-    formatted-only rows), and a totals row closing the export (its first filled cell is a
-    :data:`SUMMARY_LABELS` label and no record comes after it). One pass over the file."""
+def _filler_rows(db, rel: str, na: list[str]) -> list[tuple[int, str]]:
+    """The lines of ``rel`` that hold no record: every cell empty or a no-value token such as 'n/a'
+    (``na``: the table's own tokens; a spreadsheet's blank or formatted-only rows), and a totals row
+    closing the export (its first filled cell is a :data:`SUMMARY_LABELS` label and no record comes
+    after it). One pass over the file."""
     cols = [d[0] for d in db.execute(f"SELECT * FROM {quote(rel)} LIMIT 0").description if d[0] != "_line"]
     if not cols:
         return []
-    empty, summary = _filler_predicates([f"NULLIF(TRIM(CAST({quote(c)} AS VARCHAR)), '')" for c in cols])
+    empty, summary = _filler_predicates([_clean_text(quote(c), na) for c in cols])
     empties, summaries, last = db.execute(
         f"SELECT list(_line) FILTER (WHERE {empty}), list(_line) FILTER (WHERE {summary}), "
         f"max(_line) FILTER (WHERE NOT ({empty}) AND NOT coalesce({summary}, false)) FROM {quote(rel)}").fetchone()
@@ -518,22 +519,17 @@ def _filler_predicates(cells: list[str]) -> tuple[str, str]:
     return f"{first} IS NULL", _one_of(f"lower({first})", SUMMARY_LABELS)
 
 
-def _leave_out_filler(db, table: str, rel: str, body: str | None) -> None:
+def _leave_out_filler(db, table: str, rel: str, na: list[str]) -> None:
     """Keep the lines :func:`_filler_rows` finds in :data:`LEFT_ROWS` ``+ table`` (the loader
-    states them) and leave them out of ``rel``: the view made again from ``body`` (its SELECT)
-    without them, or, for a table (``body`` None), deleted. (A CSV the loader reads as a view is
-    not passed here: :meth:`_TableLoader.create` marks the same rows while it reads the file.)"""
-    left = _filler_rows(db, rel)
+    states them) and delete them from the table ``rel``. (A CSV the loader reads as a view is not
+    passed here: :meth:`_TableLoader.create` marks the same rows while it reads the file.)"""
+    left = _filler_rows(db, rel, na)
     if not left:
         return
     name = quote(LEFT_ROWS + table)
     db.execute(f"CREATE OR REPLACE TEMP TABLE {name} (_line BIGINT, kind VARCHAR)")
     db.executemany(f"INSERT INTO {name} VALUES (?, ?)", left)
-    if body is None:
-        db.execute(f"DELETE FROM {quote(rel)} WHERE _line IN (SELECT _line FROM {name})")
-    else:
-        db.execute(f"CREATE OR REPLACE VIEW {quote(rel)} AS SELECT * FROM ({body}) WHERE _line NOT IN "
-                   f"(SELECT _line FROM {name})")
+    db.execute(f"DELETE FROM {quote(rel)} WHERE _line IN (SELECT _line FROM {name})")
 
 
 def read_raw(db: duckdb.DuckDBPyConnection, table: str, path: Path, source: TableSource,
@@ -572,7 +568,7 @@ def read_raw(db: duckdb.DuckDBPyConnection, table: str, path: Path, source: Tabl
                     + (f" WHERE _line > {1 + skip}" if skip else ""))
             db.execute(f"CREATE OR REPLACE {what} {quote(rel)} AS {body}")
             if materialize:  # the loader finds them in the pass that creates its table (no pass of its own)
-                _leave_out_filler(db, table, rel, None)
+                _leave_out_filler(db, table, rel, source.na_values)
             if src != path and materialize:
                 src.unlink(missing_ok=True)
             return rel, encoding, how
@@ -591,7 +587,7 @@ def read_raw(db: duckdb.DuckDBPyConnection, table: str, path: Path, source: Tabl
                 db.execute(f"CREATE OR REPLACE TEMP TABLE {quote(HEADER_ROWS + table)} AS SELECT * FROM {quote(rel)} "
                            f"WHERE _line IN {first}")
                 db.execute(f"DELETE FROM {quote(rel)} WHERE _line IN (SELECT _line FROM {quote(HEADER_ROWS + table)})")
-            _leave_out_filler(db, table, rel, None)
+            _leave_out_filler(db, table, rel, source.na_values)
             return rel, "xlsx", "binary"
     except duckdb.Error as e:
         raise _read_error(path, e) from None
@@ -766,7 +762,9 @@ class _TableLoader:
         self._drop(parsed, mapped, rel, LEFT_ROWS + self.name)  # the raw view reads the left-out lines
         ncols = len(self.db.execute(f"SELECT * FROM {quote(self.name)} LIMIT 0").description)
         sha = self.digest.result() if self.digest is not None else sha256_file(self.path)
-        return InputFile(self.table, self.shown, sha, int(rows), ncols, encoding, int(total - rows))
+        # rows left out: future-dated or invalid ones, and the file's rows that hold no record
+        return InputFile(self.table, self.shown, sha, int(rows), ncols, encoding,
+                         int(total - rows) + len(self._left_lines))
 
     def note_left(self, left: list[tuple[int, str]]) -> None:
         """State the lines left out as no record (every cell empty; a closing totals row)."""
