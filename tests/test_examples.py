@@ -467,6 +467,26 @@ def test_new_client_reads_a_spreadsheet_export_ending_in_blank_and_totals_rows(n
     assert load_store(load_params(path)).df("survey_responses")["nps"].tolist() == scores.tolist()
 
 
+def test_new_client_detects_decimal_commas(newco):
+    """A European orders export (semicolons, 1.234,56): the draft declares decimal: "," and the amounts
+    load as their numbers; an export with decimal points, or thousands commas alone, is left as it is."""
+    from cxlib.data.draft import _decimal_mark, draft_params
+    from cxlib.report.onboard import check_client
+
+    amounts = ["12,50", "1.234,56", "7", "0,99", "45,00"]
+    pd.DataFrame({"Order ID": [f"o{i}" for i in range(5)], "Customer ID": ["c1", "c2", "c1", "c3", "c2"],
+                  "Order date": ["05/01/2026"] * 5, "Amount": amounts}).to_csv(newco / "orders.csv", sep=";", index=False)
+    path, _ = draft_params("newco")
+    (src,) = load_params(path, check_files=False).tables["orders"]
+    assert src.decimal == ","
+    ok, report = check_client("newco")
+    assert ok, report
+    assert load_store(load_params(path)).df("orders")["amount"].tolist() == [12.5, 1234.56, 7.0, 0.99, 45.0]
+    assert _decimal_mark(pd.DataFrame({"a": ["12.50", "7"], "b": ["1,5", "2"]})) == "."  # points somewhere
+    assert _decimal_mark(pd.DataFrame({"a": ["1,234", "7"]})) == "."                     # thousands: either way
+    assert _decimal_mark(pd.DataFrame({"a": ["4,5", "3"], "b": ["x", "y"]})) == ","
+
+
 def test_new_client_maps_an_export_with_arabic_column_names(newco):
     """An Arabic survey export names its columns in Arabic (with hamza forms and ta marbuta): mapped as
     the English names are, and the check passes."""

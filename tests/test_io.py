@@ -868,6 +868,25 @@ def test_empty_rows_and_a_closing_totals_row_are_left_out_and_stated(tmp_path, m
     assert load_store(p).df("survey_responses")["response_id"].tolist() == ["Total", "R0", "R1", "R2"]
 
 
+def test_numbers_written_with_decimal_commas(tmp_path, monkeypatch):
+    """A European export: semicolons, amounts as 1.234,56. Undeclared, the check says so and names the
+    setting; declared (decimal: ","), amounts and extra columns read as their numbers."""
+    orders = pd.DataFrame({"order_id": ["o1", "o2", "o3", "o4"], "customer_id": ["c1", "c1", "c2", "c3"],
+                           "order_time": ["2026-01-05"] * 4, "amount": ["12,50", "1.234,56", "7", "0,5"],
+                           "weight_kg": ["1,5", "2", "0,25", "3"]})
+    raw = orders.to_csv(index=False, sep=";").encode()
+    p = client(tmp_path, monkeypatch, {"orders": (raw, "o.csv", {})})
+    with pytest.raises(DataValidationError) as e:
+        load_store(p)
+    msg = str(e.value)
+    assert "column 'amount', lines 2, 3, 5: not a number (e.g. '12,50', '1.234,56', '0,5')" in msg, msg
+    assert 'declare tables.orders.decimal: "," in params' in msg
+    p2 = client(tmp_path, monkeypatch, {"orders": (raw, "o.csv", {"decimal": ","})})
+    got = load_store(p2).df("orders")
+    assert got["amount"].tolist() == [12.5, 1234.56, 7.0, 0.5]
+    assert got["weight_kg"].tolist() == [1.5, 2.0, 0.25, 3.0]  # an extra column, typed as a number too
+
+
 def test_scores_no_figure_uses_are_named_with_their_count(tmp_path, monkeypatch):
     """One survey asking NPS and overall satisfaction, declared relationship: its CSAT is in the data but
     in no figure (CSAT is computed on transactional responses); the check says so with the count."""

@@ -105,6 +105,7 @@ class FileGuess:
     values: dict = field(default_factory=dict)
     dates: dict = field(default_factory=dict)        # canonical -> "dayfirst" | "monthfirst" | "CONFIRM"
     encoding: str = "auto"
+    decimal: str = "."                               # "," when the export writes 12,50
     notes: list = field(default_factory=list)
     rows: int = 0
     arabic: float = 0.0                             # share of texts with Arabic letters
@@ -226,10 +227,31 @@ def _date_style(s: pd.Series) -> str | None:
     return "iso" if parsed.notna().mean() > 0.8 else None
 
 
+_NUM_COMMA = r"-?(?:\d{1,3}(?:\.\d{3})+|\d+)(?:,\d+)?"   # 12 | 12,5 | 1.234,56
+_NUM_POINT = r"-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"   # 12 | 12.5 | 1,234.56
+
+
+def _decimal_mark(df: pd.DataFrame) -> str:
+    """"," when some column is numbers written with decimal commas (every cell a number such as 12,5
+    or 1.234,56, some with one or two decimals) and no column has decimal points; else ".". A column
+    of thousands such as 1,234 alone says nothing (it reads either way)."""
+    comma = point = False
+    for c in df.columns:
+        v = df[c].dropna().astype(str).str.strip()
+        v = v[v != ""]
+        if v.empty:
+            continue
+        if v.str.fullmatch(_NUM_COMMA).all() and v.str.contains(r"\d,\d{1,2}$").any():
+            comma = True
+        if v.str.fullmatch(_NUM_POINT).all() and v.str.contains(r"\d\.\d+$").any():
+            point = True
+    return "," if comma and not point else "."
+
+
 def guess_file(path: Path) -> FileGuess:
     """Guess the table, mapping, dates and values of one export."""
     df, encoding, n, questions = _sample(path)
-    g = FileGuess(path.name, "", encoding=encoding, rows=int(n))
+    g = FileGuess(path.name, "", encoding=encoding, rows=int(n), decimal=_decimal_mark(df))
     cols = list(df.columns)
     used: set[str] = set()
 
@@ -398,6 +420,8 @@ def _source_lines(g: FileGuess, first: str, pad: str) -> list[str]:
     lines = [f"{first}file: {_yaml(g.file)}"]
     if g.encoding != "auto":
         lines.append(f"{pad}encoding: {g.encoding}   # detected")
+    if g.decimal != ".":
+        lines.append(f"{pad}decimal: {_yaml(g.decimal)}   # detected: numbers written 12,50 (1.234,56)")
     if g.columns:
         lines.append(f"{pad}columns:   # guess: export column -> canonical column")
         lines += [f"{pad}  {_yaml(k)}: {v}" for k, v in g.columns.items()]

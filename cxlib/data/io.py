@@ -59,6 +59,8 @@ _NAMED_MONTH_FORMATS = tuple(d + t for d in (
 ) for t in (" %H:%M:%S", " %H:%M", ""))
 _ZONED_FORMATS = ("%a %b %d %H:%M:%S %z %Y", "%a, %d %b %Y %H:%M:%S %z")
 
+#: a number written with a decimal comma (12,5; 1.234,56; not 1,234: a thousands comma)
+_DECIMAL_COMMA = re.compile(r"-?(\d{1,3}(\.\d{3})+|\d+),\d+")
 _FIXES = {
     "missing": "add the column to the export, or map your column onto it in params "
     "(tables.{table}.columns: {{your_name: {column}}})",
@@ -922,7 +924,9 @@ class _TableLoader:
             keys.append((("tz", col), None))
         for col in text_extras:
             c = quote(col)
-            aggs += [f"count({c})", f"count(TRY_CAST({c} AS DOUBLE))",
+            if self.source.decimal == ",":  # 1.234,56 read as typing reads it
+                c = f"replace(replace({c}, '.', ''), ',', '.')"
+            aggs += [f"count({quote(col)})", f"count(TRY_CAST({c} AS DOUBLE))",
                      f"count(*) FILTER (WHERE TRY_CAST({c} AS DOUBLE) = round(TRY_CAST({c} AS DOUBLE)))"]
             keys += [(("extra", col), k) for k in ("n", "num", "whole")]
         if len(aggs) == 1 and not self.csv:
@@ -1026,6 +1030,9 @@ class _TableLoader:
             elif kind in ("int", "float"):
                 if native:
                     values[col] = f"TRY_CAST({c} AS DOUBLE)"
+                elif self.source.decimal == ",":  # 1.234,56: thousands dots out, then the comma a point
+                    latin = f"translate({c}, {literal(_DIGITS[0][:-1])}, {literal(_DIGITS[1][:-1])})"
+                    values[col] = f"TRY_CAST(replace(replace({latin}, '.', ''), ',', '.') AS DOUBLE)"
                 else:
                     # a cell DuckDB reads as a number has no Arabic-Indic digit to translate: the
                     # translation (costly) is made, in the layer below, for the other cells only
@@ -1265,6 +1272,10 @@ class _TableLoader:
                 lines.append(p.message)
                 continue
             fix = _FIXES[p.kind].format(table=self.table, column=p.column)
+            if p.kind == "number" and self.source.decimal == "." and any(_DECIMAL_COMMA.fullmatch(e.strip())
+                                                                          for e in p.examples):
+                fix = (f"the export writes decimal commas (e.g. {p.examples[0]!r}): declare "
+                       f"tables.{self.table}.decimal: \",\" in params, or correct the values")
             if p.kind == "missing":
                 lines.append(f"  - column '{p.column}' is missing. Fix: {fix}.")
             else:

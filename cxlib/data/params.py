@@ -60,6 +60,8 @@ class TableSource(_Strict):
     delimiter: str | None = None     # CSV: None = detected
     sheet: str | int | None = None   # Excel only
     na_values: list[str] = Field(default_factory=list)  # more cell texts that mean "empty"
+    #: how the export writes numbers: "." (12.50, thousands as 1,234) or "," (12,50, thousands as 1.234)
+    decimal: Literal[".", ","] = "."
     #: rows breaking the contract: stop the run (default) or leave them out, counted in the report
     invalid_rows: Literal["stop", "exclude"] = "stop"
 
