@@ -313,7 +313,7 @@ def customer_view_pandas(f: Frames, as_of) -> pd.DataFrame:
         handling_minutes=("handling_minutes", "mean"))
     r = f["survey_responses"]
     r = r[(r["response_time"] < as_of) & r["nps"].notna() & r["customer_id"].notna()
-          & (r["survey_type"].isna() | (r["survey_type"] == "relationship"))]
+          & (r["survey_type"] == "relationship")]
     latest = r.sort_values("response_time").groupby("customer_id").tail(1).set_index("customer_id")
     latest = latest[["nps", "response_time"]].rename(columns={"nps": "latest_nps", "response_time": "latest_nps_time"})
     view = c.set_index("customer_id").join([oa, wa, ia, latest], how="left")

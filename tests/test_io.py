@@ -368,6 +368,25 @@ def test_engine_views_on_demo(demo_dir, monkeypatch):
     assert set(TABLES) - {i.table for i in store.inputs} == set()  # the demo gives every table
 
 
+def test_an_answer_without_a_survey_type_counts_nowhere_as_relationship_nps(tmp_path, monkeypatch):
+    """A blank survey_type is no relationship answer: not in the NPS tile (as before) and not the
+    customer view's latest NPS (which took blanks for relationship answers)."""
+    from cxlib.quant import metrics
+
+    cust = pd.DataFrame({"customer_id": ["c1", "c2"], "segment": ["A", "B"]})
+    resp = pd.DataFrame({"response_id": ["r1", "r2", "r3", "r4"], "customer_id": ["c1", "c1", "c2", "c2"],
+                         "response_time": ["2026-01-05", "2026-01-10", "2026-01-06", "2026-01-07"],
+                         "survey_type": ["relationship", "", "", "transactional"], "touchpoint": ["", "", "", "app"],
+                         "nps": ["9", "2", "3", "1"]})
+    p = client(tmp_path, monkeypatch, {"customers": (cust, "c.csv", {}), "survey_responses": (resp, "r.csv", {})})
+    store = load_store(p)
+    engine.build_customer_view(store, pd.Timestamp("2026-02-01"))
+    view = engine.customer_view(store).set_index("customer_id")
+    assert view.loc["c1", "latest_nps"] == 9 and pd.isna(view.loc["c2", "latest_nps"])
+    tiles = metrics.kpi_tiles(store.df("survey_responses").assign(period="p"), "p", None, metrics=("nps",))
+    assert (tiles["n"].iloc[0], tiles["out_of_scope"].iloc[0]) == (1, 3)
+
+
 def test_unknown_funnel_step_is_undefined_not_full_conversion(demo_dir, monkeypatch):
     raw = __import__("tests.helpers", fromlist=["demo_params_dict"]).demo_params_dict()
     funnel = raw["funnel"][:3] + [{"event": "never_happens", "label": "Ghost"}] + raw["funnel"][3:]

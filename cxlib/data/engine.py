@@ -696,8 +696,8 @@ def build_customer_view(store: Store, as_of: pd.Timestamp | None) -> bool:
     if store.has("survey_responses") and {"customer_id", "nps"} <= set(store.columns("survey_responses")):
         r = before(store.table("survey_responses"), "response_time")
         r = r.filter(r.nps.notnull() & r.customer_id.notnull())
-        if "survey_type" in r.columns:
-            r = r.filter(r.survey_type.isnull() | (r.survey_type == "relationship"))
+        if "survey_type" in r.columns:  # a blank type is no relationship answer, as for the scores
+            r = r.filter(r.survey_type == "relationship")
         order = ibis.desc(r.response_time) if "response_time" in r.columns else ibis.desc(r.response_id)
         latest = r.mutate(rn=ibis.row_number().over(group_by=r.customer_id, order_by=order))
         latest = latest.filter(latest.rn == 0)

@@ -132,10 +132,10 @@ def _coverage(ctx):
     if ctx.store.has("survey_responses"):
         cur = _cur(ctx)
         out["responses"] = len(cur)
-        nps = pd.to_numeric(cur["nps"], errors="coerce").dropna() if "nps" in cur else pd.Series(dtype=float)
-        if "survey_type" in cur:
-            nps = pd.to_numeric(cur.loc[cur["survey_type"].isin(["relationship"]) | cur["survey_type"].isna(), "nps"],
-                                errors="coerce").dropna() if "nps" in cur else nps
+        from cxlib.quant.metrics import in_scope
+
+        nps = (pd.to_numeric(cur.loc[in_scope(cur, "relationship"), "nps"], errors="coerce").dropna() if "nps" in cur
+               else pd.Series(dtype=float))
         if len(nps):
             out["passives"] = (float(nps.between(7, 8).mean()), int(len(nps)))
         if "survey_type" in cur:
