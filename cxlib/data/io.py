@@ -505,13 +505,22 @@ def _filler_rows(db, rel: str, na: list[str]) -> list[tuple[int, str]]:
     cols = [d[0] for d in db.execute(f"SELECT * FROM {quote(rel)} LIMIT 0").description if d[0] != "_line"]
     if not cols:
         return []
-    empty, summary = _filler_predicates([_clean_text(quote(c), na) for c in cols])
+    return _filler_lines(db, rel, "_line", *_filler_predicates([_clean_text(quote(c), na) for c in cols]))
+
+
+def _filler_lines(db, rel: str, line: str, empty: str, summary: str) -> list[tuple[int, str]]:
+    """(line, ``empty`` | ``summary``) of the rows of ``rel`` where ``empty`` holds, and of the rows
+    where ``summary`` holds with no other record after them; ``line`` numbers the rows. One query."""
     empties, summaries, last = db.execute(
-        f"SELECT list(_line) FILTER (WHERE {empty}), list(_line) FILTER (WHERE {summary}), "
-        f"max(_line) FILTER (WHERE NOT ({empty}) AND NOT coalesce({summary}, false)) FROM {quote(rel)}").fetchone()
-    last = last or 0
+        f"SELECT list({line}) FILTER (WHERE {empty}), list({line}) FILTER (WHERE {summary} AND NOT ({empty})), "
+        f"max({line}) FILTER (WHERE NOT ({empty}) AND NOT coalesce({summary}, false)) FROM {quote(rel)}").fetchone()
     return sorted([(int(x), "empty") for x in empties or []]
-                  + [(int(x), "summary") for x in summaries or [] if x > last])
+                  + [(int(x), "summary") for x in summaries or [] if x > (last or 0)])
+
+
+def _comma_decimal(expr: str) -> str:
+    """A number written with a decimal comma (1.234,56) as the engine reads numbers (1234.56)."""
+    return f"replace(replace({expr}, '.', ''), ',', '.')"
 
 
 def _filler_predicates(cells: list[str]) -> tuple[str, str]:
@@ -739,8 +748,8 @@ class _TableLoader:
         self._typed_fails = list(fails)  # the columns with a failure code
         cols = list(typed)
         order = {name: i for i, name in enumerate(raw_types)}
-        self._filler_cells = ([quote(c) for c, (kind, ref) in sorted(sources.items(), key=lambda x: order.get(x[1][1], 0))
-                               if kind == "raw"] if self.csv and not self._left_lines else [])
+        raw = sorted((order[ref], c) for c, (kind, ref) in sources.items() if kind == "raw")  # in file order
+        self._filler_cells = [quote(c) for _, c in raw] if self.csv and not self._left_lines else []
         self.create(parsed, typed, fails)
         if self._filler_cells:
             self.leave_out_filler()
@@ -784,11 +793,7 @@ class _TableLoader:
         """Delete the rows :meth:`create` marked as no record (every cell empty, or a totals row with no
         record after it), numbering the rows left by their file lines, and state them."""
         t = quote(self.name)
-        empties, totals, last = self.db.execute(
-            f"SELECT list({self.line}) FILTER (WHERE __empty__), list({self.line}) FILTER (WHERE __total__ AND NOT "
-            f"__empty__), max({self.line}) FILTER (WHERE NOT __empty__ AND NOT coalesce(__total__, false)) FROM {t}"
-        ).fetchone()
-        left = [(x, "empty") for x in empties or []] + [(x, "summary") for x in totals or [] if x > (last or 0)]
+        left = _filler_lines(self.db, self.name, self.line, "__empty__", "__total__")
         if left:
             if self.line != "_line":  # deleting rows would renumber positions: keep each row's line
                 self.db.execute(f"ALTER TABLE {t} ADD COLUMN _line BIGINT")
@@ -925,7 +930,7 @@ class _TableLoader:
         for col in text_extras:
             c = quote(col)
             if self.source.decimal == ",":  # 1.234,56 read as typing reads it
-                c = f"replace(replace({c}, '.', ''), ',', '.')"
+                c = _comma_decimal(c)
             aggs += [f"count({quote(col)})", f"count(TRY_CAST({c} AS DOUBLE))",
                      f"count(*) FILTER (WHERE TRY_CAST({c} AS DOUBLE) = round(TRY_CAST({c} AS DOUBLE)))"]
             keys += [(("extra", col), k) for k in ("n", "num", "whole")]
@@ -1032,7 +1037,7 @@ class _TableLoader:
                     values[col] = f"TRY_CAST({c} AS DOUBLE)"
                 elif self.source.decimal == ",":  # 1.234,56: thousands dots out, then the comma a point
                     latin = f"translate({c}, {literal(_DIGITS[0][:-1])}, {literal(_DIGITS[1][:-1])})"
-                    values[col] = f"TRY_CAST(replace(replace({latin}, '.', ''), ',', '.') AS DOUBLE)"
+                    values[col] = f"TRY_CAST({_comma_decimal(latin)} AS DOUBLE)"
                 else:
                     # a cell DuckDB reads as a number has no Arabic-Indic digit to translate: the
                     # translation (costly) is made, in the layer below, for the other cells only

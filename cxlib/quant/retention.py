@@ -436,8 +436,7 @@ def retention_curves(store: Store, as_of, *, cohort: str = "quarter", max_months
     # one life table per (group, cohort) with customers in it, in group then cohort label order
     pair = c["group"] * len(cohorts) + c["cohort"]
     sizes = np.bincount(pair[ok], weights=c["n"][ok], minlength=len(groups) * len(cohorts)).astype(np.int64)
-    present = np.flatnonzero(sizes)
-    order = sorted(present, key=lambda p: (str(groups[p // len(cohorts)]), str(cohorts[p % len(cohorts)])))
+    order = np.flatnonzero(sizes)  # groups come sorted, cohorts in time order: pairs in both orders
     small = {}
     for p in order:
         if sizes[p] < min_cohort:
