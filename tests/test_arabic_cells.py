@@ -130,7 +130,8 @@ def test_quotes_name_code_description_and_source_in_the_report_language(ar):
     assert '{.quote lang="en" dir="ltr"}' in md  # an English quote keeps its own direction in an Arabic report
     assert "> My order arrived 2 days late\\.\n" in md  # the customer's words as written
     en = tables.quotes_markdown(["late_delivery"], lambda c: quotes, book, tr=Translator("en"))
-    assert en.startswith("**Late delivery**: Late, not yet here") and "— *survey, order\\_status*" in en
+    # in English a touchpoint without a term of its own reads as words, not as its identifier
+    assert en.startswith("**Late delivery**: Late, not yet here") and "— *survey, order status*" in en
     assert 'dir="ltr"' not in en
     # a text whose export named no source ("other") is quoted without an attribution line
     unknown = quotes.assign(source="other", touchpoint=None)
@@ -139,7 +140,9 @@ def test_quotes_name_code_description_and_source_in_the_report_language(ar):
         assert "> My order arrived 2 days late\\.\n:::" in md and "—" not in md and "other" not in md
     only_tp = tables.quotes_markdown(["late_delivery"], lambda c: quotes.assign(source="other"), book,
                                      tr=Translator("en"))
-    assert "— *order\\_status*" in only_tp and "other" not in only_tp
+    assert "— *order status*" in only_tp and "other" not in only_tp
+    labelled = Translator("en", labels={"en": {"order_status": "Order tracking"}})  # the client's label wins
+    assert "— *survey, Order tracking*" in tables.quotes_markdown(["late_delivery"], lambda c: quotes, book, tr=labelled)
 
 
 def test_chart_furniture_is_arabic(ar):
@@ -158,3 +161,9 @@ def test_chart_furniture_is_arabic(ar):
     fig = plots.breakdown_chart(b, "segment", "NPS (latest)")
     assert fig.axes[0].get_title() == "NPS (latest) by segment"
     assert [t.get_text() for t in fig.legends[0].get_texts()][1] == "n < 30: small base, not ranked"
+    assert fig.axes[0].get_ylabel() == "Segment"
+    # the group column on the axis in words: a template term, a client's identifier, a client's header
+    for column, said in (("preferred_channel", "Preferred channel"), ("loyalty_tier", "Loyalty tier"),
+                         ("Loyalty Tier", "Loyalty Tier")):
+        fig = plots.breakdown_chart(b.rename(columns={"segment": column}), column, "NPS (latest)")
+        assert fig.axes[0].get_ylabel() == said

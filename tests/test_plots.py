@@ -108,7 +108,7 @@ def test_breakdown_chart_bars_error_bars_and_small_bases():
     _check_legible(fig)
     ax = fig.axes[0]
     assert ax.get_title() == "NPS (points) by segment"
-    assert ax.get_xlabel() == "NPS (points)" and ax.get_ylabel() == "segment"
+    assert ax.get_xlabel() == "NPS (points)" and ax.get_ylabel() == "Segment"
     bars = _bars(ax)
     assert len(bars) == 3
     assert [round(bar.get_width(), 6) for bar in bars] == [35.0, -12.0, 50.0]

@@ -115,6 +115,10 @@ def is_term(text: str) -> bool:
     return text in _ENGLISH[0]._terms
 
 
+#: a lower-case identifier of two or more words ('social_media', 'app_store_2')
+_IDENT = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)+")
+
+
 def _unescape(text: str) -> str:
     """Markdown backslash escapes removed ('checkout\\_start' -> 'checkout_start')."""
     return re.sub(r"\\(.)", r"\1", text)
@@ -191,7 +195,7 @@ class Translator:
         if isinstance(message, Messages):
             return "".join(self.say(m, markdown=markdown) for m in message.parts)
         if isinstance(message, Term):
-            return self._latin(esc(self.term(str(message))))
+            return self._latin(esc(self.label(str(message))))
         if not isinstance(message, Message):
             return esc(message) if isinstance(message, str) else str(message)
         values = {}
@@ -229,6 +233,15 @@ class Translator:
             out = rx.sub(ar, out)
         return out
 
+    def label(self, word):
+        """A value marked as a label (:class:`~cxlib.decide.words.Term`): :meth:`term`, and in
+        English an identifier with no term of its own read as words ('social_media' -> 'social
+        media'), as a reader would write it; the client's labels and the template's terms win."""
+        out = self.term(word)
+        if self.language == "en" and out == word and isinstance(word, str) and _IDENT.fullmatch(word):
+            return word.replace("_", " ")
+        return out
+
     def terms(self, mapping_or_list):
         """term() over a list, or over a dict's values."""
         if isinstance(mapping_or_list, dict):
@@ -247,7 +260,7 @@ class Translator:
         if isinstance(value, Composed):
             return self.say(value.message, markdown=False)
         if isinstance(value, Term):
-            out = self.term(str(value))
+            out = self.label(str(value))
             return isolate_numbers(out) if _ARABIC.search(out) else self._latin(out)
         if keep:
             return value

@@ -194,6 +194,16 @@ def _term(s) -> str:
     return report_translator().term(s) if isinstance(s, str) else s
 
 
+def _axis_name(column) -> str:
+    """A column named on an axis or a legend title: its term in the report's language (English:
+    'preferred_channel' -> 'Preferred channel'; a client's own header as written)."""
+    if not isinstance(column, str):
+        return column
+    tr = report_translator()
+    out = tr.label(column)
+    return out[:1].upper() + out[1:] if not tr.rtl and out[:1].islower() else out
+
+
 def chart_rc() -> dict:
     """The rcParams of every report chart (fonts >= 9 pt, DejaVu Sans for Latin and Arabic)."""
     return _rc()
@@ -443,7 +453,7 @@ def kpi_trend_chart(trend_df: pd.DataFrame, metric_label: str, *, by: str | None
     ax.set_ylabel(_t(metric_label))
     ax.set_title(chart_words("pres.chart.by_period_and", metric=_term(metric_label), by=_term(by)) if by
                  else chart_words("pres.chart.by_period", metric=_term(metric_label)))
-    _legend_below(ax, handles, ncol=min(len(handles), 4), title=_term(by) if by else None)
+    _legend_below(ax, handles, ncol=min(len(handles), 4), title=_axis_name(by) if by else None)
     return fig
 
 
@@ -509,7 +519,7 @@ def breakdown_chart(breakdown_df: pd.DataFrame, by: str, metric_label: str, *,
     ax.set_xlim(span_lo - (0.30 if np.nanmin(np.r_[val, 0.0]) < 0 else 0.05) * rng,
                 span_hi + (0.30 if np.nanmax(np.r_[val, 0.0]) > 0 or small.any() else 0.05) * rng)
     ax.set_xlabel(_t(metric_label))
-    ax.set_ylabel(_t(by))
+    ax.set_ylabel(_t(_axis_name(by)))
     ax.set_title(chart_words("pres.chart.by", metric=_term(metric_label), by=_term(by)))
     ax.grid(axis="y", visible=False)
     handles = [
