@@ -864,8 +864,19 @@ def test_empty_rows_and_a_closing_totals_row_are_left_out_and_stated(tmp_path, m
         if suffix == ".csv":
             with open(p.data_path / ("s" + suffix), "w", newline="", encoding="utf-8") as f:
                 _csv.writer(f).writerows([head, *rows])
-        else:  # a blank Excel row is read as empty cells ('' or None)
-            pd.DataFrame(rows, columns=head).replace("", " ").to_excel(p.data_path / ("s" + suffix), index=False)
+        else:  # a blank Excel row: cells never written (line 6) or holding a space (line 13); after the
+            # last record, rows only formatted (a sheet's unused rows), which are no rows of the file
+            import openpyxl
+            from openpyxl.styles import PatternFill
+
+            frame = pd.DataFrame(rows, columns=head)
+            frame.iloc[len(frame) - 2] = frame.iloc[len(frame) - 2].replace("", " ")
+            path = p.data_path / ("s" + suffix)
+            frame.replace("", None).to_excel(path, index=False)
+            wb = openpyxl.load_workbook(path)
+            for r in range(wb.active.max_row + 1, wb.active.max_row + 6):
+                wb.active.cell(row=r, column=2).fill = PatternFill("solid", fgColor="FFFF00")
+            wb.save(path)
 
     write(rows)
     s = load_store(p)

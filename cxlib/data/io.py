@@ -443,12 +443,19 @@ def _excel_to_parquet(path: Path, sheet, tmp_dir: Path) -> Path:
     os.close(fd)
     schema = pa.schema([(n, pa.string()) for n in ["_line", *names]])
     line = 1
+    blank: list[int] = []  # lines of empty rows not yet known to lie between records
     with pq.ParquetWriter(out, schema) as writer:
         batch: list[list] = []
         for values in rows:
             line += 1
             if values is None or all(v is None for v in values):
+                blank.append(line)
                 continue
+            # an empty row between records stays, as in a CSV, so that the loader counts it and
+            # leaves it out (empty_rows); empty rows after the last record are the sheet's unused,
+            # formatted rows, not records, and are not read
+            batch.extend([str(b), *[None] * len(names)] for b in blank)
+            blank = []
             batch.append([str(line), *[cell(v) for v in list(values)[:len(names)]]
                           + [None] * (len(names) - len(values))])
             if len(batch) >= 50_000:
