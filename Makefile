@@ -71,7 +71,7 @@ test-spark: $(STAMP) ## Only the Spark tests (part of make test): the demo on Sp
 	$(PY) -m pytest -q tests/test_spark.py
 
 lint: $(STAMP) ## Lint with ruff
-	$(VENV)/bin/ruff check cxlib tests benchmarks tools
+	$(VENV)/bin/ruff check cxlib tests benchmarks
 
 bench: $(STAMP) ## Run the benchmarks (ratios against a plain baseline)
 	$(PY) benchmarks/run.py

@@ -181,6 +181,51 @@ def test_crm_snapshot_report_describes_only_the_data_it_has(crm):
         assert claim not in text, claim
 
 
+def test_crm_snapshot_report_profiles_the_customers_at_a_glance(crm):
+    """'Who the customers are' held one sentence for a CRM export: it now shows each attribute's
+    largest groups or a number's median and range, against the raw file; the annex's bands are
+    the readable bands of churn by attribute, in order (they were quantile intervals such as
+    '(-0.001, 2.0]' sorted by size)."""
+    raw = pd.read_csv(_data("example-crm") / "crm_snapshot.csv")
+    glance = csv(crm, "customer_glance").set_index("attribute")
+    assert glance.loc["tenure", "median"] == raw["tenure"].median()
+    assert (glance.loc["tenure", "low"], glance.loc["tenure", "high"]) == (raw["tenure"].min(), raw["tenure"].max())
+    assert glance.loc["Contract", "groups"] == raw["Contract"].nunique() and glance.loc["Contract", "kind"] == "groups"
+    assert (glance["recorded"] == 1).all()  # the snapshot has no blanks
+    # segments by contract are in the report, so the glance is in the annex
+    assert 'id="tbl-customer_glance"' not in html(crm)
+    annex = (crm.output_dir / "annex.html").read_text(encoding="utf-8")
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", annex))
+    share = raw["Contract"].value_counts(normalize=True)
+    top = " · ".join(f"{k} {v * 100:.0f}%" for k, v in share.items())
+    assert f"Contract 100% {top}" in text, top
+    assert (f"Tenure 100% median {raw['tenure'].median():,.0f}, from {raw['tenure'].min()} to "
+            f"{raw['tenure'].max()}") in text
+    profile = csv(crm, "customer_profile")
+    bands = profile[profile["attribute"] == "tenure"]["level"].tolist()
+    assert not any(b.startswith("(") for b in bands)
+    lows = [float(re.match(r"\[?([\d.]+)", b).group(1)) for b in bands]
+    assert lows == sorted(lows) and len(bands) >= 4  # in order, not by size
+    t = profile[profile["attribute"] == "tenure"]
+    assert t["customers"].sum() == len(raw)
+
+
+def test_a_crm_snapshot_without_segments_shows_the_glance_in_the_report(tmp_path, monkeypatch):
+    """Without segments, 'Who the customers are' would hold one sentence: the glance is in the report."""
+    import yaml
+
+    _data("example-crm")
+    raw = yaml.safe_load((paths.PARAMS_DIR / "example-crm.yml").read_text())
+    raw.pop("segmentation")
+    (tmp_path / "params").mkdir()
+    (tmp_path / "params" / "example-crm.yml").write_text(yaml.safe_dump(raw))
+    monkeypatch.setattr(paths, "PARAMS_DIR", tmp_path / "params")
+    r = runner.run_report("example-crm", None, renderer="offline", reports_dir=tmp_path / "reports", quiet=True)
+    page = html(r)
+    assert 'id="tbl-customer_glance"' in page
+    assert page.index('id="sec-customers"') < page.index('id="tbl-customer_glance"') < page.index('id="sec-churn"')
+
+
 # --- reviews ----------------------------------------------------------------------------------
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from cxlib.report import tables
@@ -114,3 +115,26 @@ def test_the_scores_intro_says_which_responses_each_score_counts():
     one = tables.metrics_intro(OneSurvey(), en)
     assert "every response that answers it" in one and "relationship survey)" not in one
     assert "استبيان واحد" in tables.metrics_intro(OneSurvey(), ar)
+
+
+def test_customers_at_a_glance_groups_numbers_and_the_rest():
+    """One row per attribute: the three largest groups with their shares and how many more, or a
+    number's median and range written alike (not '11.58 to 199,992'); the words in Arabic."""
+    from cxlib.report.i18n import Translator
+
+    summary = pd.DataFrame([
+        {"attribute": "region", "kind": "groups", "recorded": 0.9, "groups": 5, "median": np.nan, "low": np.nan,
+         "high": np.nan},
+        {"attribute": "Salary", "kind": "number", "recorded": 1.0, "groups": 5, "median": 100194.2, "low": 11.58,
+         "high": 199992.48},
+        {"attribute": "rating", "kind": "number", "recorded": 1.0, "groups": 5, "median": 4.5, "low": 1.25, "high": 5.0},
+    ])
+    table = pd.DataFrame({"attribute": ["region"] * 6, "level": ["West", "(not recorded)", "East", "North", "South", "Centre"],
+                          "customers": [40, 10, 20, 15, 10, 5], "share": [0.4, 0.1, 0.2, 0.15, 0.1, 0.05]})
+    t = tables.profile_summary_table(summary, table)
+    en = Translator("en").table(t)
+    assert en.iloc[0].tolist() == ["Region", "90%", "West 40% · East 20% · North 15% and 2 more"]
+    assert en.iloc[1, 2] == "median 100,194, from 12 to 199,992"
+    assert en.iloc[2, 2] == "median 4.5, from 1.25 to 5"
+    ar = Translator("ar", labels={"ar": {"West": "الغربية"}}).table(t)
+    assert "الغربية" in ar.iloc[0, 2] and "غيرها" in ar.iloc[0, 2] and ar.iloc[1, 2].startswith("الوسيط")

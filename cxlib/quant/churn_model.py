@@ -1472,8 +1472,11 @@ def _num_text(v: float) -> str:
     return np.format_float_positional(float(v), trim="-")
 
 
-def _numeric_levels(x: np.ndarray, bands: int) -> tuple[np.ndarray, list, list, list]:
-    """(code per row, -1 missing; labels; lows; highs) of quantile bands with readable edges."""
+def numeric_levels(x: np.ndarray, bands: int) -> tuple[np.ndarray, list, list, list]:
+    """(code per row, -1 missing; labels; lows; highs) of the levels of the numbers ``x``: each value
+    when there are at most ``bands`` of them, else ``bands`` quantile bands whose edges are rounded to
+    two significant digits (``"18–31"`` for whole numbers, ``"[0, 97000)"`` otherwise; the last band
+    includes its upper end), in order."""
     ok = ~np.isnan(x)
     codes = np.full(len(x), -1, dtype=np.int64)
     vals = x[ok]
@@ -1553,7 +1556,7 @@ def churn_rate_by(frame: pd.DataFrame, by=None, *, target: str = "churned",
             if kind in ("numeric", "text_number", "date", "duration") and not (
                     pd.api.types.is_bool_dtype(s.dtype)):
                 x = as_numbers(s, kind)
-                codes, labels, lows, highs = _numeric_levels(x, bands)
+                codes, labels, lows, highs = numeric_levels(x, bands)
                 if np.unique(x[~np.isnan(x)]).size <= bands:
                     lows = highs = [np.nan] * len(labels)
             else:

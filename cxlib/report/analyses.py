@@ -151,21 +151,47 @@ def _coverage(ctx):
 
 @analysis("customer_profile", "customers", tables=("customers",))
 def _customer_profile(ctx):
-    """Customers by each CRM attribute (counts and shares), one long frame: attribute, level, customers, share."""
+    """Customers by each CRM attribute (up to 8 of :func:`breakdown_columns_crm`).
+
+    ``table``, one long frame ``attribute, level, customers, share`` (share of all customers): a
+    text attribute's groups largest first; a number's values in order, or with more than 8
+    values its quantile bands with edges rounded to two significant digits, in order (the bands
+    of churn by attribute, :func:`cxlib.quant.churn_model.numeric_levels`); customers without a
+    value in the level ``"(not recorded)"``, last. ``summary``, one row per attribute:
+    ``attribute, kind`` (groups: text, or a number with at most 8 values | number), ``recorded``
+    (share of customers with a value), ``groups`` (levels with a value), and for numbers the
+    ``median, low, high`` of the values.
+    """
+    from cxlib.quant.churn_model import numeric_levels
+
     view = engine.customer_view(ctx.store)
-    rows = []
+    rows, summary = [], []
     for col in breakdown_columns_crm(view)[:8]:
         s = view[col]
-        if pd.api.types.is_numeric_dtype(s) and s.nunique() > 8:
-            s = pd.qcut(s, 5, duplicates="drop").astype(str).where(s.notna(), None)
-        counts = s.fillna("(not recorded)").astype(str).value_counts()
-        rows.append(pd.DataFrame({"attribute": col, "level": counts.index, "customers": counts.values,
-                                  "share": counts.values / counts.sum()}))
+        missing = int(s.isna().sum())
+        number = pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s)
+        if number:
+            x = pd.to_numeric(s, errors="coerce").astype(float).to_numpy()
+            codes, levels, _, _ = numeric_levels(x, 8 if s.nunique() <= 8 else 5)
+            counts = np.bincount(codes[codes >= 0], minlength=len(levels)).tolist()
+            ok = x[~np.isnan(x)]
+            stats = {"median": float(np.median(ok)), "low": float(ok.min()), "high": float(ok.max())}
+        else:
+            vc = s.dropna().astype(str).value_counts()
+            levels, counts = vc.index.tolist(), vc.to_numpy().tolist()
+            stats = {"median": np.nan, "low": np.nan, "high": np.nan}
+        summary.append({"attribute": col, "kind": "number" if number and s.nunique() > 8 else "groups",
+                        "recorded": 1 - missing / len(s) if len(s) else np.nan, "groups": len(levels), **stats})
+        if missing:
+            levels, counts = [*levels, "(not recorded)"], [*counts, missing]
+        total = sum(counts)
+        rows.append(pd.DataFrame({"attribute": col, "level": levels, "customers": counts,
+                                  "share": [c / total for c in counts]}))
     if not rows:
         from cxlib.report.context import NotInReport
 
         raise NotInReport("customer_profile")
-    return {"n": len(view), "table": pd.concat(rows, ignore_index=True)}
+    return {"n": len(view), "table": pd.concat(rows, ignore_index=True), "summary": pd.DataFrame(summary)}
 
 
 def breakdown_columns_crm(view: pd.DataFrame) -> list[str]:

@@ -116,6 +116,15 @@ class RunContext:
         """Whether the plan includes analysis ``name``."""
         return self.plan is None or self.plan.runs(name)
 
+    def gives(self, name: str) -> bool:
+        """Whether analysis ``name`` has a result to show: in the plan, and not left out on the data
+        (:class:`NotInReport`) nor failed (its own cell shows the failure). Computes it if needed."""
+        try:
+            self.result(name)
+        except (NotInReport, AnalysisFailed):
+            return False
+        return True
+
     def _results_dir(self) -> Path | None:
         if self.work_dir is None:
             return None

@@ -689,6 +689,38 @@ def profile_table(t: pd.DataFrame) -> pd.DataFrame:
                          "Customers": [fmt_int(v) for v in t["customers"]], "Share": [fmt_pct(v) for v in t["share"]]})
 
 
+def _plain_numbers(*values: float) -> list[str]:
+    """Values of one number column written alike: whole when all are, or when the largest is 100 or
+    more (1,234); else with up to two decimals (0.25, 4.8)."""
+    whole = all(float(v) == round(float(v)) for v in values) or max(abs(float(v)) for v in values) >= 100
+    return [f"{float(v):,.0f}" if whole else f"{float(v):,.2f}".rstrip("0").rstrip(".") for v in values]
+
+
+def profile_summary_table(summary: pd.DataFrame, table: pd.DataFrame, top: int = 3) -> pd.DataFrame:
+    """The customers at a glance, one row per attribute (the report's profile; the annex has every
+    group): the share of customers with a value, and a text attribute's ``top`` largest groups with
+    their shares (and how many more there are) or a number's median and range."""
+    cells = []
+    for r in summary.itertuples(index=False):
+        if r.kind == "number":
+            median, low, high = _plain_numbers(r.median, r.low, r.high)
+            cells.append(compose("cell.profile_number", median=Num(median), low=Num(low), high=Num(high)))
+            continue
+        t = table[(table["attribute"] == r.attribute) & (table["level"] != "(not recorded)")]
+        t = t.sort_values("customers", ascending=False, kind="stable").head(top)
+        parts = []
+        for i, (lv, sh) in enumerate(zip(t["level"], t["share"], strict=True)):
+            if i:
+                parts.append(Message("cell.list_sep"))
+            parts.append(Message("cell.level_share", {"level": Term(str(lv)), "share": Num(fmt_pct(sh))}))
+        groups = Messages(tuple(parts))
+        more = int(r.groups) - len(t)
+        cells.append(compose("cell.profile_more", groups=groups, n=Num(f"{more:,}")) if more > 0
+                     else compose("cell.profile_top", groups=groups))
+    return _frame({"Attribute": [label(a) for a in summary["attribute"]],
+                   "With a value": [fmt_pct(v) for v in summary["recorded"]], "Customers": cells})
+
+
 def churn_rate_table(t: pd.DataFrame) -> pd.DataFrame:
     """Churn rate by each attribute's levels, with intervals and the test across levels."""
     return _frame({
