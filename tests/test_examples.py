@@ -197,7 +197,7 @@ def test_crm_snapshot_report_profiles_the_customers_at_a_glance(crm):
     annex = (crm.output_dir / "annex.html").read_text(encoding="utf-8")
     text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", annex))
     share = raw["Contract"].value_counts(normalize=True)
-    top = " · ".join(f"{k} {v * 100:.0f}%" for k, v in share.items())
+    top = " · ".join(f"{k} ({v * 100:.0f}%)" for k, v in share.items())
     assert f"Contract 100% {top}" in text, top
     assert (f"Tenure 100% median {raw['tenure'].median():,.0f}, from {raw['tenure'].min()} to "
             f"{raw['tenure'].max()}") in text

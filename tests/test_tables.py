@@ -133,7 +133,7 @@ def test_customers_at_a_glance_groups_numbers_and_the_rest():
                           "customers": [40, 10, 20, 15, 10, 5], "share": [0.4, 0.1, 0.2, 0.15, 0.1, 0.05]})
     t = tables.profile_summary_table(summary, table)
     en = Translator("en").table(t)
-    assert en.iloc[0].tolist() == ["Region", "90%", "West 40% · East 20% · North 15% and 2 more"]
+    assert en.iloc[0].tolist() == ["Region", "90%", "West (40%) · East (20%) · North (15%) and 2 more"]
     assert en.iloc[1, 2] == "median 100,194, from 12 to 199,992"
     assert en.iloc[2, 2] == "median 4.5, from 1.25 to 5"
     ar = Translator("ar", labels={"ar": {"West": "الغربية"}}).table(t)
