@@ -690,6 +690,49 @@ def _files(tmp_path, monkeypatch, files: dict[str, pd.DataFrame], tables: dict) 
     return Params.model_validate({"client": "acme", "name": "Acme", "data_dir": str(data), "tables": tables})
 
 
+def test_texts_read_html_character_references_as_the_characters_typed(tmp_path, monkeypatch):
+    """A tweet export (Twitter's API) writes '&' as '&amp;' and '<' as '&lt;': the texts that are
+    coded and quoted hold what the customer typed, from verbatims and survey comments alike."""
+    from cxlib.data import engine
+
+    tweets = pd.DataFrame({"tweet_id": ["1", "2", "3", "4", "5", "6"],
+                           "tweet": ["Premium &amp; family plan gone", "&lt;3 the new app", "AT&amp;T &gt; you",
+                                     "he said &quot;soon&quot; &#39;ok&#39;", "&amp;lt; stays one level", "R&D & more"]})
+    survey = pd.DataFrame({"id": ["r1", "r2"], "Score": ["3", "9"], "Comment": ["fees &amp; delays", "fine"]})
+    p = _files(tmp_path, monkeypatch, {"tweets.csv": tweets, "survey.csv": survey}, {
+        "verbatims": {"file": "tweets.csv", "columns": {"tweet": "text"}, "constants": {"source": "social"}},
+        "survey_responses": {"file": "survey.csv", "columns": {"id": "response_id", "Score": "nps", "Comment": "comment"}}})
+    s = load_store(p)
+    engine.build_texts(s)
+    got = sorted(s.df("texts")["text"])
+    assert got == sorted(["Premium & family plan gone", "<3 the new app", "AT&T > you", 'he said "soon" \'ok\'',
+                          "&lt; stays one level", "R&D & more", "fees & delays", "fine"])
+    assert s.df("verbatims")["text"].tolist() == tweets["tweet"].tolist()  # the loaded table keeps the export as given
+
+
+def test_lines_with_more_fields_than_the_header_are_a_problem_not_text_cut_short(tmp_path, monkeypatch):
+    """A one-column export of tweets holding ';' ('&amp;') was read with ';' as its delimiter: every
+    such tweet lost what followed its first ';' into a column no mapping takes, without a word. A
+    comma export whose text holds an unquoted comma did the same. Both are now problems naming the
+    lines and the fix; with the delimiter declared the texts are whole."""
+    one = "tweet\nPremium &amp; family plan gone\nplain\nAT&amp;T &gt; you\n"
+    p = client(tmp_path, monkeypatch, {"verbatims": (one.encode(), "t.csv", {"columns": {"tweet": "text"}})})
+    with pytest.raises(DataValidationError) as e:
+        load_store(p)
+    assert "lines 2, 4: more fields than the header's 1 when read with the delimiter ';'" in str(e.value)
+    assert "tables.verbatims.delimiter" in str(e.value)
+    p = client(tmp_path, monkeypatch, {"verbatims": (one.encode(), "t.csv", {"columns": {"tweet": "text"},
+                                                                            "delimiter": ","})})
+    assert load_store(p).df("verbatims")["text"].tolist() == ["Premium &amp; family plan gone", "plain",
+                                                               "AT&amp;T &gt; you"]
+    two = "id,comment\n1,fine\n2,slow, then cold\n3,ok\n4,\"quoted, whole\"\n"
+    p = client(tmp_path, monkeypatch, {"verbatims": (two.encode(), "c.csv", {"columns": {"id": "verbatim_id",
+                                                                                        "comment": "text"}})})
+    with pytest.raises(DataValidationError) as e:
+        load_store(p)
+    assert "line 3: more fields than the header's 2 when read with the delimiter ','" in str(e.value)
+
+
 def test_a_review_export_and_a_social_export_stack_into_one_texts_table(tmp_path, monkeypatch):
     reviews = pd.DataFrame({"Review": ["late again", "great staff", "cold food"], "Stars": ["1", "5", "2"]})
     tweets = pd.DataFrame({"tweet": ["@brand no reply for days", "love the app"], "handle": ["@brand", "@brand"]})

@@ -324,6 +324,19 @@ TEXT_COLUMNS = {"verbatim_id": "string", "source": "string", "customer_id": "str
                 "speaker": "string", "brand": "string", "score": "float64", "nps": "int64", "csat": "int64"}
 
 
+#: the character references of HTML/XML that social and review exports leave in their texts (a tweet's
+#: "AT&amp;T", "&lt;3"), and what the customer typed; "&amp;" last, so that "&amp;lt;" reads "&lt;"
+HTML_REFERENCES = (("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'), ("&#39;", "'"), ("&apos;", "'"), ("&amp;", "&"))
+
+
+def _typed(text):
+    """A text column with the HTML character references of :data:`HTML_REFERENCES` read back into the
+    characters the customer typed (Twitter's API writes '&' as '&amp;'); other text unchanged."""
+    for ref, char in HTML_REFERENCES:
+        text = text.replace(ref, char)
+    return text
+
+
 def texts_expr(store: Store) -> ibis.Table | None:
     """Every customer text, from verbatims and survey comments, as one Ibis expression (None when
     the client gave no text); :func:`build_texts` saves it as ``texts``."""
@@ -346,6 +359,8 @@ def texts_expr(store: Store) -> ibis.Table | None:
                 sel[c] = v.source.fill_null("other") if c in have else ibis.literal("other")
             elif c in add:
                 sel[c] = v[f"_r_{c}"]
+            elif c == "text":
+                sel[c] = _typed(v.text)
             elif c in have:
                 sel[c] = v[c]
             else:
@@ -356,7 +371,7 @@ def texts_expr(store: Store) -> ibis.Table | None:
         r = store.table("survey_responses")
         have = set(r.columns)
         rename = {"verbatim_id": ibis.literal("c") + r.response_id.cast("string"), "source": ibis.literal("survey"),
-                  "text": r.comment, "speaker": ibis.literal("customer")}
+                  "text": _typed(r.comment), "speaker": ibis.literal("customer")}
         if "response_time" in have:
             rename["verbatim_time"] = r.response_time
         sel = {}

@@ -499,6 +499,36 @@ def _header_lines(top: list[tuple]) -> int:
 
 #: where read_raw keeps the lines it left out as no record: (_line, kind) with kind ``empty`` or ``summary``
 LEFT_ROWS = "_left_rows_"
+#: temp table of one export's columns that no header names: fields beyond the header's on some lines
+OVERFLOW = "_overflow_"
+
+
+def _note_overflow(db: duckdb.DuckDBPyConnection, table: str, src: Path, reader: str, source: TableSource,
+                   suffix: str) -> None:
+    """Keep aside (table ``_overflow_<table>``) the columns DuckDB made for fields beyond the header's:
+    lines with more fields than the header, from a delimiter misread (a one-column export of texts
+    holding ';') or texts holding the delimiter unquoted. Read as they are, those fields would be an
+    unnamed column no mapping takes: text cut short without a word."""
+    import csv as _csv
+
+    db.execute(f"DROP TABLE IF EXISTS {quote(OVERFLOW + table)}")
+    cols = [d[0] for d in db.execute(f"SELECT * FROM {reader} LIMIT 0").description]
+    if source.delimiter or suffix == ".tsv":
+        delim, quote_char = source.delimiter or "\t", '"'
+    else:
+        delim, quote_char = db.execute(f"SELECT Delimiter, Quote FROM sniff_csv({literal(str(src))}, header = true, "
+                                       "all_varchar = true, null_padding = true)").fetchone()
+    if len(delim) != 1:  # a delimiter of several characters: no reading of the header here
+        return
+    with open(src, encoding="utf-8-sig", errors="replace", newline="") as f:
+        # the sniffer says "(empty)" where the sample has no quotes: the header is read with the usual '"'
+        quote_char = quote_char if quote_char and len(quote_char) == 1 else '"'
+        header = next(_csv.reader(f, delimiter=delim, quotechar=quote_char), [])
+    extra = cols[len(header):] if header and len(cols) > len(header) else []
+    if extra:
+        db.execute(f"CREATE OR REPLACE TEMP TABLE {quote(OVERFLOW + table)} AS SELECT * FROM "
+                   f"(VALUES {', '.join(f'({literal(c)}, {literal(delim)}, {len(header)})' for c in extra)}) "
+                   "t(name, delim, fields)")
 #: the first cell of a totals row an analyst's export ends with (compared trimmed, in lower case)
 SUMMARY_LABELS = ("total", "totals", "grand total", "sum", "average", "mean", "count", "overall",
                   "المجموع", "مجموع", "الإجمالي", "الاجمالي", "إجمالي", "اجمالي", "المتوسط", "المعدل")
@@ -585,6 +615,7 @@ def read_raw(db: duckdb.DuckDBPyConnection, table: str, path: Path, source: Tabl
             body = (f"SELECT * FROM (SELECT row_number() OVER () + 1 AS _line, * FROM {reader})"
                     + (f" WHERE _line > {1 + skip}" if skip else ""))
             db.execute(f"CREATE OR REPLACE {what} {quote(rel)} AS {body}")
+            _note_overflow(db, table, src, reader, source, suffix)
             if materialize:  # the loader finds them in the pass that creates its table (no pass of its own)
                 _leave_out_filler(db, table, rel, source.na_values)
             if src != path and materialize:
@@ -720,6 +751,11 @@ class _TableLoader:
                 self.note("", "answer_type_row", 1, f"line {lines[0]}: answer types under the column names "
                           "(a SurveyMonkey export), not a response")
             self.line = "_line"  # the rows left are numbered by their own lines, not their position
+        overflow = OVERFLOW + self.name
+        if self.db.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [overflow]).fetchone()[0]:
+            self._overflow(rel, self.db.execute(f"SELECT name, delim, fields FROM {quote(overflow)}").fetchall())
+            self.db.execute(f"DROP TABLE {quote(overflow)}")
+            return None
         left_rows = LEFT_ROWS + self.name
         if self.db.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [left_rows]).fetchone()[0]:
             self.note_left(self.db.execute(f"SELECT _line, kind FROM {quote(left_rows)}").fetchall())
@@ -820,6 +856,21 @@ class _TableLoader:
 
     def note(self, column: str, kind: str, rows: int, detail: str = "", excluded: bool = False) -> None:
         self.notes.append(LoadNote(self.table, self.shown, column, kind, int(rows), detail, excluded))
+
+    def _overflow(self, rel: str, extra: list[tuple]) -> None:
+        """The problem of lines with more fields than the header (see :func:`_note_overflow`)."""
+        delim, fields = extra[0][1], extra[0][2]
+        filled = " OR ".join(f"{quote(name)} IS NOT NULL" for name, *_ in extra)
+        n = self.db.execute(f"SELECT count(*) FROM {quote(rel)} WHERE {filled}").fetchone()[0]
+        lines = [r[0] for r in self.db.execute(f"SELECT _line FROM {quote(rel)} WHERE {filled} "
+                                               "ORDER BY 1 LIMIT 8").fetchall()]
+        said = {"\t": "a tab", ",": "','", ";": "';'", "|": "'|'"}.get(delim, repr(delim))
+        self.problem(column="(row)", check="more fields than the header", kind="row", count=int(n), lines=lines,
+                     message=(f"  - {_lines_label(lines, n, False)}: more fields than the header's {fields} when "
+                              f"read with the delimiter {said}; the fields beyond it belong to no column and would "
+                              f"be lost (a text cut short). Fix: declare the delimiter the export really uses in "
+                              f"params (tables.{self.table}.delimiter: ',' or ';' or '\\t'), or have the export "
+                              "quote its texts, so that a text holding the delimiter stays one field."))
 
     def problem(self, **kw) -> None:
         self.problems.append(_Problem(**kw))
