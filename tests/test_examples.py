@@ -512,6 +512,36 @@ def test_new_client_reads_a_spreadsheet_export_ending_in_blank_and_totals_rows(n
     assert load_store(load_params(path)).df("survey_responses")["nps"].tolist() == scores.tolist()
 
 
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_new_client_reads_an_export_under_a_title(newco, suffix):
+    """A BI tool's export opens with its heading and a blank line above the column names. Before, the
+    draft found no table in it and the check read the heading as the only column; now the draft
+    declares header_line: 3, the check passes, and every answer is read."""
+    from cxlib.data.draft import draft_params
+    from cxlib.report.onboard import check_client
+
+    rng = np.random.default_rng(7)
+    scores = rng.integers(0, 11, 60)
+    df = pd.DataFrame({"Response ID": [f"R_{i:03d}" for i in range(60)],
+                       "Submitted": (pd.Timestamp("2026-03-01") + pd.to_timedelta(np.arange(60), unit="D"))
+                       .strftime("%Y-%m-%d %H:%M"),
+                       "How likely are you to recommend us to a friend?": scores,
+                       "Comment": rng.choice(["Late delivery", "Great staff", "Fine"], 60)})
+    if suffix == ".csv":
+        body = df.to_csv(index=False)
+        (newco / "survey.csv").write_text("NPS survey - responses, generated 2026-05-01\n\n" + body, encoding="utf-8")
+    else:
+        with pd.ExcelWriter(newco / "survey.xlsx") as w:
+            pd.DataFrame([["NPS survey - responses, generated 2026-05-01"]]).to_excel(w, index=False, header=False)
+            df.to_excel(w, index=False, startrow=2)
+    path, _ = draft_params("newco")
+    (src,) = load_params(path, check_files=False).tables["survey_responses"]
+    assert src.header_line == 3 and src.targets()["How likely are you to recommend us to a friend?"] == ["nps"]
+    ok, report = check_client("newco")
+    assert ok, report
+    assert load_store(load_params(path)).df("survey_responses")["nps"].tolist() == scores.tolist()
+
+
 def test_new_client_detects_decimal_commas(newco):
     """A European orders export (semicolons, 1.234,56): the draft declares decimal: "," and the amounts
     load as their numbers; an export with decimal points, or thousands commas alone, is left as it is."""

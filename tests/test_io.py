@@ -710,6 +710,42 @@ def test_texts_read_html_character_references_as_the_characters_typed(tmp_path, 
     assert s.df("verbatims")["text"].tolist() == tweets["tweet"].tolist()  # the loaded table keeps the export as given
 
 
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_an_export_under_a_title_names_the_header_line(tmp_path, monkeypatch, suffix):
+    """A heading and a blank line above the column names: undeclared, the check names the line of the
+    names and the setting; declared (header_line: 3), the rows load and a bad answer is named by its
+    own line in the file."""
+    head = ["Response ID", "Date", "Score"]
+    rows = [[f"R{i}", f"2026-01-{i + 1:02d}", str(i % 11)] for i in range(8)]
+    bad = [r[:] for r in rows]
+    bad[5][2] = "eleven"  # file line 9: title, blank, names, then R0 on line 4
+
+    def write(rows, p):
+        path = p.data_path / ("s" + suffix)
+        if suffix == ".csv":
+            path.write_text("Survey export, Q1\n\n" + "\n".join(",".join(r) for r in [head, *rows]) + "\n",
+                            encoding="utf-8")
+        else:
+            with pd.ExcelWriter(path) as w:
+                pd.DataFrame([["Survey export, Q1"]]).to_excel(w, index=False, header=False)
+                pd.DataFrame(rows, columns=head).to_excel(w, index=False, startrow=2)
+
+    cols = {"Response ID": "response_id", "Date": "response_time", "Score": "nps"}
+    p = _files(tmp_path, monkeypatch, {}, {"survey_responses": {"file": "s" + suffix, "columns": cols}})
+    write(rows, p)
+    with pytest.raises(DataValidationError) as e:
+        load_store(p)
+    assert "the column names are on line 3, under 2 lines of title" in str(e.value)
+    assert "header_line: 3" in str(e.value) and "more fields" not in str(e.value) and "missing" not in str(e.value)
+    p = _files(tmp_path, monkeypatch, {}, {"survey_responses": {"file": "s" + suffix, "columns": cols,
+                                                                "header_line": 3}})
+    assert load_store(p).df("survey_responses")["response_id"].tolist() == [r[0] for r in rows]
+    write(bad, p)
+    with pytest.raises(DataValidationError) as e:
+        load_store(p)
+    assert "column 'nps', line 9: not a number" in str(e.value)
+
+
 def test_lines_with_more_fields_than_the_header_are_a_problem_not_text_cut_short(tmp_path, monkeypatch):
     """A one-column export of tweets holding ';' ('&amp;') was read with ';' as its delimiter: every
     such tweet lost what followed its first ';' into a column no mapping takes, without a word. A

@@ -106,12 +106,13 @@ class FileGuess:
     dates: dict = field(default_factory=dict)        # canonical -> "dayfirst" | "monthfirst" | "CONFIRM"
     encoding: str = "auto"
     decimal: str = "."                               # "," when the export writes 12,50
+    header_line: int = 1                             # > 1 when a title stands above the column names
     notes: list = field(default_factory=list)
     rows: int = 0
     arabic: float = 0.0                             # share of texts with Arabic letters
 
 
-def _sample(path: Path) -> tuple[pd.DataFrame, str, int, dict]:
+def _sample(path: Path, header_line: int = 1) -> tuple[pd.DataFrame, str, int, dict]:
     """The first rows of an export as text, its encoding, its row count (read by the engine), and
     the question text of each column where the export gives one (a Qualtrics export's second line)."""
     from cxlib.data.io import HEADER_ROWS, connect, quote, read_raw
@@ -120,7 +121,7 @@ def _sample(path: Path) -> tuple[pd.DataFrame, str, int, dict]:
     db = connect(None)
     tmp = Path(tempfile.mkdtemp(prefix="cxlib-draft-"))
     try:
-        rel, encoding, how = read_raw(db, "draft", path, TableSource(file=path.name), tmp)
+        rel, encoding, how = read_raw(db, "draft", path, TableSource(file=path.name, header_line=header_line), tmp)
         n = db.execute(f"SELECT count(*) FROM {quote(rel)}").fetchone()[0]
         df = db.execute(f"SELECT * EXCLUDE (_line) FROM {quote(rel)} ORDER BY _line LIMIT {_SAMPLE}").df()
         questions = {}
@@ -250,8 +251,11 @@ def _decimal_mark(df: pd.DataFrame) -> str:
 
 def guess_file(path: Path) -> FileGuess:
     """Guess the table, mapping, dates and values of one export."""
-    df, encoding, n, questions = _sample(path)
-    g = FileGuess(path.name, "", encoding=encoding, rows=int(n), decimal=_decimal_mark(df))
+    from cxlib.data.io import detect_header_line
+
+    at = detect_header_line(path)  # a title above the column names (a report's heading)
+    df, encoding, n, questions = _sample(path, at)
+    g = FileGuess(path.name, "", encoding=encoding, rows=int(n), decimal=_decimal_mark(df), header_line=at)
     cols = list(df.columns)
     used: set[str] = set()
 
@@ -422,6 +426,8 @@ def _source_lines(g: FileGuess, first: str, pad: str) -> list[str]:
         lines.append(f"{pad}encoding: {g.encoding}   # detected")
     if g.decimal != ".":
         lines.append(f"{pad}decimal: {_yaml(g.decimal)}   # detected: numbers written 12,50 (1.234,56)")
+    if g.header_line != 1:
+        lines.append(f"{pad}header_line: {g.header_line}   # detected: a title stands above the column names")
     if g.columns:
         lines.append(f"{pad}columns:   # guess: export column -> canonical column")
         lines += [f"{pad}  {_yaml(k)}: {v}" for k, v in g.columns.items()]

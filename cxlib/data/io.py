@@ -410,8 +410,9 @@ def _transcode(path: Path, encoding: str, tmp_dir: Path) -> Path:
     return Path(out)
 
 
-def _excel_to_parquet(path: Path, sheet, tmp_dir: Path) -> Path:
-    """Stream a workbook sheet (openpyxl, read-only) into a Parquet file of text columns."""
+def _excel_to_parquet(path: Path, sheet, tmp_dir: Path, header_line: int = 1) -> Path:
+    """Stream a workbook sheet (openpyxl, read-only) into a Parquet file of text columns; the column
+    names are on row ``header_line`` (the rows above it, a title, are not read)."""
     import openpyxl
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -425,6 +426,8 @@ def _excel_to_parquet(path: Path, sheet, tmp_dir: Path) -> Path:
     except (KeyError, IndexError):
         raise ParameterError(f"{_display(path)}: sheet {sheet!r} not found; sheets are {wb.sheetnames}.") from None
     rows = ws.iter_rows(values_only=True)
+    for _ in range(header_line - 1):  # a title above the column names
+        next(rows, None)
     header = next(rows, None)
     if header is None:
         raise DataValidationError(f"{_display(path)}: the sheet is empty.")
@@ -442,7 +445,7 @@ def _excel_to_parquet(path: Path, sheet, tmp_dir: Path) -> Path:
     fd, out = tempfile.mkstemp(suffix=".parquet", dir=tmp_dir)
     os.close(fd)
     schema = pa.schema([(n, pa.string()) for n in ["_line", *names]])
-    line = 1
+    line = header_line
     blank: list[int] = []  # lines of empty rows not yet known to lie between records
     with pq.ParquetWriter(out, schema) as writer:
         batch: list[list] = []
@@ -499,11 +502,72 @@ def _header_lines(top: list[tuple]) -> int:
 
 #: where read_raw keeps the lines it left out as no record: (_line, kind) with kind ``empty`` or ``summary``
 LEFT_ROWS = "_left_rows_"
+#: how many lines of an export :func:`detect_header_line` reads
+_HEAD_LINES = 30
+
+
+def _header_among(rows: list[list]) -> int:
+    """The 1-based position of the column names among an export's first ``rows`` (cells as text or
+    None): the first row of two or more filled cells that the next filled rows (up to five) match in
+    width (a CSV line's fields; an Excel row is always as wide as the sheet), most with two or more
+    values and none with more values than it, and above which every row has fewer filled cells (a
+    title, a 'generated on' line, blank rows). 1 when the rows open with their names, or when no row
+    fits that rule."""
+    def filled(r):
+        return sum(1 for v in r if v is not None and str(v).strip())
+
+    for j, r in enumerate(rows):
+        k = filled(r)
+        if k < 2 or any(filled(x) >= k for x in rows[:j]):
+            continue
+        below = [x for x in rows[j + 1:] if filled(x)][:5]
+        if below and all(len(x) == len(r) and filled(x) <= k for x in below) \
+                and 2 * sum(filled(x) >= 2 for x in below) > len(below):
+            return j + 1
+    return 1
+
+
+def detect_header_line(path: Path, sheet=None, encoding: str = "auto") -> int:
+    """The line (CSV) or row (Excel) of an export's column names, when a title stands above them
+    (see :func:`_header_among`); 1 otherwise, and for Parquet. CSV lines are split on the one of
+    , ; tab | that gives the widest header."""
+    import csv as _csv
+
+    suffix = path.suffix.lower()
+    if suffix in (".xlsx", ".xlsm"):
+        import openpyxl
+
+        try:
+            wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+            ws = wb[sheet] if isinstance(sheet, str) else wb.worksheets[sheet or 0]
+            rows = [list(r) for _, r in zip(range(_HEAD_LINES), ws.iter_rows(values_only=True), strict=False)]
+            wb.close()
+        except Exception:  # noqa: BLE001 - an unreadable workbook is reported by the reader itself
+            return 1
+        return _header_among(rows)
+    if suffix not in (".csv", ".txt", ".tsv"):
+        return 1
+    try:
+        enc, _ = detect_encoding(path, encoding)
+        with open(path, encoding="utf-8-sig" if enc in ("utf-8", "ascii") else enc, errors="replace", newline="") as f:
+            lines = [f.readline() for _ in range(_HEAD_LINES)]
+    except (OSError, ParameterError, DataValidationError, LookupError):
+        return 1
+    lines = [ln.rstrip("\r\n") for ln in lines if ln]
+    best = 1
+    for delim in (",", ";", "\t", "|"):
+        rows = [next(_csv.reader([ln], delimiter=delim), []) if ln else [] for ln in lines]
+        at = _header_among(rows)
+        if at > 1 and (best == 1 or len(rows[at - 1]) > len(rows[best - 1])):
+            best = at
+    return best
+
+
 #: temp table of one export's columns that no header names: fields beyond the header's on some lines
 OVERFLOW = "_overflow_"
 
 
-def _note_overflow(db: duckdb.DuckDBPyConnection, table: str, src: Path, reader: str, source: TableSource,
+def _note_overflow(db: duckdb.DuckDBPyConnection, table: str, src: Path, opts: list[str], source: TableSource,
                    suffix: str) -> None:
     """Keep aside (table ``_overflow_<table>``) the columns DuckDB made for fields beyond the header's:
     lines with more fields than the header, from a delimiter misread (a one-column export of texts
@@ -512,17 +576,21 @@ def _note_overflow(db: duckdb.DuckDBPyConnection, table: str, src: Path, reader:
     import csv as _csv
 
     db.execute(f"DROP TABLE IF EXISTS {quote(OVERFLOW + table)}")
-    cols = [d[0] for d in db.execute(f"SELECT * FROM {reader} LIMIT 0").description]
+    cols = [d[0] for d in db.execute(f"SELECT * FROM read_csv({literal(str(src))}, {', '.join(opts)}) LIMIT 0"
+                                     ).description]
     if source.delimiter or suffix == ".tsv":
         delim, quote_char = source.delimiter or "\t", '"'
     else:
-        delim, quote_char = db.execute(f"SELECT Delimiter, Quote FROM sniff_csv({literal(str(src))}, header = true, "
-                                       "all_varchar = true, null_padding = true)").fetchone()
+        # the reader's own options, so that the sniffer decides as it did for the reader
+        delim, quote_char = db.execute(f"SELECT Delimiter, Quote FROM sniff_csv({literal(str(src))}, "
+                                       f"{', '.join(opts)})").fetchone()
     if len(delim) != 1:  # a delimiter of several characters: no reading of the header here
         return
     with open(src, encoding="utf-8-sig", errors="replace", newline="") as f:
         # the sniffer says "(empty)" where the sample has no quotes: the header is read with the usual '"'
         quote_char = quote_char if quote_char and len(quote_char) == 1 else '"'
+        for _ in range(source.header_line - 1):  # the lines above the column names
+            f.readline()
         header = next(_csv.reader(f, delimiter=delim, quotechar=quote_char), [])
     extra = cols[len(header):] if header and len(cols) > len(header) else []
     if extra:
@@ -600,6 +668,9 @@ def read_raw(db: duckdb.DuckDBPyConnection, table: str, path: Path, source: Tabl
             # with a quoted new line (a multi-line comment, common in survey and social exports); with
             # every cell read as text it is no slower here (130 MB of customers: 1.05 s vs 1.10 s)
             opts = ["header = true", "all_varchar = true", "null_padding = true", "parallel = false"]
+            above = source.header_line - 1  # lines above the column names (a title): not read
+            if above:
+                opts.append(f"skip = {above}")
             if source.delimiter:
                 opts.append(f"delim = {literal(source.delimiter)}")
             elif suffix == ".tsv":
@@ -609,13 +680,14 @@ def read_raw(db: duckdb.DuckDBPyConnection, table: str, path: Path, source: Tabl
             # a Qualtrics export: the question texts and import ids fill the two lines under the header
             # a survey platform's lines under the header (question texts, import ids, answer types)
             skip = _header_lines(db.execute(f"SELECT * FROM {reader} LIMIT 2").fetchall())
+            first = 1 + above  # the line of the column names
             if skip:  # kept aside (the draft reads the question texts), left out of the data
                 db.execute(f"CREATE OR REPLACE TEMP TABLE {quote(HEADER_ROWS + table)} AS SELECT row_number() "
-                           f"OVER () + 1 AS _line, * FROM (SELECT * FROM {reader} LIMIT {skip})")
-            body = (f"SELECT * FROM (SELECT row_number() OVER () + 1 AS _line, * FROM {reader})"
-                    + (f" WHERE _line > {1 + skip}" if skip else ""))
+                           f"OVER () + {first} AS _line, * FROM (SELECT * FROM {reader} LIMIT {skip})")
+            body = (f"SELECT * FROM (SELECT row_number() OVER () + {first} AS _line, * FROM {reader})"
+                    + (f" WHERE _line > {first + skip}" if skip else ""))
             db.execute(f"CREATE OR REPLACE {what} {quote(rel)} AS {body}")
-            _note_overflow(db, table, src, reader, source, suffix)
+            _note_overflow(db, table, src, opts, source, suffix)
             if materialize:  # the loader finds them in the pass that creates its table (no pass of its own)
                 _leave_out_filler(db, table, rel, source.na_values)
             if src != path and materialize:
@@ -626,7 +698,7 @@ def read_raw(db: duckdb.DuckDBPyConnection, table: str, path: Path, source: Tabl
                        f"FROM read_parquet({literal(str(path))}, file_row_number = true)")
             return rel, "parquet", "binary"
         if suffix in (".xlsx", ".xlsm"):
-            pq_path = _excel_to_parquet(path, source.sheet, tmp_dir)
+            pq_path = _excel_to_parquet(path, source.sheet, tmp_dir, source.header_line)
             db.execute(f"CREATE OR REPLACE TABLE {quote(rel)} AS SELECT CAST(_line AS BIGINT) AS _line, * EXCLUDE (_line) "
                        f"FROM read_parquet({literal(str(pq_path))})")
             pq_path.unlink(missing_ok=True)
@@ -753,8 +825,10 @@ class _TableLoader:
             self.line = "_line"  # the rows left are numbered by their own lines, not their position
         overflow = OVERFLOW + self.name
         if self.db.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [overflow]).fetchone()[0]:
-            self._overflow(rel, self.db.execute(f"SELECT name, delim, fields FROM {quote(overflow)}").fetchall())
+            extra = self.db.execute(f"SELECT name, delim, fields FROM {quote(overflow)}").fetchall()
             self.db.execute(f"DROP TABLE {quote(overflow)}")
+            if not self._title_above():
+                self._overflow(rel, extra)
             return None
         left_rows = LEFT_ROWS + self.name
         if self.db.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [left_rows]).fetchone()[0]:
@@ -768,6 +842,8 @@ class _TableLoader:
         raw_types.pop("_line", None)
         sources = self.map_columns(list(raw_types))
         if any(p.message for p in self.problems):
+            if self._title_above():  # the names the params map are further down: that is the problem
+                self.problems = self.problems[-1:]
             return None
         exprs = self.text_exprs(sources, raw_types)
         mapped = f"_mapped_{self.name}"
@@ -856,6 +932,22 @@ class _TableLoader:
 
     def note(self, column: str, kind: str, rows: int, detail: str = "", excluded: bool = False) -> None:
         self.notes.append(LoadNote(self.table, self.shown, column, kind, int(rows), detail, excluded))
+
+    def _title_above(self) -> bool:
+        """With the column names read from line 1 and a title found above the real ones
+        (:func:`detect_header_line`): record that as the file's problem (the fix names the line) and
+        say True."""
+        if self.source.header_line != 1 or self.binary:
+            return False
+        at = detect_header_line(self.path, self.source.sheet, self.source.encoding)
+        if at == 1:
+            return False
+        word = "line"  # as every problem names it (an Excel row is its line)
+        self.problem(column="(header)", check="title above the column names", kind="row", message=(
+            f"  - the column names are on {word} {at}, under {at - 1} {word}{'s' if at > 2 else ''} of title "
+            f"(a report's heading, a 'generated on' line), and were read from {word} 1. Fix: declare "
+            f"tables.{self.table}.header_line: {at} in params (or delete the {word}s above the names)."))
+        return True
 
     def _overflow(self, rel: str, extra: list[tuple]) -> None:
         """The problem of lines with more fields than the header (see :func:`_note_overflow`)."""

@@ -59,6 +59,9 @@ class TableSource(_Strict):
     encoding: str = "auto"
     delimiter: str | None = None     # CSV: None = detected
     sheet: str | int | None = None   # Excel only
+    #: the line (CSV) or row (Excel) holding the column names, 1 = the first: an export that opens
+    #: with a title or a "generated on" line above its header
+    header_line: int = Field(default=1, ge=1)
     na_values: list[str] = Field(default_factory=list)  # more cell texts that mean "empty"
     #: how the export writes numbers: "." (12.50, thousands as 1,234) or "," (12,50, thousands as 1.234)
     decimal: Literal[".", ","] = "."
