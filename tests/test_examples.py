@@ -485,6 +485,16 @@ def test_new_client_reads_a_qualtrics_export_by_its_question_texts(newco):
     assert got["nps"].tolist() == scores.tolist()
 
 
+def _nps_export(seed: int, n: int, date_format: str, comments: list[str]) -> pd.DataFrame:
+    """A seeded survey platform export: response ids, dates, the NPS question, a comment."""
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({"Response ID": [f"R_{i:03d}" for i in range(n)],
+                         "Submitted": (pd.Timestamp("2026-03-01") + pd.to_timedelta(np.arange(n), unit="D"))
+                         .strftime(date_format),
+                         "How likely are you to recommend us to a friend?": rng.integers(0, 11, n),
+                         "Comment": rng.choice(comments, n)})
+
+
 def test_new_client_reads_a_spreadsheet_export_ending_in_blank_and_totals_rows(newco):
     """An analyst's spreadsheet saved as CSV: a blank row and a totals row (the mean NPS, 4.98) at its
     end. Before, the totals row hid the NPS column from the draft (not a whole number) and the blank
@@ -492,13 +502,8 @@ def test_new_client_reads_a_spreadsheet_export_ending_in_blank_and_totals_rows(n
     from cxlib.data.draft import draft_params
     from cxlib.report.onboard import check_client
 
-    rng = np.random.default_rng(6)
-    scores = rng.integers(0, 11, 90)
-    df = pd.DataFrame({"Response ID": [f"R_{i:03d}" for i in range(90)],
-                       "Submitted": (pd.Timestamp("2026-03-01") + pd.to_timedelta(np.arange(90), unit="D"))
-                       .strftime("%d/%m/%Y %H:%M"),
-                       "How likely are you to recommend us to a friend?": scores,
-                       "Comment": rng.choice(["Late delivery", "Great staff", ""], 90)})
+    df = _nps_export(6, 90, "%d/%m/%Y %H:%M", ["Late delivery", "Great staff", ""])
+    scores = df["How likely are you to recommend us to a friend?"].to_numpy()
     tail = pd.DataFrame([{c: "" for c in df.columns},
                          {"Response ID": "Total", "How likely are you to recommend us to a friend?": scores.mean()}])
     pd.concat([df.astype(object), tail]).to_csv(newco / "survey.csv", index=False)
@@ -520,13 +525,8 @@ def test_new_client_reads_an_export_under_a_title(newco, suffix):
     from cxlib.data.draft import draft_params
     from cxlib.report.onboard import check_client
 
-    rng = np.random.default_rng(7)
-    scores = rng.integers(0, 11, 60)
-    df = pd.DataFrame({"Response ID": [f"R_{i:03d}" for i in range(60)],
-                       "Submitted": (pd.Timestamp("2026-03-01") + pd.to_timedelta(np.arange(60), unit="D"))
-                       .strftime("%Y-%m-%d %H:%M"),
-                       "How likely are you to recommend us to a friend?": scores,
-                       "Comment": rng.choice(["Late delivery", "Great staff", "Fine"], 60)})
+    df = _nps_export(7, 60, "%Y-%m-%d %H:%M", ["Late delivery", "Great staff", "Fine"])
+    scores = df["How likely are you to recommend us to a friend?"].to_numpy()
     if suffix == ".csv":
         body = df.to_csv(index=False)
         (newco / "survey.csv").write_text("NPS survey - responses, generated 2026-05-01\n\n" + body, encoding="utf-8")
