@@ -567,8 +567,8 @@ def detect_header_line(path: Path, sheet=None, encoding: str = "auto") -> int:
 OVERFLOW = "_overflow_"
 
 
-def _note_overflow(db: duckdb.DuckDBPyConnection, table: str, src: Path, opts: list[str], source: TableSource,
-                   suffix: str) -> None:
+def _note_overflow(db: duckdb.DuckDBPyConnection, table: str, src: Path, reader: str, opts: list[str],
+                   source: TableSource, suffix: str) -> None:
     """Keep aside (table ``_overflow_<table>``) the columns DuckDB made for fields beyond the header's:
     lines with more fields than the header, from a delimiter misread (a one-column export of texts
     holding ';') or texts holding the delimiter unquoted. Read as they are, those fields would be an
@@ -576,8 +576,7 @@ def _note_overflow(db: duckdb.DuckDBPyConnection, table: str, src: Path, opts: l
     import csv as _csv
 
     db.execute(f"DROP TABLE IF EXISTS {quote(OVERFLOW + table)}")
-    cols = [d[0] for d in db.execute(f"SELECT * FROM read_csv({literal(str(src))}, {', '.join(opts)}) LIMIT 0"
-                                     ).description]
+    cols = [d[0] for d in db.execute(f"SELECT * FROM {reader} LIMIT 0").description]
     if source.delimiter or suffix == ".tsv":
         delim, quote_char = source.delimiter or "\t", '"'
     else:
@@ -687,7 +686,7 @@ def read_raw(db: duckdb.DuckDBPyConnection, table: str, path: Path, source: Tabl
             body = (f"SELECT * FROM (SELECT row_number() OVER () + {first} AS _line, * FROM {reader})"
                     + (f" WHERE _line > {first + skip}" if skip else ""))
             db.execute(f"CREATE OR REPLACE {what} {quote(rel)} AS {body}")
-            _note_overflow(db, table, src, opts, source, suffix)
+            _note_overflow(db, table, src, reader, opts, source, suffix)
             if materialize:  # the loader finds them in the pass that creates its table (no pass of its own)
                 _leave_out_filler(db, table, rel, source.na_values)
             if src != path and materialize:
@@ -956,7 +955,7 @@ class _TableLoader:
         n = self.db.execute(f"SELECT count(*) FROM {quote(rel)} WHERE {filled}").fetchone()[0]
         lines = [r[0] for r in self.db.execute(f"SELECT _line FROM {quote(rel)} WHERE {filled} "
                                                "ORDER BY 1 LIMIT 8").fetchall()]
-        said = {"\t": "a tab", ",": "','", ";": "';'", "|": "'|'"}.get(delim, repr(delim))
+        said = "a tab" if delim == "\t" else repr(delim)
         self.problem(column="(row)", check="more fields than the header", kind="row", count=int(n), lines=lines,
                      message=(f"  - {_lines_label(lines, n, False)}: more fields than the header's {fields} when "
                               f"read with the delimiter {said}; the fields beyond it belong to no column and would "

@@ -170,9 +170,10 @@ def _customer_profile(ctx):
         s = view[col]
         missing = int(s.isna().sum())
         number = pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s)
+        banded = number and s.nunique() > 8  # else each value is a group
         if number:
             x = pd.to_numeric(s, errors="coerce").astype(float).to_numpy()
-            codes, levels, _, _ = numeric_levels(x, 8 if s.nunique() <= 8 else 5)
+            codes, levels, _, _ = numeric_levels(x, 5 if banded else 8)
             counts = np.bincount(codes[codes >= 0], minlength=len(levels)).tolist()
             ok = x[~np.isnan(x)]
             stats = {"median": float(np.median(ok)), "low": float(ok.min()), "high": float(ok.max())}
@@ -180,7 +181,7 @@ def _customer_profile(ctx):
             vc = s.dropna().astype(str).value_counts()
             levels, counts = vc.index.tolist(), vc.to_numpy().tolist()
             stats = {"median": np.nan, "low": np.nan, "high": np.nan}
-        summary.append({"attribute": col, "kind": "number" if number and s.nunique() > 8 else "groups",
+        summary.append({"attribute": col, "kind": "number" if banded else "groups",
                         "recorded": 1 - missing / len(s) if len(s) else np.nan, "groups": len(levels), **stats})
         if missing:
             levels, counts = [*levels, "(not recorded)"], [*counts, missing]
